@@ -1,0 +1,5 @@
+//! The `promlite` binary: thin glue from command-line flags to the `promlite` facade.
+
+fn main() {
+    println!("promlite: under construction");
+}

@@ -1,0 +1,1 @@
+//! Deterministic synthetic Kubernetes cluster generator (cAdvisor and kube-state-metrics).

@@ -1,0 +1,1 @@
+//! PromQL evaluator with Prometheus 3.x semantics over the model's Querier seam.

@@ -1,0 +1,1 @@
+//! Prometheus-compatible /api/v1 HTTP server over the promlite facade.

@@ -1,0 +1,385 @@
+//! Label sets: sorted, immutable, cheap to clone, hash and compare.
+//!
+//! **Invariant:** a [`Labels`] is sorted by name and has no duplicate names and no empty values
+//! (an empty value means "label absent", as in Prometheus). Every constructor enforces this.
+
+use std::fmt;
+use std::sync::Arc;
+
+use xxhash_rust::xxh3::Xxh3;
+
+/// The label that holds the metric name.
+pub const METRIC_NAME: &str = "__name__";
+
+/// Separator byte fed to hashers between names and values. `0xff` never occurs in UTF-8, so
+/// distinct label sets cannot produce the same byte stream.
+const SEP: u8 = 0xff;
+
+/// One label: a name and its (non-empty) value. Strings are reference-counted so storage can
+/// intern them and every clone is a pointer copy.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Label {
+    /// The label name.
+    pub name: Arc<str>,
+    /// The label value; never empty inside a [`Labels`].
+    pub value: Arc<str>,
+}
+
+impl Label {
+    /// A label from anything string-like.
+    pub fn new(name: impl Into<Arc<str>>, value: impl Into<Arc<str>>) -> Self {
+        Self { name: name.into(), value: value.into() }
+    }
+}
+
+impl fmt::Debug for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={:?}", self.name, self.value)
+    }
+}
+
+/// A sorted set of labels identifying one series.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Labels(Arc<[Label]>);
+
+impl Labels {
+    /// The empty label set.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Builds labels from pairs in any order. Pairs with empty values are dropped; for a name
+    /// given twice the last value wins.
+    pub fn from_pairs<N, V>(pairs: impl IntoIterator<Item = (N, V)>) -> Self
+    where
+        N: Into<Arc<str>>,
+        V: Into<Arc<str>>,
+    {
+        let mut v: Vec<Label> = pairs.into_iter().map(|(n, v)| Label::new(n, v)).collect();
+        Self::from_vec(std::mem::take(&mut v))
+    }
+
+    /// Builds labels from a vector in any order, normalising it (sort, last duplicate wins, drop
+    /// empty values).
+    pub fn from_vec(mut v: Vec<Label>) -> Self {
+        // Stable sort keeps input order among equal names so "last wins" below is well defined.
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut out: Vec<Label> = Vec::with_capacity(v.len());
+        for l in v {
+            match out.last_mut() {
+                Some(last) if last.name == l.name => *last = l,
+                _ => out.push(l),
+            }
+        }
+        out.retain(|l| !l.value.is_empty());
+        Self(out.into())
+    }
+
+    /// Wraps a vector that the caller guarantees is sorted by name, duplicate-free and without
+    /// empty values. Checked in debug builds.
+    pub fn from_sorted_vec(v: Vec<Label>) -> Self {
+        debug_assert!(v.windows(2).all(|w| w[0].name < w[1].name), "labels not sorted/unique");
+        debug_assert!(v.iter().all(|l| !l.value.is_empty()), "empty label value");
+        Self(v.into())
+    }
+
+    /// Number of labels.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True if there are no labels.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The labels as a sorted slice.
+    #[inline]
+    pub fn as_slice(&self) -> &[Label] {
+        &self.0
+    }
+
+    /// Iterates over the labels in name order.
+    #[inline]
+    pub fn iter(&self) -> std::slice::Iter<'_, Label> {
+        self.0.iter()
+    }
+
+    /// The value of label `name`, if present.
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<&str> {
+        // Label sets are small (typically < 20); a linear scan beats binary search on them.
+        self.0.iter().find(|l| &*l.name == name).map(|l| &*l.value)
+    }
+
+    /// The metric name (`__name__`), if present.
+    #[inline]
+    pub fn metric_name(&self) -> Option<&str> {
+        self.get(METRIC_NAME)
+    }
+
+    /// True if label `name` is present.
+    #[inline]
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// These labels without `__name__`.
+    pub fn without_metric_name(&self) -> Labels {
+        if !self.has(METRIC_NAME) {
+            return self.clone();
+        }
+        Labels(self.0.iter().filter(|l| &*l.name != METRIC_NAME).cloned().collect())
+    }
+
+    /// A stable 64-bit hash of the whole label set (xxh3 over `name 0xff value 0xff ...`).
+    /// Stable across processes and versions: storage may persist it.
+    pub fn stable_hash(&self) -> u64 {
+        let mut h = Xxh3::new();
+        for l in self.0.iter() {
+            h.update(l.name.as_bytes());
+            h.update(&[SEP]);
+            h.update(l.value.as_bytes());
+            h.update(&[SEP]);
+        }
+        h.digest()
+    }
+
+    /// Hash of only the labels named in `names` (the `on(...)`/`by(...)` signature). `names`
+    /// need not be sorted. Absent labels hash like empty values, as in Prometheus.
+    pub fn hash_for_labels(&self, names: &[impl AsRef<str>]) -> u64 {
+        let mut h = Xxh3::new();
+        for l in self.0.iter() {
+            if names.iter().any(|n| n.as_ref() == &*l.name) {
+                h.update(l.name.as_bytes());
+                h.update(&[SEP]);
+                h.update(l.value.as_bytes());
+                h.update(&[SEP]);
+            }
+        }
+        h.digest()
+    }
+
+    /// Hash of all labels except those named in `names` and except `__name__` (the
+    /// `ignoring(...)`/`without(...)` signature).
+    pub fn hash_without_labels(&self, names: &[impl AsRef<str>]) -> u64 {
+        let mut h = Xxh3::new();
+        for l in self.0.iter() {
+            if &*l.name == METRIC_NAME || names.iter().any(|n| n.as_ref() == &*l.name) {
+                continue;
+            }
+            h.update(l.name.as_bytes());
+            h.update(&[SEP]);
+            h.update(l.value.as_bytes());
+            h.update(&[SEP]);
+        }
+        h.digest()
+    }
+
+    /// Only the labels named in `names`.
+    pub fn keep(&self, names: &[impl AsRef<str>]) -> Labels {
+        Labels(self.0.iter().filter(|l| names.iter().any(|n| n.as_ref() == &*l.name)).cloned().collect())
+    }
+
+    /// All labels except those named in `names` and except `__name__`.
+    pub fn drop_names(&self, names: &[impl AsRef<str>]) -> Labels {
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| &*l.name != METRIC_NAME && !names.iter().any(|n| n.as_ref() == &*l.name))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// A builder starting from these labels.
+    pub fn builder(&self) -> LabelsBuilder {
+        LabelsBuilder { labels: self.0.to_vec() }
+    }
+}
+
+impl fmt::Display for Labels {
+    /// Formats as Prometheus does in messages: `{a="1", b="2"}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{")?;
+        for (i, l) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            if is_legacy_name(&l.name) {
+                f.write_str(&l.name)?;
+            } else {
+                write_quoted(f, &l.name)?;
+            }
+            f.write_str("=")?;
+            write_quoted(f, &l.value)?;
+        }
+        f.write_str("}")
+    }
+}
+
+impl fmt::Debug for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl<'a> IntoIterator for &'a Labels {
+    type Item = &'a Label;
+    type IntoIter = std::slice::Iter<'a, Label>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// True if `name` matches the legacy Prometheus name charset `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn is_legacy_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    match bytes.next() {
+        Some(b) if b.is_ascii_alphabetic() || b == b'_' => {}
+        _ => return false,
+    }
+    bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// True if `name` is a valid legacy metric name `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub fn is_legacy_metric_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    match bytes.next() {
+        Some(b) if b.is_ascii_alphabetic() || b == b'_' || b == b':' => {}
+        _ => return false,
+    }
+    bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+}
+
+/// Writes `s` double-quoted with Go `strconv.Quote`-style escapes, as Prometheus prints values.
+pub fn write_quoted(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    f.write_char('"')?;
+    for c in s.chars() {
+        match c {
+            '"' => f.write_str("\\\"")?,
+            '\\' => f.write_str("\\\\")?,
+            '\n' => f.write_str("\\n")?,
+            '\r' => f.write_str("\\r")?,
+            '\t' => f.write_str("\\t")?,
+            c if c.is_control() => write!(f, "\\x{:02x}", c as u32)?,
+            c => f.write_char(c)?,
+        }
+    }
+    f.write_char('"')
+}
+
+/// Mutable label set used to derive new [`Labels`] (label_replace, aggregation grouping, joins).
+#[derive(Debug, Clone, Default)]
+pub struct LabelsBuilder {
+    labels: Vec<Label>,
+}
+
+impl LabelsBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `name` to `value`; an empty value deletes the label.
+    pub fn set(&mut self, name: impl Into<Arc<str>> + AsRef<str>, value: impl Into<Arc<str>> + AsRef<str>) -> &mut Self {
+        if value.as_ref().is_empty() {
+            self.del(name.as_ref());
+            return self;
+        }
+        match self.labels.binary_search_by(|l| (*l.name).cmp(name.as_ref())) {
+            Ok(i) => self.labels[i].value = value.into(),
+            Err(i) => self.labels.insert(i, Label::new(name, value)),
+        }
+        self
+    }
+
+    /// Sets a label reusing existing shared strings (no allocation).
+    pub fn set_label(&mut self, label: Label) -> &mut Self {
+        if label.value.is_empty() {
+            self.del(&label.name);
+            return self;
+        }
+        match self.labels.binary_search_by(|l| l.name.cmp(&label.name)) {
+            Ok(i) => self.labels[i] = label,
+            Err(i) => self.labels.insert(i, label),
+        }
+        self
+    }
+
+    /// Removes label `name` if present.
+    pub fn del(&mut self, name: &str) -> &mut Self {
+        self.labels.retain(|l| &*l.name != name);
+        self
+    }
+
+    /// The current value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.labels.iter().find(|l| &*l.name == name).map(|l| &*l.value)
+    }
+
+    /// Keeps only labels whose names are in `names`.
+    pub fn keep(&mut self, names: &[impl AsRef<str>]) -> &mut Self {
+        self.labels.retain(|l| names.iter().any(|n| n.as_ref() == &*l.name));
+        self
+    }
+
+    /// Finishes the label set.
+    pub fn build(&self) -> Labels {
+        Labels(self.labels.clone().into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_pairs_sorts_dedups_and_drops_empty() {
+        let l = Labels::from_pairs([("b", "2"), ("a", "1"), ("b", "3"), ("c", "")]);
+        assert_eq!(l.to_string(), r#"{a="1", b="3"}"#);
+        assert_eq!(l.len(), 2);
+    }
+
+    #[test]
+    fn ordering_is_label_by_label() {
+        let a = Labels::from_pairs([("a", "1")]);
+        let ab = Labels::from_pairs([("a", "1"), ("b", "1")]);
+        let a2 = Labels::from_pairs([("a", "2")]);
+        assert!(a < ab);
+        assert!(ab < a2);
+    }
+
+    #[test]
+    fn signature_hashes_select_the_right_labels() {
+        let x = Labels::from_pairs([("__name__", "m"), ("pod", "p"), ("ns", "n"), ("c", "1")]);
+        let y = Labels::from_pairs([("__name__", "k"), ("pod", "p"), ("ns", "n"), ("c", "2")]);
+        assert_eq!(x.hash_for_labels(&["pod", "ns"]), y.hash_for_labels(&["ns", "pod"]));
+        assert_ne!(x.hash_for_labels(&["pod", "c"]), y.hash_for_labels(&["pod", "c"]));
+        assert_eq!(x.hash_without_labels(&["c"]), y.hash_without_labels(&["c"]));
+        assert_ne!(x.stable_hash(), y.stable_hash());
+    }
+
+    #[test]
+    fn builder_set_and_delete() {
+        let l = Labels::from_pairs([("a", "1"), ("b", "2")]);
+        let mut b = l.builder();
+        b.set("c", "3").set("a", "").set("b", "x");
+        assert_eq!(b.build().to_string(), r#"{b="x", c="3"}"#);
+    }
+
+    #[test]
+    fn display_escapes_and_quotes_utf8_names() {
+        let l = Labels::from_pairs([("my.label", "a\"b\\c\nd")]);
+        assert_eq!(l.to_string(), r#"{"my.label"="a\"b\\c\nd"}"#);
+    }
+
+    #[test]
+    fn hash_separates_name_and_value_boundaries() {
+        let a = Labels::from_pairs([("ab", "c")]);
+        let b = Labels::from_pairs([("a", "bc")]);
+        assert_ne!(a.stable_hash(), b.stable_hash());
+    }
+}

@@ -1,0 +1,1 @@
+//! promlite: embedded time-series engine with PromQL. The facade crate library users link.

@@ -1,0 +1,378 @@
+//! The PromQL abstract syntax tree.
+//!
+//! This is the contract between the parser (this crate) and the evaluator (`promlite-eval`).
+//! All durations and timestamps are milliseconds. Constant duration arithmetic
+//! (`foo[5m + 1m]`) is folded by the parser, so the evaluator only sees plain numbers.
+
+use promlite_model::Matcher;
+
+/// A byte range in the query text, for error messages (`start..end`, 0-based byte offsets).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Span {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+/// The four PromQL value types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValueType {
+    /// A single number.
+    Scalar,
+    /// An instant vector.
+    Vector,
+    /// A range vector.
+    Matrix,
+    /// A string.
+    String,
+}
+
+impl ValueType {
+    /// The name Prometheus uses in messages and in the HTTP API (`scalar`, `vector`, `matrix`,
+    /// `string`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueType::Scalar => "scalar",
+            ValueType::Vector => "vector",
+            ValueType::Matrix => "matrix",
+            ValueType::String => "string",
+        }
+    }
+}
+
+/// A PromQL expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A number literal (`1`, `1e3`, `0x1F`, `Inf`, `NaN`, `1_000`).
+    Number(f64),
+    /// A string literal, unescaped.
+    String(String),
+    /// `foo{a="b"} offset 5m @ 100`
+    VectorSelector(VectorSelector),
+    /// `foo{a="b"}[5m]`
+    MatrixSelector(MatrixSelector),
+    /// `expr[1h:5m]`
+    Subquery(Subquery),
+    /// `-expr` / `+expr`
+    Unary(UnaryOp, Box<Expr>),
+    /// `lhs op rhs`
+    Binary(Binary),
+    /// `(expr)`
+    Paren(Box<Expr>),
+    /// `func(args...)`
+    Call(Call),
+    /// `sum by (a) (expr)`
+    Aggregate(Aggregate),
+}
+
+/// An instant vector selector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VectorSelector {
+    /// The metric name if written outside the braces (`foo{...}`); informational, the matchers
+    /// already contain the equivalent `__name__="foo"` matcher.
+    pub name: Option<String>,
+    /// All label matchers, including `__name__`.
+    pub matchers: Vec<Matcher>,
+    /// `offset` in milliseconds (negative allowed); 0 when absent.
+    pub offset: i64,
+    /// The `@` modifier.
+    pub at: Option<At>,
+    /// Where the selector stands in the query.
+    pub span: Span,
+}
+
+/// The `@` modifier's target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// A fixed time in milliseconds.
+    Timestamp(i64),
+    /// `@ start()`
+    Start,
+    /// `@ end()`
+    End,
+}
+
+/// A range vector selector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatrixSelector {
+    /// The selector the range applies to.
+    pub selector: VectorSelector,
+    /// The range in milliseconds (> 0).
+    pub range: i64,
+}
+
+/// A subquery `expr[range:step] offset o @ t`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subquery {
+    /// The inner expression (must be an instant vector).
+    pub expr: Box<Expr>,
+    /// The range in milliseconds.
+    pub range: i64,
+    /// The resolution in milliseconds; `None` uses the engine's default evaluation interval.
+    pub step: Option<i64>,
+    /// `offset` in milliseconds.
+    pub offset: i64,
+    /// The `@` modifier.
+    pub at: Option<At>,
+}
+
+/// Unary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `-`
+    Neg,
+    /// `+`
+    Pos,
+}
+
+/// Binary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+    /// `^` (right-associative)
+    Pow,
+    /// `atan2`
+    Atan2,
+    /// `==`
+    Eql,
+    /// `!=`
+    Neq,
+    /// `>`
+    Gtr,
+    /// `<`
+    Lss,
+    /// `>=`
+    Gte,
+    /// `<=`
+    Lte,
+    /// `and`
+    And,
+    /// `or`
+    Or,
+    /// `unless`
+    Unless,
+}
+
+impl BinaryOp {
+    /// The operator as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Mod => "%",
+            BinaryOp::Pow => "^",
+            BinaryOp::Atan2 => "atan2",
+            BinaryOp::Eql => "==",
+            BinaryOp::Neq => "!=",
+            BinaryOp::Gtr => ">",
+            BinaryOp::Lss => "<",
+            BinaryOp::Gte => ">=",
+            BinaryOp::Lte => "<=",
+            BinaryOp::And => "and",
+            BinaryOp::Or => "or",
+            BinaryOp::Unless => "unless",
+        }
+    }
+
+    /// Binding strength, higher binds tighter (Prometheus: `or` < `and unless` < comparisons <
+    /// `+ -` < `* / % atan2` < `^`).
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinaryOp::Or => 1,
+            BinaryOp::And | BinaryOp::Unless => 2,
+            BinaryOp::Eql | BinaryOp::Neq | BinaryOp::Gtr | BinaryOp::Lss | BinaryOp::Gte | BinaryOp::Lte => 3,
+            BinaryOp::Add | BinaryOp::Sub => 4,
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod | BinaryOp::Atan2 => 5,
+            BinaryOp::Pow => 6,
+        }
+    }
+
+    /// True for `^`, the only right-associative operator.
+    pub fn is_right_associative(self) -> bool {
+        self == BinaryOp::Pow
+    }
+
+    /// True for comparison operators (which filter unless `bool` is given).
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinaryOp::Eql | BinaryOp::Neq | BinaryOp::Gtr | BinaryOp::Lss | BinaryOp::Gte | BinaryOp::Lte)
+    }
+
+    /// True for the set operators `and`, `or`, `unless`.
+    pub fn is_set(self) -> bool {
+        matches!(self, BinaryOp::And | BinaryOp::Or | BinaryOp::Unless)
+    }
+}
+
+/// Matching cardinality of a vector/vector binary operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cardinality {
+    /// Default for arithmetic and comparisons.
+    OneToOne,
+    /// `group_left`
+    ManyToOne,
+    /// `group_right`
+    OneToMany,
+    /// Set operators.
+    ManyToMany,
+}
+
+/// The `on`/`ignoring` and `group_left`/`group_right` modifiers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VectorMatching {
+    /// `Some` for `on(...)`/`ignoring(...)`; `None` when neither was written.
+    pub labels: Option<MatchingLabels>,
+    /// `group_left(...)`/`group_right(...)`: the side and the extra labels to copy from the
+    /// "one" side. `None` when no grouping was written.
+    pub group: Option<Group>,
+}
+
+/// `on(labels)` or `ignoring(labels)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchingLabels {
+    /// True for `on`, false for `ignoring`.
+    pub on: bool,
+    /// The label names, as written.
+    pub names: Vec<String>,
+}
+
+/// `group_left(include)` or `group_right(include)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// `ManyToOne` for `group_left`, `OneToMany` for `group_right`.
+    pub card: Cardinality,
+    /// Labels to copy from the "one" side (may be empty).
+    pub include: Vec<String>,
+}
+
+/// A binary operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binary {
+    /// The operator.
+    pub op: BinaryOp,
+    /// Left operand.
+    pub lhs: Box<Expr>,
+    /// Right operand.
+    pub rhs: Box<Expr>,
+    /// The `bool` modifier on a comparison.
+    pub return_bool: bool,
+    /// Vector matching modifiers (only meaningful when both sides are vectors).
+    pub matching: VectorMatching,
+}
+
+impl Binary {
+    /// The effective cardinality: the written grouping, `ManyToMany` for set operators, else
+    /// `OneToOne`.
+    pub fn cardinality(&self) -> Cardinality {
+        if self.op.is_set() {
+            return Cardinality::ManyToMany;
+        }
+        self.matching.group.as_ref().map_or(Cardinality::OneToOne, |g| g.card)
+    }
+}
+
+/// A function call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    /// The function name as written (`rate`, `label_replace`, ...); the parser has checked that it
+    /// exists and that argument count and types fit.
+    pub func: String,
+    /// The arguments.
+    pub args: Vec<Expr>,
+    /// Where the call stands in the query.
+    pub span: Span,
+}
+
+/// Aggregation operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AggregateOp {
+    /// `sum`
+    Sum,
+    /// `avg`
+    Avg,
+    /// `count`
+    Count,
+    /// `min`
+    Min,
+    /// `max`
+    Max,
+    /// `group`
+    Group,
+    /// `stddev`
+    Stddev,
+    /// `stdvar`
+    Stdvar,
+    /// `topk`
+    Topk,
+    /// `bottomk`
+    Bottomk,
+    /// `quantile`
+    Quantile,
+    /// `count_values`
+    CountValues,
+    /// `limitk`
+    Limitk,
+    /// `limit_ratio`
+    LimitRatio,
+}
+
+impl AggregateOp {
+    /// The operator's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AggregateOp::Sum => "sum",
+            AggregateOp::Avg => "avg",
+            AggregateOp::Count => "count",
+            AggregateOp::Min => "min",
+            AggregateOp::Max => "max",
+            AggregateOp::Group => "group",
+            AggregateOp::Stddev => "stddev",
+            AggregateOp::Stdvar => "stdvar",
+            AggregateOp::Topk => "topk",
+            AggregateOp::Bottomk => "bottomk",
+            AggregateOp::Quantile => "quantile",
+            AggregateOp::CountValues => "count_values",
+            AggregateOp::Limitk => "limitk",
+            AggregateOp::LimitRatio => "limit_ratio",
+        }
+    }
+
+    /// True for operators that take a parameter before the expression.
+    pub fn takes_param(self) -> bool {
+        matches!(
+            self,
+            AggregateOp::Topk
+                | AggregateOp::Bottomk
+                | AggregateOp::Quantile
+                | AggregateOp::CountValues
+                | AggregateOp::Limitk
+                | AggregateOp::LimitRatio
+        )
+    }
+}
+
+/// An aggregation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregate {
+    /// The operator.
+    pub op: AggregateOp,
+    /// The aggregated expression.
+    pub expr: Box<Expr>,
+    /// The parameter for `topk`, `quantile`, `count_values`, ...
+    pub param: Option<Box<Expr>>,
+    /// Grouping labels, as written.
+    pub grouping: Vec<String>,
+    /// True for `without(...)`, false for `by(...)` or no clause.
+    pub without: bool,
+}

@@ -1,0 +1,1 @@
+//! Storage engine: head block with WAL, roaring label index, memory-mapped blocks, querier.
