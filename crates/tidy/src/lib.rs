@@ -1,0 +1,1 @@
+//! Repository hygiene checks for promlite; the checks themselves live in `tests/tidy.rs`.
