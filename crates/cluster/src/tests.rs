@@ -1,0 +1,1 @@
+//! Behaviour tests of the generator: determinism, counters, owners, label styles, staleness.
