@@ -192,7 +192,12 @@ impl BinaryOp {
         match self {
             BinaryOp::Or => 1,
             BinaryOp::And | BinaryOp::Unless => 2,
-            BinaryOp::Eql | BinaryOp::Neq | BinaryOp::Gtr | BinaryOp::Lss | BinaryOp::Gte | BinaryOp::Lte => 3,
+            BinaryOp::Eql
+            | BinaryOp::Neq
+            | BinaryOp::Gtr
+            | BinaryOp::Lss
+            | BinaryOp::Gte
+            | BinaryOp::Lte => 3,
             BinaryOp::Add | BinaryOp::Sub => 4,
             BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod | BinaryOp::Atan2 => 5,
             BinaryOp::Pow => 6,
@@ -206,7 +211,15 @@ impl BinaryOp {
 
     /// True for comparison operators (which filter unless `bool` is given).
     pub fn is_comparison(self) -> bool {
-        matches!(self, BinaryOp::Eql | BinaryOp::Neq | BinaryOp::Gtr | BinaryOp::Lss | BinaryOp::Gte | BinaryOp::Lte)
+        matches!(
+            self,
+            BinaryOp::Eql
+                | BinaryOp::Neq
+                | BinaryOp::Gtr
+                | BinaryOp::Lss
+                | BinaryOp::Gte
+                | BinaryOp::Lte
+        )
     }
 
     /// True for the set operators `and`, `or`, `unless`.
@@ -278,7 +291,10 @@ impl Binary {
         if self.op.is_set() {
             return Cardinality::ManyToMany;
         }
-        self.matching.group.as_ref().map_or(Cardinality::OneToOne, |g| g.card)
+        self.matching
+            .group
+            .as_ref()
+            .map_or(Cardinality::OneToOne, |g| g.card)
     }
 }
 
@@ -375,4 +391,29 @@ pub struct Aggregate {
     pub grouping: Vec<String>,
     /// True for `without(...)`, false for `by(...)` or no clause.
     pub without: bool,
+}
+
+impl Expr {
+    /// The type the expression evaluates to, as Prometheus's type checker sees it.
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            Expr::Number(_) => ValueType::Scalar,
+            Expr::String(_) => ValueType::String,
+            Expr::VectorSelector(_) | Expr::Aggregate(_) => ValueType::Vector,
+            Expr::MatrixSelector(_) | Expr::Subquery(_) => ValueType::Matrix,
+            Expr::Unary(_, inner) | Expr::Paren(inner) => inner.value_type(),
+            Expr::Binary(b) => {
+                if b.lhs.value_type() == ValueType::Scalar
+                    && b.rhs.value_type() == ValueType::Scalar
+                {
+                    ValueType::Scalar
+                } else {
+                    ValueType::Vector
+                }
+            }
+            Expr::Call(c) => {
+                crate::functions::function(&c.func).map_or(ValueType::Vector, |f| f.return_type)
+            }
+        }
+    }
 }
