@@ -416,4 +416,53 @@ impl Expr {
             }
         }
     }
+
+    /// Structural equality: like `==` but ignores [`Span`]s and treats NaN literals as equal.
+    /// Printing and re-parsing a tree gives a tree that is `same_as` the original.
+    pub fn same_as(&self, other: &Expr) -> bool {
+        fn selector(a: &VectorSelector, b: &VectorSelector) -> bool {
+            a.name == b.name && a.matchers == b.matchers && a.offset == b.offset && a.at == b.at
+        }
+        match (self, other) {
+            (Expr::Number(a), Expr::Number(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (Expr::String(a), Expr::String(b)) => a == b,
+            (Expr::VectorSelector(a), Expr::VectorSelector(b)) => selector(a, b),
+            (Expr::MatrixSelector(a), Expr::MatrixSelector(b)) => {
+                a.range == b.range && selector(&a.selector, &b.selector)
+            }
+            (Expr::Subquery(a), Expr::Subquery(b)) => {
+                a.range == b.range
+                    && a.step == b.step
+                    && a.offset == b.offset
+                    && a.at == b.at
+                    && a.expr.same_as(&b.expr)
+            }
+            (Expr::Unary(op_a, a), Expr::Unary(op_b, b)) => op_a == op_b && a.same_as(b),
+            (Expr::Binary(a), Expr::Binary(b)) => {
+                a.op == b.op
+                    && a.return_bool == b.return_bool
+                    && a.matching == b.matching
+                    && a.lhs.same_as(&b.lhs)
+                    && a.rhs.same_as(&b.rhs)
+            }
+            (Expr::Paren(a), Expr::Paren(b)) => a.same_as(b),
+            (Expr::Call(a), Expr::Call(b)) => {
+                a.func == b.func
+                    && a.args.len() == b.args.len()
+                    && a.args.iter().zip(&b.args).all(|(x, y)| x.same_as(y))
+            }
+            (Expr::Aggregate(a), Expr::Aggregate(b)) => {
+                a.op == b.op
+                    && a.grouping == b.grouping
+                    && a.without == b.without
+                    && a.expr.same_as(&b.expr)
+                    && match (&a.param, &b.param) {
+                        (Some(x), Some(y)) => x.same_as(y),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            }
+            _ => false,
+        }
+    }
 }

@@ -10,7 +10,7 @@
 //! let expr = parse("sum by (namespace) (rate(container_cpu_usage_seconds_total[1m]))").unwrap();
 //! assert_eq!(expr.value_type(), ValueType::Vector);
 //! assert!(matches!(expr, Expr::Aggregate(_)));
-//! assert_eq!(parse(&expr.to_string()).unwrap(), expr);
+//! assert!(parse(&expr.to_string()).unwrap().same_as(&expr));
 //!
 //! let err = parse("sum(foo) by").unwrap_err();
 //! assert_eq!(err.position.column, 12);
