@@ -32,3 +32,6 @@ pub use error::{Error, ParseError, Position, Result};
 pub use functions::{function, FunctionSig};
 pub use parser::{parse, MAX_DEPTH};
 pub use printer::format_duration;
+
+#[cfg(test)]
+mod tests;
