@@ -39,6 +39,27 @@ pub fn write_float(out: &mut String, v: f64) {
     }
 }
 
+/// Appends a plain JSON number as Go's `encoding/json` writes a `float64`: like
+/// [`write_float`] but with the exponent trimmed (`1.5e-7`), and never a special value (they are
+/// written as `0`, as they cannot occur in the timings this is used for).
+pub fn write_json_number(out: &mut String, v: f64) {
+    if !v.is_finite() {
+        out.push('0');
+        return;
+    }
+    if v != 0.0 && (v.abs() < 1e-6 || v.abs() >= 1e21) {
+        let formatted = format!("{v:e}");
+        let (mantissa, exponent) = formatted.split_once('e').unwrap_or((&formatted, "0"));
+        let (sign, digits) = match exponent.strip_prefix('-') {
+            Some(digits) => ('-', digits),
+            None => ('+', exponent),
+        };
+        let _ = write!(out, "{mantissa}e{sign}{digits}");
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
 /// A sample value formatted as Prometheus does (see [`write_float`]).
 pub fn format_float(v: f64) -> String {
     let mut s = String::new();
@@ -191,7 +212,12 @@ pub fn success(data: &str, warnings: &[String], infos: &[String]) -> String {
 }
 
 /// The full body of a successful query: the envelope around [`write_query_data`].
-pub fn query_success(value: &Value, stats: Option<&str>, warnings: &[String], infos: &[String]) -> String {
+pub fn query_success(
+    value: &Value,
+    stats: Option<&str>,
+    warnings: &[String],
+    infos: &[String],
+) -> String {
     let mut data = String::new();
     let extra = stats.map(|s| format!(",\"stats\":{s}")).unwrap_or_default();
     write_query_data(&mut data, value, &extra);
@@ -262,8 +288,28 @@ mod tests {
     }
 
     #[test]
+    fn json_numbers_match_go_encoding() {
+        for (v, want) in [
+            (0.25, "0.25"),
+            (1.5e-7, "1.5e-7"),
+            (2e21, "2e+21"),
+            (0.0, "0"),
+            (f64::NAN, "0"),
+        ] {
+            let mut s = String::new();
+            write_json_number(&mut s, v);
+            assert_eq!(s, want);
+        }
+    }
+
+    #[test]
     fn timestamps_are_seconds_with_millisecond_fraction() {
-        let cases: &[(i64, &str)] = &[(0, "0"), (1500, "1.500"), (1_700_000_000_007, "1700000000.007"), (-1500, "-1.500")];
+        let cases: &[(i64, &str)] = &[
+            (0, "0"),
+            (1500, "1.500"),
+            (1_700_000_000_007, "1700000000.007"),
+            (-1500, "-1.500"),
+        ];
         for (t, want) in cases {
             let mut s = String::new();
             write_timestamp(&mut s, *t);
@@ -281,12 +327,19 @@ mod tests {
     #[test]
     fn vector_and_matrix_bodies() {
         let labels = Labels::from_pairs([("__name__", "up"), ("job", "a")]);
-        let vector = Value::Vector(vec![InstantSample { labels: labels.clone(), t: 1000, v: 1.0 }]);
+        let vector = Value::Vector(vec![InstantSample {
+            labels: labels.clone(),
+            t: 1000,
+            v: 1.0,
+        }]);
         assert_eq!(
             query_success(&vector, None, &[], &[]),
             r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a"},"value":[1,"1"]}]}}"#
         );
-        let matrix = Value::Matrix(vec![RangeSeries { labels, samples: vec![Sample::new(0, 0.5), Sample::new(15_000, f64::INFINITY)] }]);
+        let matrix = Value::Matrix(vec![RangeSeries {
+            labels,
+            samples: vec![Sample::new(0, 0.5), Sample::new(15_000, f64::INFINITY)],
+        }]);
         assert_eq!(
             query_success(&matrix, None, &["w".into()], &[]),
             r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"a"},"values":[[0,"0.5"],[15,"+Inf"]]}]},"warnings":["w"]}"#
@@ -296,7 +349,15 @@ mod tests {
             r#"{"status":"success","data":{"resultType":"scalar","result":[2.500,"3.25"],"stats":{}}}"#
         );
         assert_eq!(
-            query_success(&Value::String { t: 0, v: "x".into() }, None, &[], &[]),
+            query_success(
+                &Value::String {
+                    t: 0,
+                    v: "x".into()
+                },
+                None,
+                &[],
+                &[]
+            ),
             r#"{"status":"success","data":{"resultType":"string","result":[0,"x"]}}"#
         );
         assert_eq!(
@@ -307,8 +368,14 @@ mod tests {
 
     #[test]
     fn error_and_listing_bodies() {
-        assert_eq!(error("bad_data", "oops \"x\""), r#"{"status":"error","errorType":"bad_data","error":"oops \"x\""}"#);
-        assert_eq!(success(&strings_data(&["a".into(), "b".into()]), &[], &[]), r#"{"status":"success","data":["a","b"]}"#);
+        assert_eq!(
+            error("bad_data", "oops \"x\""),
+            r#"{"status":"error","errorType":"bad_data","error":"oops \"x\""}"#
+        );
+        assert_eq!(
+            success(&strings_data(&["a".into(), "b".into()]), &[], &[]),
+            r#"{"status":"success","data":["a","b"]}"#
+        );
         let series = [Labels::from_pairs([("a", "1")]), Labels::empty()];
         assert_eq!(series_data(&series), r#"[{"a":"1"},{}]"#);
     }

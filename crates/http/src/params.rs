@@ -52,17 +52,23 @@ pub fn parse_time(s: &str) -> Result<Timestamp, ParamError> {
 pub fn parse_duration(s: &str) -> Result<i64, ParamError> {
     if looks_numeric(s) {
         if let Ok(secs) = s.parse::<f64>() {
-            return seconds_to_millis(secs)
-                .ok_or_else(|| ParamError(format!("cannot parse {s:?} to a valid duration. It overflows int64")));
+            return seconds_to_millis(secs).ok_or_else(|| {
+                ParamError(format!(
+                    "cannot parse {s:?} to a valid duration. It overflows int64"
+                ))
+            });
         }
     }
-    parse_prometheus_duration(s).ok_or_else(|| ParamError(format!("cannot parse {s:?} to a valid duration")))
+    parse_prometheus_duration(s)
+        .ok_or_else(|| ParamError(format!("cannot parse {s:?} to a valid duration")))
 }
 
 /// True if `s` is spelled like a decimal float. Rust's float parser also accepts `inf`, `NaN`
 /// and `infinity`, which Prometheus would turn into nonsense times; we reject them up front.
 fn looks_numeric(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
 }
 
 /// Converts float seconds to integer milliseconds, rounding to the millisecond as Prometheus
@@ -135,7 +141,8 @@ fn parse_rfc3339(s: &str) -> Option<Timestamp> {
     let hour = num(11, 2)?;
     let minute = num(14, 2)?;
     let second = num(17, 2)?;
-    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't')) {
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't'))
+    {
         return None;
     }
     if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
@@ -245,18 +252,23 @@ pub fn parse_form(input: &str) -> Vec<(String, String)> {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(name), percent_decode(value))
+            (percent_decode(name, true), percent_decode(value, true))
         })
         .collect()
 }
 
-fn percent_decode(s: &str) -> String {
+/// Decodes one percent-encoded URL path segment (`+` stays a plus).
+pub fn decode_path_segment(segment: &str) -> String {
+    percent_decode(segment, false)
+}
+
+fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         match b {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' => {
                 let hi = bytes.get(i + 1).and_then(|c| (*c as char).to_digit(16));
                 let lo = bytes.get(i + 2).and_then(|c| (*c as char).to_digit(16));
@@ -285,10 +297,27 @@ mod tests {
         assert_eq!(parse_time("1700000000").unwrap(), 1_700_000_000_000);
         assert_eq!(parse_time("1700000000.1234").unwrap(), 1_700_000_000_123);
         assert_eq!(parse_time("-1.5").unwrap(), -1500);
-        assert_eq!(parse_time("2023-11-14T22:13:20Z").unwrap(), 1_700_000_000_000);
-        assert_eq!(parse_time("2023-11-14T23:13:20.250+01:00").unwrap(), 1_700_000_000_250);
-        assert_eq!(parse_time("2024-02-29T00:00:00Z").unwrap(), 1_709_164_800_000);
-        for bad in ["", "NaN", "inf", "2023-02-29T00:00:00Z", "2023-11-14 22:13:20Z", "2023-11-14T22:13:20", "1e400"] {
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20Z").unwrap(),
+            1_700_000_000_000
+        );
+        assert_eq!(
+            parse_time("2023-11-14T23:13:20.250+01:00").unwrap(),
+            1_700_000_000_250
+        );
+        assert_eq!(
+            parse_time("2024-02-29T00:00:00Z").unwrap(),
+            1_709_164_800_000
+        );
+        for bad in [
+            "",
+            "NaN",
+            "inf",
+            "2023-02-29T00:00:00Z",
+            "2023-11-14 22:13:20Z",
+            "2023-11-14T22:13:20",
+            "1e400",
+        ] {
             assert!(parse_time(bad).is_err(), "{bad:?} should not parse");
         }
     }
@@ -297,21 +326,52 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration("15s").unwrap(), 15_000);
         assert_eq!(parse_duration("1h30m").unwrap(), 5_400_000);
-        assert_eq!(parse_duration("1y1w1d1h1m1s1ms").unwrap(), 31_536_000_000 + 604_800_000 + 86_400_000 + 3_661_001);
+        assert_eq!(
+            parse_duration("1y1w1d1h1m1s1ms").unwrap(),
+            31_536_000_000 + 604_800_000 + 86_400_000 + 3_661_001
+        );
         assert_eq!(parse_duration("100ms").unwrap(), 100);
         assert_eq!(parse_duration("0").unwrap(), 0);
         assert_eq!(parse_duration("0.001").unwrap(), 1);
-        for bad in ["", "s", "1m1h", "1h1h", "1.5m", "-5m", "5 m", "99999999999999999999y"] {
+        for bad in [
+            "",
+            "s",
+            "1m1h",
+            "1h1h",
+            "1.5m",
+            "-5m",
+            "5 m",
+            "99999999999999999999y",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should not parse");
         }
     }
 
     #[test]
     fn rfc3339_round_trip() {
-        for t in [0, 1_700_000_000_123, -1, 951_782_400_000, 253_402_300_799_999] {
-            assert_eq!(parse_time(&format_rfc3339(t)).unwrap(), t, "{}", format_rfc3339(t));
+        for t in [
+            0,
+            1_700_000_000_123,
+            -1,
+            951_782_400_000,
+            253_402_300_799_999,
+        ] {
+            assert_eq!(
+                parse_time(&format_rfc3339(t)).unwrap(),
+                t,
+                "{}",
+                format_rfc3339(t)
+            );
         }
-        assert_eq!(format_rfc3339(1_700_000_000_000), "2023-11-14T22:13:20.000Z");
+        assert_eq!(
+            format_rfc3339(1_700_000_000_000),
+            "2023-11-14T22:13:20.000Z"
+        );
+    }
+
+    #[test]
+    fn path_segments_keep_plus() {
+        assert_eq!(decode_path_segment("a+b%2Fc%zz"), "a+b/c%zz");
     }
 
     #[test]

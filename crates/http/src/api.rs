@@ -1,0 +1,473 @@
+//! The Prometheus `/api/v1` endpoints over a [`promlite::Db`], independent of the transport.
+//!
+//! [`Api::handle`] takes a parsed [`Request`] and returns a [`Response`]; the server module
+//! only moves bytes. Parameter names, defaults, error messages, `errorType` values and HTTP
+//! status codes follow Prometheus's `web/api/v1` package.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use promlite::{Db, QueryOptions, QueryOutput, Timestamp};
+
+use crate::json;
+use crate::params::{self, parse_duration, parse_time, MAX_TIME, MIN_TIME};
+
+/// Prometheus refuses range queries with more points than this per series.
+pub const MAX_POINTS_PER_SERIES: i64 = 11_000;
+
+/// Settings of the API (the server's command-line flags).
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    /// Upper bound for every query's run time (`--query.timeout`, default 2m). A request's
+    /// `timeout` parameter can only shorten it.
+    pub query_timeout: Duration,
+    /// Maximum samples one query may hold in memory (`--query.max-samples`, default 50M).
+    pub max_samples: usize,
+    /// Version reported by `/api/v1/status/buildinfo`.
+    pub version: String,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            query_timeout: Duration::from_secs(120),
+            max_samples: 50_000_000,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// A request as the API needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// `GET`, `POST`, ...
+    pub method: &'a str,
+    /// The path without the query string, still percent-encoded.
+    pub path: &'a str,
+    /// The raw query string (after `?`), possibly empty.
+    pub query: &'a str,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<&'a str>,
+    /// The request body.
+    pub body: &'a [u8],
+    /// When the request was received (for `execQueueTime`).
+    pub received: Instant,
+}
+
+/// A response: status, content type and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Content-Type` header value.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: String,
+}
+
+impl Response {
+    fn json(status: u16, body: String) -> Response {
+        Response {
+            status,
+            content_type: "application/json",
+            body,
+        }
+    }
+
+    fn text(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.to_string(),
+        }
+    }
+}
+
+/// An API error: Prometheus's `errorType` and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// `bad_data`, `execution`, `timeout`, `canceled`, `internal`, `not_found`, ...
+    pub error_type: &'static str,
+    /// The message.
+    pub message: String,
+}
+
+impl ApiError {
+    fn bad_data(message: impl Into<String>) -> ApiError {
+        ApiError {
+            error_type: "bad_data",
+            message: message.into(),
+        }
+    }
+
+    fn invalid_param(name: &str, message: impl std::fmt::Display) -> ApiError {
+        ApiError::bad_data(format!("invalid parameter {name:?}: {message}"))
+    }
+
+    /// The HTTP status Prometheus uses for this error type.
+    pub fn status(&self) -> u16 {
+        status_for(self.error_type)
+    }
+
+    fn into_response(self) -> Response {
+        Response::json(self.status(), json::error(self.error_type, &self.message))
+    }
+}
+
+/// Prometheus's mapping from `errorType` to HTTP status.
+pub fn status_for(error_type: &str) -> u16 {
+    match error_type {
+        "bad_data" => 400,
+        "execution" => 422,
+        "canceled" => 499,
+        "timeout" | "unavailable" => 503,
+        "not_found" => 404,
+        "not_acceptable" => 406,
+        "method_not_allowed" => 405,
+        _ => 500,
+    }
+}
+
+/// Converts a facade error into Prometheus's error shape. Query parse errors get the
+/// `invalid parameter "query": ` prefix, selector errors `invalid parameter "match[]": `.
+pub fn api_error(err: &promlite::Error, param: &str) -> ApiError {
+    let error_type = err.error_type();
+    let message = match err {
+        promlite::Error::Query(promlite::QueryError::Parse(_))
+        | promlite::Error::Selector { .. }
+        | promlite::Error::NotASelector { .. } => format!("invalid parameter {param:?}: {err}"),
+        _ => err.to_string(),
+    };
+    ApiError {
+        error_type,
+        message,
+    }
+}
+
+/// The API over one database.
+#[derive(Debug, Clone)]
+pub struct Api {
+    db: Db,
+    options: ApiOptions,
+}
+
+/// Decoded request parameters: body values first, then URL values, as Go's `r.Form`.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(req: &Request<'_>) -> Form {
+        let mut pairs = Vec::new();
+        let is_form = req.content_type.is_some_and(|ct| {
+            ct.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+        if req.method == "POST" && is_form {
+            pairs.extend(params::parse_form(&String::from_utf8_lossy(req.body)));
+        }
+        pairs.extend(params::parse_form(req.query));
+        Form(pairs)
+    }
+
+    /// The first value of `name`, or `""` (Go's `FormValue`).
+    fn value(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    fn values(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    fn time(&self, name: &str, default: Timestamp) -> Result<Timestamp, ApiError> {
+        match self.value(name) {
+            "" => Ok(default),
+            text => parse_time(text).map_err(|e| ApiError::invalid_param(name, e)),
+        }
+    }
+
+    /// A time parameter without default: absent is `cannot parse "" ...`, as in Prometheus.
+    fn required_time(&self, name: &str) -> Result<Timestamp, ApiError> {
+        parse_time(self.value(name)).map_err(|e| ApiError::invalid_param(name, e))
+    }
+
+    fn limit(&self) -> Result<usize, ApiError> {
+        match self.value("limit") {
+            "" => Ok(0),
+            text => match text.parse::<i64>() {
+                Ok(n) if n < 0 => Err(ApiError::invalid_param(
+                    "limit",
+                    "limit must be non-negative",
+                )),
+                Ok(n) => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+                Err(_) => Err(ApiError::invalid_param(
+                    "limit",
+                    format!("strconv.Atoi: parsing {text:?}: invalid syntax"),
+                )),
+            },
+        }
+    }
+}
+
+fn now_ms() -> Timestamp {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Api {
+    /// An API serving `db`.
+    pub fn new(db: Db, options: ApiOptions) -> Api {
+        Api { db, options }
+    }
+
+    /// The database served.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Answers one request.
+    pub fn handle(&self, req: &Request<'_>) -> Response {
+        let path = req.path;
+        let allowed: &[&str] = match path {
+            "/api/v1/query" | "/api/v1/query_range" | "/api/v1/series" | "/api/v1/labels" => {
+                &["GET", "POST"]
+            }
+            "/api/v1/status/buildinfo" => &["GET"],
+            "/-/ready" | "/-/healthy" => &["GET", "HEAD"],
+            _ if label_values_name(path).is_some() => &["GET"],
+            _ => {
+                return ApiError {
+                    error_type: "not_found",
+                    message: format!("unknown API endpoint {path:?}"),
+                }
+                .into_response()
+            }
+        };
+        if !allowed.contains(&req.method) {
+            return ApiError {
+                error_type: "method_not_allowed",
+                message: format!(
+                    "method {} not allowed for {path}; allowed: {}",
+                    req.method,
+                    allowed.join(", ")
+                ),
+            }
+            .into_response();
+        }
+        let form = Form::parse(req);
+        let result = match path {
+            "/api/v1/query" => self.query(&form, req.received),
+            "/api/v1/query_range" => self.query_range(&form, req.received),
+            "/api/v1/series" => self.series(&form),
+            "/api/v1/labels" => self.labels(&form),
+            "/api/v1/status/buildinfo" => Ok(self.buildinfo()),
+            "/-/ready" => return Response::text(200, "Prometheus Server is Ready.\n"),
+            "/-/healthy" => return Response::text(200, "Prometheus Server is Healthy.\n"),
+            _ => match label_values_name(path) {
+                Some(name) => self.label_values(&name, &form),
+                None => Err(ApiError {
+                    error_type: "not_found",
+                    message: format!("unknown API endpoint {path:?}"),
+                }),
+            },
+        };
+        match result {
+            Ok(body) => Response::json(200, body),
+            Err(err) => err.into_response(),
+        }
+    }
+
+    fn query_options(&self, form: &Form) -> Result<QueryOptions, ApiError> {
+        let mut timeout = self.options.query_timeout;
+        let text = form.value("timeout");
+        if !text.is_empty() {
+            let ms = parse_duration(text).map_err(|e| ApiError::invalid_param("timeout", e))?;
+            let requested = Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+            timeout = timeout.min(requested);
+        }
+        Ok(QueryOptions {
+            timeout: Some(timeout),
+            max_samples: Some(self.options.max_samples),
+        })
+    }
+
+    fn query(&self, form: &Form, received: Instant) -> Result<String, ApiError> {
+        let limit = form.limit()?;
+        let time = form.time("time", now_ms())?;
+        let options = self.query_options(form)?;
+        let started = Instant::now();
+        let output = self
+            .db
+            .query_with(form.value("query"), time, &options)
+            .map_err(|e| api_error(&e, "query"))?;
+        Ok(query_body(
+            output,
+            form,
+            limit,
+            started.duration_since(received),
+        ))
+    }
+
+    fn query_range(&self, form: &Form, received: Instant) -> Result<String, ApiError> {
+        let limit = form.limit()?;
+        let start = form.required_time("start")?;
+        let end = form.required_time("end")?;
+        if end < start {
+            return Err(ApiError::invalid_param(
+                "end",
+                "end timestamp must not be before start time",
+            ));
+        }
+        let step_text = form.value("step");
+        let step = parse_duration(step_text).map_err(|e| ApiError::invalid_param("step", e))?;
+        if step <= 0 {
+            return Err(ApiError::invalid_param(
+                "step",
+                "zero or negative query resolution step widths are not accepted. Try a positive integer",
+            ));
+        }
+        // Same guard as Prometheus: refuse queries that would return absurd numbers of points.
+        if (end - start) / step > MAX_POINTS_PER_SERIES {
+            return Err(ApiError::bad_data(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+            ));
+        }
+        let options = self.query_options(form)?;
+        let started = Instant::now();
+        let step = Duration::from_millis(u64::try_from(step).unwrap_or(1));
+        let output = self
+            .db
+            .query_range_with(form.value("query"), start, end, step, &options)
+            .map_err(|e| api_error(&e, "query"))?;
+        Ok(query_body(
+            output,
+            form,
+            limit,
+            started.duration_since(received),
+        ))
+    }
+
+    fn series(&self, form: &Form) -> Result<String, ApiError> {
+        let selectors = form.values("match[]");
+        if selectors.is_empty() {
+            return Err(ApiError::bad_data("no match[] parameter provided"));
+        }
+        let start = form.time("start", MIN_TIME)?;
+        let end = form.time("end", MAX_TIME)?;
+        let limit = form.limit()?;
+        let mut series = self
+            .db
+            .series(&selectors, start, end)
+            .map_err(|e| api_error(&e, "match[]"))?;
+        let warnings = truncate(&mut series, limit);
+        Ok(json::success(&json::series_data(&series), &warnings, &[]))
+    }
+
+    fn labels(&self, form: &Form) -> Result<String, ApiError> {
+        let selectors = form.values("match[]");
+        let start = form.time("start", MIN_TIME)?;
+        let end = form.time("end", MAX_TIME)?;
+        let limit = form.limit()?;
+        let mut names = self
+            .db
+            .label_names(&selectors, start, end)
+            .map_err(|e| api_error(&e, "match[]"))?;
+        let warnings = truncate(&mut names, limit);
+        Ok(json::success(&json::strings_data(&names), &warnings, &[]))
+    }
+
+    fn label_values(&self, name: &str, form: &Form) -> Result<String, ApiError> {
+        // Prometheus 3 accepts any non-empty UTF-8 name; `U__`-escaped names are unescaped
+        // by clients that need them, and arrive here already percent-decoded.
+        if name.is_empty() {
+            return Err(ApiError::bad_data(format!("invalid label name: {name:?}")));
+        }
+        let selectors = form.values("match[]");
+        let start = form.time("start", MIN_TIME)?;
+        let end = form.time("end", MAX_TIME)?;
+        let limit = form.limit()?;
+        let mut values = self
+            .db
+            .label_values(name, &selectors, start, end)
+            .map_err(|e| api_error(&e, "match[]"))?;
+        let warnings = truncate(&mut values, limit);
+        Ok(json::success(&json::strings_data(&values), &warnings, &[]))
+    }
+
+    fn buildinfo(&self) -> String {
+        let mut data = String::from("{\"version\":");
+        json::write_string(&mut data, &self.options.version);
+        data.push_str(
+            ",\"revision\":\"unknown\",\"branch\":\"unknown\",\"buildUser\":\"promlite\",\"buildDate\":\"unknown\",\"goVersion\":\"n/a (promlite, Rust)\"}",
+        );
+        json::success(&data, &[], &[])
+    }
+}
+
+/// Truncates `items` to `limit` (0: no limit) and returns Prometheus's warning if it did.
+fn truncate<T>(items: &mut Vec<T>, limit: usize) -> Vec<String> {
+    if limit > 0 && items.len() > limit {
+        items.truncate(limit);
+        return vec!["results truncated due to limit".to_string()];
+    }
+    Vec::new()
+}
+
+/// The body of a successful query, with `data.stats` when the `stats` parameter is set.
+fn query_body(mut output: QueryOutput, form: &Form, limit: usize, queued: Duration) -> String {
+    let mut warnings = std::mem::take(&mut output.warnings);
+    match &mut output.value {
+        promlite::Value::Vector(v) => warnings.extend(truncate(v, limit)),
+        promlite::Value::Matrix(m) => warnings.extend(truncate(m, limit)),
+        _ => {}
+    }
+    let stats = (!form.value("stats").is_empty()).then(|| stats_json(&output.stats, queued));
+    json::query_success(&output.value, stats.as_deref(), &warnings, &output.infos)
+}
+
+/// Prometheus's `data.stats` object: timings in seconds and sample counters.
+pub fn stats_json(stats: &promlite::QueryStats, queued: Duration) -> String {
+    let eval_total = stats.prepare + stats.eval;
+    let mut out = String::from("{\"timings\":{");
+    let timings = [
+        ("evalTotalTime", eval_total),
+        ("resultSortTime", Duration::ZERO),
+        ("queryPreparationTime", stats.prepare),
+        ("innerEvalTime", stats.eval),
+        ("execQueueTime", queued),
+        ("execTotalTime", stats.total + queued),
+    ];
+    for (i, (name, value)) in timings.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\":");
+        json::write_json_number(&mut out, value.as_secs_f64());
+    }
+    out.push_str("},\"samples\":{\"totalQueryableSamples\":");
+    out.push_str(&stats.samples_loaded.to_string());
+    out.push_str(",\"peakSamples\":");
+    out.push_str(&stats.peak_samples.to_string());
+    out.push_str("}}");
+    out
+}
+
+/// The decoded `<name>` of `/api/v1/label/<name>/values`.
+fn label_values_name(path: &str) -> Option<String> {
+    let name = path
+        .strip_prefix("/api/v1/label/")?
+        .strip_suffix("/values")?;
+    if name.contains('/') {
+        return None;
+    }
+    Some(params::decode_path_segment(name))
+}

@@ -1,0 +1,304 @@
+//! [`Db`]: a storage database wired to a PromQL engine, with listing helpers.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use promlite_eval::{Engine, EngineOptions, QueryOutput};
+use promlite_model::{Labels, Matcher, Queryable, SelectHints, Timestamp};
+use promlite_storage::SeriesRef;
+
+use crate::{Error, Result};
+
+/// Options for [`Db::open`]: the storage engine's and the query engine's.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Storage options (WAL sync policy, block range, retention, ...).
+    pub storage: promlite_storage::Options,
+    /// Query engine options (lookback delta, sample limit, timeout, parallelism).
+    pub engine: EngineOptions,
+}
+
+/// Per-query overrides of the engine's limits (the HTTP API's `timeout` parameter and the
+/// server's sample limit).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryOptions {
+    /// Wall-clock limit for this query; `None` keeps the engine's.
+    pub timeout: Option<Duration>,
+    /// Maximum samples this query may hold at once; `None` keeps the engine's.
+    pub max_samples: Option<usize>,
+}
+
+/// A promlite database: storage plus a PromQL engine. Cloning is cheap (an `Arc`); clones
+/// share the database and may be used from many threads at once.
+#[derive(Debug, Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    storage: promlite_storage::Db,
+    engine: Engine,
+}
+
+impl Db {
+    /// Opens (creating if needed) the data directory `dir`. Fails if another process or handle
+    /// holds it, or if its blocks or WAL are corrupt.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Db> {
+        let storage = promlite_storage::Db::open(dir, options.storage)?;
+        Ok(Db::from_parts(storage, options.engine))
+    }
+
+    /// A database held only in memory, with default options: nothing is written to disk.
+    pub fn in_memory() -> Db {
+        Db::in_memory_with(Options::default())
+    }
+
+    /// A database held only in memory, with `options` (the storage part's persistence settings
+    /// are ignored).
+    pub fn in_memory_with(options: Options) -> Db {
+        Db::from_parts(
+            promlite_storage::Db::open_in_memory(options.storage),
+            options.engine,
+        )
+    }
+
+    fn from_parts(storage: promlite_storage::Db, engine: EngineOptions) -> Db {
+        Db {
+            inner: Arc::new(Inner {
+                storage,
+                engine: Engine::new(engine),
+            }),
+        }
+    }
+
+    /// The storage engine underneath (statistics, blocks, direct [`Queryable`] access).
+    pub fn storage(&self) -> &promlite_storage::Db {
+        &self.inner.storage
+    }
+
+    /// The query engine's options.
+    pub fn engine_options(&self) -> &EngineOptions {
+        self.inner.engine.options()
+    }
+
+    /// A new appender. Samples become visible (and are written to the WAL) on
+    /// [`Appender::commit`]. Appenders are independent; commits are serialised.
+    pub fn appender(&self) -> Appender {
+        Appender {
+            inner: self.inner.storage.appender(),
+        }
+    }
+
+    /// Evaluates the PromQL `expr` at `time` (milliseconds since the epoch).
+    pub fn query(&self, expr: &str, time: Timestamp) -> Result<QueryOutput> {
+        self.query_with(expr, time, &QueryOptions::default())
+    }
+
+    /// [`query`](Self::query) with per-query limits.
+    pub fn query_with(
+        &self,
+        expr: &str,
+        time: Timestamp,
+        options: &QueryOptions,
+    ) -> Result<QueryOutput> {
+        let engine = self.engine_for(options);
+        Ok(engine.instant_query(&self.inner.storage, expr, time)?)
+    }
+
+    /// Evaluates `expr` at every `step` from `start` to `end` inclusive (milliseconds). The
+    /// result is a matrix (one series per output series).
+    pub fn query_range(
+        &self,
+        expr: &str,
+        start: Timestamp,
+        end: Timestamp,
+        step: Duration,
+    ) -> Result<QueryOutput> {
+        self.query_range_with(expr, start, end, step, &QueryOptions::default())
+    }
+
+    /// [`query_range`](Self::query_range) with per-query limits.
+    pub fn query_range_with(
+        &self,
+        expr: &str,
+        start: Timestamp,
+        end: Timestamp,
+        step: Duration,
+        options: &QueryOptions,
+    ) -> Result<QueryOutput> {
+        let step_ms = i64::try_from(step.as_millis())
+            .map_err(|_| Error::InvalidArgument(format!("step {step:?} is too large")))?;
+        let engine = self.engine_for(options);
+        Ok(engine.range_query(&self.inner.storage, expr, start, end, step_ms)?)
+    }
+
+    /// The engine to use for one query: the shared one, or a copy with overridden limits
+    /// (an `Engine` holds only options, so the copy is cheap).
+    fn engine_for(&self, options: &QueryOptions) -> std::borrow::Cow<'_, Engine> {
+        if options.timeout.is_none() && options.max_samples.is_none() {
+            return std::borrow::Cow::Borrowed(&self.inner.engine);
+        }
+        let mut engine_options = self.inner.engine.options().clone();
+        if let Some(timeout) = options.timeout {
+            engine_options.timeout = timeout;
+        }
+        if let Some(max_samples) = options.max_samples {
+            engine_options.max_samples = max_samples;
+        }
+        std::borrow::Cow::Owned(Engine::new(engine_options))
+    }
+
+    /// Label sets of the series that match any of the `selectors` (series selectors such as
+    /// `up{job="api"}`) and have data between `start` and `end`, sorted and deduplicated.
+    pub fn series(
+        &self,
+        selectors: &[&str],
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Vec<Labels>> {
+        let sets = parse_selectors(selectors)?;
+        let querier = self
+            .inner
+            .storage
+            .querier(start, end)
+            .map_err(promlite_eval::Error::from)?;
+        let hints = SelectHints {
+            start,
+            end,
+            func: Some("series".to_string()),
+            ..SelectHints::default()
+        };
+        let mut out = BTreeSet::new();
+        for matchers in &sets {
+            for series in querier
+                .select(&hints, matchers)
+                .map_err(promlite_eval::Error::from)?
+            {
+                out.insert(series.labels);
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// Label names present on series matching any of `selectors` (all series if empty) between
+    /// `start` and `end`, sorted.
+    pub fn label_names(
+        &self,
+        selectors: &[&str],
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Vec<String>> {
+        self.union_listing(selectors, start, end, |querier, matchers| {
+            querier.label_names(matchers)
+        })
+    }
+
+    /// Values of label `name` on series matching any of `selectors` (all series if empty)
+    /// between `start` and `end`, sorted.
+    pub fn label_values(
+        &self,
+        name: &str,
+        selectors: &[&str],
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Vec<String>> {
+        self.union_listing(selectors, start, end, |querier, matchers| {
+            querier.label_values(name, matchers)
+        })
+    }
+
+    /// Runs a listing per selector (or once with no matchers) and merges the sorted results.
+    fn union_listing(
+        &self,
+        selectors: &[&str],
+        start: Timestamp,
+        end: Timestamp,
+        list: impl Fn(&dyn promlite_model::Querier, &[Matcher]) -> promlite_model::Result<Vec<String>>,
+    ) -> Result<Vec<String>> {
+        let sets = parse_selectors(selectors)?;
+        let querier = self
+            .inner
+            .storage
+            .querier(start, end)
+            .map_err(promlite_eval::Error::from)?;
+        if sets.is_empty() {
+            return Ok(list(querier.as_ref(), &[]).map_err(promlite_eval::Error::from)?);
+        }
+        let mut out = BTreeSet::new();
+        for matchers in &sets {
+            out.extend(list(querier.as_ref(), matchers).map_err(promlite_eval::Error::from)?);
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// Persists everything in memory into compacted blocks and truncates the WAL: afterwards
+    /// the data directory holds the data in block form. Returns the number of blocks written
+    /// (zero in memory mode).
+    pub fn flush(&self) -> Result<usize> {
+        Ok(self.inner.storage.compact_all()?)
+    }
+
+    /// Fsyncs the WAL so every committed sample survives a power loss.
+    pub fn sync(&self) -> Result<()> {
+        Ok(self.inner.storage.sync()?)
+    }
+}
+
+/// Parses series selectors into matcher sets.
+pub fn parse_selectors(selectors: &[&str]) -> Result<Vec<Vec<Matcher>>> {
+    selectors.iter().map(|s| parse_selector(s)).collect()
+}
+
+/// Parses one series selector (`up{job="api"}`, `{__name__=~"kube_.*"}`) into its matchers.
+pub fn parse_selector(selector: &str) -> Result<Vec<Matcher>> {
+    match promlite_promql::parse(selector) {
+        Ok(promlite_promql::Expr::VectorSelector(vs)) => Ok(vs.matchers),
+        Ok(_) => Err(Error::NotASelector {
+            selector: selector.to_string(),
+        }),
+        Err(source) => Err(Error::Selector {
+            selector: selector.to_string(),
+            source,
+        }),
+    }
+}
+
+/// Buffers samples for one commit. Obtained from [`Db::appender`]; dropping it discards
+/// uncommitted samples.
+#[derive(Debug)]
+pub struct Appender {
+    inner: promlite_storage::Appender,
+}
+
+impl Appender {
+    /// Appends a sample to the series with `labels` (created if new) and returns the series'
+    /// ref for the faster [`append_ref`](Self::append_ref). A sample must be newer than the
+    /// series' newest one.
+    pub fn append(&mut self, labels: &Labels, t: Timestamp, v: f64) -> Result<SeriesRef> {
+        Ok(self.inner.append(labels, t, v)?)
+    }
+
+    /// Appends a sample to a series by the ref [`append`](Self::append) returned.
+    pub fn append_ref(&mut self, series: SeriesRef, t: Timestamp, v: f64) -> Result<()> {
+        Ok(self.inner.append_ref(series, t, v)?)
+    }
+
+    /// Number of samples waiting for [`commit`](Self::commit).
+    pub fn pending(&self) -> usize {
+        self.inner.pending()
+    }
+
+    /// Writes the pending samples to the WAL and makes them visible to queries. Returns the
+    /// number of samples stored.
+    pub fn commit(&mut self) -> Result<u64> {
+        Ok(self.inner.commit()?.appended)
+    }
+
+    /// Discards the pending samples.
+    pub fn rollback(&mut self) {
+        self.inner.rollback();
+    }
+}
