@@ -83,7 +83,8 @@ impl Response {
 }
 
 /// An API error: Prometheus's `errorType` and message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct ApiError {
     /// `bad_data`, `execution`, `timeout`, `canceled`, `internal`, `not_found`, ...
     pub error_type: &'static str,
@@ -92,20 +93,27 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn bad_data(message: impl Into<String>) -> ApiError {
+    /// A `bad_data` error with `message`.
+    pub fn bad_data(message: impl Into<String>) -> ApiError {
         ApiError {
             error_type: "bad_data",
             message: message.into(),
         }
     }
 
-    fn invalid_param(name: &str, message: impl std::fmt::Display) -> ApiError {
+    /// Prometheus's `invalid parameter "name": message` (`bad_data`).
+    pub fn invalid_param(name: &str, message: impl std::fmt::Display) -> ApiError {
         ApiError::bad_data(format!("invalid parameter {name:?}: {message}"))
     }
 
     /// The HTTP status Prometheus uses for this error type.
     pub fn status(&self) -> u16 {
         status_for(self.error_type)
+    }
+
+    /// The JSON error body.
+    pub fn body(&self) -> String {
+        json::error(self.error_type, &self.message)
     }
 
     fn into_response(self) -> Response {

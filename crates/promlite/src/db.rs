@@ -241,6 +241,19 @@ impl Db {
         Ok(self.inner.storage.compact_all()?)
     }
 
+    /// The inclusive time range of all stored samples (blocks and head), `None` when empty.
+    pub fn time_range(&self) -> Option<(Timestamp, Timestamp)> {
+        let head = self.inner.storage.head_stats();
+        let mut range = (head.min_t <= head.max_t).then_some((head.min_t, head.max_t));
+        for (_, min_t, max_t) in self.inner.storage.blocks() {
+            range = Some(match range {
+                Some((lo, hi)) => (lo.min(min_t), hi.max(max_t)),
+                None => (min_t, max_t),
+            });
+        }
+        range
+    }
+
     /// Fsyncs the WAL so every committed sample survives a power loss.
     pub fn sync(&self) -> Result<()> {
         Ok(self.inner.storage.sync()?)

@@ -1,0 +1,257 @@
+//! Command-line arguments of the `promlite` binary (clap derive).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// promlite: an embedded time-series database with PromQL.
+#[derive(Debug, Parser)]
+#[command(name = "promlite", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay exposition files (timestamped OpenMetrics/Prometheus text) or scrape directories
+    /// into a data directory. The data is durable (compacted into blocks) when this exits 0.
+    Replay(ReplayArgs),
+    /// Evaluate an instant query.
+    Query(QueryArgs),
+    /// Evaluate a range query.
+    QueryRange(QueryRangeArgs),
+    /// List the series matching selectors.
+    Series(SeriesArgs),
+    /// List label names.
+    Labels(LabelsArgs),
+    /// List the values of one label.
+    LabelValues(LabelValuesArgs),
+    /// Generate a synthetic Kubernetes cluster's metrics (cAdvisor + kube-state-metrics).
+    GenCluster(GenClusterArgs),
+    /// Serve the Prometheus-compatible HTTP API (/api/v1/...).
+    Serve(ServeArgs),
+    /// Generate a small cluster, replay it and run the workload join: the whole pipeline in one
+    /// command.
+    Demo(DemoArgs),
+}
+
+/// Output formats of the query and listing commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned, human-readable columns.
+    Table,
+    /// Exactly the body Prometheus's HTTP API returns.
+    Json,
+}
+
+/// The data directory, shared by every command that reads or writes one.
+#[derive(Debug, Args)]
+pub struct DataDir {
+    /// The data directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+}
+
+/// `promlite replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Exposition files (samples carry timestamps) or scrape directories (one scrape per file,
+    /// named `<unix-ms>.prom` or given a time grid with --start/--interval).
+    #[arg(value_name = "INPUT", required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Skip malformed lines (reported as warnings) instead of stopping at the first.
+    #[arg(long)]
+    pub lenient: bool,
+    /// Time of the first scrape in a directory whose file names are not timestamps (RFC 3339
+    /// or Unix seconds).
+    #[arg(long, value_name = "TIME", requires = "interval")]
+    pub start: Option<String>,
+    /// Interval between scrapes for --start (Prometheus duration, e.g. `15s`).
+    #[arg(long, value_name = "DURATION", requires = "start")]
+    pub interval: Option<String>,
+}
+
+/// `promlite query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Evaluation time (RFC 3339 or Unix seconds). Default: now.
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// The PromQL expression.
+    #[arg(value_name = "EXPR")]
+    pub expr: String,
+}
+
+/// `promlite query-range`.
+#[derive(Debug, Args)]
+pub struct QueryRangeArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Start time (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME")]
+    pub start: String,
+    /// End time (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME")]
+    pub end: String,
+    /// Resolution step (Prometheus duration like `15s`, `1m`, or seconds).
+    #[arg(long, value_name = "DURATION")]
+    pub step: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// The PromQL expression.
+    #[arg(value_name = "EXPR")]
+    pub expr: String,
+}
+
+/// Time bounds of the listing commands (Prometheus's defaults: all time).
+#[derive(Debug, Args)]
+pub struct ListRange {
+    /// Only series with samples at or after this time (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// Only series with samples at or before this time (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME")]
+    pub end: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+/// `promlite series`.
+#[derive(Debug, Args)]
+pub struct SeriesArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    #[command(flatten)]
+    pub range: ListRange,
+    /// Series selectors, e.g. `kube_pod_owner{namespace="kube-system"}`.
+    #[arg(value_name = "MATCHER", required = true)]
+    pub matchers: Vec<String>,
+}
+
+/// `promlite labels`.
+#[derive(Debug, Args)]
+pub struct LabelsArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    #[command(flatten)]
+    pub range: ListRange,
+    /// Only consider series matching these selectors (repeatable).
+    #[arg(long = "match", value_name = "MATCHER")]
+    pub matchers: Vec<String>,
+}
+
+/// `promlite label-values`.
+#[derive(Debug, Args)]
+pub struct LabelValuesArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    #[command(flatten)]
+    pub range: ListRange,
+    /// Only consider series matching these selectors (repeatable).
+    #[arg(long = "match", value_name = "MATCHER")]
+    pub matchers: Vec<String>,
+    /// The label name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// Cluster sizes offered on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SizeArg {
+    /// Two nodes, about fifteen pods, ten minutes.
+    Tiny,
+    /// Three nodes, a few dozen pods, one hour.
+    Small,
+    /// Twenty nodes, about a thousand pods, one hour.
+    Medium,
+    /// About 5,800 pods and 71k series over two hours.
+    Large,
+    /// About 12,000 pods over two hours.
+    Huge,
+}
+
+/// cAdvisor label naming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LabelStyleArg {
+    /// `pod` and `container` (Kubernetes ≥ 1.16).
+    Modern,
+    /// `pod_name` and `container_name`, as in the 2018 blog post the join comes from.
+    #[value(name = "2018")]
+    Legacy2018,
+}
+
+/// Output layout of `gen-cluster`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClusterFormat {
+    /// One timestamped OpenMetrics file (also accepted by `promtool tsdb create-blocks-from
+    /// openmetrics`).
+    Openmetrics,
+    /// A directory with one `<unix-ms>.prom` file per scrape.
+    ScrapeDir,
+}
+
+/// `promlite gen-cluster`.
+#[derive(Debug, Args)]
+pub struct GenClusterArgs {
+    /// Cluster size preset.
+    #[arg(long, value_enum, default_value_t = SizeArg::Small)]
+    pub size: SizeArg,
+    /// Random seed; equal seeds give identical output.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// cAdvisor label names.
+    #[arg(long, value_enum, default_value_t = LabelStyleArg::Legacy2018)]
+    pub label_style: LabelStyleArg,
+    /// Output layout.
+    #[arg(long, value_enum, default_value_t = ClusterFormat::Openmetrics)]
+    pub format: ClusterFormat,
+    /// Output file (openmetrics) or directory (scrape-dir).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+}
+
+/// `promlite serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Address to listen on. Loopback by default; bind other addresses deliberately.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9091")]
+    pub listen: SocketAddr,
+    /// Maximum time a query may run (Prometheus duration).
+    #[arg(long, value_name = "DURATION", default_value = "2m")]
+    pub query_timeout: String,
+    /// Maximum samples a query may hold in memory.
+    #[arg(long, value_name = "N", default_value_t = 50_000_000)]
+    pub query_max_samples: usize,
+    /// Worker threads (maximum concurrent requests). Default: twice the CPU count, at least 4.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+/// `promlite demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Cluster size preset.
+    #[arg(long, value_enum, default_value_t = SizeArg::Small)]
+    pub size: SizeArg,
+    /// Random seed of the generated cluster.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Keep the generated files and data directory here instead of a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+}
