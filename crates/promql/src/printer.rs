@@ -206,9 +206,9 @@ fn write_binary(f: &mut impl Write, b: &Binary) -> fmt::Result {
         } else {
             " group_left"
         })?;
-        if !group.include.is_empty() {
-            write_label_list(f, &group.include)?;
-        }
+        // Always with parentheses, as Prometheus prints it: `group_left (x)` would read `(x)`
+        // as the label list.
+        write_label_list(f, &group.include)?;
     }
     f.write_char(' ')?;
     write_operand(f, &b.rhs, needs_parens_as_operand(b.op, &b.rhs, false))

@@ -258,13 +258,21 @@ fn binary_modifiers() {
     );
     check(
         "foo * ignoring(a) group_right bar",
-        "foo * ignoring(a) group_right bar",
+        "foo * ignoring(a) group_right() bar",
     );
     check(
         "foo * on (a) group_left () bar",
-        "foo * on(a) group_left bar",
+        "foo * on(a) group_left() bar",
+    );
+    // `(...)` right after `group_left` is always its label list.
+    check_err(
+        "foo * on(a) group_left (bar)",
+        "1:29: parse error: unexpected end of input",
     );
     check("foo / on() bar", "foo / on() bar");
+    // Shrunk proptest failure: an empty include list printed without `()` swallowed a
+    // parenthesised right-hand side as the label list.
+    check("a * on(x) group_right() (b)", "a * on(x) group_right() (b)");
     check("foo + ignoring() bar", "foo + ignoring() bar");
     check("foo and on(a) bar", "foo and on(a) bar");
     check("foo or ignoring(a, b,) bar", "foo or ignoring(a, b) bar");
