@@ -1,0 +1,663 @@
+//! Aggregation operators (`sum`, `avg`, `topk`, `count_values`, ...) with `by`/`without`.
+//!
+//! Each input series is mapped to its group once (by a signature hash, verified on collision);
+//! the steps are then walked in order, accumulating the series present at each step in input
+//! order, exactly as Prometheus does (which matters for floating-point sums and for ties).
+
+use promlite_model::Labels;
+use promlite_promql::ast::{Aggregate, AggregateOp, Expr};
+
+use crate::annotations::Kind;
+use crate::error::{Error, Result};
+use crate::evaluator::{expr_pos, Evaluator};
+use crate::series::{Grid, OutBuilder, Series, SigTable, StepCursor, Val};
+
+/// Neumaier-compensated addition (Prometheus's `kahansum.Inc`): returns the new sum and
+/// compensation.
+#[inline]
+pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    let c = if t.is_infinite() {
+        0.0
+    } else if sum.abs() >= inc.abs() {
+        c + ((sum - t) + inc)
+    } else {
+        c + ((inc - t) + sum)
+    };
+    (t, c)
+}
+
+/// The φ-quantile of `values` (sorted in place, NaN first), interpolating between neighbours.
+pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
+    if values.is_empty() || q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        (false, false) => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+    });
+    let n = values.len() as f64;
+    let rank = q * (n - 1.0);
+    let lower = rank.floor().max(0.0);
+    let upper = (lower + 1.0).min(n - 1.0);
+    let weight = rank - rank.floor();
+    let lv = values.get(lower as usize).copied().unwrap_or(f64::NAN);
+    let uv = values.get(upper as usize).copied().unwrap_or(f64::NAN);
+    lv * (1.0 - weight) + uv * weight
+}
+
+#[derive(Clone, Default)]
+struct Acc {
+    seen: bool,
+    value: f64,
+    mean: f64,
+    comp: f64,
+    count: f64,
+    incremental: bool,
+    drop_name: bool,
+    values: Vec<f64>,
+}
+
+pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &Aggregate, grid: &Grid) -> Result<Val> {
+    let mut grouping = a.grouping.clone();
+    grouping.sort();
+    if a.op == AggregateOp::CountValues {
+        return count_values(ev, a, grouping, grid);
+    }
+    let params = match (&a.param, a.op.takes_param()) {
+        (Some(p), true) => Some(ev.eval_scalar(p, grid)?),
+        _ => None,
+    };
+    let input = ev.eval_vector(&a.expr, grid)?;
+    let mut sigs = SigTable::new(!a.without, &grouping);
+    let group_of: Vec<usize> = input.iter().map(|s| sigs.ordinal(&s.labels)).collect();
+    let n_groups = sigs.count;
+    match a.op {
+        AggregateOp::Topk
+        | AggregateOp::Bottomk
+        | AggregateOp::Limitk
+        | AggregateOp::LimitRatio => {
+            let params = params.unwrap_or_default();
+            aggregate_k(ev, a, &input, &group_of, n_groups, &params, grid).map(Val::Vector)
+        }
+        _ => {
+            // Output series per group, labelled from the group's first member.
+            let mut out: Vec<Series> = Vec::with_capacity(n_groups);
+            for (s, &g) in input.iter().zip(&group_of) {
+                if g == out.len() {
+                    out.push(Series::new(
+                        group_labels(&s.labels, a.without, &grouping),
+                        false,
+                    ));
+                }
+            }
+            if a.op == AggregateOp::Quantile {
+                if let Some(p) = &params {
+                    let pos = a.param.as_deref().map(expr_pos).unwrap_or(0);
+                    for &q in p.iter() {
+                        if q.is_nan() || !(0.0..=1.0).contains(&q) {
+                            ev.annotate(
+                                Kind::Warning,
+                                format!(
+                                    "quantile value should be between 0 and 1, got {}",
+                                    fmt_g(q)
+                                ),
+                                pos,
+                            );
+                        }
+                    }
+                }
+            }
+            let mut accs: Vec<Acc> = vec![Acc::default(); n_groups];
+            let mut cursor = StepCursor::new(input.len());
+            for (k, t) in grid.times().enumerate() {
+                if k % 64 == 0 {
+                    ev.check_deadline("expression evaluation")?;
+                }
+                for acc in accs.iter_mut() {
+                    acc.seen = false;
+                }
+                for (si, s) in input.iter().enumerate() {
+                    let Some(f) = cursor.at(&input, si, t) else {
+                        continue;
+                    };
+                    let Some(acc) = group_of.get(si).and_then(|&g| accs.get_mut(g)) else {
+                        continue;
+                    };
+                    if !acc.seen {
+                        init_acc(acc, a.op, f, s.drop_name);
+                    } else {
+                        update_acc(acc, a.op, f, s.drop_name);
+                    }
+                }
+                let q = params
+                    .as_ref()
+                    .and_then(|p| p.get(k))
+                    .copied()
+                    .unwrap_or(f64::NAN);
+                for (acc, o) in accs.iter_mut().zip(out.iter_mut()) {
+                    if !acc.seen {
+                        continue;
+                    }
+                    let v = finish_acc(acc, a.op, q);
+                    o.points.push(promlite_model::Sample::new(t, v));
+                    o.drop_name = acc.drop_name;
+                }
+            }
+            out.retain(|s| !s.points.is_empty());
+            Ok(Val::Vector(out))
+        }
+    }
+}
+
+/// Labels of an aggregation group: `without` drops the listed labels and the metric name, `by`
+/// keeps only the listed labels.
+fn group_labels(labels: &Labels, without: bool, grouping: &[String]) -> Labels {
+    if without {
+        labels.drop_names(grouping)
+    } else if grouping.is_empty() {
+        Labels::empty()
+    } else {
+        labels.keep(grouping)
+    }
+}
+
+fn init_acc(acc: &mut Acc, op: AggregateOp, f: f64, drop_name: bool) {
+    *acc = Acc {
+        seen: true,
+        value: f,
+        mean: f,
+        comp: 0.0,
+        count: 1.0,
+        incremental: false,
+        drop_name,
+        values: std::mem::take(&mut acc.values),
+    };
+    match op {
+        AggregateOp::Stddev | AggregateOp::Stdvar => {
+            acc.value = if f.is_nan() || f.is_infinite() {
+                f64::NAN
+            } else {
+                0.0
+            };
+        }
+        AggregateOp::Quantile => {
+            acc.values.clear();
+            acc.values.push(f);
+        }
+        AggregateOp::Group => acc.value = 1.0,
+        _ => {}
+    }
+}
+
+fn update_acc(acc: &mut Acc, op: AggregateOp, f: f64, drop_name: bool) {
+    if drop_name {
+        acc.drop_name = true;
+    }
+    match op {
+        AggregateOp::Sum => {
+            (acc.value, acc.comp) = kahan_inc(f, acc.value, acc.comp);
+        }
+        AggregateOp::Avg => {
+            acc.count += 1.0;
+            if !acc.incremental {
+                let (nv, nc) = kahan_inc(f, acc.value, acc.comp);
+                if !nv.is_infinite() {
+                    acc.value = nv;
+                    acc.comp = nc;
+                    return;
+                }
+                // The running sum overflowed: switch to an incremental mean.
+                acc.incremental = true;
+                acc.mean = acc.value / (acc.count - 1.0);
+                acc.comp /= acc.count - 1.0;
+            }
+            let q = (acc.count - 1.0) / acc.count;
+            (acc.mean, acc.comp) = kahan_inc(f / acc.count, q * acc.mean, q * acc.comp);
+        }
+        AggregateOp::Max => {
+            if acc.value < f || acc.value.is_nan() {
+                acc.value = f;
+            }
+        }
+        AggregateOp::Min => {
+            if acc.value > f || acc.value.is_nan() {
+                acc.value = f;
+            }
+        }
+        AggregateOp::Count => acc.count += 1.0,
+        AggregateOp::Stddev | AggregateOp::Stdvar => {
+            acc.count += 1.0;
+            let delta = f - acc.mean;
+            acc.mean += delta / acc.count;
+            acc.value += delta * (f - acc.mean);
+        }
+        AggregateOp::Quantile => acc.values.push(f),
+        _ => {}
+    }
+}
+
+fn finish_acc(acc: &mut Acc, op: AggregateOp, q: f64) -> f64 {
+    match op {
+        AggregateOp::Sum => acc.value + acc.comp,
+        AggregateOp::Avg => {
+            if acc.incremental {
+                acc.mean + acc.comp
+            } else {
+                acc.value / acc.count + acc.comp / acc.count
+            }
+        }
+        AggregateOp::Count => acc.count,
+        AggregateOp::Stdvar => acc.value / acc.count,
+        AggregateOp::Stddev => (acc.value / acc.count).sqrt(),
+        AggregateOp::Quantile => quantile(q, &mut acc.values),
+        _ => acc.value,
+    }
+}
+
+/// Formats like Go's `%g` for the common cases used in messages.
+pub(crate) fn fmt_g(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        let s = format!("{v}");
+        if s.len() > 21 {
+            format!("{v:e}")
+        } else {
+            s
+        }
+    }
+}
+
+/// Formats a float as Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
+pub(crate) fn fmt_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// `Less` of Prometheus's value heaps: `NaN` sorts first; `reverse` flips the comparison.
+#[inline]
+fn heap_less(a: f64, b: f64, reverse: bool) -> bool {
+    if a.is_nan() {
+        return true;
+    }
+    if reverse {
+        a > b
+    } else {
+        a < b
+    }
+}
+
+/// A binary min-heap with Go's `container/heap` algorithm, so ties resolve as in Prometheus.
+struct GoHeap {
+    items: Vec<(usize, f64)>,
+    reverse: bool,
+}
+
+impl GoHeap {
+    fn less(&self, i: usize, j: usize) -> bool {
+        match (self.items.get(i), self.items.get(j)) {
+            (Some(a), Some(b)) => heap_less(a.1, b.1, self.reverse),
+            _ => false,
+        }
+    }
+
+    fn up(&mut self, mut j: usize) {
+        while j > 0 {
+            let i = (j - 1) / 2;
+            if !self.less(j, i) {
+                break;
+            }
+            self.items.swap(i, j);
+            j = i;
+        }
+    }
+
+    fn down(&mut self, i0: usize) -> bool {
+        let n = self.items.len();
+        let mut i = i0;
+        loop {
+            let j1 = 2 * i + 1;
+            if j1 >= n {
+                break;
+            }
+            let mut j = j1;
+            let j2 = j1 + 1;
+            if j2 < n && self.less(j2, j1) {
+                j = j2;
+            }
+            if !self.less(j, i) {
+                break;
+            }
+            self.items.swap(i, j);
+            i = j;
+        }
+        i > i0
+    }
+
+    fn push(&mut self, item: (usize, f64)) {
+        self.items.push(item);
+        let n = self.items.len();
+        self.up(n - 1);
+    }
+
+    fn fix_root(&mut self) {
+        if !self.down(0) {
+            self.up(0);
+        }
+    }
+}
+
+/// Sorts with `less` like Go's `sort.Sort` does for short inputs (insertion sort, stable);
+/// longer inputs use a stable sort on the same order.
+pub(crate) fn go_sort<T>(items: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    if items.len() <= 12 {
+        for i in 1..items.len() {
+            let mut j = i;
+            while j > 0 && less(&items[j], &items[j - 1]) {
+                items.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+    } else {
+        items.sort_by(|a, b| {
+            if less(a, b) {
+                std::cmp::Ordering::Less
+            } else if less(b, a) {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        });
+    }
+}
+
+/// The sampling offset of a series for `limit_ratio`, in `[0, 1)`.
+fn ratio_offset(labels: &Labels) -> f64 {
+    labels.stable_hash() as f64 / u64::MAX as f64
+}
+
+fn ratio_keeps(r: f64, offset: f64) -> bool {
+    (r >= 0.0 && offset < r) || (r < 0.0 && offset >= 1.0 + r)
+}
+
+fn aggregate_k(
+    ev: &mut Evaluator<'_>,
+    a: &Aggregate,
+    input: &[Series],
+    group_of: &[usize],
+    n_groups: usize,
+    params: &[f64],
+    grid: &Grid,
+) -> Result<Vec<Series>> {
+    let max = params.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let min = params.iter().copied().fold(f64::INFINITY, f64::min);
+    let any_nan = params.iter().any(|p| p.is_nan());
+    if a.op == AggregateOp::LimitRatio {
+        if max == 0.0 && min == 0.0 {
+            return Ok(Vec::new());
+        }
+        if any_nan {
+            return Err(Error::Execution("Ratio value is NaN".into()));
+        }
+        let pos = a.param.as_deref().map(expr_pos).unwrap_or(0);
+        if max > 1.0 {
+            ev.annotate(
+                Kind::Warning,
+                format!(
+                    "ratio value should be between -1 and 1, got {}, capping to 1",
+                    fmt_g(max)
+                ),
+                pos,
+            );
+        }
+        if min < -1.0 {
+            ev.annotate(
+                Kind::Warning,
+                format!(
+                    "ratio value should be between -1 and 1, got {}, capping to -1",
+                    fmt_g(min)
+                ),
+                pos,
+            );
+        }
+    } else {
+        if max < 1.0 && !any_nan {
+            return Ok(Vec::new());
+        }
+        if any_nan {
+            return Err(Error::Execution("Parameter value is NaN".into()));
+        }
+        if min <= i64::MIN as f64 {
+            return Err(Error::Execution(format!(
+                "Scalar value {} underflows int64",
+                fmt_g(min)
+            )));
+        }
+        if max >= i64::MAX as f64 {
+            return Err(Error::Execution(format!(
+                "Scalar value {} overflows int64",
+                fmt_g(max)
+            )));
+        }
+    }
+    let reverse = a.op == AggregateOp::Bottomk;
+    let mut out = OutBuilder::new(grid);
+    let mut slots: Vec<Option<usize>> = vec![None; input.len()];
+    let mut cursor = StepCursor::new(input.len());
+    let mut heaps: Vec<Option<GoHeap>> = (0..n_groups).map(|_| None).collect();
+    for (k, t) in grid.times().enumerate() {
+        if k % 64 == 0 {
+            ev.check_deadline("expression evaluation")?;
+        }
+        let p = params.get(k).copied().unwrap_or(f64::NAN);
+        let kk = (p as i64).min(input.len() as i64);
+        let ratio = p.clamp(-1.0, 1.0);
+        let skip = match a.op {
+            AggregateOp::LimitRatio => p == 0.0,
+            _ => kk < 1,
+        };
+        heaps.iter_mut().for_each(|h| *h = None);
+        for si in 0..input.len() {
+            let Some(f) = cursor.at(input, si, t) else {
+                continue;
+            };
+            if skip {
+                continue;
+            }
+            let Some(heap) = group_of.get(si).and_then(|&g| heaps.get_mut(g)) else {
+                continue;
+            };
+            let heap = heap.get_or_insert_with(|| GoHeap {
+                items: Vec::new(),
+                reverse,
+            });
+            match a.op {
+                AggregateOp::Topk | AggregateOp::Bottomk => {
+                    if (heap.items.len() as i64) < kk {
+                        heap.push((si, f));
+                    } else if let Some(&(_, root)) = heap.items.first() {
+                        let better = if reverse { root > f } else { root < f };
+                        if better || (root.is_nan() && !f.is_nan()) {
+                            if let Some(r) = heap.items.first_mut() {
+                                *r = (si, f);
+                            }
+                            if kk > 1 {
+                                heap.fix_root();
+                            }
+                        }
+                    }
+                }
+                AggregateOp::Limitk => {
+                    if (heap.items.len() as i64) < kk {
+                        heap.push((si, f));
+                    }
+                }
+                _ => {
+                    let keep = input
+                        .get(si)
+                        .is_some_and(|s| ratio_keeps(ratio, ratio_offset(&s.labels)));
+                    if keep {
+                        heap.push((si, f));
+                    }
+                }
+            }
+        }
+        for heap in heaps.iter_mut().flatten() {
+            let mut items = std::mem::take(&mut heap.items);
+            if matches!(a.op, AggregateOp::Topk | AggregateOp::Bottomk) {
+                // sort.Reverse of the heap order: largest first for topk, smallest first for
+                // bottomk, NaN last.
+                go_sort(&mut items, |x, y| heap_less(y.1, x.1, reverse));
+            }
+            for (si, f) in items {
+                let Some(s) = input.get(si) else { continue };
+                let slot = match slots.get(si).copied().flatten() {
+                    Some(slot) => slot,
+                    None => {
+                        let slot = out.slot(s.labels.clone(), s.drop_name);
+                        if !grid.is_instant() {
+                            if let Some(x) = slots.get_mut(si) {
+                                *x = Some(slot);
+                            }
+                        }
+                        slot
+                    }
+                };
+                out.push(slot, t, f)?;
+            }
+        }
+    }
+    Ok(out.finish())
+}
+
+fn count_values(
+    ev: &mut Evaluator<'_>,
+    a: &Aggregate,
+    mut grouping: Vec<String>,
+    grid: &Grid,
+) -> Result<Val> {
+    let label = match a.param.as_deref() {
+        Some(Expr::String(s)) => s.clone(),
+        Some(Expr::Paren(inner)) => match inner.as_ref() {
+            Expr::String(s) => s.clone(),
+            _ => {
+                return Err(Error::BadQuery(
+                    "count_values: expected string parameter".into(),
+                ))
+            }
+        },
+        _ => {
+            return Err(Error::BadQuery(
+                "count_values: expected string parameter".into(),
+            ))
+        }
+    };
+    if label.is_empty() {
+        return Err(Error::Execution(format!("invalid label name {label:?}")));
+    }
+    if !a.without {
+        grouping.push(label.clone());
+        grouping.sort();
+    }
+    let input = ev.eval_vector(&a.expr, grid)?;
+    let mut out = OutBuilder::new(grid);
+    let mut cursor = StepCursor::new(input.len());
+    for t in grid.times() {
+        let mut groups: Vec<(Labels, f64)> = Vec::new();
+        let mut index: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
+        for (si, s) in input.iter().enumerate() {
+            let Some(f) = cursor.at(&input, si, t) else {
+                continue;
+            };
+            let mut lb = s.labels.builder();
+            lb.set(label.as_str(), fmt_float(f));
+            let with_value = lb.build();
+            let key = group_labels(&with_value, a.without, &grouping);
+            match index.get(&key) {
+                Some(&i) => {
+                    if let Some(g) = groups.get_mut(i) {
+                        g.1 += 1.0;
+                    }
+                }
+                None => {
+                    index.insert(key.clone(), groups.len());
+                    groups.push((key, 1.0));
+                }
+            }
+        }
+        for (labels, count) in groups {
+            let slot = out.slot(labels, false);
+            out.push(slot, t, count)?;
+        }
+    }
+    Ok(Val::Vector(out.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kahan_recovers_lost_low_bits() {
+        let (mut s, mut c) = (0.0, 0.0);
+        for v in [1e16, 1.0, -1e16] {
+            (s, c) = kahan_inc(v, s, c);
+        }
+        assert_eq!(s + c, 1.0);
+    }
+
+    #[test]
+    fn quantile_interpolates() {
+        let mut v = vec![4.0, 1.0, 2.0, 3.0];
+        assert_eq!(quantile(0.5, &mut v), 2.5);
+        assert_eq!(quantile(2.0, &mut v), f64::INFINITY);
+        assert!(quantile(0.5, &mut []).is_nan());
+    }
+
+    #[test]
+    fn go_heap_keeps_first_of_ties_like_prometheus() {
+        let mut h = GoHeap {
+            items: Vec::new(),
+            reverse: false,
+        };
+        h.push((0, 1.0));
+        h.push((1, 1.0));
+        // A larger value replaces the root, which is the first pushed of the tied values.
+        if let Some(r) = h.items.first_mut() {
+            *r = (2, 2.0);
+        }
+        h.fix_root();
+        let ids: Vec<usize> = h.items.iter().map(|x| x.0).collect();
+        assert!(ids.contains(&1) && ids.contains(&2));
+    }
+
+    #[test]
+    fn float_formatting_matches_go() {
+        assert_eq!(fmt_float(1.0), "1");
+        assert_eq!(fmt_float(0.5), "0.5");
+        assert_eq!(fmt_float(f64::INFINITY), "+Inf");
+        assert_eq!(fmt_float(1e21), "1000000000000000000000");
+    }
+}

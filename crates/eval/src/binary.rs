@@ -1,0 +1,415 @@
+//! Binary operators: scalar/scalar, vector/scalar and vector/vector with one-to-one,
+//! many-to-one and one-to-many matching, and the set operators `and`, `or`, `unless`.
+
+use std::collections::{HashMap, HashSet};
+
+use promlite_model::{Labels, METRIC_NAME};
+use promlite_promql::ast::{Binary, BinaryOp, Cardinality};
+
+use crate::error::{Error, Result};
+use crate::evaluator::Evaluator;
+use crate::series::{match_labels, Grid, OutBuilder, Series, SigTable, StepCursor, Val};
+
+pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> Result<Val> {
+    let pushed = if ev.opts.fast_path {
+        crate::pushdown::eval_binary_pushdown(ev, b, grid)?
+    } else {
+        None
+    };
+    let (lhs, rhs) = match pushed {
+        Some(pair) => pair,
+        None => (ev.eval(&b.lhs, grid)?, ev.eval(&b.rhs, grid)?),
+    };
+    match (lhs, rhs) {
+        (Val::Scalar(l), Val::Scalar(r)) => Ok(Val::Scalar(
+            l.iter()
+                .zip(r.iter())
+                .map(|(&x, &y)| scalar_binop(b.op, x, y))
+                .collect(),
+        )),
+        (Val::Vector(l), Val::Scalar(r)) => Ok(Val::Vector(vector_scalar(b, l, &r, false, grid))),
+        (Val::Scalar(l), Val::Vector(r)) => Ok(Val::Vector(vector_scalar(b, r, &l, true, grid))),
+        (Val::Vector(l), Val::Vector(r)) => {
+            if b.op.is_set() {
+                Ok(Val::Vector(set_op(ev, b, l, r, grid)?))
+            } else {
+                Ok(Val::Vector(vector_vector(ev, b, l, r, grid)?))
+            }
+        }
+        (l, r) => Err(Error::BadQuery(format!(
+            "binary expression must contain only scalar and instant vector types, got {} {} {}",
+            l.type_name(),
+            b.op.as_str(),
+            r.type_name()
+        ))),
+    }
+}
+
+/// True for operators whose result is a different quantity than the operands (the metric
+/// name goes).
+fn changes_metric_schema(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Add
+            | BinaryOp::Sub
+            | BinaryOp::Mul
+            | BinaryOp::Div
+            | BinaryOp::Pow
+            | BinaryOp::Mod
+            | BinaryOp::Atan2
+    )
+}
+
+fn btos(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// Scalar/scalar operation (comparisons always return 0 or 1).
+pub(crate) fn scalar_binop(op: BinaryOp, l: f64, r: f64) -> f64 {
+    match op {
+        BinaryOp::Eql => btos(l == r),
+        BinaryOp::Neq => btos(l != r),
+        BinaryOp::Gtr => btos(l > r),
+        BinaryOp::Lss => btos(l < r),
+        BinaryOp::Gte => btos(l >= r),
+        BinaryOp::Lte => btos(l <= r),
+        _ => elem_binop(op, l, r).0,
+    }
+}
+
+/// One element operation: the value, and whether to keep it (comparisons filter).
+#[inline]
+pub(crate) fn elem_binop(op: BinaryOp, l: f64, r: f64) -> (f64, bool) {
+    match op {
+        BinaryOp::Add => (l + r, true),
+        BinaryOp::Sub => (l - r, true),
+        BinaryOp::Mul => (l * r, true),
+        BinaryOp::Div => (l / r, true),
+        BinaryOp::Pow => (l.powf(r), true),
+        BinaryOp::Mod => (l % r, true),
+        BinaryOp::Atan2 => (l.atan2(r), true),
+        BinaryOp::Eql => (l, l == r),
+        BinaryOp::Neq => (l, l != r),
+        BinaryOp::Gtr => (l, l > r),
+        BinaryOp::Lss => (l, l < r),
+        BinaryOp::Gte => (l, l >= r),
+        BinaryOp::Lte => (l, l <= r),
+        // Set operators never reach element arithmetic.
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => (l, false),
+    }
+}
+
+fn vector_scalar(
+    b: &Binary,
+    series: Vec<Series>,
+    scalar: &[f64],
+    swap: bool,
+    grid: &Grid,
+) -> Vec<Series> {
+    let drops = changes_metric_schema(b.op) || b.return_bool;
+    let mut out = Vec::with_capacity(series.len());
+    for mut s in series {
+        s.points.retain_mut(|p| {
+            let sv = scalar.get(grid.index(p.t)).copied().unwrap_or(f64::NAN);
+            let (lf, rf) = if swap { (sv, p.v) } else { (p.v, sv) };
+            let (mut v, mut keep) = elem_binop(b.op, lf, rf);
+            if b.op.is_comparison() && swap {
+                v = rf;
+            }
+            if b.return_bool {
+                v = btos(keep);
+                keep = true;
+            }
+            p.v = v;
+            keep
+        });
+        if s.points.is_empty() {
+            continue;
+        }
+        if drops {
+            s.drop_name = true;
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// The signature configuration of a vector/vector operation: `on` and the label names.
+fn matching_of(b: &Binary) -> (bool, Vec<String>) {
+    match &b.matching.labels {
+        Some(m) => (m.on, m.names.clone()),
+        None => (false, Vec::new()),
+    }
+}
+
+/// Lists `(series index, value)` of the series that have a point at `t`.
+fn gather(series: &[Series], cursor: &mut StepCursor, t: i64, out: &mut Vec<(usize, f64)>) {
+    out.clear();
+    for i in 0..series.len() {
+        if let Some(v) = cursor.at(series, i, t) {
+            out.push((i, v));
+        }
+    }
+}
+
+fn set_op(
+    ev: &mut Evaluator<'_>,
+    b: &Binary,
+    lhs: Vec<Series>,
+    rhs: Vec<Series>,
+    grid: &Grid,
+) -> Result<Vec<Series>> {
+    let (on, names) = matching_of(b);
+    let mut sigs = SigTable::new(on, &names);
+    let lsig: Vec<usize> = lhs.iter().map(|s| sigs.ordinal(&s.labels)).collect();
+    let rsig: Vec<usize> = rhs.iter().map(|s| sigs.ordinal(&s.labels)).collect();
+    let mut present = vec![false; sigs.count];
+    let mut out = OutBuilder::new(grid);
+    let mut lslot: Vec<Option<usize>> = vec![None; lhs.len()];
+    let mut rslot: Vec<Option<usize>> = vec![None; rhs.len()];
+    let (mut lcur, mut rcur) = (StepCursor::new(lhs.len()), StepCursor::new(rhs.len()));
+    let (mut lnow, mut rnow) = (Vec::new(), Vec::new());
+    for (k, t) in grid.times().enumerate() {
+        if k % 64 == 0 {
+            ev.check_deadline("expression evaluation")?;
+        }
+        gather(&lhs, &mut lcur, t, &mut lnow);
+        gather(&rhs, &mut rcur, t, &mut rnow);
+        let mut emit =
+            |side_series: &[Series], slots: &mut [Option<usize>], i: usize, v: f64| -> Result<()> {
+                let Some(s) = side_series.get(i) else {
+                    return Ok(());
+                };
+                let slot = match slots.get(i).copied().flatten() {
+                    Some(slot) => slot,
+                    None => {
+                        let slot = out.slot(s.labels.clone(), s.drop_name);
+                        if let Some(x) = slots.get_mut(i) {
+                            *x = Some(slot);
+                        }
+                        slot
+                    }
+                };
+                out.push(slot, t, v)
+            };
+        match b.op {
+            BinaryOp::And | BinaryOp::Unless => {
+                let want = b.op == BinaryOp::And;
+                if want && rnow.is_empty() {
+                    continue;
+                }
+                for &(j, _) in &rnow {
+                    if let Some(p) = rsig.get(j).and_then(|&o| present.get_mut(o)) {
+                        *p = true;
+                    }
+                }
+                for &(i, v) in &lnow {
+                    let hit = lsig
+                        .get(i)
+                        .and_then(|&o| present.get(o))
+                        .copied()
+                        .unwrap_or(false);
+                    if hit == want {
+                        emit(&lhs, &mut lslot, i, v)?;
+                    }
+                }
+                for &(j, _) in &rnow {
+                    if let Some(p) = rsig.get(j).and_then(|&o| present.get_mut(o)) {
+                        *p = false;
+                    }
+                }
+            }
+            _ => {
+                // `or`: everything on the left, plus right-hand series whose signature is absent
+                // on the left at this step.
+                for &(i, v) in &lnow {
+                    if let Some(p) = lsig.get(i).and_then(|&o| present.get_mut(o)) {
+                        *p = true;
+                    }
+                    emit(&lhs, &mut lslot, i, v)?;
+                }
+                for &(j, v) in &rnow {
+                    let hit = rsig
+                        .get(j)
+                        .and_then(|&o| present.get(o))
+                        .copied()
+                        .unwrap_or(false);
+                    if !hit {
+                        emit(&rhs, &mut rslot, j, v)?;
+                    }
+                }
+                for &(i, _) in &lnow {
+                    if let Some(p) = lsig.get(i).and_then(|&o| present.get_mut(o)) {
+                        *p = false;
+                    }
+                }
+            }
+        }
+    }
+    Ok(out.finish())
+}
+
+/// The result labels of a matched pair (Prometheus's `resultMetric`): `many` is the side whose
+/// labels are kept, `one` supplies `group_x(...)` include labels.
+fn result_labels(
+    many: &Labels,
+    one: &Labels,
+    b: &Binary,
+    card: Cardinality,
+    on: bool,
+    names: &[String],
+) -> Labels {
+    let mut lb = many.builder();
+    if changes_metric_schema(b.op) {
+        lb.del(METRIC_NAME);
+    }
+    if card == Cardinality::OneToOne {
+        if on {
+            lb.keep(names);
+        } else {
+            for n in names {
+                lb.del(n);
+            }
+        }
+    }
+    if let Some(g) = &b.matching.group {
+        for name in &g.include {
+            match one.get(name) {
+                Some(v) => {
+                    lb.set(name.as_str(), v);
+                }
+                None => {
+                    lb.del(name);
+                }
+            }
+        }
+    }
+    lb.build()
+}
+
+fn vector_vector(
+    ev: &mut Evaluator<'_>,
+    b: &Binary,
+    lhs: Vec<Series>,
+    rhs: Vec<Series>,
+    grid: &Grid,
+) -> Result<Vec<Series>> {
+    let (on, names) = matching_of(b);
+    let card = b.cardinality();
+    let mut sigs = SigTable::new(on, &names);
+    let lsig: Vec<usize> = lhs.iter().map(|s| sigs.ordinal(&s.labels)).collect();
+    let rsig: Vec<usize> = rhs.iter().map(|s| sigs.ordinal(&s.labels)).collect();
+    // For one-to-many, swap sides so the "many" side is always iterated and the "one" side is
+    // looked up; values are swapped back for the operation.
+    let swapped = card == Cardinality::OneToMany;
+    let (many, one, many_sig, one_sig) = if swapped {
+        (&rhs, &lhs, &rsig, &lsig)
+    } else {
+        (&lhs, &rhs, &lsig, &rsig)
+    };
+    let one_side_name = if swapped { "left" } else { "right" };
+
+    let mut one_at: Vec<Option<(usize, f64)>> = vec![None; sigs.count];
+    // One-to-one: the step at which a signature was last matched.
+    let mut matched_step: Vec<usize> = vec![usize::MAX; sigs.count];
+    // Many-to-one: result label hashes already produced per signature at this step.
+    let mut matched_sets: HashMap<usize, HashSet<u64>> = HashMap::new();
+    let mut pair_cache: HashMap<(usize, usize), (Labels, u64, usize)> = HashMap::new();
+    let mut out = OutBuilder::new(grid);
+    let (mut mcur, mut ocur) = (StepCursor::new(many.len()), StepCursor::new(one.len()));
+    let (mut mnow, mut onow) = (Vec::new(), Vec::new());
+
+    for (k, t) in grid.times().enumerate() {
+        if k % 64 == 0 {
+            ev.check_deadline("expression evaluation")?;
+        }
+        gather(many, &mut mcur, t, &mut mnow);
+        gather(one, &mut ocur, t, &mut onow);
+        if mnow.is_empty() || onow.is_empty() {
+            continue;
+        }
+        for &(j, v) in &onow {
+            let Some(&o) = one_sig.get(j) else { continue };
+            let Some(slot) = one_at.get_mut(o) else {
+                continue;
+            };
+            if let Some((prev, _)) = *slot {
+                let (Some(a), Some(c)) = (one.get(j), one.get(prev)) else {
+                    continue;
+                };
+                let matched = match_labels(&a.labels, on, &names);
+                let (mut d1, mut d2) = (a.labels.to_string(), c.labels.to_string());
+                if d1 > d2 {
+                    std::mem::swap(&mut d1, &mut d2);
+                }
+                for &(jj, _) in &onow {
+                    if let Some(x) = one_sig.get(jj).and_then(|&oo| one_at.get_mut(oo)) {
+                        *x = None;
+                    }
+                }
+                return Err(Error::Execution(format!(
+                    "found duplicate series for the match group {matched} on the {one_side_name} hand-side of the operation: [{d1}, {d2}];many-to-many matching not allowed: matching labels must be unique on one side"
+                )));
+            }
+            *slot = Some((j, v));
+        }
+        matched_sets.clear();
+        for &(i, v) in &mnow {
+            let Some(&o) = many_sig.get(i) else { continue };
+            let Some((j, rv)) = one_at.get(o).copied().flatten() else {
+                continue;
+            };
+            let (fl, fr) = if swapped { (rv, v) } else { (v, rv) };
+            let (mut value, keep) = elem_binop(b.op, fl, fr);
+            if b.return_bool {
+                value = btos(keep);
+            }
+            let entry = match pair_cache.get(&(i, j)) {
+                Some(e) => e.clone(),
+                None => {
+                    let (Some(ms), Some(os)) = (many.get(i), one.get(j)) else {
+                        continue;
+                    };
+                    let labels = result_labels(&ms.labels, &os.labels, b, card, on, &names);
+                    let hash = labels.stable_hash();
+                    let slot = out.slot(labels.clone(), b.return_bool);
+                    let e = (labels, hash, slot);
+                    if !grid.is_instant() {
+                        pair_cache.insert((i, j), e.clone());
+                    }
+                    e
+                }
+            };
+            if card == Cardinality::OneToOne {
+                if let Some(m) = matched_step.get_mut(o) {
+                    if *m == k {
+                        return Err(Error::Execution(
+                            "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                                .into(),
+                        ));
+                    }
+                    *m = k;
+                }
+            } else if !matched_sets.entry(o).or_default().insert(entry.1) {
+                return Err(Error::Execution(
+                    "multiple matches for labels: grouping labels must ensure unique matches"
+                        .into(),
+                ));
+            }
+            if !keep && !b.return_bool {
+                continue;
+            }
+            out.push(entry.2, t, value)?;
+        }
+        for &(j, _) in &onow {
+            if let Some(x) = one_sig.get(j).and_then(|&o| one_at.get_mut(o)) {
+                *x = None;
+            }
+        }
+    }
+    Ok(out.finish())
+}

@@ -1,0 +1,682 @@
+//! The evaluator core: selection, the per-node dispatch, subqueries, step invariance, limits and
+//! the final `__name__` cleanup.
+//!
+//! Each selector is selected once per evaluation over the whole window its steps need, decoded
+//! into a `Vec<Sample>` per series, and then walked with indices that only move forward as the
+//! steps advance (no re-seeking per step).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use promlite_model::{is_stale_nan, Labels, Matcher, Querier, Queryable, Sample, SelectHints};
+use promlite_promql::ast::{
+    At, Expr, MatrixSelector, Subquery, UnaryOp, ValueType, VectorSelector,
+};
+use rayon::prelude::*;
+
+use crate::annotations::{Annotations, Kind};
+use crate::engine::{to_public, EngineOptions, QueryStats};
+use crate::error::{Error, Result};
+use crate::series::{dup_labelset, Grid, Series, Val};
+use crate::value::Value;
+use crate::{aggregate, binary, functions};
+
+/// Functions whose result depends on the evaluation time even when their arguments do not;
+/// an expression containing them is never evaluated once and broadcast.
+const AT_MODIFIER_UNSAFE: &[&str] = &[
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+];
+
+/// The series a range function works on, with the window parameters.
+pub(crate) struct RangeInput {
+    pub series: Vec<Series>,
+    pub range: i64,
+    pub offset: i64,
+    pub at: Option<i64>,
+}
+
+impl RangeInput {
+    /// The right end of the window for step time `t` (windows are `(end - range, end]`).
+    #[inline]
+    pub(crate) fn window_end(&self, t: i64) -> i64 {
+        self.at.unwrap_or(t) - self.offset
+    }
+}
+
+/// Per-query evaluation state.
+pub(crate) struct Evaluator<'a> {
+    pub opts: &'a EngineOptions,
+    querier: Option<Box<dyn Querier>>,
+    /// The query text, for annotation positions.
+    pub query: &'a str,
+    /// Query start and end, for `@ start()` / `@ end()`.
+    query_start: i64,
+    query_end: i64,
+    deadline: Instant,
+    pub annos: Annotations,
+    samples_loaded: usize,
+    peak_samples: usize,
+    series_selected: usize,
+    prepare: Duration,
+    eval_started: Instant,
+    grid: Grid,
+}
+
+impl<'a> Evaluator<'a> {
+    pub(crate) fn new(
+        opts: &'a EngineOptions,
+        db: &dyn Queryable,
+        expr: &Expr,
+        query: &'a str,
+        grid: Grid,
+        started: Instant,
+    ) -> Result<Self> {
+        let mut window: Option<(i64, i64)> = None;
+        data_window(
+            expr,
+            grid.start,
+            grid.end,
+            grid.start,
+            grid.end,
+            opts,
+            &mut window,
+        );
+        let prep = Instant::now();
+        let querier = match window {
+            Some((mint, maxt)) => Some(db.querier(mint, maxt)?),
+            None => None,
+        };
+        let prepare = prep.elapsed();
+        Ok(Evaluator {
+            opts,
+            querier,
+            query,
+            query_start: grid.start,
+            query_end: grid.end,
+            deadline: started + opts.timeout,
+            annos: Annotations::default(),
+            samples_loaded: 0,
+            peak_samples: 0,
+            series_selected: 0,
+            prepare,
+            eval_started: Instant::now(),
+            grid,
+        })
+    }
+
+    /// Query start, end and step (0 for an instant query), for `start()`, `end()`, `step()`,
+    /// `range()`.
+    pub(crate) fn query_bounds(&self) -> (i64, i64, i64) {
+        let step = if self.grid.is_instant() {
+            0
+        } else {
+            self.grid.step
+        };
+        (self.query_start, self.query_end, step)
+    }
+
+    pub(crate) fn stats(&self) -> QueryStats {
+        let total_eval = self.eval_started.elapsed();
+        QueryStats {
+            parse: Duration::ZERO,
+            prepare: self.prepare,
+            eval: total_eval.saturating_sub(self.prepare),
+            total: Duration::ZERO,
+            samples_loaded: self.samples_loaded,
+            peak_samples: self.peak_samples,
+            series_selected: self.series_selected,
+        }
+    }
+
+    /// Evaluates the top-level expression over the query grid.
+    pub(crate) fn eval_top(&mut self, expr: &Expr) -> Result<Val> {
+        let grid = self.grid;
+        self.eval(expr, &grid)
+    }
+
+    /// Removes `__name__` where delayed removal asked for it, checks for resulting duplicates,
+    /// and converts to the public value.
+    pub(crate) fn finish(&mut self, val: Val, is_range: bool) -> Result<(Value, Annotations)> {
+        let val = match val {
+            Val::Vector(series) => {
+                let series = drop_names(series);
+                if self.grid.is_instant() {
+                    check_no_duplicates(&series)?;
+                    Val::Vector(series)
+                } else {
+                    Val::Vector(merge_same_labels(series)?)
+                }
+            }
+            Val::Matrix(series) => Val::Matrix(merge_same_labels(drop_names(series))?),
+            other => other,
+        };
+        let value = to_public(val, &self.grid, is_range)?;
+        Ok((value, std::mem::take(&mut self.annos)))
+    }
+
+    /// Fails with a timeout once the deadline has passed.
+    #[inline]
+    pub(crate) fn check_deadline(&self, stage: &'static str) -> Result<()> {
+        if Instant::now() > self.deadline {
+            return Err(Error::Timeout {
+                stage,
+                limit: self.opts.timeout,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records an intermediate result of `n` samples against the limit.
+    pub(crate) fn account(&mut self, n: usize) -> Result<()> {
+        self.peak_samples = self.peak_samples.max(n);
+        if n > self.opts.max_samples {
+            return Err(Error::TooManySamples {
+                stage: "query execution",
+                limit: self.opts.max_samples,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn parallel(&self, n_series: usize) -> bool {
+        self.opts.parallel && n_series >= self.opts.parallel_min_series
+    }
+
+    pub(crate) fn annotate(&mut self, kind: Kind, text: String, pos: u32) {
+        self.annos.add(kind, text, self.query, pos);
+    }
+
+    /// The fixed evaluation time an `@` modifier pins, if any.
+    pub(crate) fn resolve_at(&self, at: Option<At>) -> Option<i64> {
+        at.map(|a| match a {
+            At::Timestamp(t) => t,
+            At::Start => self.query_start,
+            At::End => self.query_end,
+        })
+    }
+
+    /// Evaluates `expr` over `grid`.
+    pub(crate) fn eval(&mut self, expr: &Expr, grid: &Grid) -> Result<Val> {
+        self.check_deadline("expression evaluation")?;
+        if !grid.is_instant() && wraps_step_invariant(expr) && is_step_invariant(expr) {
+            let once = self.eval(expr, &Grid::instant(grid.start))?;
+            return Ok(broadcast(once, grid));
+        }
+        let val = match expr {
+            Expr::Number(v) => Val::Scalar(vec![*v; grid.len()]),
+            Expr::String(s) => Val::String(s.clone()),
+            Expr::Paren(inner) => self.eval(inner, grid)?,
+            Expr::VectorSelector(vs) => Val::Vector(self.vector_selector(vs, grid, false)?),
+            Expr::MatrixSelector(ms) => {
+                let input = self.matrix_input(ms, &Grid::instant(grid.start))?;
+                Val::Matrix(raw_windows(input, grid.start))
+            }
+            Expr::Subquery(sq) => {
+                let input = self.subquery_input(sq, &Grid::instant(grid.start))?;
+                Val::Matrix(raw_windows(input, grid.start))
+            }
+            Expr::Unary(op, inner) => {
+                let v = self.eval(inner, grid)?;
+                match (op, v) {
+                    (UnaryOp::Pos, v) => v,
+                    (UnaryOp::Neg, Val::Scalar(vals)) => Val::Scalar(vals.into_iter().map(|v| -v).collect()),
+                    (UnaryOp::Neg, Val::Vector(mut series)) => {
+                        for s in &mut series {
+                            s.drop_name = true;
+                            for p in &mut s.points {
+                                p.v = -p.v;
+                            }
+                        }
+                        Val::Vector(series)
+                    }
+                    (UnaryOp::Neg, other) => {
+                        return Err(Error::BadQuery(format!(
+                            "unary expression only allowed on expressions of type scalar or instant vector, got {}",
+                            other.type_name()
+                        )))
+                    }
+                }
+            }
+            Expr::Binary(b) => binary::eval_binary(self, b, grid)?,
+            Expr::Call(c) => functions::eval_call(self, c, grid)?,
+            Expr::Aggregate(a) => aggregate::eval_aggregate(self, a, grid)?,
+        };
+        if let Val::Vector(series) | Val::Matrix(series) = &val {
+            let n: usize = series.iter().map(|s| s.points.len()).sum();
+            self.account(n)?;
+        }
+        Ok(val)
+    }
+
+    /// Evaluates `expr` and requires an instant vector.
+    pub(crate) fn eval_vector(&mut self, expr: &Expr, grid: &Grid) -> Result<Vec<Series>> {
+        match self.eval(expr, grid)? {
+            Val::Vector(s) => Ok(s),
+            other => Err(Error::BadQuery(format!(
+                "expected instant vector, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    /// Evaluates `expr` and requires a scalar (one value per step).
+    pub(crate) fn eval_scalar(&mut self, expr: &Expr, grid: &Grid) -> Result<Vec<f64>> {
+        match self.eval(expr, grid)? {
+            Val::Scalar(v) => Ok(v),
+            other => Err(Error::BadQuery(format!(
+                "expected scalar, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    /// Selects series matching `matchers` and decodes their samples in `[mint, maxt]`.
+    fn select(
+        &mut self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        step: i64,
+        range: i64,
+    ) -> Result<Vec<(Labels, Vec<Sample>)>> {
+        let Some(querier) = &self.querier else {
+            return Ok(Vec::new());
+        };
+        let started = Instant::now();
+        let hints = SelectHints {
+            start: mint,
+            end: maxt,
+            step,
+            range,
+            func: None,
+        };
+        let selected = querier.select(&hints, matchers)?;
+        self.series_selected += selected.len();
+        let decode = |s: promlite_model::Series| -> Result<(Labels, Vec<Sample>)> {
+            let mut samples = Vec::new();
+            let mut it = s.samples;
+            it.collect_range(mint, maxt, &mut samples)?;
+            Ok((s.labels, samples))
+        };
+        let decoded: Vec<(Labels, Vec<Sample>)> = if self.parallel(selected.len()) {
+            selected
+                .into_par_iter()
+                .map(decode)
+                .collect::<Result<_>>()?
+        } else {
+            selected.into_iter().map(decode).collect::<Result<_>>()?
+        };
+        let n: usize = decoded.iter().map(|(_, s)| s.len()).sum();
+        self.samples_loaded += n;
+        self.prepare += started.elapsed();
+        self.peak_samples = self.peak_samples.max(n);
+        if self.samples_loaded > self.opts.max_samples {
+            return Err(Error::TooManySamples {
+                stage: "query execution",
+                limit: self.opts.max_samples,
+            });
+        }
+        self.check_deadline("query preparation")?;
+        Ok(decoded.into_iter().filter(|(_, s)| !s.is_empty()).collect())
+    }
+
+    /// An instant vector selector over `grid`: the newest non-stale sample in
+    /// `(ref - lookback, ref]` at every step. With `sample_ts`, the value is the sample's
+    /// timestamp in seconds (for `timestamp()`).
+    pub(crate) fn vector_selector(
+        &mut self,
+        vs: &VectorSelector,
+        grid: &Grid,
+        sample_ts: bool,
+    ) -> Result<Vec<Series>> {
+        let at = self.resolve_at(vs.at);
+        let offset = vs.offset;
+        let lookback = self.opts.lookback_delta_ms;
+        let lo = at.unwrap_or(grid.start) - offset;
+        let hi = at.unwrap_or(grid.end) - offset;
+        let data = self.select(&vs.matchers, lo - lookback + 1, hi, grid.step, 0)?;
+        let g = *grid;
+        let work = move |(labels, samples): (Labels, Vec<Sample>)| -> Option<Series> {
+            let mut points = Vec::new();
+            let mut idx = 0usize;
+            for t in g.times() {
+                let r = at.unwrap_or(t) - offset;
+                while samples.get(idx).is_some_and(|s| s.t <= r) {
+                    idx += 1;
+                }
+                let Some(last) = idx.checked_sub(1).and_then(|i| samples.get(i)) else {
+                    continue;
+                };
+                if last.t <= r - lookback || is_stale_nan(last.v) {
+                    continue;
+                }
+                let v = if sample_ts {
+                    last.t as f64 / 1000.0
+                } else {
+                    last.v
+                };
+                points.push(Sample::new(t, v));
+            }
+            (!points.is_empty()).then_some(Series {
+                labels,
+                drop_name: false,
+                points,
+            })
+        };
+        let out: Vec<Series> = if self.parallel(data.len()) {
+            data.into_par_iter().filter_map(work).collect()
+        } else {
+            data.into_iter().filter_map(work).collect()
+        };
+        Ok(out)
+    }
+
+    /// The raw samples a range selector feeds a function over `grid` (stale markers removed).
+    pub(crate) fn matrix_input(&mut self, ms: &MatrixSelector, grid: &Grid) -> Result<RangeInput> {
+        let vs = &ms.selector;
+        let at = self.resolve_at(vs.at);
+        let lo = at.unwrap_or(grid.start) - vs.offset;
+        let hi = at.unwrap_or(grid.end) - vs.offset;
+        let data = self.select(&vs.matchers, lo - ms.range + 1, hi, grid.step, ms.range)?;
+        let series = data
+            .into_iter()
+            .filter_map(|(labels, mut samples)| {
+                samples.retain(|s| !is_stale_nan(s.v));
+                (!samples.is_empty()).then_some(Series {
+                    labels,
+                    drop_name: false,
+                    points: samples,
+                })
+            })
+            .collect();
+        Ok(RangeInput {
+            series,
+            range: ms.range,
+            offset: vs.offset,
+            at,
+        })
+    }
+
+    /// Evaluates a subquery's inner expression on its own step grid (aligned to multiples of
+    /// the step in absolute time) covering every window `grid` needs.
+    pub(crate) fn subquery_input(&mut self, sq: &Subquery, grid: &Grid) -> Result<RangeInput> {
+        let at = self.resolve_at(sq.at);
+        let step = match sq.step {
+            Some(s) if s > 0 => s,
+            _ => self.opts.default_subquery_step_ms.max(1),
+        };
+        let lo = at.unwrap_or(grid.start) - sq.offset;
+        let hi = at.unwrap_or(grid.end) - sq.offset;
+        let lower = lo - sq.range;
+        let mut start = lower.div_euclid(step) * step;
+        if start <= lower {
+            start += step;
+        }
+        let series = if start > hi {
+            Vec::new()
+        } else {
+            let inner = Grid::new(start, hi, step);
+            self.eval_vector(&sq.expr, &inner)?
+        };
+        Ok(RangeInput {
+            series,
+            range: sq.range,
+            offset: sq.offset,
+            at,
+        })
+    }
+
+    /// The range input of a range-function argument (a range selector or a subquery).
+    pub(crate) fn range_input(&mut self, arg: &Expr, grid: &Grid) -> Result<RangeInput> {
+        match unparen(arg) {
+            Expr::MatrixSelector(ms) => self.matrix_input(ms, grid),
+            Expr::Subquery(sq) => self.subquery_input(sq, grid),
+            _ => Err(Error::BadQuery(
+                "expected type range vector in call to function".into(),
+            )),
+        }
+    }
+}
+
+/// Strips parentheses.
+pub(crate) fn unparen(mut e: &Expr) -> &Expr {
+    while let Expr::Paren(inner) = e {
+        e = inner;
+    }
+    e
+}
+
+/// Byte offset where `expr` starts in the query, as far as the AST records positions.
+pub(crate) fn expr_pos(expr: &Expr) -> u32 {
+    match expr {
+        Expr::VectorSelector(vs) => vs.span.start,
+        Expr::MatrixSelector(ms) => ms.selector.span.start,
+        Expr::Subquery(sq) => expr_pos(&sq.expr),
+        Expr::Call(c) => c.span.start,
+        Expr::Paren(e) => expr_pos(e).saturating_sub(1),
+        Expr::Unary(_, e) => expr_pos(e).saturating_sub(1),
+        Expr::Binary(b) => expr_pos(&b.lhs),
+        Expr::Aggregate(a) => expr_pos(&a.expr),
+        Expr::Number(_) | Expr::String(_) => 0,
+    }
+}
+
+/// The value type of an expression.
+pub(crate) fn expr_type(expr: &Expr) -> ValueType {
+    match expr {
+        Expr::Number(_) => ValueType::Scalar,
+        Expr::String(_) => ValueType::String,
+        Expr::VectorSelector(_) => ValueType::Vector,
+        Expr::MatrixSelector(_) | Expr::Subquery(_) => ValueType::Matrix,
+        Expr::Unary(_, e) | Expr::Paren(e) => expr_type(e),
+        Expr::Binary(b) => {
+            if expr_type(&b.lhs) == ValueType::Scalar && expr_type(&b.rhs) == ValueType::Scalar {
+                ValueType::Scalar
+            } else {
+                ValueType::Vector
+            }
+        }
+        Expr::Call(c) => match c.func.as_str() {
+            "time" | "scalar" | "pi" | "start" | "end" | "step" | "range" => ValueType::Scalar,
+            _ => ValueType::Vector,
+        },
+        Expr::Aggregate(_) => ValueType::Vector,
+    }
+}
+
+/// Node kinds Prometheus wraps in a step-invariant node when their value cannot change between
+/// steps (literals need no wrapping, range arguments are never wrapped).
+fn wraps_step_invariant(expr: &Expr) -> bool {
+    matches!(
+        expr,
+        Expr::VectorSelector(_)
+            | Expr::Call(_)
+            | Expr::Binary(_)
+            | Expr::Aggregate(_)
+            | Expr::Unary(..)
+            | Expr::Paren(_)
+    )
+}
+
+/// True if `expr` has the same value at every evaluation step (Prometheus's preprocessing rules:
+/// every selector pinned with `@`, no time-dependent function).
+pub(crate) fn is_step_invariant(expr: &Expr) -> bool {
+    match expr {
+        Expr::Number(_) | Expr::String(_) => true,
+        Expr::VectorSelector(vs) => vs.at.is_some(),
+        Expr::MatrixSelector(ms) => ms.selector.at.is_some(),
+        Expr::Subquery(sq) => sq.at.is_some(),
+        Expr::Paren(e) | Expr::Unary(_, e) => is_step_invariant(e),
+        Expr::Binary(b) => is_step_invariant(&b.lhs) && is_step_invariant(&b.rhs),
+        Expr::Aggregate(a) => is_step_invariant(&a.expr),
+        Expr::Call(c) => {
+            let args_invariant = c.args.iter().all(is_step_invariant);
+            if !AT_MODIFIER_UNSAFE.contains(&c.func.as_str()) {
+                return args_invariant;
+            }
+            c.func == "timestamp"
+                && !c.args.is_empty()
+                && c.args
+                    .iter()
+                    .all(|a| matches!(unparen(a), Expr::VectorSelector(vs) if vs.at.is_some()))
+        }
+    }
+}
+
+/// Repeats a one-step value over every step of `grid`.
+fn broadcast(val: Val, grid: &Grid) -> Val {
+    match val {
+        Val::Scalar(v) => Val::Scalar(vec![v.first().copied().unwrap_or(f64::NAN); grid.len()]),
+        Val::Vector(series) => Val::Vector(
+            series
+                .into_iter()
+                .filter_map(|s| {
+                    let v = s.points.first()?.v;
+                    Some(Series {
+                        points: grid.times().map(|t| Sample::new(t, v)).collect(),
+                        ..s
+                    })
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// The samples of each series in the window ending at step `t` (for a range vector returned
+/// as a query result).
+fn raw_windows(input: RangeInput, t: i64) -> Vec<Series> {
+    let end = input.window_end(t);
+    let start = end - input.range;
+    input
+        .series
+        .into_iter()
+        .filter_map(|mut s| {
+            s.points.retain(|p| p.t > start && p.t <= end);
+            (!s.points.is_empty()).then_some(s)
+        })
+        .collect()
+}
+
+fn drop_names(mut series: Vec<Series>) -> Vec<Series> {
+    for s in &mut series {
+        if s.drop_name {
+            s.labels = s.labels.without_metric_name();
+            s.drop_name = false;
+        }
+    }
+    series
+}
+
+fn check_no_duplicates(series: &[Series]) -> Result<()> {
+    let mut seen: HashMap<&Labels, ()> = HashMap::with_capacity(series.len());
+    for s in series {
+        if seen.insert(&s.labels, ()).is_some() {
+            return Err(dup_labelset());
+        }
+    }
+    Ok(())
+}
+
+/// Merges series whose label sets became equal (after name removal or relabelling); two points
+/// at the same timestamp are Prometheus's duplicate-labelset error.
+pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>> {
+    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
+    let mut out: Vec<Series> = Vec::with_capacity(series.len());
+    let mut merged_any = false;
+    for s in series {
+        match index.get(&s.labels) {
+            Some(&i) => {
+                if let Some(base) = out.get_mut(i) {
+                    base.points.extend(s.points);
+                    merged_any = true;
+                }
+            }
+            None => {
+                index.insert(s.labels.clone(), out.len());
+                out.push(s);
+            }
+        }
+    }
+    if merged_any {
+        for s in &mut out {
+            s.points.sort_by_key(|p| p.t);
+            if s.points.windows(2).any(|w| w[0].t == w[1].t) {
+                return Err(dup_labelset());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Widens `acc` to the data window (inclusive) that selectors under `expr` may read when `expr`
+/// is evaluated at times in `[lo, hi]`. Conservative: it is only used to open the querier.
+fn data_window(
+    expr: &Expr,
+    lo: i64,
+    hi: i64,
+    qs: i64,
+    qe: i64,
+    opts: &EngineOptions,
+    acc: &mut Option<(i64, i64)>,
+) {
+    let resolve = |at: Option<At>| {
+        at.map(|a| match a {
+            At::Timestamp(t) => t,
+            At::Start => qs,
+            At::End => qe,
+        })
+    };
+    let mut widen = |a: i64, b: i64| {
+        *acc = Some(match *acc {
+            Some((x, y)) => (x.min(a), y.max(b)),
+            None => (a, b),
+        });
+    };
+    match expr {
+        Expr::Number(_) | Expr::String(_) => {}
+        Expr::VectorSelector(vs) => {
+            let at = resolve(vs.at);
+            let (l, h) = (at.unwrap_or(lo) - vs.offset, at.unwrap_or(hi) - vs.offset);
+            widen(l - opts.lookback_delta_ms, h);
+        }
+        Expr::MatrixSelector(ms) => {
+            let at = resolve(ms.selector.at);
+            let (l, h) = (
+                at.unwrap_or(lo) - ms.selector.offset,
+                at.unwrap_or(hi) - ms.selector.offset,
+            );
+            widen(l - ms.range - opts.lookback_delta_ms, h);
+        }
+        Expr::Subquery(sq) => {
+            let at = resolve(sq.at);
+            let (l, h) = (at.unwrap_or(lo) - sq.offset, at.unwrap_or(hi) - sq.offset);
+            data_window(&sq.expr, l - sq.range, h, qs, qe, opts, acc);
+        }
+        Expr::Paren(e) | Expr::Unary(_, e) => data_window(e, lo, hi, qs, qe, opts, acc),
+        Expr::Binary(b) => {
+            data_window(&b.lhs, lo, hi, qs, qe, opts, acc);
+            data_window(&b.rhs, lo, hi, qs, qe, opts, acc);
+        }
+        Expr::Call(c) => c
+            .args
+            .iter()
+            .for_each(|a| data_window(a, lo, hi, qs, qe, opts, acc)),
+        Expr::Aggregate(a) => {
+            data_window(&a.expr, lo, hi, qs, qe, opts, acc);
+            if let Some(p) = &a.param {
+                data_window(p, lo, hi, qs, qe, opts, acc);
+            }
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! Workload-join fast path: join keys pushed across a vector match.
+//!
+//! For `one * on(pod, namespace) group_right(...) many`, only the series of `many` whose `pod`
+//! and `namespace` occur on the `one` side can contribute to the result. The fast path
+//! evaluates the cheap "one" side (kube-state-metrics metadata) first, collects the values of
+//! each `on(...)` label, and rewrites the expensive "many" side so that its selectors carry
+//! `label=~"v1|v2|..."` set matchers. Storage answers those from the postings index before any
+//! sample is decoded.
+//!
+//! **Invariant (why this gives the generic evaluator's answers):** the rewrite only ever selects
+//! a *superset* of the many-side series that can match, and it keeps whole groups: a filter on
+//! label `L` passes through an aggregation only if `L` is one of its grouping labels, through a
+//! function only if the function keeps all labels but `__name__`, and through `label_replace`
+//! only where the destination label is an exact (or widened) copy of its source. So every
+//! many-side result row that matches a one-side row is computed from exactly the same inputs.
+//! Errors are preserved too: pushdown is skipped when the one side has two series with the same
+//! signature at any step (the generic path may then owe a many-to-many error that depends on the
+//! unfiltered many side), and set operators other than `and` are never rewritten.
+
+use std::collections::BTreeSet;
+
+use promlite_model::{Matcher, METRIC_NAME};
+use promlite_promql::ast::{
+    Aggregate, AggregateOp, Binary, BinaryOp, Call, Cardinality, Expr, ValueType,
+};
+
+use crate::error::Result;
+use crate::evaluator::{expr_type, unparen, Evaluator};
+use crate::series::{Grid, Series, SigTable, Val};
+
+/// Functions whose output series keep every input label except `__name__`, with the index of
+/// the argument that carries the series.
+const LABEL_PRESERVING: &[(&str, usize)] = &[
+    ("rate", 0),
+    ("irate", 0),
+    ("increase", 0),
+    ("delta", 0),
+    ("idelta", 0),
+    ("deriv", 0),
+    ("resets", 0),
+    ("changes", 0),
+    ("predict_linear", 0),
+    ("avg_over_time", 0),
+    ("min_over_time", 0),
+    ("max_over_time", 0),
+    ("sum_over_time", 0),
+    ("count_over_time", 0),
+    ("last_over_time", 0),
+    ("present_over_time", 0),
+    ("stddev_over_time", 0),
+    ("stdvar_over_time", 0),
+    ("mad_over_time", 0),
+    ("quantile_over_time", 1),
+    ("abs", 0),
+    ("ceil", 0),
+    ("floor", 0),
+    ("exp", 0),
+    ("ln", 0),
+    ("log2", 0),
+    ("log10", 0),
+    ("sqrt", 0),
+    ("sgn", 0),
+    ("round", 0),
+    ("clamp", 0),
+    ("clamp_min", 0),
+    ("clamp_max", 0),
+];
+
+/// The two shapes of `label_replace` that copy one label into another without changing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CopyKind {
+    /// Regex `(.*)`: always matches; an empty source deletes the destination.
+    Any,
+    /// Regex `(.+)`: matches only a non-empty source; otherwise the series is unchanged.
+    NonEmpty,
+}
+
+/// Recognises `label_replace(_, dst, "$1", src, "(.*)" | "(.+)")`, the rename/copy form the
+/// workload queries use. Returns `None` for every other replacement or regex.
+pub(crate) fn copy_kind(replacement: &str, regex: &str) -> Option<CopyKind> {
+    if replacement != "$1" && replacement != "${1}" {
+        return None;
+    }
+    match regex {
+        "(.*)" => Some(CopyKind::Any),
+        "(.+)" => Some(CopyKind::NonEmpty),
+        _ => None,
+    }
+}
+
+fn string_arg(c: &Call, i: usize) -> Option<&str> {
+    match c.args.get(i).map(unparen) {
+        Some(Expr::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// Conservative: can series produced by `expr` carry label `label`? `false` only when it is
+/// certain they cannot (an aggregation `by` a list without it, or an operator that builds its
+/// output labels from such an aggregation).
+fn may_have_label(expr: &Expr, label: &str) -> bool {
+    match expr {
+        Expr::Paren(e) => may_have_label(e, label),
+        Expr::Aggregate(a)
+            if !a.without
+                && !matches!(
+                    a.op,
+                    AggregateOp::Topk
+                        | AggregateOp::Bottomk
+                        | AggregateOp::Limitk
+                        | AggregateOp::LimitRatio
+                ) =>
+        {
+            a.grouping.iter().any(|g| g == label)
+                || (a.op == AggregateOp::CountValues
+                    && a.param
+                        .as_deref()
+                        .is_some_and(|p| matches!(unparen(p), Expr::String(s) if s == label)))
+        }
+        Expr::Call(c) => {
+            if c.func == "label_replace" && string_arg(c, 1) == Some(label) {
+                return true;
+            }
+            if c.func == "label_replace" {
+                return c.args.first().is_none_or(|a| may_have_label(a, label));
+            }
+            match LABEL_PRESERVING.iter().find(|(f, _)| *f == c.func) {
+                Some((_, i)) => c.args.get(*i).is_none_or(|a| may_have_label(a, label)),
+                None => true,
+            }
+        }
+        _ => true,
+    }
+}
+
+/// Rewrites `expr` so that it selects only series whose output label `label` takes a value in
+/// `values` (plus possibly others: the filter may widen, never narrow). `""` in `values` stands
+/// for "label absent". Returns `None` when the filter cannot be pushed through `expr`.
+pub(crate) fn push_filter(expr: &Expr, label: &str, values: &BTreeSet<String>) -> Option<Expr> {
+    if label == METRIC_NAME {
+        // Name handling (dropping, delayed removal) makes `__name__` filters unsafe to move.
+        return None;
+    }
+    match expr {
+        Expr::Paren(e) => Some(Expr::Paren(Box::new(push_filter(e, label, values)?))),
+        Expr::VectorSelector(vs) => {
+            let mut vs = vs.clone();
+            vs.matchers
+                .push(Matcher::regex_set(label, values.iter().cloned()));
+            Some(Expr::VectorSelector(vs))
+        }
+        Expr::MatrixSelector(ms) => {
+            let mut ms = ms.clone();
+            ms.selector
+                .matchers
+                .push(Matcher::regex_set(label, values.iter().cloned()));
+            Some(Expr::MatrixSelector(ms))
+        }
+        Expr::Call(c) if c.func == "label_replace" => push_through_label_replace(c, label, values),
+        Expr::Call(c) => {
+            let (_, idx) = LABEL_PRESERVING.iter().find(|(f, _)| *f == c.func)?;
+            let mut c = c.clone();
+            let arg = c.args.get_mut(*idx)?;
+            *arg = push_filter(arg, label, values)?;
+            Some(Expr::Call(c))
+        }
+        Expr::Aggregate(a) => push_through_aggregate(a, label, values),
+        Expr::Binary(b) if b.op == BinaryOp::And => {
+            // `x and y` returns series of `x` unchanged: filtering `x` filters the result.
+            let mut b = b.clone();
+            b.lhs = Box::new(push_filter(&b.lhs, label, values)?);
+            Some(Expr::Binary(b))
+        }
+        _ => None,
+    }
+}
+
+fn push_through_aggregate(a: &Aggregate, label: &str, values: &BTreeSet<String>) -> Option<Expr> {
+    if a.op == AggregateOp::CountValues {
+        // count_values adds its own label; a filter on it cannot move inside.
+        if a.param
+            .as_deref()
+            .is_some_and(|p| matches!(unparen(p), Expr::String(s) if s == label))
+        {
+            return None;
+        }
+    }
+    // The filter keeps whole groups only if every series of a group shares the label's value.
+    let in_grouping = a.grouping.iter().any(|g| g == label);
+    let groups_by_label = if a.without { !in_grouping } else { in_grouping };
+    if !groups_by_label {
+        return None;
+    }
+    let mut a = a.clone();
+    a.expr = Box::new(push_filter(&a.expr, label, values)?);
+    Some(Expr::Aggregate(a))
+}
+
+fn push_through_label_replace(c: &Call, label: &str, values: &BTreeSet<String>) -> Option<Expr> {
+    let dst = string_arg(c, 1)?;
+    let inner = c.args.first()?;
+    let rewritten_inner = if dst != label {
+        push_filter(inner, label, values)?
+    } else {
+        let kind = copy_kind(string_arg(c, 2)?, string_arg(c, 4)?)?;
+        let src = string_arg(c, 3)?;
+        if src == dst {
+            return None;
+        }
+        let mut src_values = values.clone();
+        if kind == CopyKind::NonEmpty && may_have_label(inner, dst) {
+            // An empty source leaves the series unchanged, so its result value is whatever the
+            // inner series already had in `dst`: keep all empty-source series (widening).
+            src_values.insert(String::new());
+        }
+        push_filter(inner, src, &src_values)?
+    };
+    let mut c = c.clone();
+    if let Some(first) = c.args.first_mut() {
+        *first = rewritten_inner;
+    }
+    Some(Expr::Call(c))
+}
+
+/// Which operand is the "one" side whose keys filter the other, for a binary expression the
+/// fast path can rewrite. `None` when the shape does not qualify.
+fn one_side_is_lhs(b: &Binary) -> Option<bool> {
+    let labels = b.matching.labels.as_ref()?;
+    if !labels.on || labels.names.is_empty() {
+        // `ignoring(...)` and default matching compare nearly all labels: no small key set.
+        return None;
+    }
+    if b.op == BinaryOp::And {
+        return Some(false);
+    }
+    if b.op.is_set() {
+        return None;
+    }
+    match b.cardinality() {
+        Cardinality::OneToMany => Some(true),
+        Cardinality::ManyToOne | Cardinality::OneToOne => Some(false),
+        Cardinality::ManyToMany => None,
+    }
+}
+
+/// True if two series of `side` share a join signature at some step. The generic path may then
+/// owe a many-to-many error that depends on the unfiltered other side, so pushdown stands aside.
+fn has_duplicate_signatures(side: &[Series], names: &[String]) -> bool {
+    let mut sigs = SigTable::new(true, names);
+    let mut seen: Vec<(usize, i64)> = Vec::new();
+    for s in side {
+        let ord = sigs.ordinal(&s.labels);
+        seen.extend(s.points.iter().map(|p| (ord, p.t)));
+    }
+    seen.sort_unstable();
+    seen.windows(2).any(|w| w[0] == w[1])
+}
+
+/// Evaluates `b` with join-key pushdown if its shape qualifies. `Ok(None)` means "not
+/// applicable": the caller evaluates generically.
+pub(crate) fn eval_binary_pushdown(
+    ev: &mut Evaluator<'_>,
+    b: &Binary,
+    grid: &Grid,
+) -> Result<Option<(Val, Val)>> {
+    let Some(one_is_lhs) = one_side_is_lhs(b) else {
+        return Ok(None);
+    };
+    if expr_type(&b.lhs) != ValueType::Vector || expr_type(&b.rhs) != ValueType::Vector {
+        return Ok(None);
+    }
+    let Some(names) = b.matching.labels.as_ref().map(|m| m.names.clone()) else {
+        return Ok(None);
+    };
+    let (one_expr, many_expr) = if one_is_lhs {
+        (&b.lhs, &b.rhs)
+    } else {
+        (&b.rhs, &b.lhs)
+    };
+    let one = match ev.eval(one_expr, grid) {
+        Ok(v) => v,
+        Err(e) if !one_is_lhs => {
+            // The generic path evaluates the left side first: report its error if it has one.
+            ev.eval(&b.lhs, grid)?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    let Val::Vector(one_series) = one else {
+        return Ok(None);
+    };
+    let mut rewritten: Option<Expr> = None;
+    if !has_duplicate_signatures(&one_series, &names) {
+        let mut current = many_expr.as_ref().clone();
+        let mut changed = false;
+        for name in &names {
+            let values: BTreeSet<String> = one_series
+                .iter()
+                .filter(|s| !s.points.is_empty())
+                .map(|s| s.labels.get(name).unwrap_or("").to_string())
+                .collect();
+            if let Some(next) = push_filter(&current, name, &values) {
+                current = next;
+                changed = true;
+            }
+        }
+        if changed {
+            rewritten = Some(current);
+        }
+    }
+    let many = ev.eval(rewritten.as_ref().unwrap_or(many_expr), grid)?;
+    let one = Val::Vector(one_series);
+    Ok(Some(if one_is_lhs { (one, many) } else { (many, one) }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(q: &str) -> Expr {
+        promlite_promql::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"))
+    }
+
+    fn set(vals: &[&str]) -> BTreeSet<String> {
+        vals.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn pushed(q: &str, label: &str, vals: &[&str]) -> Option<String> {
+        push_filter(&parse(q), label, &set(vals)).map(|e| e.to_string())
+    }
+
+    #[test]
+    fn pushes_through_the_seed_per_pod_cpu_expression() {
+        let q = r#"label_replace(sum(rate(container_cpu_usage_seconds_total[1m])) by (namespace, pod_name, kubernetes_io_hostname), "pod", "$1", "pod_name", "(.+)")"#;
+        let out = pushed(q, "pod", &["a", "b.c"]).expect("pushable");
+        // The pod filter becomes a pod_name filter on the selector; `sum by` has no `pod`
+        // label, so no widening to the empty value is needed.
+        assert!(out.contains(r#"pod_name=~"a|b\\.c""#), "{out}");
+        let out = pushed(q, "namespace", &["ns1"]).expect("pushable");
+        assert!(out.contains(r#"namespace=~"ns1""#), "{out}");
+    }
+
+    #[test]
+    fn non_empty_copy_widens_when_destination_may_exist() {
+        let q = r#"label_replace(rate(x[1m]), "pod", "$1", "pod_name", "(.+)")"#;
+        let out = pushed(q, "pod", &["a"]).expect("pushable");
+        assert!(out.contains(r#"pod_name=~"|a""#), "{out}");
+    }
+
+    #[test]
+    fn refuses_filters_that_would_split_groups() {
+        assert_eq!(pushed("sum by (namespace) (x)", "pod", &["a"]), None);
+        assert_eq!(pushed("sum without (pod) (x)", "pod", &["a"]), None);
+        assert!(pushed("sum without (container) (x)", "pod", &["a"]).is_some());
+        assert_eq!(pushed("count_values(\"pod\", x)", "pod", &["a"]), None);
+        assert_eq!(
+            pushed(
+                r#"label_replace(x, "pod", "p-$1", "pod_name", "(.+)")"#,
+                "pod",
+                &["a"]
+            ),
+            None
+        );
+        assert_eq!(pushed("x or y", "pod", &["a"]), None);
+        assert_eq!(pushed("x", "__name__", &["a"]), None);
+        assert_eq!(pushed("x + y", "pod", &["a"]), None);
+    }
+
+    #[test]
+    fn one_side_selection_follows_cardinality() {
+        let get = |q: &str| match parse(q) {
+            Expr::Binary(b) => one_side_is_lhs(&b),
+            _ => None,
+        };
+        assert_eq!(get("a * on(pod) group_right(owner) b"), Some(true));
+        assert_eq!(get("a * on(pod) group_left(owner) b"), Some(false));
+        assert_eq!(get("a * on(pod) b"), Some(false));
+        assert_eq!(get("a and on(pod) b"), Some(false));
+        assert_eq!(get("a or on(pod) b"), None);
+        assert_eq!(get("a * ignoring(pod) b"), None);
+        assert_eq!(get("a * b"), None);
+    }
+
+    #[test]
+    fn duplicate_signatures_are_detected_per_step() {
+        use promlite_model::{Labels, Sample};
+        let mk = |pod: &str, owner: &str, ts: &[i64]| Series {
+            labels: Labels::from_pairs([("pod", pod), ("owner", owner)]),
+            drop_name: false,
+            points: ts.iter().map(|&t| Sample::new(t, 1.0)).collect(),
+        };
+        let names = vec!["pod".to_string()];
+        assert!(!has_duplicate_signatures(
+            &[mk("a", "x", &[1, 2]), mk("a", "y", &[3])],
+            &names
+        ));
+        assert!(has_duplicate_signatures(
+            &[mk("a", "x", &[1, 2]), mk("a", "y", &[2])],
+            &names
+        ));
+    }
+}

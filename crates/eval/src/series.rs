@@ -1,0 +1,306 @@
+//! Intermediate values of the evaluator: the step grid, series of points on it, and the helpers
+//! that build outputs and join signatures.
+//!
+//! Every expression is evaluated over a whole [`Grid`] at once (an instant query is a grid of one
+//! step). An instant-vector result is a list of [`Series`] whose points lie on the grid; a scalar
+//! is one value per step.
+
+use std::collections::HashMap;
+
+use promlite_model::{Labels, Sample, METRIC_NAME};
+
+use crate::error::{Error, Result};
+
+/// Evaluation timestamps `start, start + step, ..., end` (milliseconds).
+///
+/// **Invariant:** `step > 0`, `end >= start` and `end - start` is a multiple of `step`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Grid {
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+}
+
+impl Grid {
+    /// A grid, with `end` moved down onto the last step at or before it. `step <= 0` becomes 1.
+    pub(crate) fn new(start: i64, end: i64, step: i64) -> Self {
+        let step = step.max(1);
+        let end = if end < start {
+            start
+        } else {
+            start + ((end - start) / step) * step
+        };
+        Grid { start, end, step }
+    }
+
+    /// A single-step grid at `t`.
+    pub(crate) fn instant(t: i64) -> Self {
+        Grid {
+            start: t,
+            end: t,
+            step: 1,
+        }
+    }
+
+    /// Number of steps (at least 1).
+    pub(crate) fn len(&self) -> usize {
+        usize::try_from((self.end - self.start) / self.step).unwrap_or(0) + 1
+    }
+
+    /// True for a one-step grid.
+    pub(crate) fn is_instant(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// Timestamp of step `k`.
+    pub(crate) fn t(&self, k: usize) -> i64 {
+        self.start + k as i64 * self.step
+    }
+
+    /// Step index of timestamp `t`, which must lie on the grid.
+    pub(crate) fn index(&self, t: i64) -> usize {
+        usize::try_from((t - self.start) / self.step).unwrap_or(0)
+    }
+
+    /// Iterates over the step timestamps.
+    pub(crate) fn times(&self) -> impl Iterator<Item = i64> {
+        let g = *self;
+        (0..g.len()).map(move |k| g.t(k))
+    }
+}
+
+/// One series of an intermediate result.
+#[derive(Debug, Clone)]
+pub(crate) struct Series {
+    pub labels: Labels,
+    /// Delayed `__name__` removal: the name is still in `labels` but goes at the end of the query.
+    pub drop_name: bool,
+    /// Points in increasing time order. For instant-vector values they lie on the grid.
+    pub points: Vec<Sample>,
+}
+
+impl Series {
+    pub(crate) fn new(labels: Labels, drop_name: bool) -> Self {
+        Series {
+            labels,
+            drop_name,
+            points: Vec::new(),
+        }
+    }
+}
+
+/// The value of an expression over a grid.
+#[derive(Debug)]
+pub(crate) enum Val {
+    /// One value per grid step.
+    Scalar(Vec<f64>),
+    String(String),
+    /// An instant vector over the grid.
+    Vector(Vec<Series>),
+    /// A range vector (only at the top of an instant query): raw samples per series.
+    Matrix(Vec<Series>),
+}
+
+impl Val {
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            Val::Scalar(_) => "scalar",
+            Val::String(_) => "string",
+            Val::Vector(_) => "vector",
+            Val::Matrix(_) => "matrix",
+        }
+    }
+}
+
+/// Walks series step by step: `at(i, t)` returns series `i`'s value at step `t` if it has one.
+/// Steps must be visited in increasing order.
+pub(crate) struct StepCursor {
+    pos: Vec<usize>,
+}
+
+impl StepCursor {
+    pub(crate) fn new(n: usize) -> Self {
+        StepCursor { pos: vec![0; n] }
+    }
+
+    #[inline]
+    pub(crate) fn at(&mut self, series: &[Series], i: usize, t: i64) -> Option<f64> {
+        let s = series.get(i)?;
+        let p = self.pos.get_mut(i)?;
+        while let Some(pt) = s.points.get(*p) {
+            if pt.t < t {
+                *p += 1;
+                continue;
+            }
+            if pt.t == t {
+                *p += 1;
+                return Some(pt.v);
+            }
+            return None;
+        }
+        None
+    }
+}
+
+/// Collects per-step outputs into series keyed by label set.
+///
+/// In range mode a second sample for the same label set at the same step is Prometheus's
+/// "vector cannot contain metrics with the same labelset" error. In instant mode (one step) the
+/// check is left to the final name cleanup, as Prometheus does with delayed name removal, so two
+/// outputs with equal labels stay separate series.
+pub(crate) struct OutBuilder {
+    instant: bool,
+    pub series: Vec<Series>,
+    by_labels: HashMap<Labels, usize>,
+}
+
+impl OutBuilder {
+    pub(crate) fn new(grid: &Grid) -> Self {
+        OutBuilder {
+            instant: grid.is_instant(),
+            series: Vec::new(),
+            by_labels: HashMap::new(),
+        }
+    }
+
+    /// The output slot for `labels`, created with `drop_name` if new.
+    pub(crate) fn slot(&mut self, labels: Labels, drop_name: bool) -> usize {
+        if self.instant {
+            self.series.push(Series::new(labels, drop_name));
+            return self.series.len() - 1;
+        }
+        if let Some(&i) = self.by_labels.get(&labels) {
+            return i;
+        }
+        let i = self.series.len();
+        self.by_labels.insert(labels.clone(), i);
+        self.series.push(Series::new(labels, drop_name));
+        i
+    }
+
+    /// Appends a point to slot `i`.
+    pub(crate) fn push(&mut self, i: usize, t: i64, v: f64) -> Result<()> {
+        if let Some(s) = self.series.get_mut(i) {
+            if s.points.last().is_some_and(|p| p.t == t) {
+                return Err(dup_labelset());
+            }
+            s.points.push(Sample::new(t, v));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> Vec<Series> {
+        self.series
+            .into_iter()
+            .filter(|s| !s.points.is_empty())
+            .collect()
+    }
+}
+
+pub(crate) fn dup_labelset() -> Error {
+    Error::Execution("vector cannot contain metrics with the same labelset".into())
+}
+
+/// Assigns each distinct join signature a small ordinal, so per-step matching indexes arrays
+/// instead of hashing. Signatures are u64 hashes; collisions are resolved by comparing the
+/// relevant labels of a representative.
+pub(crate) struct SigTable {
+    on: bool,
+    names: Vec<String>,
+    map: HashMap<u64, Vec<(Labels, usize)>>,
+    pub count: usize,
+}
+
+impl SigTable {
+    /// `on == true`: signature over `names` only; otherwise over all labels except `names` and
+    /// `__name__`.
+    pub(crate) fn new(on: bool, names: &[String]) -> Self {
+        SigTable {
+            on,
+            names: names.to_vec(),
+            map: HashMap::new(),
+            count: 0,
+        }
+    }
+
+    pub(crate) fn ordinal(&mut self, labels: &Labels) -> usize {
+        let h = if self.on {
+            labels.hash_for_labels(&self.names)
+        } else {
+            labels.hash_without_labels(&self.names)
+        };
+        let bucket = self.map.entry(h).or_default();
+        for (repr, ord) in bucket.iter() {
+            if same_signature(repr, labels, self.on, &self.names) {
+                return *ord;
+            }
+        }
+        let ord = self.count;
+        self.count += 1;
+        bucket.push((labels.clone(), ord));
+        ord
+    }
+}
+
+/// True if `a` and `b` agree on the labels that make up the signature.
+fn same_signature(a: &Labels, b: &Labels, on: bool, names: &[String]) -> bool {
+    let relevant = |name: &str| {
+        if on {
+            names.iter().any(|n| n == name)
+        } else {
+            name != METRIC_NAME && !names.iter().any(|n| n == name)
+        }
+    };
+    let mut ia = a.iter().filter(|l| relevant(&l.name));
+    let mut ib = b.iter().filter(|l| relevant(&l.name));
+    loop {
+        match (ia.next(), ib.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) if x.name == y.name && x.value == y.value => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Labels kept by `on(names)` or, for `ignoring(names)`, all but `names` and `__name__`
+/// (Prometheus's `MatchLabels`).
+pub(crate) fn match_labels(labels: &Labels, on: bool, names: &[String]) -> Labels {
+    if on {
+        labels.keep(names)
+    } else {
+        labels.drop_names(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_aligns_end() {
+        let g = Grid::new(0, 25, 10);
+        assert_eq!((g.end, g.len()), (20, 3));
+        assert_eq!(Grid::instant(5).len(), 1);
+    }
+
+    #[test]
+    fn sig_table_groups_equal_signatures() {
+        let a = Labels::from_pairs([("__name__", "x"), ("job", "a"), ("i", "1")]);
+        let b = Labels::from_pairs([("__name__", "y"), ("job", "a"), ("i", "2")]);
+        let mut on = SigTable::new(true, &["job".to_string()]);
+        assert_eq!(on.ordinal(&a), on.ordinal(&b));
+        let mut ign = SigTable::new(false, &["job".to_string()]);
+        assert_ne!(ign.ordinal(&a), ign.ordinal(&b));
+    }
+
+    #[test]
+    fn out_builder_rejects_duplicate_in_range_mode() {
+        let mut out = OutBuilder::new(&Grid::new(0, 10, 10));
+        let l = Labels::from_pairs([("a", "1")]);
+        let s = out.slot(l.clone(), false);
+        out.push(s, 0, 1.0).unwrap();
+        let s2 = out.slot(l, false);
+        assert_eq!(s, s2);
+        assert!(out.push(s2, 0, 2.0).is_err());
+    }
+}
