@@ -122,7 +122,7 @@ pub struct LabelPair<'a> {
     pub name: Cow<'a, str>,
     /// The label value (unescaped); may be empty.
     pub value: Cow<'a, str>,
-    /// Byte offset of the name from the start of its line, for error positions.
+    /// Byte offset of the name from the start of [`SampleEntry::series`], for error positions.
     pub offset: usize,
 }
 
@@ -386,6 +386,13 @@ impl<'a> Parser<'a> {
                     continue;
                 }
                 b'#' => return self.meta_line(rest).map(Some),
+                b'\n' => {
+                    let line_start = self.pos;
+                    return Err(self.error_at(
+                        line_start,
+                        Fail::new(rest, "blank lines are not allowed in OpenMetrics"),
+                    ));
+                }
                 b' ' | b'\t' | b'\r' if !om => {
                     let after = blanks(rest);
                     match after.as_bytes() {
@@ -500,11 +507,13 @@ impl<'a> Parser<'a> {
         }
         let series_len;
         if rest.as_bytes().first() == Some(&b'{') {
-            rest = self.label_set(line, rest)?;
+            // Label offsets are relative to the series start, like `SampleEntry::series`.
+            let series = line.get(series_start..).unwrap_or_default();
+            rest = self.label_set(series, rest)?;
             series_len = line.len() - rest.len() - series_start;
             if self.name.is_empty() {
                 return fail(
-                    rest,
+                    series,
                     "expected metric name (a quoted string) inside the label set",
                 );
             }
@@ -680,13 +689,14 @@ impl<'a> Parser<'a> {
         self.name = name;
         let rest = parsed?;
         let (rest, ()) = blanks1(rest, "expected space before the exemplar value")?;
-        let (rest, tok) = lex::token(rest)?;
+        let (after_tok, tok) = lex::token(rest)?;
         if lex::parse_value(tok).is_none() {
             return Err(failure(
                 rest,
                 format!("expected exemplar value, found {tok:?}"),
             ));
         }
+        let rest = after_tok;
         let after = blanks(rest);
         if after.len() != rest.len()
             && !matches!(after.as_bytes().first(), None | Some(b'\n' | b'\r'))
