@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use promlite_model::Timestamp;
+
 /// Errors from the storage engine.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -25,13 +27,83 @@ pub enum Error {
         /// What is wrong (expected vs actual checksum, bad magic, out-of-range offset...).
         detail: String,
     },
+    /// Series handed to the block writer break its preconditions (labels not strictly sorted,
+    /// overlapping chunks, bytes that are not a chunk).
+    #[error("invalid block input: {0}")]
+    InvalidBlockInput(String),
     /// A model-level error (bad matcher regex, ...).
     #[error(transparent)]
     Model(#[from] promlite_model::Error),
+    /// Another process (or another `Db` in this process) holds the data directory's lock file.
+    #[error("data directory is locked by another writer (lock file {})", path.display())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// A sample is older than the newest sample of its series. Out-of-order ingestion is not
+    /// supported (as in Prometheus without an out-of-order window).
+    #[error("out-of-order sample for series {series}: timestamp {t} is older than the series' newest {newest}")]
+    OutOfOrder {
+        /// The series' labels, formatted.
+        series: String,
+        /// The rejected sample's timestamp.
+        t: Timestamp,
+        /// The series' newest timestamp.
+        newest: Timestamp,
+    },
+    /// A sample has the same timestamp as the series' newest sample but a different value.
+    #[error("duplicate timestamp {t} for series {series} with a different value: {value} (stored {stored})")]
+    DuplicateTimestamp {
+        /// The series' labels, formatted.
+        series: String,
+        /// The timestamp.
+        t: Timestamp,
+        /// The rejected value.
+        value: f64,
+        /// The stored value.
+        stored: f64,
+    },
+    /// A sample is older than the head's lower bound: its time range was already compacted into
+    /// a block (or dropped by retention).
+    #[error("sample for series {series} at timestamp {t} is out of bounds: the head accepts t >= {min_valid}")]
+    OutOfBounds {
+        /// The series' labels, formatted.
+        series: String,
+        /// The rejected sample's timestamp.
+        t: Timestamp,
+        /// The smallest timestamp the head accepts.
+        min_valid: Timestamp,
+    },
+    /// A series reference is not (or no longer) known to the head. Series that have been
+    /// compacted away and received no samples since are garbage-collected; append by labels.
+    #[error("unknown series reference {0}")]
+    UnknownSeriesRef(u32),
+    /// A series with no labels cannot be stored.
+    #[error("cannot append a series with an empty label set")]
+    EmptyLabels,
+    /// The head ran out of series references (2^32 series created in one data directory).
+    #[error("series reference space exhausted")]
+    SeriesRefsExhausted,
+    /// A chunk does not decode.
+    #[error("corrupt chunk: {0}")]
+    Chunk(promlite_chunk::Error),
+    /// Invalid options passed to `Db::open`.
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
 }
 
 /// `Result` with the storage [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
 
 impl From<Error> for promlite_model::Error {
     fn from(e: Error) -> Self {

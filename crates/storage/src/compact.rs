@@ -1,0 +1,313 @@
+//! Compaction of the head into blocks, WAL truncation behind it, and retention.
+//!
+//! **Order of operations (the durability rule):** for an aligned range `[start, end)`:
+//! 1. raise the head's lower bound to `end`, so no new sample can enter the range;
+//! 2. write the range's chunks as a block (temporary directory, fsync, rename, fsync: the block
+//!    writer's contract) and add it to the block list;
+//! 3. only then drop the chunks from the head and truncate the WAL: segments whose samples all
+//!    precede `end` are replaced by a checkpoint of the live series.
+//!
+//! A crash between 2 and 3 leaves the data in both the block and the WAL; replay skips WAL
+//! samples before the newest block's end, so nothing is duplicated or lost.
+
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+use promlite_model::{Labels, Matcher, Timestamp};
+use roaring::RoaringBitmap;
+
+use crate::block::{self, list_blocks, Block, CompactOptions};
+use crate::db::{LoadedBlock, Shared};
+use crate::head::{aligned_range_start, HeadChunk};
+use crate::reader::{BlockReader, ChunkMeta, SeriesRef};
+use crate::wal::checkpoint::write_checkpoint;
+use crate::wal::log::{list_checkpoints, list_segments};
+use crate::{Error, Result};
+
+/// True if the head spans more than 1.5 block ranges, so its oldest range can be compacted.
+pub(crate) fn compaction_due(shared: &Shared) -> bool {
+    let (min_t, max_t) = shared.head.read().time_range();
+    if min_t > max_t {
+        return false;
+    }
+    let range = shared.opts.block_range;
+    let end = aligned_range_start(min_t, range).saturating_add(range);
+    max_t >= end.saturating_add(range / 2)
+}
+
+/// Compacts due ranges (or, with `all`, everything) into blocks. Returns blocks written.
+pub(crate) fn compact(shared: &Arc<Shared>, all: bool) -> Result<usize> {
+    let Some(dir) = shared.dir.clone() else {
+        return Ok(0);
+    };
+    let _guard = shared
+        .compact_lock
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let range = shared.opts.block_range;
+    let mut written = 0;
+    loop {
+        let (min_t, max_t) = shared.head.read().time_range();
+        if min_t > max_t {
+            break;
+        }
+        if !all && !compaction_due(shared) {
+            break;
+        }
+        let start = aligned_range_start(min_t, range);
+        // The last, partial range of a full flush ends just after the newest sample, so the
+        // head keeps accepting newer samples of the same range.
+        let end = start.saturating_add(range).min(if all {
+            max_t.saturating_add(1)
+        } else {
+            Timestamp::MAX
+        });
+        let series = {
+            let mut head = shared.head.write();
+            head.raise_min_valid_time(end);
+            head.chunks_for_compaction(end)
+        };
+        if let Some(block) = persist_block(&dir, start, end, series)? {
+            let mut blocks = shared.blocks.write().unwrap_or_else(|e| e.into_inner());
+            blocks.push(block);
+            blocks.sort_by_key(|b| (b.min_t, b.max_t));
+            written += 1;
+        }
+        shared.head.write().truncate(end);
+        truncate_wal(shared, &dir.join("wal"), end)?;
+    }
+    if written > 0 {
+        apply_retention(shared)?;
+    }
+    Ok(written)
+}
+
+/// Replaces the WAL segments whose samples all precede `before` by a checkpoint.
+fn truncate_wal(shared: &Shared, wal_dir: &Path, before: Timestamp) -> Result<()> {
+    let snapshot = {
+        let mut wal = shared.lock_wal();
+        let Some(ws) = wal.as_mut() else {
+            return Ok(());
+        };
+        ws.writer.cut()?;
+        let mut cutoff = None;
+        for (index, max_t) in ws.writer.closed_segments() {
+            if max_t >= before {
+                break;
+            }
+            cutoff = Some(index);
+        }
+        let Some(cutoff) = cutoff else { return Ok(()) };
+        let head = shared.head.read();
+        (
+            cutoff,
+            head.all_series(),
+            head.next_ref(),
+            head.min_valid_time(),
+        )
+    };
+    let (cutoff, series, next_ref, min_valid_time) = snapshot;
+    write_checkpoint(wal_dir, cutoff, &series, next_ref, min_valid_time)?;
+    for (index, path) in list_segments(wal_dir)? {
+        if index <= cutoff {
+            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    for (index, path) in list_checkpoints(wal_dir)? {
+        if index < cutoff {
+            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    if let Some(ws) = shared.lock_wal().as_mut() {
+        ws.writer.forget_segments(cutoff);
+    }
+    Ok(())
+}
+
+/// Deletes blocks beyond the retention limits, oldest first. Returns the number deleted.
+pub(crate) fn apply_retention(shared: &Shared) -> Result<usize> {
+    let opts = &shared.opts;
+    if opts.retention_time.is_none() && opts.retention_size.is_none() {
+        return Ok(0);
+    }
+    let mut doomed: Vec<LoadedBlock> = Vec::new();
+    {
+        let mut blocks = shared.blocks.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(ret) = opts.retention_time {
+            let newest = blocks
+                .iter()
+                .map(|b| b.max_t)
+                .chain([shared.head.read().time_range().1])
+                .max();
+            if let Some(newest) = newest {
+                let ret_ms = i64::try_from(ret.as_millis()).unwrap_or(i64::MAX);
+                let cutoff = newest.saturating_sub(ret_ms);
+                let (old, keep): (Vec<_>, Vec<_>) =
+                    blocks.drain(..).partition(|b| b.max_t < cutoff);
+                *blocks = keep;
+                doomed.extend(old);
+            }
+        }
+        if let Some(limit) = opts.retention_size {
+            let wal_bytes = shared.dir.as_ref().map_or(0, |d| dir_size(&d.join("wal")));
+            let mut total: u64 = blocks.iter().map(|b| b.size_bytes).sum::<u64>() + wal_bytes;
+            while total > limit && !blocks.is_empty() {
+                let b = blocks.remove(0);
+                total = total.saturating_sub(b.size_bytes);
+                doomed.push(b);
+            }
+        }
+    }
+    for b in &doomed {
+        // Readers holding the block keep its memory maps valid after the files are unlinked.
+        block::delete_block(&b.dir)?;
+    }
+    Ok(doomed.len())
+}
+
+/// Total size of the regular files directly inside `dir`.
+pub(crate) fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Loads every block directory in `dir`, sorted by time.
+pub(crate) fn load_blocks(dir: &Path) -> Result<Vec<LoadedBlock>> {
+    let mut out = Vec::new();
+    for path in list_blocks(dir)? {
+        out.push(loaded(Block::open(&path)?));
+    }
+    out.sort_by_key(|b| (b.min_t, b.max_t));
+    Ok(out)
+}
+
+fn loaded(block: Block) -> LoadedBlock {
+    let meta = block.meta();
+    LoadedBlock {
+        dir: block.dir().to_path_buf(),
+        min_t: meta.min_time,
+        max_t: meta.max_time,
+        size_bytes: block.size_bytes(),
+        reader: Arc::new(block),
+    }
+}
+
+/// Writes one block covering `[start, end)` from head chunks sorted by labels. Chunks are
+/// re-encoded by the block merger into the block's larger chunk size.
+fn persist_block(
+    dir: &Path,
+    start: Timestamp,
+    end: Timestamp,
+    series: Vec<(Labels, Vec<HeadChunk>)>,
+) -> Result<Option<LoadedBlock>> {
+    let snapshot = SnapshotReader { series };
+    let opts = CompactOptions {
+        time_range: Some((start, end.saturating_sub(1))),
+        ..CompactOptions::default()
+    };
+    let Some(meta) = block::compact(dir, &[&snapshot], &opts)? else {
+        return Ok(None);
+    };
+    let block_dir = dir.join(meta.ulid.to_string());
+    Ok(Some(loaded(Block::open(&block_dir)?)))
+}
+
+/// Head chunks taken for compaction, sorted by labels, seen as a [`BlockReader`] whose refs are
+/// positions in that order.
+struct SnapshotReader {
+    series: Vec<(Labels, Vec<HeadChunk>)>,
+}
+
+impl BlockReader for SnapshotReader {
+    fn time_range(&self) -> (Timestamp, Timestamp) {
+        let min = self
+            .series
+            .iter()
+            .filter_map(|(_, c)| c.first().map(|c| c.min_t))
+            .min();
+        let max = self
+            .series
+            .iter()
+            .filter_map(|(_, c)| c.last().map(|c| c.max_t))
+            .max();
+        (min.unwrap_or(Timestamp::MAX), max.unwrap_or(Timestamp::MIN))
+    }
+
+    fn postings(&self, matchers: &[Matcher]) -> Result<RoaringBitmap> {
+        let mut out = RoaringBitmap::new();
+        for (i, (labels, _)) in self.series.iter().enumerate() {
+            if matchers
+                .iter()
+                .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+            {
+                out.insert(i as SeriesRef);
+            }
+        }
+        Ok(out)
+    }
+
+    fn sorted_postings(&self, postings: &RoaringBitmap) -> Result<Vec<SeriesRef>> {
+        Ok(postings.iter().collect())
+    }
+
+    fn series_labels(&self, series: SeriesRef) -> Result<Labels> {
+        self.series
+            .get(series as usize)
+            .map(|(l, _)| l.clone())
+            .ok_or(Error::UnknownSeriesRef(series))
+    }
+
+    fn series_chunks(
+        &self,
+        series: SeriesRef,
+        mint: Timestamp,
+        maxt: Timestamp,
+        out: &mut Vec<ChunkMeta>,
+    ) -> Result<()> {
+        let (_, chunks) = self
+            .series
+            .get(series as usize)
+            .ok_or(Error::UnknownSeriesRef(series))?;
+        out.extend(
+            chunks
+                .iter()
+                .filter(|c| c.max_t >= mint && c.min_t <= maxt)
+                .map(|c| ChunkMeta {
+                    min_time: c.min_t,
+                    max_time: c.max_t,
+                    data: c.data.clone(),
+                }),
+        );
+        Ok(())
+    }
+
+    fn label_names(&self, _matchers: &[Matcher]) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self
+            .series
+            .iter()
+            .flat_map(|(l, _)| l.iter().map(|x| x.name.to_string()).collect::<Vec<_>>())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn label_values(&self, name: &str, _matchers: &[Matcher]) -> Result<Vec<String>> {
+        let mut values: Vec<String> = self
+            .series
+            .iter()
+            .filter_map(|(l, _)| l.get(name).map(str::to_string))
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        Ok(values)
+    }
+}

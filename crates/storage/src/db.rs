@@ -1,0 +1,337 @@
+//! The database: a data directory with a head (plus its WAL), persisted blocks, compaction and
+//! retention, behind one cheap-to-clone handle. One writer (commits are serialised) and many
+//! concurrent readers.
+//!
+//! Directory layout:
+//!
+//! ```text
+//! <dir>/lock          advisory lock (flock) held while a Db is open
+//! <dir>/wal/00000001  WAL segments, checkpoint.NNNNNNNN (see docs/format/wal.md)
+//! <dir>/<block>/      immutable blocks (see docs/format/block.md)
+//! ```
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use promlite_model::Timestamp;
+
+use crate::head::{Appender, Head, HeadStats};
+use crate::reader::BlockReader;
+use crate::wal::log::{WalSync, WalWriter, DEFAULT_SEGMENT_SIZE};
+use crate::wal::record::RecordEncoder;
+use crate::wal::replay::{replay, ReplayReport};
+use crate::{Error, Result};
+
+/// Two hours in milliseconds: the default block range, as Prometheus.
+pub const DEFAULT_BLOCK_RANGE: i64 = 2 * 60 * 60 * 1000;
+
+/// Name of the lock file inside the data directory.
+pub const LOCK_FILE: &str = "lock";
+
+/// Options for [`Db::open`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// fsync policy of the WAL (see [`WalSync`]). Default: `Interval(1 s)`... see `Default`.
+    pub wal_sync: WalSync,
+    /// A new WAL segment is started when a commit would make the current one larger than this.
+    pub wal_segment_size: u64,
+    /// Width in milliseconds of the aligned time ranges blocks cover (and head chunks are cut
+    /// at). Default two hours.
+    pub block_range: i64,
+    /// Compact automatically after a commit once the head spans more than 1.5 block ranges.
+    pub auto_compact: bool,
+    /// Delete blocks whose newest sample is older than this (relative to the newest sample in
+    /// the database), like Prometheus's `storage.tsdb.retention.time`. `None`: keep forever.
+    pub retention_time: Option<Duration>,
+    /// Delete the oldest blocks while blocks plus WAL take more than this many bytes, like
+    /// Prometheus's `storage.tsdb.retention.size`. `None`: no limit.
+    pub retention_size: Option<u64>,
+    /// On WAL corruption (a bad frame before the newest segment's tail), truncate the log at the
+    /// bad frame and open anyway, reporting what was dropped in [`Db::replay_report`]. Default
+    /// false: opening fails with [`Error::Corruption`] and nothing on disk is changed.
+    pub wal_repair: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            wal_sync: WalSync::Interval(Duration::from_secs(1)),
+            wal_segment_size: DEFAULT_SEGMENT_SIZE,
+            block_range: DEFAULT_BLOCK_RANGE,
+            auto_compact: true,
+            retention_time: None,
+            retention_size: None,
+            wal_repair: false,
+        }
+    }
+}
+
+/// The WAL writer and its encoding buffers; the mutex around it is the commit lock.
+#[derive(Debug)]
+pub(crate) struct WalState {
+    pub(crate) writer: WalWriter,
+    pub(crate) enc: RecordEncoder,
+}
+
+/// A persisted block as the database tracks it.
+#[derive(Clone)]
+pub(crate) struct LoadedBlock {
+    pub(crate) reader: Arc<dyn BlockReader>,
+    pub(crate) dir: PathBuf,
+    pub(crate) min_t: Timestamp,
+    pub(crate) max_t: Timestamp,
+    pub(crate) size_bytes: u64,
+}
+
+impl std::fmt::Debug for LoadedBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedBlock")
+            .field("dir", &self.dir)
+            .field("min_t", &self.min_t)
+            .field("max_t", &self.max_t)
+            .finish_non_exhaustive()
+    }
+}
+
+/// State shared by the handle, appenders and queriers.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) head: Head,
+    /// `None` in memory mode. Held for a whole commit (WAL write and head apply).
+    wal: Mutex<Option<WalState>>,
+    pub(crate) dir: Option<PathBuf>,
+    pub(crate) opts: Options,
+    /// Sorted by `min_t`. Readers take this lock before the head's (see the querier).
+    pub(crate) blocks: RwLock<Vec<LoadedBlock>>,
+    /// Serialises compactions and retention.
+    pub(crate) compact_lock: Mutex<()>,
+    /// Holds the flock; released when the last handle drops.
+    _lock_file: Option<File>,
+    replay: ReplayReport,
+}
+
+impl Shared {
+    pub(crate) fn lock_wal(&self) -> MutexGuard<'_, Option<WalState>> {
+        self.wal.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn read_blocks(&self) -> RwLockReadGuard<'_, Vec<LoadedBlock>> {
+        self.blocks.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs a compaction if one is due and automatic compaction is on.
+    pub(crate) fn after_commit(self: &Arc<Self>) -> Result<()> {
+        if !self.opts.auto_compact || self.dir.is_none() {
+            return Ok(());
+        }
+        if crate::compact::compaction_due(self) {
+            crate::compact::compact(self, false)?;
+        }
+        Ok(())
+    }
+}
+
+/// A promlite database. Cloning is cheap and shares the database.
+///
+/// ```
+/// use promlite_model::{Labels, Matcher, Queryable, SelectHints};
+/// use promlite_storage::{Db, Options};
+///
+/// let db = Db::open_in_memory(Options::default());
+/// let mut app = db.appender();
+/// let labels = Labels::from_pairs([("__name__", "up"), ("job", "node")]);
+/// let series = app.append(&labels, 1_000, 1.0).unwrap();
+/// app.append_ref(series, 2_000, 0.0).unwrap();
+/// app.commit().unwrap();
+///
+/// let q = db.querier(0, 10_000).unwrap();
+/// let mut found = q.select(&SelectHints::default(), &[Matcher::equal("job", "node")]).unwrap();
+/// assert_eq!(found.len(), 1);
+/// assert_eq!(found[0].labels, labels);
+/// assert_eq!(found[0].samples.next().unwrap().map(|s| s.v), Some(1.0));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Db {
+    /// A database held only in memory: no WAL, no blocks, no compaction. For tests and
+    /// embedders that do not need persistence.
+    pub fn open_in_memory(opts: Options) -> Db {
+        let head = Head::new(opts.block_range, false);
+        Db {
+            shared: Arc::new(Shared {
+                head,
+                wal: Mutex::new(None),
+                dir: None,
+                opts,
+                blocks: RwLock::new(Vec::new()),
+                compact_lock: Mutex::new(()),
+                _lock_file: None,
+                replay: ReplayReport::default(),
+            }),
+        }
+    }
+
+    /// Opens (creating if needed) the data directory `dir`: takes its lock file, loads its
+    /// blocks, replays its WAL into the head (see [`Db::replay_report`]), and applies retention.
+    ///
+    /// Errors: [`Error::Locked`] if another `Db` holds the directory; [`Error::Corruption`] for
+    /// a corrupt block or WAL (unless [`Options::wal_repair`]); [`Error::Io`].
+    pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Db> {
+        if opts.block_range <= 0 {
+            return Err(Error::InvalidOption(format!(
+                "block_range must be positive, got {}",
+                opts.block_range
+            )));
+        }
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let lock_file = acquire_lock(&dir)?;
+        let wal_dir = dir.join("wal");
+        fs::create_dir_all(&wal_dir).map_err(|e| Error::io(&wal_dir, e))?;
+
+        let blocks = crate::compact::load_blocks(&dir)?;
+        let head = Head::new(opts.block_range, true);
+        let outcome = {
+            let mut data = head.write();
+            // Samples before the end of the newest block are already persisted.
+            if let Some(max) = blocks.iter().map(|b| b.max_t).max() {
+                data.raise_min_valid_time(max.saturating_add(1));
+            }
+            replay(&wal_dir, &mut data, opts.wal_repair)?
+        };
+        let writer = WalWriter::create(
+            &wal_dir,
+            outcome.next_segment,
+            opts.wal_segment_size,
+            opts.wal_sync,
+            outcome.segment_max_t,
+        )?;
+        let shared = Arc::new(Shared {
+            head,
+            wal: Mutex::new(Some(WalState {
+                writer,
+                enc: RecordEncoder::new(),
+            })),
+            dir: Some(dir),
+            opts,
+            blocks: RwLock::new(blocks),
+            compact_lock: Mutex::new(()),
+            _lock_file: Some(lock_file),
+            replay: outcome.report,
+        });
+        let db = Db { shared };
+        if db.shared.opts.auto_compact {
+            db.compact()?;
+        }
+        db.apply_retention()?;
+        Ok(db)
+    }
+
+    /// A new appender. Appenders are independent; their commits are serialised.
+    pub fn appender(&self) -> Appender {
+        Appender::new(self.shared.clone())
+    }
+
+    /// What opening the directory found in the WAL (empty in memory mode).
+    pub fn replay_report(&self) -> &ReplayReport {
+        &self.shared.replay
+    }
+
+    /// The head block (for statistics and direct [`BlockReader`] access).
+    pub fn head(&self) -> &Head {
+        &self.shared.head
+    }
+
+    /// Head statistics.
+    pub fn head_stats(&self) -> HeadStats {
+        self.shared.head.stats()
+    }
+
+    /// The data directory (`None` in memory mode).
+    pub fn dir(&self) -> Option<&Path> {
+        self.shared.dir.as_deref()
+    }
+
+    /// Persisted blocks as `(directory, min_t, max_t)`, oldest first.
+    pub fn blocks(&self) -> Vec<(PathBuf, Timestamp, Timestamp)> {
+        self.shared
+            .read_blocks()
+            .iter()
+            .map(|b| (b.dir.clone(), b.min_t, b.max_t))
+            .collect()
+    }
+
+    /// Compacts every full block range the head holds beyond 1.5 block ranges into blocks, as
+    /// Prometheus does, then truncates the head and the WAL and applies retention. Returns the
+    /// number of blocks written. A no-op in memory mode.
+    pub fn compact(&self) -> Result<usize> {
+        if self.shared.dir.is_none() {
+            return Ok(0);
+        }
+        let n = crate::compact::compact(&self.shared, false)?;
+        Ok(n)
+    }
+
+    /// Persists everything in the head into blocks (one per aligned block range), then
+    /// truncates the head and the WAL. After this the data directory holds the data in compact
+    /// block form, not as raw WAL samples. Returns the number of blocks written. A no-op in
+    /// memory mode.
+    pub fn compact_all(&self) -> Result<usize> {
+        if self.shared.dir.is_none() {
+            return Ok(0);
+        }
+        crate::compact::compact(&self.shared, true)
+    }
+
+    /// Deletes blocks beyond the retention limits. Returns the number deleted.
+    pub fn apply_retention(&self) -> Result<usize> {
+        crate::compact::apply_retention(&self.shared)
+    }
+
+    /// Fsyncs the WAL's current segment, whatever the sync policy.
+    pub fn sync(&self) -> Result<()> {
+        match self.shared.lock_wal().as_mut() {
+            Some(ws) => ws.writer.sync(),
+            None => Ok(()),
+        }
+    }
+
+    /// Fsyncs the WAL and releases this handle. The directory stays locked until every clone,
+    /// appender and querier of this database has been dropped.
+    pub fn close(self) -> Result<()> {
+        self.sync()
+    }
+}
+
+/// Creates (if needed) and flocks `<dir>/lock`. The lock is advisory and released by the
+/// kernel when the file is closed, including when the process dies, so a crash never leaves a
+/// stale lock behind. A second `Db::open` on the same directory, in this or another process,
+/// fails with [`Error::Locked`].
+#[allow(
+    clippy::incompatible_msrv,
+    reason = "File::try_lock is stable since Rust 1.89; the build uses 1.95"
+)]
+fn acquire_lock(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked { path }),
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+    }
+    // Record who holds it, for humans; the flock is what counts.
+    let _ = file.set_len(0);
+    let _ = std::io::Write::write_all(&mut &file, format!("{}\n", std::process::id()).as_bytes());
+    Ok(file)
+}

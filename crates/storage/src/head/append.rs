@@ -1,0 +1,319 @@
+//! Appending to the head: the [`Appender`] (buffered, validated samples; one WAL frame and one
+//! apply pass per commit) and the apply step shared by commits and WAL replay.
+//!
+//! **Ordering rule.** Out-of-order samples are not supported, as in Prometheus without an
+//! out-of-order window: a sample must be newer than its series' newest sample. A sample at the
+//! newest timestamp with bit-identical value is an ignored duplicate; with a different value it
+//! is an error. Samples older than the head's lower bound (the end of the newest compacted block)
+//! are out of bounds. Staleness markers are ordinary values here.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use promlite_model::{Labels, Timestamp};
+
+use super::HeadData;
+use crate::db::Shared;
+use crate::reader::SeriesRef;
+use crate::wal::record::WalSample;
+use crate::{Error, Result};
+
+/// Samples applied per head write-lock acquisition, so readers wait for at most one slice of a
+/// long commit.
+const APPLY_SLICE: usize = 8192;
+
+/// A hasher for series refs: one multiplication (Fibonacci hashing). Refs are small dense
+/// integers, for which SipHash's flooding resistance buys nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RefHasher(u64);
+
+impl Hasher for RefHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.0 = (u64::from(i) ^ self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A hash map keyed by series ref.
+pub type RefHashMap<V> = HashMap<SeriesRef, V, BuildHasherDefault<RefHasher>>;
+
+/// What a commit (or a replayed WAL frame) did with its samples.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyStats {
+    /// Samples stored.
+    pub appended: u64,
+    /// Exact duplicates of a series' newest sample, ignored.
+    pub duplicates: u64,
+    /// Samples that became out of order because another appender committed newer samples for
+    /// the same series first (or, in replay, out-of-order samples in the log). Dropped.
+    pub out_of_order: u64,
+    /// Samples at an existing timestamp with a different value (concurrent appenders). Dropped.
+    pub conflicting: u64,
+    /// Samples older than the head's lower bound (a compaction raised it meanwhile). Dropped.
+    pub out_of_bounds: u64,
+    /// Samples whose series is unknown. Dropped.
+    pub unknown_series: u64,
+}
+
+impl ApplyStats {
+    /// Adds `other` to `self`.
+    pub fn add(&mut self, other: &ApplyStats) {
+        self.appended += other.appended;
+        self.duplicates += other.duplicates;
+        self.out_of_order += other.out_of_order;
+        self.conflicting += other.conflicting;
+        self.out_of_bounds += other.out_of_bounds;
+        self.unknown_series += other.unknown_series;
+    }
+
+    /// Samples dropped for any reason other than being exact duplicates.
+    pub fn dropped(&self) -> u64 {
+        self.out_of_order + self.conflicting + self.out_of_bounds + self.unknown_series
+    }
+}
+
+impl HeadData {
+    /// Stores `samples`, re-validating each against the series' newest sample and the lower
+    /// bound. Validation already happened in the appender; this catches races between
+    /// appenders and makes replay apply exactly what the live head applied.
+    pub fn apply(&mut self, samples: &[WalSample], stats: &mut ApplyStats) {
+        let chunk_range = self.chunk_range;
+        let min_valid = self.min_valid_time;
+        let mut min_t = self.min_t;
+        let mut max_t = self.max_t;
+        for s in samples {
+            // Bounds first: samples of garbage-collected series that are already in blocks are
+            // out of bounds, not unknown.
+            if s.t < min_valid {
+                stats.out_of_bounds += 1;
+                continue;
+            }
+            let Some(series) = self.series.get_mut(s.series_ref) else {
+                stats.unknown_series += 1;
+                continue;
+            };
+            if let Some((lt, lv)) = series.last() {
+                if s.t < lt {
+                    stats.out_of_order += 1;
+                    continue;
+                }
+                if s.t == lt {
+                    if lv == s.v.to_bits() {
+                        stats.duplicates += 1;
+                    } else {
+                        stats.conflicting += 1;
+                    }
+                    continue;
+                }
+            }
+            series.push(s.t, s.v, chunk_range);
+            stats.appended += 1;
+            min_t = min_t.min(s.t);
+            max_t = max_t.max(s.t);
+        }
+        self.min_t = min_t;
+        self.max_t = max_t;
+    }
+}
+
+/// Per touched series: its newest sample including this appender's pending ones.
+#[derive(Debug, Clone, Copy)]
+struct PendingLast {
+    last: Option<(Timestamp, u64)>,
+    min_valid: Timestamp,
+}
+
+/// Buffers samples and writes them on [`commit`](Self::commit): one WAL frame (one `write(2)`,
+/// one snappy compression) and one apply pass per commit. Samples are validated as they are
+/// appended, so errors name the offending sample. Dropping an appender rolls it back.
+///
+/// Appenders are independent (`Send`, no lock held between calls); commits are serialised.
+#[derive(Debug)]
+pub struct Appender {
+    shared: Arc<Shared>,
+    pending: Vec<WalSample>,
+    touched: RefHashMap<PendingLast>,
+    max_t: Timestamp,
+}
+
+impl Appender {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self {
+            shared,
+            pending: Vec::new(),
+            touched: RefHashMap::default(),
+            max_t: Timestamp::MIN,
+        }
+    }
+
+    /// Appends a sample to the series with `labels`, creating the series if needed, and returns
+    /// its ref for [`append_ref`](Self::append_ref). Fails for an empty label set and for the
+    /// ordering errors of [`append_ref`](Self::append_ref).
+    pub fn append(&mut self, labels: &Labels, t: Timestamp, v: f64) -> Result<SeriesRef> {
+        let hash = labels.stable_hash();
+        let found = self.shared.head.read().lookup(labels, hash);
+        let series_ref = match found {
+            Some(r) => r,
+            None => self.shared.head.write().get_or_create(labels)?.0,
+        };
+        self.append_ref(series_ref, t, v)?;
+        Ok(series_ref)
+    }
+
+    /// Appends a sample to a series by ref (as returned by [`append`](Self::append)): the fast
+    /// path, with no label hashing. Errors: [`Error::UnknownSeriesRef`] (the series was
+    /// garbage-collected after compaction; append by labels again), [`Error::OutOfOrder`],
+    /// [`Error::DuplicateTimestamp`], [`Error::OutOfBounds`]. An exact duplicate of the series'
+    /// newest sample is accepted and ignored.
+    #[inline]
+    pub fn append_ref(&mut self, series_ref: SeriesRef, t: Timestamp, v: f64) -> Result<()> {
+        let bits = v.to_bits();
+        let entry = match self.touched.entry(series_ref) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let head = self.shared.head.read();
+                let series = head
+                    .series(series_ref)
+                    .ok_or(Error::UnknownSeriesRef(series_ref))?;
+                series.pending.fetch_add(1, Ordering::AcqRel);
+                e.insert(PendingLast {
+                    last: series.last(),
+                    min_valid: head.min_valid_time(),
+                })
+            }
+        };
+        if t < entry.min_valid {
+            let min_valid = entry.min_valid;
+            return Err(Error::OutOfBounds {
+                series: self.describe(series_ref),
+                t,
+                min_valid,
+            });
+        }
+        if let Some((lt, lv)) = entry.last {
+            if t < lt {
+                return Err(Error::OutOfOrder {
+                    series: self.describe(series_ref),
+                    t,
+                    newest: lt,
+                });
+            }
+            if t == lt {
+                if lv == bits {
+                    return Ok(());
+                }
+                return Err(Error::DuplicateTimestamp {
+                    series: self.describe(series_ref),
+                    t,
+                    value: v,
+                    stored: f64::from_bits(lv),
+                });
+            }
+        }
+        entry.last = Some((t, bits));
+        self.pending.push(WalSample { series_ref, t, v });
+        if t > self.max_t {
+            self.max_t = t;
+        }
+        Ok(())
+    }
+
+    fn describe(&self, series_ref: SeriesRef) -> String {
+        self.shared
+            .head
+            .read()
+            .series(series_ref)
+            .map_or_else(|| format!("ref {series_ref}"), |s| s.labels.to_string())
+    }
+
+    /// Number of samples waiting for [`commit`](Self::commit).
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Writes the pending samples to the WAL (one frame) and then to the head.
+    ///
+    /// **Durability:** when this returns `Ok`, the commit has been handed to the operating
+    /// system with `write(2)`, so it survives the process being killed; whether it survives a
+    /// power loss depends on [`crate::WalSync`]. A commit is atomic on replay: a torn frame is
+    /// dropped whole. Concurrent readers may see a large commit partially while it is applied.
+    ///
+    /// The returned stats count samples dropped because another appender's commit raced this
+    /// one (see [`ApplyStats`]); they are zero with a single appender. On error nothing is
+    /// applied and the appender is empty.
+    pub fn commit(&mut self) -> Result<ApplyStats> {
+        let mut stats = ApplyStats::default();
+        if self.pending.is_empty() {
+            self.release();
+            return Ok(stats);
+        }
+        let shared = self.shared.clone();
+        let result = (|| {
+            let mut wal = shared.lock_wal();
+            if let Some(ws) = wal.as_mut() {
+                let unlogged = shared.head.write().take_unlogged();
+                ws.enc.clear();
+                ws.enc.series(unlogged.iter().map(|(r, l)| (*r, l)));
+                ws.enc.samples(&self.pending);
+                if let Err(e) = ws.writer.log(ws.enc.as_bytes(), self.max_t) {
+                    shared
+                        .head
+                        .write()
+                        .restore_unlogged(unlogged.into_iter().map(|(r, _)| r));
+                    return Err(e);
+                }
+            }
+            // Apply while still holding the WAL lock, so the head applies commits in log order
+            // and replay reproduces exactly this state.
+            for slice in self.pending.chunks(APPLY_SLICE) {
+                shared.head.write().apply(slice, &mut stats);
+            }
+            drop(wal);
+            Ok(())
+        })();
+        self.release();
+        result?;
+        shared.after_commit()?;
+        Ok(stats)
+    }
+
+    /// Discards the pending samples. Series created by [`append`](Self::append) stay (empty)
+    /// until garbage collection.
+    pub fn rollback(&mut self) {
+        self.release();
+    }
+
+    fn release(&mut self) {
+        if !self.touched.is_empty() {
+            let head = self.shared.head.read();
+            for r in self.touched.keys() {
+                if let Some(s) = head.series(*r) {
+                    s.pending.fetch_sub(1, Ordering::AcqRel);
+                }
+            }
+        }
+        self.touched.clear();
+        self.pending.clear();
+        self.max_t = Timestamp::MIN;
+    }
+}
+
+impl Drop for Appender {
+    fn drop(&mut self) {
+        self.release();
+    }
+}

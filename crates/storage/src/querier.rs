@@ -1,0 +1,320 @@
+//! The querier across blocks and the head: [`promlite_model::Queryable`] for [`Db`].
+//!
+//! A selection reads every block overlapping the time range and the head through the one
+//! [`BlockReader`] interface, merges series with equal labels (their chunks concatenated in time
+//! order) and returns them sorted by labels. Chunks are decoded lazily, one at a time, by the
+//! returned [`SampleIter`]s.
+//!
+//! **Consistency:** the block list is read-locked while the head is read, and compaction adds a
+//! block before it truncates the head, so a selection never misses data that moves from the head
+//! into a block; data seen in both is deduplicated by timestamp.
+
+use std::sync::Arc;
+
+use promlite_chunk::XorDecoder;
+use promlite_model::{
+    Labels, Matcher, Querier, Queryable, Sample, SampleIter, SelectHints, Series, Timestamp,
+};
+
+use crate::db::{Db, Shared};
+use crate::reader::{BlockReader, ChunkMeta};
+use crate::{Error, Result};
+
+impl Queryable for Db {
+    fn querier(
+        &self,
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> promlite_model::Result<Box<dyn Querier>> {
+        Ok(Box::new(DbQuerier {
+            shared: self.shared.clone(),
+            mint,
+            maxt,
+        }))
+    }
+}
+
+/// A read view of a [`Db`] over `[mint, maxt]`. Each call sees the database as it is then.
+pub struct DbQuerier {
+    shared: Arc<Shared>,
+    mint: Timestamp,
+    maxt: Timestamp,
+}
+
+impl std::fmt::Debug for DbQuerier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbQuerier")
+            .field("mint", &self.mint)
+            .field("maxt", &self.maxt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Appends the series of `reader` matching `matchers` with their chunks overlapping
+/// `[mint, maxt]` (series without such chunks are skipped).
+fn select_from(
+    reader: &dyn BlockReader,
+    matchers: &[Matcher],
+    mint: Timestamp,
+    maxt: Timestamp,
+    out: &mut Vec<(Labels, Vec<ChunkMeta>)>,
+) -> Result<()> {
+    let postings = reader.postings(matchers)?;
+    if postings.is_empty() {
+        return Ok(());
+    }
+    for series_ref in reader.sorted_postings(&postings)? {
+        let mut chunks = Vec::new();
+        reader.series_chunks(series_ref, mint, maxt, &mut chunks)?;
+        if !chunks.is_empty() {
+            out.push((reader.series_labels(series_ref)?, chunks));
+        }
+    }
+    Ok(())
+}
+
+impl DbQuerier {
+    fn select_chunks(&self, matchers: &[Matcher]) -> Result<Vec<(Labels, Vec<ChunkMeta>)>> {
+        let mut all: Vec<(Labels, Vec<ChunkMeta>)> = Vec::new();
+        let mut n_sources = 0;
+        {
+            let blocks = self.shared.read_blocks();
+            for b in blocks
+                .iter()
+                .filter(|b| b.max_t >= self.mint && b.min_t <= self.maxt)
+            {
+                select_from(&*b.reader, matchers, self.mint, self.maxt, &mut all)?;
+                n_sources += 1;
+            }
+            let head = self.shared.head.read();
+            let (hmin, hmax) = head.time_range();
+            if hmax >= self.mint && hmin <= self.maxt {
+                select_from(&*head, matchers, self.mint, self.maxt, &mut all)?;
+                n_sources += 1;
+            }
+        }
+        if n_sources > 1 {
+            // Stable: for equal labels, chunks stay in source order (blocks by time, then head).
+            all.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut merged: Vec<(Labels, Vec<ChunkMeta>)> = Vec::with_capacity(all.len());
+            for (labels, chunks) in all {
+                match merged.last_mut() {
+                    Some((l, c)) if *l == labels => c.extend(chunks),
+                    _ => merged.push((labels, chunks)),
+                }
+            }
+            all = merged;
+        }
+        Ok(all)
+    }
+
+    fn label_query(
+        &self,
+        f: impl Fn(&dyn BlockReader) -> Result<Vec<String>>,
+    ) -> Result<Vec<String>> {
+        let mut out: Vec<String> = Vec::new();
+        {
+            let blocks = self.shared.read_blocks();
+            for b in blocks
+                .iter()
+                .filter(|b| b.max_t >= self.mint && b.min_t <= self.maxt)
+            {
+                out.extend(f(&*b.reader)?);
+            }
+            let head = self.shared.head.read();
+            out.extend(f(&*head)?);
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+impl Querier for DbQuerier {
+    fn select(
+        &self,
+        _hints: &SelectHints,
+        matchers: &[Matcher],
+    ) -> promlite_model::Result<Vec<Series>> {
+        let series = self.select_chunks(matchers)?;
+        Ok(series
+            .into_iter()
+            .map(|(labels, chunks)| Series {
+                labels,
+                samples: Box::new(ChunkSampleIter::new(chunks)),
+            })
+            .collect())
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> promlite_model::Result<Vec<String>> {
+        Ok(self.label_query(|r| r.label_names(matchers))?)
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+    ) -> promlite_model::Result<Vec<String>> {
+        Ok(self.label_query(|r| r.label_values(name, matchers))?)
+    }
+}
+
+fn decode_chunk(chunk: &ChunkMeta, out: &mut Vec<Sample>) -> Result<()> {
+    let mut dec = XorDecoder::new(chunk.data.as_slice()).map_err(Error::Chunk)?;
+    out.reserve(usize::from(dec.num_samples()));
+    dec.for_each_sample(|t, v| out.push(Sample { t, v }))
+        .map_err(Error::Chunk)
+}
+
+/// Iterates the samples of a series' chunks, decoding one chunk at a time. Chunks that overlap
+/// in time (the same range in a block and in the head during a compaction) are merged on
+/// construction, keeping one sample per timestamp.
+pub struct ChunkSampleIter {
+    chunks: Vec<ChunkMeta>,
+    /// Index of the next chunk to decode.
+    next_chunk: usize,
+    /// The decoded current chunk.
+    buf: Vec<Sample>,
+    /// Index of the current sample in `buf`; `None` before the first `seek`/`next`.
+    cur: Option<usize>,
+    /// An error found while merging overlapping chunks, reported on first use.
+    deferred: Option<Error>,
+}
+
+impl ChunkSampleIter {
+    /// Iterates `chunks`, which must be sorted by `min_time`.
+    pub fn new(chunks: Vec<ChunkMeta>) -> Self {
+        let overlapping = chunks
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if b.min_time <= a.max_time));
+        if !overlapping {
+            return Self {
+                chunks,
+                next_chunk: 0,
+                buf: Vec::new(),
+                cur: None,
+                deferred: None,
+            };
+        }
+        let mut all = Vec::new();
+        let mut deferred = None;
+        for c in &chunks {
+            if let Err(e) = decode_chunk(c, &mut all) {
+                deferred = Some(e);
+                break;
+            }
+        }
+        // Stable sort keeps the later source's sample last among equal timestamps; keep it.
+        all.sort_by_key(|s| s.t);
+        let mut merged: Vec<Sample> = Vec::with_capacity(all.len());
+        for s in all {
+            match merged.last_mut() {
+                Some(last) if last.t == s.t => *last = s,
+                _ => merged.push(s),
+            }
+        }
+        Self {
+            chunks: Vec::new(),
+            next_chunk: 0,
+            buf: merged,
+            cur: None,
+            deferred,
+        }
+    }
+
+    fn check_deferred(&mut self) -> Result<()> {
+        match self.deferred.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Decodes the next chunk with `max_time >= min_t` into `buf`. False when none is left.
+    fn load_next(&mut self, min_t: Timestamp) -> Result<bool> {
+        while let Some(chunk) = self.chunks.get(self.next_chunk) {
+            self.next_chunk += 1;
+            if chunk.max_time < min_t {
+                continue;
+            }
+            self.buf.clear();
+            decode_chunk(chunk, &mut self.buf)?;
+            if !self.buf.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+impl SampleIter for ChunkSampleIter {
+    fn seek(&mut self, target: Timestamp) -> promlite_model::Result<Option<Sample>> {
+        self.check_deferred()?;
+        let mut from = self.cur.unwrap_or(0);
+        loop {
+            let rest = self.buf.get(from..).unwrap_or(&[]);
+            let idx = from + rest.partition_point(|s| s.t < target);
+            if let Some(s) = self.buf.get(idx) {
+                self.cur = Some(idx);
+                return Ok(Some(*s));
+            }
+            if !self.load_next(target)? {
+                self.cur = Some(self.buf.len());
+                return Ok(None);
+            }
+            from = 0;
+        }
+    }
+
+    fn next(&mut self) -> promlite_model::Result<Option<Sample>> {
+        self.check_deferred()?;
+        let idx = self
+            .cur
+            .map_or(0, |c| c.saturating_add(1).min(self.buf.len()));
+        if let Some(s) = self.buf.get(idx) {
+            self.cur = Some(idx);
+            return Ok(Some(*s));
+        }
+        if self.load_next(Timestamp::MIN)? {
+            self.cur = Some(0);
+            return Ok(self.buf.first().copied());
+        }
+        self.cur = Some(self.buf.len());
+        Ok(None)
+    }
+
+    fn collect_range(
+        &mut self,
+        mint: Timestamp,
+        maxt: Timestamp,
+        out: &mut Vec<Sample>,
+    ) -> promlite_model::Result<()> {
+        if self.seek(mint)?.is_none() {
+            return Ok(());
+        }
+        loop {
+            let from = self.cur.unwrap_or(0);
+            let rest = self.buf.get(from..).unwrap_or(&[]);
+            let n = rest.partition_point(|s| s.t <= maxt);
+            out.extend_from_slice(rest.get(..n).unwrap_or(&[]));
+            if n < rest.len() {
+                // Stop on the first sample past the range.
+                self.cur = Some(from + n);
+                return Ok(());
+            }
+            // The chunk is used up: continue with the next one unless it starts past the range.
+            let next_starts_after = self
+                .chunks
+                .get(self.next_chunk)
+                .is_none_or(|c| c.min_time > maxt);
+            if next_starts_after {
+                self.cur = Some((from + n).saturating_sub(1));
+                return Ok(());
+            }
+            if !self.load_next(Timestamp::MIN)? {
+                self.cur = Some(self.buf.len());
+                return Ok(());
+            }
+            self.cur = Some(0);
+        }
+    }
+}
