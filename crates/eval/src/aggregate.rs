@@ -558,16 +558,8 @@ fn count_values(
     mut grouping: Vec<String>,
     grid: &Grid,
 ) -> Result<Val> {
-    let label = match a.param.as_deref() {
+    let label = match a.param.as_deref().map(crate::evaluator::unparen) {
         Some(Expr::String(s)) => s.clone(),
-        Some(Expr::Paren(inner)) => match inner.as_ref() {
-            Expr::String(s) => s.clone(),
-            _ => {
-                return Err(Error::BadQuery(
-                    "count_values: expected string parameter".into(),
-                ))
-            }
-        },
         _ => {
             return Err(Error::BadQuery(
                 "count_values: expected string parameter".into(),
