@@ -348,17 +348,21 @@ pub(crate) fn parse_timestamp_secs(tok: &str) -> Option<i64> {
         && int_part.iter().all(u8::is_ascii_digit)
         && frac_part.iter().all(u8::is_ascii_digit);
     if plain {
-        let mut ms: i64 = 0;
+        // i128 so that i64::MIN milliseconds (whose magnitude exceeds i64::MAX) converts.
+        let mut ms: i128 = 0;
         for &d in int_part {
-            ms = ms.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
+            ms = ms.checked_mul(10)?.checked_add(i128::from(d - b'0'))?;
+            if ms > i128::from(i64::MAX) / 1000 + 1 {
+                return None;
+            }
         }
-        ms = ms.checked_mul(1000)?;
+        ms *= 1000;
         let mut scale = 100;
         for &d in frac_part.iter().take(3) {
-            ms = ms.checked_add(i64::from(d - b'0') * scale)?;
+            ms += i128::from(d - b'0') * scale;
             scale /= 10;
         }
-        return Some(if negative { -ms } else { ms });
+        return i64::try_from(if negative { -ms } else { ms }).ok();
     }
     let secs: f64 = tok.parse().ok()?;
     let ms = (secs * 1000.0).trunc();
