@@ -108,7 +108,6 @@ pub fn server_args(
         // The backfilled 2 h blocks stay as they are: no background compaction while measuring.
         "--storage.tsdb.min-block-duration=2h".into(),
         "--storage.tsdb.max-block-duration=2h".into(),
-        "--storage.tsdb.no-lockfile".into(),
         format!("--query.max-samples={}", config.max_samples),
         format!("--query.timeout={}s", config.query_timeout.as_secs().max(1)),
         "--log.level=warn".into(),
