@@ -54,6 +54,10 @@ def main():
             with h.Prometheus(om, workdir) as prom:
                 if prom.min_ms != data["start_ms"]:
                     raise RuntimeError(f"data starts at {prom.min_ms}, manifest says {data['start_ms']}")
+                want = data["counts"][style]["samples"]
+                if prom.samples != want:
+                    raise RuntimeError(f"promtool loaded {prom.samples} samples, manifest says {want}: "
+                                       "the generator changed; update workload.json and regenerate")
                 out_dir = os.path.join(WORKLOAD, "golden", style)
                 os.makedirs(out_dir, exist_ok=True)
                 for q in queries:

@@ -32,18 +32,22 @@ def generate(out_path, preset="small", style="legacy", seed=1, extra=()):
     subprocess.run(cmd, cwd=REPO, check=True)
 
 
-def block_time_range(tsdb_dir):
-    """(min_ms, max_ms) over the blocks in `tsdb_dir`, from `promtool tsdb list`."""
+def block_summary(tsdb_dir):
+    """(min_ms, max_ms, samples) over the blocks in `tsdb_dir`, from `promtool tsdb list`.
+
+    max_ms is exclusive (promtool prints the last sample's time plus one).
+    """
     out = subprocess.run(["promtool", "tsdb", "list", tsdb_dir], check=True, capture_output=True, text=True).stdout
-    lo, hi = None, None
+    lo, hi, samples = None, None, 0
     for line in out.splitlines()[1:]:
         parts = line.split()
-        if len(parts) >= 3 and parts[1].isdigit() and parts[2].isdigit():
+        if len(parts) >= 5 and parts[1].isdigit() and parts[2].isdigit():
             lo = int(parts[1]) if lo is None else min(lo, int(parts[1]))
             hi = int(parts[2]) if hi is None else max(hi, int(parts[2]))
+            samples += int(parts[4])
     if lo is None:
         raise RuntimeError("promtool tsdb list found no blocks in " + tsdb_dir)
-    return lo, hi
+    return lo, hi, samples
 
 
 def free_port():
@@ -64,7 +68,7 @@ class Prometheus:
         self.workdir = workdir
         self.proc = None
         self.base = None
-        self.min_ms = self.max_ms = None
+        self.min_ms = self.max_ms = self.samples = None
 
     def __enter__(self):
         try:
@@ -86,7 +90,7 @@ class Prometheus:
         subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", self.openmetrics_path, data],
                        check=True, stdout=subprocess.DEVNULL)
         log(f"  backfill took {time.time() - t0:.1f}s")
-        self.min_ms, self.max_ms = block_time_range(data)
+        self.min_ms, self.max_ms, self.samples = block_summary(data)
         config = os.path.join(self.workdir, "prometheus.yml")
         with open(config, "w") as f:
             f.write("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
