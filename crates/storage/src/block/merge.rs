@@ -1,0 +1,201 @@
+//! Compaction helpers: merge any number of [`BlockReader`]s (blocks, the head) into one new
+//! block, re-encoding chunks to the block chunk size and dropping samples outside a time range.
+//! The caller (the database's compaction and retention logic) decides when to call it.
+
+use std::path::{Path, PathBuf};
+
+use promlite_chunk::{AppendError, XorDecoder, XorEncoder};
+use promlite_model::{Labels, Timestamp};
+
+use super::writer::{BlockWriter, WriteOptions};
+use super::BlockMeta;
+use crate::bytes::SharedBytes;
+use crate::reader::{BlockReader, ChunkMeta, SeriesRef};
+use crate::{Error, Result};
+
+/// Options for [`compact`].
+#[derive(Debug, Clone)]
+pub struct CompactOptions {
+    /// Keep only samples with `min <= t <= max`; everything if `None`.
+    pub time_range: Option<(Timestamp, Timestamp)>,
+    /// Sample limit of the re-encoded chunks. Larger than the head's 120 because per-chunk
+    /// overhead (header, first timestamp and value, index entry) dominates highly compressible
+    /// series; 480 samples is two hours at a 15 s interval.
+    pub max_samples_per_chunk: u16,
+    /// Byte limit of the re-encoded chunks.
+    pub max_bytes_per_chunk: usize,
+    /// Id, level and sources of the new block.
+    pub write: WriteOptions,
+}
+
+impl Default for CompactOptions {
+    fn default() -> Self {
+        Self { time_range: None, max_samples_per_chunk: 480, max_bytes_per_chunk: 4096, write: WriteOptions::default() }
+    }
+}
+
+/// One source's position in the merge: its series refs in label order and the current one.
+struct Cursor<'a> {
+    source: &'a dyn BlockReader,
+    refs: Vec<SeriesRef>,
+    next: usize,
+    current: Option<(Labels, SeriesRef)>,
+}
+
+impl Cursor<'_> {
+    fn advance(&mut self) -> Result<()> {
+        self.current = match self.refs.get(self.next) {
+            Some(&r) => Some((self.source.series_labels(r)?, r)),
+            None => None,
+        };
+        self.next += 1;
+        Ok(())
+    }
+}
+
+/// Merges every series of `sources` into one new block in `parent` and returns its metadata, or
+/// `None` if no sample survives (nothing is written then).
+///
+/// Series are matched by labels across sources. Their samples are merged by timestamp; when
+/// two sources hold the same timestamp, the sample of the *later* source in `sources` wins.
+/// Samples outside `opts.time_range` are dropped. Chunks are re-encoded to
+/// `opts.max_samples_per_chunk`. Each source must return all its series for `postings(&[])`.
+pub fn compact(parent: &Path, sources: &[&dyn BlockReader], opts: &CompactOptions) -> Result<Option<BlockMeta>> {
+    let (mint, maxt) = opts.time_range.unwrap_or((Timestamp::MIN, Timestamp::MAX));
+    let mut cursors = Vec::with_capacity(sources.len());
+    for &source in sources {
+        let (smin, smax) = source.time_range();
+        if smin > smax || smax < mint || smin > maxt {
+            continue; // empty, or entirely outside the range
+        }
+        let refs = source.sorted_postings(&source.postings(&[])?)?;
+        let mut c = Cursor { source, refs, next: 0, current: None };
+        c.advance()?;
+        cursors.push(c);
+    }
+
+    let mut writer = BlockWriter::create(parent, opts.write.clone())?;
+    let mut wrote_any = false;
+    let mut chunks: Vec<ChunkMeta> = Vec::new();
+    let mut samples: Vec<(i64, f64)> = Vec::new();
+    loop {
+        // The smallest current labels across sources.
+        let Some(labels) = cursors.iter().filter_map(|c| c.current.as_ref().map(|(l, _)| l)).min().cloned() else {
+            break;
+        };
+        samples.clear();
+        for (source_idx, c) in cursors.iter_mut().enumerate() {
+            let Some((l, series)) = &c.current else { continue };
+            if *l != labels {
+                continue;
+            }
+            chunks.clear();
+            c.source.series_chunks(*series, mint, maxt, &mut chunks)?;
+            for chunk in &chunks {
+                decode_chunk(chunk, source_idx, &labels, &mut samples)?;
+            }
+            c.advance()?;
+        }
+        // Stable sort keeps source order among equal timestamps; keep the last of each run.
+        samples.sort_by_key(|s| s.0);
+        samples.retain(|s| s.0 >= mint && s.0 <= maxt);
+        dedup_keep_last(&mut samples);
+        if samples.is_empty() {
+            continue;
+        }
+        let encoded = encode_chunks(&samples, opts.max_samples_per_chunk, opts.max_bytes_per_chunk);
+        writer.add_series(&labels, &encoded)?;
+        wrote_any = true;
+    }
+    if !wrote_any {
+        return Ok(None); // dropping the writer removes its temporary directory
+    }
+    writer.finish().map(Some)
+}
+
+fn decode_chunk(chunk: &ChunkMeta, source_idx: usize, labels: &Labels, out: &mut Vec<(i64, f64)>) -> Result<()> {
+    let corrupt = |e: promlite_chunk::Error| Error::Corruption {
+        path: PathBuf::from(format!("<compaction source {source_idx}>")),
+        offset: 0,
+        detail: format!("chunk [{}, {}] of series {labels} does not decode: {e}", chunk.min_time, chunk.max_time),
+    };
+    XorDecoder::new(chunk.data.as_slice()).and_then(|mut d| d.decode_into(out)).map_err(corrupt)
+}
+
+/// Removes all but the last sample of every run of equal timestamps (input sorted by time).
+fn dedup_keep_last(samples: &mut Vec<(i64, f64)>) {
+    let mut write = 0usize;
+    for read in 0..samples.len() {
+        let Some(&s) = samples.get(read) else { break };
+        if write > 0 && samples.get(write - 1).is_some_and(|p| p.0 == s.0) {
+            if let Some(slot) = samples.get_mut(write - 1) {
+                *slot = s;
+            }
+        } else {
+            if let Some(slot) = samples.get_mut(write) {
+                *slot = s;
+            }
+            write += 1;
+        }
+    }
+    samples.truncate(write);
+}
+
+/// Encodes strictly increasing samples into chunks of at most `max_samples` samples.
+pub(crate) fn encode_chunks(samples: &[(i64, f64)], max_samples: u16, max_bytes: usize) -> Vec<ChunkMeta> {
+    let mut out = Vec::new();
+    let mut enc = XorEncoder::with_limits(max_samples, max_bytes);
+    let mut first = None;
+    let mut last = 0;
+    let seal = |enc: XorEncoder, first: i64, last: i64, out: &mut Vec<ChunkMeta>| {
+        out.push(ChunkMeta { min_time: first, max_time: last, data: SharedBytes::from_vec(enc.finish()) });
+    };
+    for &(t, v) in samples {
+        match enc.append(t, v) {
+            Ok(()) => {}
+            Err(AppendError::Full | AppendError::DeltaOverflow { .. }) => {
+                let full = std::mem::replace(&mut enc, XorEncoder::with_limits(max_samples, max_bytes));
+                if let Some(f) = first.take() {
+                    seal(full, f, last, &mut out);
+                }
+                // A fresh chunk accepts any first sample.
+                let _ = enc.append(t, v);
+            }
+            // Samples are sorted and deduplicated, so this cannot happen; skip defensively.
+            Err(_) => continue,
+        }
+        first.get_or_insert(t);
+        last = t;
+    }
+    if let Some(f) = first {
+        seal(enc, f, last, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedup_keeps_the_last_sample_of_each_timestamp() {
+        let mut s = vec![(1, 1.0), (1, 2.0), (2, 3.0), (3, 4.0), (3, 5.0), (3, 6.0)];
+        dedup_keep_last(&mut s);
+        assert_eq!(s, vec![(1, 2.0), (2, 3.0), (3, 6.0)]);
+        let mut empty: Vec<(i64, f64)> = Vec::new();
+        dedup_keep_last(&mut empty);
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn encode_chunks_cuts_at_the_limit_and_on_overflowing_gaps() {
+        let samples: Vec<(i64, f64)> = (0..1000).map(|i| (i * 15_000, i as f64)).collect();
+        let chunks = encode_chunks(&samples, 480, 4096);
+        assert_eq!(chunks.len(), 3);
+        assert_eq!((chunks[0].min_time, chunks[0].max_time), (0, 479 * 15_000));
+        assert_eq!(chunks[2].max_time, 999 * 15_000);
+        let gap = encode_chunks(&[(i64::MIN, 1.0), (i64::MAX, 2.0)], 480, 4096);
+        assert_eq!(gap.len(), 2);
+        assert_eq!((gap[1].min_time, gap[1].max_time), (i64::MAX, i64::MAX));
+    }
+}

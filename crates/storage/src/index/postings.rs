@@ -1,0 +1,166 @@
+//! Resolves label matchers to postings (sets of series refs) over a block index.
+//!
+//! Semantics (as Prometheus's `PostingsForMatchers`): a series has the empty value for every
+//! label it lacks. A matcher that does not match `""` selects the union of the postings of the
+//! values it matches, and the results of such matchers are intersected. A matcher that matches
+//! `""` also selects series without the label, so it is applied by *subtracting* the postings of
+//! the values it rejects. With no intersecting matcher the start set is every series.
+
+use std::collections::BTreeSet;
+
+use promlite_model::{MatchOp, Matcher};
+use roaring::RoaringBitmap;
+
+use super::reader::{IndexReader, ValueEntry};
+use crate::reader::SeriesRef;
+use crate::Result;
+
+/// Below this many selected series, label names and values are collected from the series
+/// entries; above it, from the label table's postings.
+const SCAN_SERIES_BELOW: u64 = 4096;
+
+/// Refs of the series that match every matcher.
+pub fn postings_for_matchers(ix: &IndexReader, matchers: &[Matcher]) -> Result<RoaringBitmap> {
+    let mut result: Option<RoaringBitmap> = None;
+    for m in matchers.iter().filter(|m| !m.matches_empty()) {
+        let p = union_where(ix, m, true)?;
+        let next = match result {
+            None => p,
+            Some(r) => r & p,
+        };
+        if next.is_empty() {
+            return Ok(next);
+        }
+        result = Some(next);
+    }
+    let mut result = result.unwrap_or_else(|| all_series(ix));
+    for m in matchers.iter().filter(|m| m.matches_empty()) {
+        if result.is_empty() {
+            break;
+        }
+        result -= union_where(ix, m, false)?;
+    }
+    Ok(result)
+}
+
+/// Every series of the block.
+pub fn all_series(ix: &IndexReader) -> RoaringBitmap {
+    let mut all = RoaringBitmap::new();
+    all.insert_range(0..ix.n_series());
+    all
+}
+
+/// Union of the postings of the values `v` of `m.name` with `m.matches(v) == want`.
+fn union_where(ix: &IndexReader, m: &Matcher, want: bool) -> Result<RoaringBitmap> {
+    let mut out = RoaringBitmap::new();
+    let Some(entry) = ix.name_entry(&m.name) else { return Ok(out) };
+    let values = entry.values.as_slice();
+    // The matcher whose accepted values we collect.
+    let inverse;
+    let positive = if want {
+        m
+    } else {
+        inverse = m.inverse();
+        &inverse
+    };
+    if let Some(set) = positive.set_matches() {
+        // `=` and literal alternations: binary-search each listed value.
+        for value in set {
+            if let Ok(i) = values.binary_search_by(|v| ix.value_str(v).cmp(value)) {
+                if let Some(v) = values.get(i) {
+                    out |= ix.read_postings(v)?;
+                }
+            }
+        }
+        return Ok(out);
+    }
+    let candidates: &[ValueEntry] = match (positive.op, positive.prefix()) {
+        (MatchOp::Regex, Some(prefix)) => {
+            // Values are sorted, so the ones with the prefix are contiguous.
+            let lo = values.partition_point(|v| ix.value_str(v) < prefix);
+            let rest = values.get(lo..).unwrap_or(&[]);
+            let n = rest.partition_point(|v| ix.value_str(v).starts_with(prefix));
+            rest.get(..n).unwrap_or(&[])
+        }
+        _ => values,
+    };
+    for v in candidates {
+        if positive.matches(ix.value_str(v)) {
+            out |= ix.read_postings(v)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Sorted label names of the series matching `matchers` (all names if `matchers` is empty).
+pub fn label_names(ix: &IndexReader, matchers: &[Matcher]) -> Result<Vec<String>> {
+    label_names_with(ix, matchers, SCAN_SERIES_BELOW)
+}
+
+pub(crate) fn label_names_with(ix: &IndexReader, matchers: &[Matcher], scan_below: u64) -> Result<Vec<String>> {
+    if matchers.is_empty() {
+        return Ok(ix.label_names());
+    }
+    let selected = postings_for_matchers(ix, matchers)?;
+    if selected.is_empty() {
+        return Ok(Vec::new());
+    }
+    if selected.len() < scan_below {
+        let mut names = BTreeSet::new();
+        for series in &selected {
+            for l in ix.series_labels(series as SeriesRef)?.iter() {
+                names.insert(l.name.to_string());
+            }
+        }
+        return Ok(names.into_iter().collect());
+    }
+    let mut out = Vec::new();
+    for entry in &ix.names {
+        for v in &entry.values {
+            if !ix.read_postings(v)?.is_disjoint(&selected) {
+                if let Some(name) = ix.symbol(entry.name) {
+                    out.push(name.to_string());
+                }
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Sorted values of label `name` on the series matching `matchers` (all values if empty).
+pub fn label_values(ix: &IndexReader, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+    label_values_with(ix, name, matchers, SCAN_SERIES_BELOW)
+}
+
+pub(crate) fn label_values_with(
+    ix: &IndexReader,
+    name: &str,
+    matchers: &[Matcher],
+    scan_below: u64,
+) -> Result<Vec<String>> {
+    if matchers.is_empty() {
+        return Ok(ix.label_values(name));
+    }
+    let Some(entry) = ix.name_entry(name) else { return Ok(Vec::new()) };
+    let selected = postings_for_matchers(ix, matchers)?;
+    if selected.is_empty() {
+        return Ok(Vec::new());
+    }
+    if selected.len() < scan_below {
+        let mut values = BTreeSet::new();
+        for series in &selected {
+            if let Some(v) = ix.series_labels(series as SeriesRef)?.get(name) {
+                values.insert(v.to_string());
+            }
+        }
+        return Ok(values.into_iter().collect());
+    }
+    let mut out = Vec::new();
+    for v in &entry.values {
+        if !ix.read_postings(v)?.is_disjoint(&selected) {
+            out.push(ix.value_str(v).to_string());
+        }
+    }
+    Ok(out)
+}
