@@ -63,7 +63,8 @@ pub struct ApplyStats {
     pub out_of_order: u64,
     /// Samples at an existing timestamp with a different value (concurrent appenders). Dropped.
     pub conflicting: u64,
-    /// Samples older than the head's lower bound (a compaction raised it meanwhile). Dropped.
+    /// Samples older than the head's lower bound: a compaction raised the bound between their
+    /// append and the commit (the range they fall in was persisted meanwhile). Dropped.
     pub out_of_bounds: u64,
     /// Samples whose series is unknown. Dropped.
     pub unknown_series: u64,
@@ -134,7 +135,6 @@ impl HeadData {
 #[derive(Debug, Clone, Copy)]
 struct PendingLast {
     last: Option<(Timestamp, u64)>,
-    min_valid: Timestamp,
 }
 
 /// Buffers samples and writes them on [`commit`](Self::commit): one WAL frame (one `write(2)`,
@@ -192,12 +192,11 @@ impl Appender {
                 series.pending.fetch_add(1, Ordering::AcqRel);
                 e.insert(PendingLast {
                     last: series.last(),
-                    min_valid: head.min_valid_time(),
                 })
             }
         };
-        if t < entry.min_valid {
-            let min_valid = entry.min_valid;
+        let min_valid = self.shared.head.min_valid_time();
+        if t < min_valid {
             return Err(Error::OutOfBounds {
                 series: self.describe(series_ref),
                 t,

@@ -14,7 +14,7 @@ pub mod postings;
 pub mod read;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use promlite_chunk::{AppendError, XorEncoder};
@@ -332,6 +332,8 @@ pub struct HeadData {
     max_t: Timestamp,
     /// Samples before this are rejected: their range is already in blocks.
     min_valid_time: Timestamp,
+    /// A copy of `min_valid_time` that appenders read without taking the lock.
+    min_valid_shared: Arc<AtomicI64>,
     /// Width of the aligned ranges chunks are cut at (the block range).
     chunk_range: i64,
 }
@@ -341,6 +343,8 @@ pub struct HeadData {
 #[derive(Debug)]
 pub struct Head {
     data: RwLock<HeadData>,
+    /// The head's lower bound for new samples, readable without the lock.
+    min_valid: Arc<AtomicI64>,
 }
 
 /// Head statistics.
@@ -364,7 +368,9 @@ impl Head {
     /// An empty head whose chunks are cut at multiples of `chunk_range` milliseconds.
     /// `track_unlogged` records created series for the WAL's next commit.
     pub fn new(chunk_range: i64, track_unlogged: bool) -> Self {
+        let min_valid = Arc::new(AtomicI64::new(Timestamp::MIN));
         Self {
+            min_valid: min_valid.clone(),
             data: RwLock::new(HeadData {
                 series: SeriesTable::default(),
                 n_series: 0,
@@ -378,6 +384,7 @@ impl Head {
                 min_t: Timestamp::MAX,
                 max_t: Timestamp::MIN,
                 min_valid_time: Timestamp::MIN,
+                min_valid_shared: min_valid,
                 chunk_range: chunk_range.max(1),
             }),
         }
@@ -397,6 +404,12 @@ impl Head {
     /// Statistics.
     pub fn stats(&self) -> HeadStats {
         self.read().stats()
+    }
+
+    /// Samples before this are rejected (read without taking the lock).
+    #[inline]
+    pub fn min_valid_time(&self) -> Timestamp {
+        self.min_valid.load(Ordering::Acquire)
     }
 }
 
@@ -533,6 +546,8 @@ impl HeadData {
     /// Raises the lower bound for new samples.
     pub fn raise_min_valid_time(&mut self, t: Timestamp) {
         self.min_valid_time = self.min_valid_time.max(t);
+        self.min_valid_shared
+            .store(self.min_valid_time, Ordering::Release);
     }
 
     /// Width of the aligned chunk ranges.
