@@ -2,8 +2,9 @@
 //!
 //! Usage: `cargo run -p promlite-cluster --example gen -- [--preset tiny|small|medium|large|huge]
 //! [--style legacy|modern] [--seed N] [--start-ms MS] [--duration-ms MS] [--interval-ms MS]
-//! [--stats] (--openmetrics FILE | --scrape-dir DIR)`. `-` as FILE writes to stdout. Counts and
-//! timings go to stderr; `--stats` only builds the cluster and prints the counts.
+//! (--stats | --stream | --openmetrics FILE | --scrape-dir DIR)`. `-` as FILE writes to stdout.
+//! Counts and timings go to stderr; `--stats` only builds the cluster and prints the counts;
+//! `--stream` runs every sample through `Cluster::for_each_sample` and writes nothing.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,6 +28,7 @@ fn run() -> Result<(), String> {
     let mut openmetrics: Option<String> = None;
     let mut scrape_dir: Option<String> = None;
     let mut stats_only = false;
+    let mut stream = false;
     let mut i = 0;
     while i < args.len() {
         let flag = args[i].as_str();
@@ -61,6 +63,11 @@ fn run() -> Result<(), String> {
                 i += 1;
                 continue;
             }
+            "--stream" => {
+                stream = true;
+                i += 1;
+                continue;
+            }
             other => return Err(format!("unknown argument {other}")),
         }
         i += 2;
@@ -78,6 +85,20 @@ fn run() -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     if stats_only {
+        return Ok(());
+    }
+    if stream {
+        // In-process throughput: every sample through `for_each_sample`, nothing written.
+        let started = Instant::now();
+        let (mut n, mut sum) = (0u64, 0.0f64);
+        cluster.for_each_sample(|_labels, _t, v| {
+            n += 1;
+            sum += v;
+        });
+        eprintln!(
+            "streamed {n} samples (sum {sum:.3e}) in {:.2}s",
+            started.elapsed().as_secs_f64()
+        );
         return Ok(());
     }
     let started = Instant::now();
@@ -99,7 +120,8 @@ fn run() -> Result<(), String> {
             .map_err(|e| e.to_string())?,
         _ => {
             return Err(
-                "give exactly one of --openmetrics FILE, --scrape-dir DIR or --stats".into(),
+                "give exactly one of --openmetrics FILE, --scrape-dir DIR, --stats or --stream"
+                    .into(),
             )
         }
     };
