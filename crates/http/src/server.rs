@@ -42,12 +42,20 @@ impl Default for ServerOptions {
 
 /// A running server. Dropping it without [`shutdown`](Self::shutdown) leaves the workers
 /// running until the process exits.
-#[derive(Debug)]
 pub struct Server {
     http: Arc<tiny_http::Server>,
     workers: Vec<JoinHandle<()>>,
     stopping: Arc<AtomicBool>,
     addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .field("workers", &self.workers.len())
+            .finish()
+    }
 }
 
 impl Server {
