@@ -85,14 +85,14 @@ impl BlockId {
         Self((u128::from(ms) << 80) | (u128::from(r1) << 16) | u128::from(r2))
     }
 
-    /// Parses the 26-character form (case-insensitive).
+    /// Parses the 26-character form. Only the canonical upper-case spelling is accepted, so a
+    /// flipped case bit in `meta.json` is caught as corruption.
     pub fn parse(s: &str) -> Option<Self> {
         if s.len() != 26 {
             return None;
         }
         let mut v: u128 = 0;
         for (i, c) in s.bytes().enumerate() {
-            let c = c.to_ascii_uppercase();
             let d = CROCKFORD.iter().position(|&x| x == c)? as u128;
             // The first character carries only the top 3 bits.
             if i == 0 && d > 7 {
@@ -244,7 +244,8 @@ mod tests {
         let text = a.to_string();
         assert_eq!(text.len(), 26);
         assert_eq!(BlockId::parse(&text), Some(a));
-        assert_eq!(BlockId::parse(&text.to_lowercase()), Some(a));
+        assert_eq!(BlockId::parse("01arz3ndektsv4rrffq69g5fav"), None);
+        assert!(BlockId::parse("01ARZ3NDEKTSV4RRFFQ69G5FAV").is_some());
         assert_ne!(BlockId::new(), BlockId::new());
         assert_eq!(BlockId(0).to_string(), "00000000000000000000000000");
         assert_eq!(BlockId(u128::MAX).to_string(), "7ZZZZZZZZZZZZZZZZZZZZZZZZZ");

@@ -68,8 +68,11 @@ impl Block {
             let path = dir.join(CHUNKS_DIR).join(segment_name(n));
             let bytes = map_file(&path)?;
             let header = bytes.as_slice().get(..SEGMENT_HEADER_LEN);
-            let ok =
-                header.is_some_and(|h| h.get(..4) == Some(&SEGMENT_MAGIC[..]) && h.get(4) == Some(&SEGMENT_VERSION));
+            let ok = header.is_some_and(|h| {
+                h.get(..4) == Some(&SEGMENT_MAGIC[..])
+                    && h.get(4) == Some(&SEGMENT_VERSION)
+                    && h.get(5..) == Some(&[0, 0, 0][..])
+            });
             if !ok {
                 return Err(Error::Corruption {
                     path,

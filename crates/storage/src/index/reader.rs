@@ -93,6 +93,9 @@ impl IndexReader {
         if version != INDEX_VERSION {
             return Err(corrupt((4, format!("unsupported index version {version}, this build reads {INDEX_VERSION}"))));
         }
+        if head.bytes(3).map_err(corrupt)? != [0, 0, 0] {
+            return Err(corrupt((5, "reserved header bytes are not zero".into())));
+        }
 
         // Table of contents.
         let toc_start = file_len - TOC_LEN;
