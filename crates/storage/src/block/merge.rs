@@ -78,11 +78,8 @@ pub fn compact(parent: &Path, sources: &[&dyn BlockReader], opts: &CompactOption
     let mut wrote_any = false;
     let mut chunks: Vec<ChunkMeta> = Vec::new();
     let mut samples: Vec<(i64, f64)> = Vec::new();
-    loop {
-        // The smallest current labels across sources.
-        let Some(labels) = cursors.iter().filter_map(|c| c.current.as_ref().map(|(l, _)| l)).min().cloned() else {
-            break;
-        };
+    // Each round takes the smallest current labels across sources.
+    while let Some(labels) = cursors.iter().filter_map(|c| c.current.as_ref().map(|(l, _)| l)).min().cloned() {
         samples.clear();
         for (source_idx, c) in cursors.iter_mut().enumerate() {
             let Some((l, series)) = &c.current else { continue };
