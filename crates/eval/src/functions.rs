@@ -358,7 +358,30 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
         )));
     }
     let mut series = ev.eval_vector(arg(c, 0)?, grid)?;
+    // Fast path: `"$1"` with `(.*)`/`(.+)` copies the source value unchanged, so the regex
+    // engine (and a String per series) is not needed; the shared label string is reused.
+    let copy = if ev.opts.fast_path { crate::pushdown::copy_kind(&repl, &re_src) } else { None };
     for s in &mut series {
+        if let Some(kind) = copy {
+            let src_label = s.labels.iter().find(|l| *l.name == *src).cloned();
+            let matched = match (&src_label, kind) {
+                (Some(_), _) => true,
+                (None, crate::pushdown::CopyKind::Any) => true,
+                (None, crate::pushdown::CopyKind::NonEmpty) => false,
+            };
+            if matched {
+                let mut lb = s.labels.builder();
+                match src_label {
+                    Some(l) => lb.set_label(promlite_model::Label { name: dst.as_str().into(), value: l.value }),
+                    None => lb.del(&dst),
+                };
+                s.labels = lb.build();
+                if dst == METRIC_NAME {
+                    s.drop_name = false;
+                }
+            }
+            continue;
+        }
         let src_val = s.labels.get(&src).unwrap_or("");
         if let Some(caps) = re.captures(src_val) {
             let mut value = String::new();
