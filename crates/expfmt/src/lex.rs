@@ -366,8 +366,9 @@ pub(crate) fn parse_timestamp_secs(tok: &str) -> Option<i64> {
     }
     let secs: f64 = tok.parse().ok()?;
     let ms = (secs * 1000.0).trunc();
-    // i64::MAX as f64 rounds up to 2^63, so compare with strict bounds.
-    if !ms.is_finite() || ms >= 9.223_372_036_854_775_807e18 || ms < -9.223_372_036_854_775_808e18 {
+    // 2^63 as f64; i64::MAX itself is not representable and rounds up to it.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if !(-LIMIT..LIMIT).contains(&ms) {
         return None;
     }
     Some(ms as i64)

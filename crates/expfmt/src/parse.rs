@@ -258,6 +258,13 @@ impl ParserState {
         self.lines
     }
 
+    /// The state after `n` more lines that were consumed outside the parser (e.g. a line of
+    /// invalid UTF-8 that a reader skipped).
+    pub(crate) fn skip_lines(mut self, n: u64) -> Self {
+        self.lines += n;
+        self
+    }
+
     /// True once an OpenMetrics `# EOF` was seen.
     pub fn eof_seen(&self) -> bool {
         self.eof_seen
