@@ -92,6 +92,11 @@ impl Db {
         }
     }
 
+    /// A storage appender (replay feeds it directly, with its own error handling).
+    pub(crate) fn appender_raw(&self) -> promlite_storage::Appender {
+        self.inner.storage.appender()
+    }
+
     /// Evaluates the PromQL `expr` at `time` (milliseconds since the epoch).
     pub fn query(&self, expr: &str, time: Timestamp) -> Result<QueryOutput> {
         self.query_with(expr, time, &QueryOptions::default())

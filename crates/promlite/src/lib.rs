@@ -3,6 +3,7 @@
 
 mod db;
 mod error;
+mod replay;
 
 pub use db::{parse_selector, parse_selectors, Appender, Db, Options, QueryOptions};
 pub use error::{Error, Result};
@@ -12,3 +13,6 @@ pub use promlite_model::{
     is_stale_nan, Label, Labels, MatchOp, Matcher, Sample, Timestamp, STALE_NAN,
 };
 pub use promlite_storage::{Options as StorageOptions, SeriesRef, WalSync};
+pub use replay::{
+    InputStats, ReplayOptions, ReplayProgress, ReplaySource, ReplayStats, ScrapeTimes, SkippedLine,
+};

@@ -101,10 +101,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let replay_time = started.elapsed();
     println!(
         "replayed   {} samples into {} in {:.2?} ({:.0} samples/s, compacted to blocks)",
-        replayed.samples,
+        replayed.input.samples,
         data_dir.display(),
         replay_time,
-        replayed.samples as f64 / replay_time.as_secs_f64().max(1e-9)
+        replayed.input.samples as f64 / replay_time.as_secs_f64().max(1e-9)
     );
 
     let (_, max_t) = db.time_range().context("the replayed database is empty")?;

@@ -1,0 +1,202 @@
+//! Replay of exposition files and scrape directories into a [`Db`]: the expfmt replayer
+//! feeding a storage appender, then a flush so the data is durable in block form.
+
+use std::cell::Cell;
+use std::path::Path;
+
+use promlite_expfmt::replay::{ReplaySeries, SampleSink};
+pub use promlite_expfmt::replay::{ReplayStats as InputStats, ScrapeTimes, SkippedLine};
+use promlite_model::Timestamp;
+use promlite_storage::SeriesRef;
+
+use crate::{Db, Result};
+
+/// What to replay.
+#[derive(Debug, Clone, Copy)]
+pub enum ReplaySource<'a> {
+    /// One file whose samples all carry timestamps (OpenMetrics or Prometheus text).
+    File(&'a Path),
+    /// A directory with one scrape per file; staleness markers are added for series that
+    /// disappear, as a scraper would.
+    Dir(&'a Path, ScrapeTimes),
+}
+
+/// Progress of a running replay, passed to [`ReplayOptions::progress`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayProgress {
+    /// Input bytes read so far.
+    pub bytes: u64,
+    /// Samples (including staleness markers) appended so far.
+    pub samples: u64,
+}
+
+/// Replay settings.
+pub struct ReplayOptions<'p> {
+    /// Skip malformed lines (and samples storage rejects as out of order) instead of stopping.
+    pub lenient: bool,
+    /// Compact everything into blocks when done (see [`Db::flush`]). Turn off to replay several
+    /// inputs and flush once at the end: after a flush, older samples are out of bounds.
+    pub flush: bool,
+    /// Called as input is read.
+    pub progress: Option<Box<dyn FnMut(ReplayProgress) + 'p>>,
+}
+
+impl Default for ReplayOptions<'_> {
+    fn default() -> Self {
+        ReplayOptions {
+            lenient: false,
+            flush: true,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ReplayOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplayOptions")
+            .field("lenient", &self.lenient)
+            .field("flush", &self.flush)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayStats {
+    /// The reader's counts: files, lines, bytes, samples, staleness markers, series,
+    /// duplicates, skipped lines.
+    pub input: InputStats,
+    /// Samples storage refused (out of order, conflicting duplicate, older than the stored
+    /// blocks), skipped in lenient mode.
+    pub rejected_samples: u64,
+    /// Blocks written by the final flush.
+    pub blocks_written: usize,
+}
+
+/// Feeds replayed samples into a storage appender, caching each series' ref by the replay's
+/// dense series id so the hot path does no label hashing.
+struct DbSink<'c> {
+    appender: promlite_storage::Appender,
+    refs: Vec<Option<SeriesRef>>,
+    lenient: bool,
+    rejected: u64,
+    appended: &'c Cell<u64>,
+}
+
+impl DbSink<'_> {
+    fn append_inner(
+        &mut self,
+        series: &ReplaySeries,
+        t: Timestamp,
+        v: f64,
+    ) -> promlite_storage::Result<()> {
+        let idx = usize::try_from(series.id).unwrap_or(usize::MAX);
+        if let Some(Some(series_ref)) = self.refs.get(idx) {
+            match self.appender.append_ref(*series_ref, t, v) {
+                // Garbage-collected after a compaction: append by labels again below.
+                Err(promlite_storage::Error::UnknownSeriesRef(_)) => {}
+                other => return other,
+            }
+        }
+        let series_ref = self.appender.append(&series.labels, t, v)?;
+        if self.refs.len() <= idx && idx < usize::MAX {
+            self.refs.resize(idx + 1, None);
+        }
+        if let Some(slot) = self.refs.get_mut(idx) {
+            *slot = Some(series_ref);
+        }
+        Ok(())
+    }
+}
+
+impl SampleSink for DbSink<'_> {
+    type Error = promlite_storage::Error;
+
+    fn append(&mut self, series: &ReplaySeries, t: Timestamp, v: f64) -> Result<(), Self::Error> {
+        match self.append_inner(series, t, v) {
+            Ok(()) => {
+                self.appended.set(self.appended.get() + 1);
+                Ok(())
+            }
+            Err(
+                promlite_storage::Error::OutOfOrder { .. }
+                | promlite_storage::Error::DuplicateTimestamp { .. }
+                | promlite_storage::Error::OutOfBounds { .. },
+            ) if self.lenient => {
+                self.rejected += 1;
+                Ok(())
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    fn commit(&mut self) -> Result<(), Self::Error> {
+        self.appender.commit().map(|_| ())
+    }
+}
+
+impl Db {
+    /// Replays one timestamped exposition file (OpenMetrics or Prometheus text; every sample
+    /// must carry a timestamp), then compacts everything into blocks: when this returns `Ok`
+    /// the data is durable in the data directory.
+    pub fn replay_file(&self, path: impl AsRef<Path>) -> Result<ReplayStats> {
+        self.replay(ReplaySource::File(path.as_ref()), ReplayOptions::default())
+    }
+
+    /// Replays a directory of scrape files (see [`ScrapeTimes`] for where scrape times come
+    /// from), then compacts everything into blocks.
+    pub fn replay_dir(&self, path: impl AsRef<Path>, times: ScrapeTimes) -> Result<ReplayStats> {
+        self.replay(
+            ReplaySource::Dir(path.as_ref(), times),
+            ReplayOptions::default(),
+        )
+    }
+
+    /// Replays `source` with `options` (lenient parsing, progress reporting, flushing).
+    pub fn replay(
+        &self,
+        source: ReplaySource<'_>,
+        mut options: ReplayOptions<'_>,
+    ) -> Result<ReplayStats> {
+        let appended = Cell::new(0u64);
+        let mut sink = DbSink {
+            appender: self.appender_raw(),
+            refs: Vec::new(),
+            lenient: options.lenient,
+            rejected: 0,
+            appended: &appended,
+        };
+        let mut user_progress = options.progress.take();
+        let mut reader_options = promlite_expfmt::replay::ReplayOptions {
+            lenient: options.lenient,
+            progress: user_progress.as_mut().map(|report| {
+                let appended = &appended;
+                Box::new(move |bytes: u64| {
+                    report(ReplayProgress {
+                        bytes,
+                        samples: appended.get(),
+                    })
+                }) as Box<dyn FnMut(u64) + '_>
+            }),
+            ..promlite_expfmt::replay::ReplayOptions::default()
+        };
+        let input = match source {
+            ReplaySource::File(path) => {
+                promlite_expfmt::replay::replay_file(path, &mut reader_options, &mut sink)?
+            }
+            ReplaySource::Dir(path, times) => {
+                promlite_expfmt::replay::replay_dir(path, times, &mut reader_options, &mut sink)?
+            }
+        };
+        drop(reader_options);
+        let rejected_samples = sink.rejected;
+        drop(sink);
+        let blocks_written = if options.flush { self.flush()? } else { 0 };
+        Ok(ReplayStats {
+            input,
+            rejected_samples,
+            blocks_written,
+        })
+    }
+}
