@@ -64,6 +64,9 @@ pub(crate) fn compact(shared: &Arc<Shared>, all: bool) -> Result<usize> {
             Timestamp::MAX
         });
         let series = {
+            // Raise the bound under the WAL lock: a commit checks it under the same lock, so no
+            // sample below it can be logged afterwards (see `Appender::commit`).
+            let _wal = shared.lock_wal();
             let mut head = shared.head.write();
             head.raise_min_valid_time(end);
             head.chunks_for_compaction(end)

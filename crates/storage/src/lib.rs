@@ -13,6 +13,8 @@
 //! let series = app.append(&up, 1_000, 1.0).unwrap();
 //! app.append_ref(series, 16_000, 1.0).unwrap();
 //! app.commit().unwrap();
+//! // The directory stays locked while any handle, appender or querier is alive.
+//! drop(app);
 //! drop(db);
 //!
 //! // Reopening replays the WAL.

@@ -243,3 +243,30 @@ fn flush_then_collected_ref_then_reopen() {
         Op::Commit,
     ]);
 }
+
+/// Regression (found by the proptest): a pending sample made out of bounds by a compaction,
+/// then a commit and a reopen.
+#[test]
+fn compaction_with_pending_out_of_bounds_sample_then_reopen() {
+    let ap = |series, dt, value, by_ref| Op::Append {
+        series,
+        dt,
+        value,
+        by_ref,
+    };
+    run(vec![
+        ap(4, 210, 0, false),
+        ap(4, 98, 0, false),
+        ap(0, 329, 2, true),
+        ap(2, 365, 0, false),
+        Op::Commit,
+        ap(3, 377, 2, true),
+        ap(5, 121, 0, true),
+        ap(4, 158, 1, true),
+        Op::Commit,
+        ap(4, 189, 3, true),
+        Op::Compact,
+        Op::Commit,
+        Op::Reopen,
+    ]);
+}

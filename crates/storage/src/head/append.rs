@@ -263,6 +263,15 @@ impl Appender {
         let shared = self.shared.clone();
         let result = (|| {
             let mut wal = shared.lock_wal();
+            // Compaction raises the lower bound only while holding the WAL lock, so this check
+            // is exact: samples below it are dropped before they reach the log, and replay
+            // (whose bound may be lower) can never resurrect them.
+            let min_valid = shared.head.min_valid_time();
+            if self.pending.iter().any(|s| s.t < min_valid) {
+                let before = self.pending.len();
+                self.pending.retain(|s| s.t >= min_valid);
+                stats.out_of_bounds += (before - self.pending.len()) as u64;
+            }
             if let Some(ws) = wal.as_mut() {
                 let unlogged = shared.head.write().take_unlogged();
                 ws.enc.clear();
