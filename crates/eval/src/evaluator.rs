@@ -208,6 +208,13 @@ impl<'a> Evaluator<'a> {
     /// Evaluates `expr` over `grid`.
     pub(crate) fn eval(&mut self, expr: &Expr, grid: &Grid) -> Result<Val> {
         self.check_deadline("expression evaluation")?;
+        if grid.len() > self.opts.max_samples {
+            // Even one series over this grid would exceed the limit; refuse before allocating.
+            return Err(Error::TooManySamples {
+                stage: "query execution",
+                limit: self.opts.max_samples,
+            });
+        }
         if !grid.is_instant() && wraps_step_invariant(expr) && is_step_invariant(expr) {
             let once = self.eval(expr, &Grid::instant(grid.start))?;
             return Ok(broadcast(once, grid));

@@ -360,7 +360,11 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
     let mut series = ev.eval_vector(arg(c, 0)?, grid)?;
     // Fast path: `"$1"` with `(.*)`/`(.+)` copies the source value unchanged, so the regex
     // engine (and a String per series) is not needed; the shared label string is reused.
-    let copy = if ev.opts.fast_path { crate::pushdown::copy_kind(&repl, &re_src) } else { None };
+    let copy = if ev.opts.fast_path {
+        crate::pushdown::copy_kind(&repl, &re_src)
+    } else {
+        None
+    };
     for s in &mut series {
         if let Some(kind) = copy {
             let src_label = s.labels.iter().find(|l| *l.name == *src).cloned();
@@ -372,7 +376,10 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
             if matched {
                 let mut lb = s.labels.builder();
                 match src_label {
-                    Some(l) => lb.set_label(promlite_model::Label { name: dst.as_str().into(), value: l.value }),
+                    Some(l) => lb.set_label(promlite_model::Label {
+                        name: dst.as_str().into(),
+                        value: l.value,
+                    }),
                     None => lb.del(&dst),
                 };
                 s.labels = lb.build();

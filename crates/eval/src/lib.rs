@@ -2,6 +2,32 @@
 //!
 //! **Architecture invariant:** this crate does no I/O and never depends on `promlite-storage`;
 //! it reads data only through [`promlite_model::Queryable`].
+//!
+//! Every expression is evaluated over the whole step grid of the query at once: each selector
+//! is selected and decoded once for the window all steps need, and steps are walked with
+//! forward-only indices. Sub-expressions pinned with `@` (and literals) are evaluated once and
+//! broadcast. Per-series work (selection, decoding, range functions) runs on rayon when a node
+//! has many series.
+//!
+//! ```
+//! use promlite_eval::{Engine, EngineOptions, Value};
+//! use promlite_model::storage::MemStore;
+//! use promlite_model::{Labels, Sample};
+//!
+//! let db = MemStore::new();
+//! let series = Labels::from_pairs([("__name__", "requests_total"), ("job", "api")]);
+//! for k in 0..=20 {
+//!     db.add(series.clone(), Sample::new(k * 15_000, k as f64 * 30.0)); // 2 per second
+//! }
+//! let engine = Engine::new(EngineOptions::default());
+//! let out = engine.instant_query(&db, "sum by (job) (rate(requests_total[1m]))", 300_000).unwrap();
+//! let Value::Vector(samples) = out.value else { unreachable!() };
+//! assert_eq!(samples[0].labels.to_string(), r#"{job="api"}"#);
+//! assert!((samples[0].v - 2.0).abs() < 1e-9);
+//!
+//! let err = engine.instant_query(&db, "sum(", 0).unwrap_err();
+//! assert_eq!(err.error_type(), "bad_data");
+//! ```
 #![warn(missing_docs)]
 
 mod aggregate;

@@ -376,7 +376,9 @@ mod tests {
         // (-10s, 20s] starts 10s before the first sample (under the 11s threshold), so the
         // increase is extrapolated by 10s on the left: 4 * 30 / 20 = 6.
         let w = win(&[(0, 10.0), (10_000, 2.0), (20_000, 4.0)]);
-        let inc = window_value("increase", &w, &ctx(20_000, 30_000)).unwrap().unwrap();
+        let inc = window_value("increase", &w, &ctx(20_000, 30_000))
+            .unwrap()
+            .unwrap();
         assert!((inc - 6.0).abs() < 1e-9, "{inc}");
     }
 

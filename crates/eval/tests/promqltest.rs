@@ -151,7 +151,21 @@ const SKIPS: &[Skip] = &[
         matcher: SkipMatcher::ExprContains("metric12["),
         reason: "series mixing floats and native histograms",
     },
+    Skip {
+        file: "info.test",
+        matcher: SkipMatcher::ExprContains("info("),
+        reason: "experimental info() function not implemented",
+    },
 ];
+
+/// Cases that run but cannot match Prometheus exactly, each with the reason. They are run, their
+/// failure is printed, and they do not fail the test; an entry that starts passing fails it.
+const DIVERGENCES: &[Skip] = &[Skip {
+    file: "aggregators.test",
+    matcher: SkipMatcher::Line(481),
+    reason: "Rust strings are UTF-8: the parser rejects the invalid-UTF-8 literal \"a\\xc5z\" with a parse error, \
+             where Prometheus parses it and fails at evaluation with `invalid label name`",
+}];
 
 #[test]
 fn prometheus_promqltest_scripts() {
@@ -167,19 +181,23 @@ fn prometheus_promqltest_scripts() {
         let path = format!("{dir}/{file}");
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-        let report = run_script(&engine, file, &text, SKIPS);
+        let report = run_script(&engine, file, &text, SKIPS, DIVERGENCES);
         let required = REQUIRED.contains(file);
         for (line, expr, msg) in &report.failed {
             println!("FAIL {file}:{line}: {expr}\n     {msg}");
+        }
+        for (line, expr, msg) in &report.divergent {
+            println!("DIVERGENT (documented) {file}:{line}: {expr}\n     {msg}");
         }
         if required {
             required_failures += report.failed.len();
         }
         summary.push(format!(
-            "{file:<26} pass {:>4}  skip {:>3}  fail {:>3}{}",
+            "{file:<26} pass {:>4}  skip {:>3}  fail {:>3}  divergent {:>2}{}",
             report.passed,
             report.skipped.len(),
             report.failed.len(),
+            report.divergent.len(),
             if required { "" } else { "  (not required)" }
         ));
     }
