@@ -63,7 +63,8 @@ impl Block {
             return Err(meta_corrupt(format!("{field} in {META_FILE} disagrees with the index")));
         }
 
-        let mut segments = Vec::with_capacity(s.n_segments as usize);
+        // Not preallocated: the count comes from disk; a bogus one fails at the first missing file.
+        let mut segments = Vec::new();
         for n in 1..=s.n_segments {
             let path = dir.join(CHUNKS_DIR).join(segment_name(n));
             let bytes = map_file(&path)?;
