@@ -142,16 +142,21 @@ impl Default for BenchOptions {
 /// Offset of every evaluation time from the 15 s scrape grid.
 const OFF_GRID_MS: i64 = 7_500;
 
-/// When queries are evaluated.
+/// When the workload is evaluated, all times in milliseconds and off the scrape grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Times {
-    instant: i64,
-    start: i64,
-    end: i64,
-    step: i64,
+pub struct Times {
+    /// Instant queries: 7.5 s before the last scrape.
+    pub instant: i64,
+    /// Range queries' first step: 7.5 s after the first scrape.
+    pub start: i64,
+    /// Range queries' last step: the last whole step inside the data range.
+    pub end: i64,
+    /// Range queries' step.
+    pub step: i64,
 }
 
-fn times(spec: &promlite_cluster::ClusterSpec, step_ms: i64) -> Result<Times> {
+/// The evaluation times for a data set of `spec` and a range step of `step_ms`.
+pub fn times(spec: &promlite_cluster::ClusterSpec, step_ms: i64) -> Result<Times> {
     let n = spec.n_scrapes();
     if n == 0 || step_ms <= 0 {
         return Err(Error::Options(format!(
