@@ -239,7 +239,7 @@ def report(rows, prometheus_only):
             result = f"{r['ok']}/{r['total']}"
         print(f"{r['name'][:28]:<28} {expr:<{width}} {r['errors']:>4}/{r['total']:<3} {result:>8}")
         for m in r["mismatch"]:
-            print(f"    {m}")
+            print(f"    {m if len(m) <= 400 else m[:399] + '…'}")
     n_cases = sum(r["total"] for r in rows)
     n_err = sum(r["errors"] for r in rows)
     if prometheus_only:

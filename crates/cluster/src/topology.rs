@@ -391,7 +391,7 @@ impl Builder<'_> {
             "10.{}.{}.{}",
             128 + node / 256,
             node % 256,
-            (counter - 1) % 254 + 1
+            counter.saturating_sub(1) % 254 + 1
         )
     }
 
