@@ -110,12 +110,12 @@ class Promlite:
 
     def instant(self, expr, t_ms):
         return self.run(["query", "--data-dir", self.data_dir, "--time", h.fmt_seconds(t_ms),
-                         "--format", "json", expr])
+                         "--format", "json", "--", expr])
 
     def range(self, expr, start_ms, end_ms, step_ms):
         return self.run(["query-range", "--data-dir", self.data_dir, "--start", h.fmt_seconds(start_ms),
                          "--end", h.fmt_seconds(end_ms), "--step", h.fmt_seconds(step_ms),
-                         "--format", "json", expr])
+                         "--format", "json", "--", expr])
 
 
 def evaluation_plan(min_ms, max_ms, interval_ms, n_instants, step_ms):
