@@ -5,8 +5,12 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(query) = std::str::from_utf8(data) else { return };
-    let Ok(expr) = promlite_promql::parse(query) else { return };
+    let Ok(query) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(expr) = promlite_promql::parse(query) else {
+        return;
+    };
     let printed = expr.to_string();
     match promlite_promql::parse(&printed) {
         Ok(again) => assert!(

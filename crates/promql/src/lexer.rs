@@ -467,13 +467,12 @@ fn underscores_ok(s: &str) -> bool {
     let mut saw = b'^';
     let mut i = 0;
     let mut hex = false;
-    if bytes.len() >= 2
-        && bytes[0] == b'0'
-        && matches!(bytes[1].to_ascii_lowercase(), b'b' | b'o' | b'x')
-    {
-        i = 2;
-        saw = b'0';
-        hex = bytes[1].to_ascii_lowercase() == b'x';
+    if let [b'0', prefix, ..] = bytes {
+        if matches!(prefix.to_ascii_lowercase(), b'b' | b'o' | b'x') {
+            i = 2;
+            saw = b'0';
+            hex = prefix.eq_ignore_ascii_case(&b'x');
+        }
     }
     while let Some(&b) = bytes.get(i) {
         i += 1;

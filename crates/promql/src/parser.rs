@@ -612,10 +612,13 @@ impl Parser<'_> {
         if NOT_METRIC_NAMES.contains(&lower.as_str()) {
             return Err(self.unexpected("", ""));
         }
-        if next.kind == TokenKind::LParen && !text.contains(':') {
-            if function(&text).is_some() || !KEYWORDS.contains(&lower.as_str()) {
-                return self.call(tok);
-            }
+        // `word(` is a call unless the word is a keyword that can be a metric name (then the
+        // `(` is a syntax error); names with colons are never functions.
+        if next.kind == TokenKind::LParen
+            && !text.contains(':')
+            && (function(&text).is_some() || !KEYWORDS.contains(&lower.as_str()))
+        {
+            return self.call(tok);
         }
         self.vector_selector(Some(tok))
     }
@@ -908,7 +911,7 @@ impl Parser<'_> {
             _ => return Err(self.unexpected("offset", expected)),
         };
         let value = if negative { -value } else { value };
-        if !(value.abs() <= MAX_DURATION_SECONDS) {
+        if value.is_nan() || value.abs() > MAX_DURATION_SECONDS {
             return Err(self.error(tok.start, "duration out of range"));
         }
         Ok(value)
@@ -918,7 +921,7 @@ impl Parser<'_> {
     fn positive_duration(&mut self, context: &str, expected: &str) -> PResult<i64> {
         let start = self.peek().start;
         let seconds = self.duration_expr(0, context, expected)?;
-        if !(seconds.abs() <= MAX_DURATION_SECONDS) {
+        if seconds.is_nan() || seconds.abs() > MAX_DURATION_SECONDS {
             return Err(self.error(start, "duration out of range"));
         }
         match seconds_to_ms(seconds) {
