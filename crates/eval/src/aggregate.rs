@@ -223,16 +223,8 @@ fn update_acc(acc: &mut Acc, op: AggregateOp, f: f64, drop_name: bool) {
             let q = (acc.count - 1.0) / acc.count;
             (acc.mean, acc.comp) = kahan_inc(f / acc.count, q * acc.mean, q * acc.comp);
         }
-        AggregateOp::Max => {
-            if acc.value < f || acc.value.is_nan() {
-                acc.value = f;
-            }
-        }
-        AggregateOp::Min => {
-            if acc.value > f || acc.value.is_nan() {
-                acc.value = f;
-            }
-        }
+        AggregateOp::Max if acc.value < f || acc.value.is_nan() => acc.value = f,
+        AggregateOp::Min if acc.value > f || acc.value.is_nan() => acc.value = f,
         AggregateOp::Count => acc.count += 1.0,
         AggregateOp::Stddev | AggregateOp::Stdvar => {
             acc.count += 1.0;

@@ -1,5 +1,7 @@
 //! The public query API: [`Engine`], its options, and the output of a query.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use promlite_model::{Labels, Queryable, Sample};
@@ -77,6 +79,28 @@ pub struct QueryOutput {
     pub stats: QueryStats,
 }
 
+/// Cancels a running query from another thread (e.g. when an HTTP client disconnects). Clones
+/// share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token that is not cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks every query holding this token to stop with [`Error::Cancelled`].
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// True once [`CancelToken::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// A PromQL engine. Cheap to share; holds only options.
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
@@ -99,7 +123,50 @@ impl Engine {
         let started = Instant::now();
         let expr = parse(query)?;
         let parse_time = started.elapsed();
-        let mut out = self.run(db, &expr, query, Grid::instant(t_ms), false, started)?;
+        let mut out = self.run(db, &expr, query, Grid::instant(t_ms), false, started, None)?;
+        out.stats.parse = parse_time;
+        Ok(out)
+    }
+
+    /// [`Engine::instant_query`] that stops with [`Error::Cancelled`] once `cancel` is cancelled.
+    pub fn instant_query_with_cancel(
+        &self,
+        db: &dyn Queryable,
+        query: &str,
+        t_ms: i64,
+        cancel: &CancelToken,
+    ) -> Result<QueryOutput> {
+        let started = Instant::now();
+        let expr = parse(query)?;
+        let parse_time = started.elapsed();
+        let mut out = self.run(
+            db,
+            &expr,
+            query,
+            Grid::instant(t_ms),
+            false,
+            started,
+            Some(cancel.clone()),
+        )?;
+        out.stats.parse = parse_time;
+        Ok(out)
+    }
+
+    /// [`Engine::range_query`] that stops with [`Error::Cancelled`] once `cancel` is cancelled.
+    pub fn range_query_with_cancel(
+        &self,
+        db: &dyn Queryable,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        cancel: &CancelToken,
+    ) -> Result<QueryOutput> {
+        let started = Instant::now();
+        let expr = parse(query)?;
+        let parse_time = started.elapsed();
+        let grid = range_grid(start_ms, end_ms, step_ms)?;
+        let mut out = self.run(db, &expr, query, grid, true, started, Some(cancel.clone()))?;
         out.stats.parse = parse_time;
         Ok(out)
     }
@@ -117,7 +184,7 @@ impl Engine {
         let expr = parse(query)?;
         let parse_time = started.elapsed();
         let grid = range_grid(start_ms, end_ms, step_ms)?;
-        let mut out = self.run(db, &expr, query, grid, true, started)?;
+        let mut out = self.run(db, &expr, query, grid, true, started, None)?;
         out.stats.parse = parse_time;
         Ok(out)
     }
@@ -130,7 +197,15 @@ impl Engine {
         expr: &Expr,
         t_ms: i64,
     ) -> Result<QueryOutput> {
-        self.run(db, expr, "", Grid::instant(t_ms), false, Instant::now())
+        self.run(
+            db,
+            expr,
+            "",
+            Grid::instant(t_ms),
+            false,
+            Instant::now(),
+            None,
+        )
     }
 
     /// Evaluates an already parsed expression as a range query.
@@ -143,9 +218,13 @@ impl Engine {
         step_ms: i64,
     ) -> Result<QueryOutput> {
         let grid = range_grid(start_ms, end_ms, step_ms)?;
-        self.run(db, expr, "", grid, true, Instant::now())
+        self.run(db, expr, "", grid, true, Instant::now(), None)
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "private helper behind the public entry points"
+    )]
     fn run(
         &self,
         db: &dyn Queryable,
@@ -154,6 +233,7 @@ impl Engine {
         grid: Grid,
         is_range: bool,
         started: Instant,
+        cancel: Option<CancelToken>,
     ) -> Result<QueryOutput> {
         let ty = expr_type(expr);
         if is_range && !matches!(ty, ValueType::Scalar | ValueType::Vector) {
@@ -167,7 +247,7 @@ impl Engine {
                 "invalid expression type \"{name}\" for range query, must be Scalar or instant Vector"
             )));
         }
-        let mut ev = Evaluator::new(&self.opts, db, expr, query, grid, started)?;
+        let mut ev = Evaluator::new(&self.opts, db, expr, query, grid, started, cancel)?;
         let val = ev.eval_top(expr)?;
         let (value, annotations) = ev.finish(val, is_range)?;
         let (warnings, infos) = annotations.into_strings();

@@ -15,7 +15,7 @@ use promlite_promql::ast::{
 use rayon::prelude::*;
 
 use crate::annotations::{Annotations, Kind};
-use crate::engine::{to_public, EngineOptions, QueryStats};
+use crate::engine::{to_public, CancelToken, EngineOptions, QueryStats};
 use crate::error::{Error, Result};
 use crate::series::{dup_labelset, Grid, Series, Val};
 use crate::value::Value;
@@ -49,7 +49,7 @@ impl RangeInput {
     /// The right end of the window for step time `t` (windows are `(end - range, end]`).
     #[inline]
     pub(crate) fn window_end(&self, t: i64) -> i64 {
-        self.at.unwrap_or(t) - self.offset
+        self.at.unwrap_or(t).saturating_sub(self.offset)
     }
 }
 
@@ -70,6 +70,7 @@ pub(crate) struct Evaluator<'a> {
     prepare: Duration,
     eval_started: Instant,
     grid: Grid,
+    cancel: Option<CancelToken>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -80,6 +81,7 @@ impl<'a> Evaluator<'a> {
         query: &'a str,
         grid: Grid,
         started: Instant,
+        cancel: Option<CancelToken>,
     ) -> Result<Self> {
         let mut window: Option<(i64, i64)> = None;
         data_window(
@@ -103,7 +105,7 @@ impl<'a> Evaluator<'a> {
             query,
             query_start: grid.start,
             query_end: grid.end,
-            deadline: started + opts.timeout,
+            deadline: started.checked_add(opts.timeout).unwrap_or(started),
             annos: Annotations::default(),
             samples_loaded: 0,
             peak_samples: 0,
@@ -111,6 +113,7 @@ impl<'a> Evaluator<'a> {
             prepare,
             eval_started: Instant::now(),
             grid,
+            cancel,
         })
     }
 
@@ -167,6 +170,9 @@ impl<'a> Evaluator<'a> {
     /// Fails with a timeout once the deadline has passed.
     #[inline]
     pub(crate) fn check_deadline(&self, stage: &'static str) -> Result<()> {
+        if self.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+            return Err(Error::Cancelled(stage.to_string()));
+        }
         if Instant::now() > self.deadline {
             return Err(Error::Timeout {
                 stage,
@@ -349,22 +355,28 @@ impl<'a> Evaluator<'a> {
         let at = self.resolve_at(vs.at);
         let offset = vs.offset;
         let lookback = self.opts.lookback_delta_ms;
-        let lo = at.unwrap_or(grid.start) - offset;
-        let hi = at.unwrap_or(grid.end) - offset;
-        let data = self.select(&vs.matchers, lo - lookback + 1, hi, grid.step, 0)?;
+        let lo = at.unwrap_or(grid.start).saturating_sub(offset);
+        let hi = at.unwrap_or(grid.end).saturating_sub(offset);
+        let data = self.select(
+            &vs.matchers,
+            lo.saturating_sub(lookback).saturating_add(1),
+            hi,
+            grid.step,
+            0,
+        )?;
         let g = *grid;
         let work = move |(labels, samples): (Labels, Vec<Sample>)| -> Option<Series> {
             let mut points = Vec::new();
             let mut idx = 0usize;
             for t in g.times() {
-                let r = at.unwrap_or(t) - offset;
+                let r = at.unwrap_or(t).saturating_sub(offset);
                 while samples.get(idx).is_some_and(|s| s.t <= r) {
                     idx += 1;
                 }
                 let Some(last) = idx.checked_sub(1).and_then(|i| samples.get(i)) else {
                     continue;
                 };
-                if last.t <= r - lookback || is_stale_nan(last.v) {
+                if last.t <= r.saturating_sub(lookback) || is_stale_nan(last.v) {
                     continue;
                 }
                 let v = if sample_ts {
@@ -392,9 +404,15 @@ impl<'a> Evaluator<'a> {
     pub(crate) fn matrix_input(&mut self, ms: &MatrixSelector, grid: &Grid) -> Result<RangeInput> {
         let vs = &ms.selector;
         let at = self.resolve_at(vs.at);
-        let lo = at.unwrap_or(grid.start) - vs.offset;
-        let hi = at.unwrap_or(grid.end) - vs.offset;
-        let data = self.select(&vs.matchers, lo - ms.range + 1, hi, grid.step, ms.range)?;
+        let lo = at.unwrap_or(grid.start).saturating_sub(vs.offset);
+        let hi = at.unwrap_or(grid.end).saturating_sub(vs.offset);
+        let data = self.select(
+            &vs.matchers,
+            lo.saturating_sub(ms.range).saturating_add(1),
+            hi,
+            grid.step,
+            ms.range,
+        )?;
         let series = data
             .into_iter()
             .filter_map(|(labels, mut samples)| {
@@ -422,12 +440,12 @@ impl<'a> Evaluator<'a> {
             Some(s) if s > 0 => s,
             _ => self.opts.default_subquery_step_ms.max(1),
         };
-        let lo = at.unwrap_or(grid.start) - sq.offset;
-        let hi = at.unwrap_or(grid.end) - sq.offset;
-        let lower = lo - sq.range;
+        let lo = at.unwrap_or(grid.start).saturating_sub(sq.offset);
+        let hi = at.unwrap_or(grid.end).saturating_sub(sq.offset);
+        let lower = lo.saturating_sub(sq.range);
         let mut start = lower.div_euclid(step) * step;
         if start <= lower {
-            start += step;
+            start = start.saturating_add(step);
         }
         let series = if start > hi {
             Vec::new()
@@ -564,7 +582,7 @@ fn broadcast(val: Val, grid: &Grid) -> Val {
 /// as a query result).
 fn raw_windows(input: RangeInput, t: i64) -> Vec<Series> {
     let end = input.window_end(t);
-    let start = end - input.range;
+    let start = end.saturating_sub(input.range);
     input
         .series
         .into_iter()
@@ -654,21 +672,31 @@ fn data_window(
         Expr::Number(_) | Expr::String(_) => {}
         Expr::VectorSelector(vs) => {
             let at = resolve(vs.at);
-            let (l, h) = (at.unwrap_or(lo) - vs.offset, at.unwrap_or(hi) - vs.offset);
-            widen(l - opts.lookback_delta_ms, h);
+            let (l, h) = (
+                at.unwrap_or(lo).saturating_sub(vs.offset),
+                at.unwrap_or(hi).saturating_sub(vs.offset),
+            );
+            widen(l.saturating_sub(opts.lookback_delta_ms), h);
         }
         Expr::MatrixSelector(ms) => {
             let at = resolve(ms.selector.at);
             let (l, h) = (
-                at.unwrap_or(lo) - ms.selector.offset,
-                at.unwrap_or(hi) - ms.selector.offset,
+                at.unwrap_or(lo).saturating_sub(ms.selector.offset),
+                at.unwrap_or(hi).saturating_sub(ms.selector.offset),
             );
-            widen(l - ms.range - opts.lookback_delta_ms, h);
+            widen(
+                l.saturating_sub(ms.range)
+                    .saturating_sub(opts.lookback_delta_ms),
+                h,
+            );
         }
         Expr::Subquery(sq) => {
             let at = resolve(sq.at);
-            let (l, h) = (at.unwrap_or(lo) - sq.offset, at.unwrap_or(hi) - sq.offset);
-            data_window(&sq.expr, l - sq.range, h, qs, qe, opts, acc);
+            let (l, h) = (
+                at.unwrap_or(lo).saturating_sub(sq.offset),
+                at.unwrap_or(hi).saturating_sub(sq.offset),
+            );
+            data_window(&sq.expr, l.saturating_sub(sq.range), h, qs, qe, opts, acc);
         }
         Expr::Paren(e) | Expr::Unary(_, e) => data_window(e, lo, hi, qs, qe, opts, acc),
         Expr::Binary(b) => {

@@ -609,7 +609,7 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
         let mut step_scalars = vec![0.0; scalars.len()];
         for (k, t) in g.times().enumerate() {
             let end = input.window_end(t);
-            let start = end - input.range;
+            let start = end.saturating_sub(input.range);
             while pts.get(hi).is_some_and(|p| p.t <= end) {
                 hi += 1;
             }
@@ -796,7 +796,7 @@ fn parse_bound(s: &str) -> Option<f64> {
 
 /// The quantile of classic buckets `(upper bound, cumulative count)`; the flag tells whether
 /// counts had to be forced monotonic.
-fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> (f64, bool) {
+fn bucket_quantile(q: f64, buckets: &mut [(f64, f64)]) -> (f64, bool) {
     if q.is_nan() {
         return (f64::NAN, false);
     }

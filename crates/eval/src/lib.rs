@@ -43,7 +43,7 @@ mod range_fns;
 mod series;
 pub mod value;
 
-pub use engine::{Engine, EngineOptions, QueryOutput, QueryStats};
+pub use engine::{CancelToken, Engine, EngineOptions, QueryOutput, QueryStats};
 pub use error::{Error, Result};
 pub use value::{InstantSample, RangeSeries, Value};
 

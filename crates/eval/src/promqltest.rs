@@ -167,7 +167,7 @@ fn parse_item(item: &str, out: &mut Vec<Option<f64>>) -> Option<()> {
     }
     if let Some(n) = item.strip_prefix("_x") {
         let n: usize = n.parse().ok()?;
-        out.extend(std::iter::repeat(None).take(n));
+        out.extend(std::iter::repeat_n(None, n));
         return Some(());
     }
     if item == "stale" {
@@ -211,7 +211,7 @@ fn parse_item(item: &str, out: &mut Vec<Option<f64>>) -> Option<()> {
             } else {
                 parse_number(base)?
             };
-            out.extend(std::iter::repeat(Some(v)).take(times + 1));
+            out.extend(std::iter::repeat_n(Some(v), times + 1));
         }
         Some(i) => {
             let mut v = parse_number(base.get(..i)?)?;
@@ -344,7 +344,7 @@ fn parse_values(rest: &str) -> Option<Vec<Option<f64>>> {
                 .rfind('x')
                 .and_then(|i| item.get(i + 1..))
                 .and_then(|n| n.parse::<usize>().ok());
-            out.extend(std::iter::repeat(None).take(times.map_or(1, |n| n + 1)));
+            out.extend(std::iter::repeat_n(None, times.map_or(1, |n| n + 1)));
             continue;
         }
         parse_item(item, &mut out)?;

@@ -28,7 +28,7 @@ impl Grid {
         let end = if end < start {
             start
         } else {
-            start + ((end - start) / step) * step
+            start.saturating_add((end.saturating_sub(start) / step) * step)
         };
         Grid { start, end, step }
     }
@@ -44,7 +44,9 @@ impl Grid {
 
     /// Number of steps (at least 1).
     pub(crate) fn len(&self) -> usize {
-        usize::try_from((self.end - self.start) / self.step).unwrap_or(0) + 1
+        usize::try_from(self.end.saturating_sub(self.start) / self.step)
+            .unwrap_or(0)
+            .saturating_add(1)
     }
 
     /// True for a one-step grid.
@@ -54,12 +56,13 @@ impl Grid {
 
     /// Timestamp of step `k`.
     pub(crate) fn t(&self, k: usize) -> i64 {
-        self.start + k as i64 * self.step
+        self.start
+            .saturating_add((k as i64).saturating_mul(self.step))
     }
 
     /// Step index of timestamp `t`, which must lie on the grid.
     pub(crate) fn index(&self, t: i64) -> usize {
-        usize::try_from((t - self.start) / self.step).unwrap_or(0)
+        usize::try_from(t.saturating_sub(self.start) / self.step).unwrap_or(0)
     }
 
     /// Iterates over the step timestamps.

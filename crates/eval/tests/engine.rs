@@ -210,3 +210,15 @@ fn parallel_and_sequential_evaluation_agree() {
     let b = par.range_query(&db, q, 0, 1_200_000, 30_000).unwrap();
     assert_eq!(a.value, b.value);
 }
+
+#[test]
+fn cancelled_query_stops_with_canceled_error() {
+    let db = store(1, 1);
+    let token = promlite_eval::CancelToken::new();
+    token.cancel();
+    let err = Engine::default()
+        .instant_query_with_cancel(&db, "m_total", 0, &token)
+        .unwrap_err();
+    assert!(matches!(err, Error::Cancelled(_)), "{err}");
+    assert_eq!(err.error_type(), "canceled");
+}
