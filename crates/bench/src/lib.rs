@@ -341,6 +341,17 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
             &data.spec,
             opts.fast_path,
         )?;
+        // promlite ingests from the generator's stream, the others from data.om: the counts must
+        // agree, or the generator changed since data.om was written (delete the work directory).
+        if stats.samples != 0 && stats.samples != data.stats.samples {
+            return Err(Error::Promlite(format!(
+                "ingested {} samples but {} holds {}; the generator changed, delete {}",
+                stats.samples,
+                data.openmetrics.display(),
+                data.stats.samples,
+                data.dir.display()
+            )));
+        }
         ingest.push(IngestLine {
             engine: "promlite".into(),
             step: format!("appender ({} samples) + flush into blocks", stats.samples),

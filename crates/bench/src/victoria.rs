@@ -87,13 +87,18 @@ pub struct ImportStats {
 }
 
 impl Victoria {
-    /// Starts VictoriaMetrics over `data_dir` (created if missing), logging into `work_dir`, and
-    /// waits for `/health`. Returns the server and its start-up time.
+    /// Starts VictoriaMetrics over `data_dir` (created if missing, emptied if it holds an
+    /// unfinished import), logging into `work_dir`, and waits for `/health`. Returns the server and its start-up time.
     pub fn start(
         config: &VictoriaConfig,
         data_dir: &Path,
         work_dir: &Path,
     ) -> Result<(Self, Duration)> {
+        // A data directory without the marker holds a partial import; importing again on top
+        // would store samples twice, so start from scratch.
+        if data_dir.exists() && !data_dir.join(IMPORT_DONE).is_file() {
+            std::fs::remove_dir_all(data_dir).map_err(io_err(data_dir))?;
+        }
         std::fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
         let port = free_port()?;
         let args = server_args(config, data_dir, port);
