@@ -99,22 +99,44 @@ pub(crate) fn tokenize(input: &str) -> Vec<Token> {
         input,
         pos: 0,
         paren_depth: 0,
-        bracket_depth: 0,
-        in_braces: false,
+        mode: Mode::Statements,
+        bracket_open: false,
+        got_colon: false,
+        got_duration: false,
         tokens: Vec::new(),
     };
     lexer.run();
     lexer.tokens
 }
 
+/// The lexer's state, as in Prometheus's lexer: what is legal depends on whether we are inside
+/// `{...}` or at the start of (or after an operator in) a `[...]` duration expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Ordinary expression text (also inside `[...]` after its first number).
+    Statements,
+    /// Inside `{...}`: label names, matcher operators, strings, commas.
+    Braces,
+    /// Right after `[` or after an operator inside it: only duration-expression tokens.
+    DurationExpr,
+}
+
 struct Lexer<'a> {
     input: &'a str,
     pos: usize,
     paren_depth: usize,
-    bracket_depth: usize,
-    in_braces: bool,
+    mode: Mode,
+    /// Inside `[...]`.
+    bracket_open: bool,
+    /// A `:` has been seen in the current `[...]`.
+    got_colon: bool,
+    /// A number or duration has been seen in the current `[...]`.
+    got_duration: bool,
     tokens: Vec<Token>,
 }
+
+/// Words that are tokens inside `[...]`.
+const DURATION_KEYWORDS: &[&str] = &["step", "range", "max_of", "min_of"];
 
 impl<'a> Lexer<'a> {
     fn rest(&self) -> &'a str {
@@ -138,109 +160,257 @@ impl<'a> Lexer<'a> {
         self.pos += len;
     }
 
-    fn error(&mut self, start: usize, message: String) {
+    /// Records a lexical error at byte `start`; lexing stops.
+    fn fail(&mut self, start: usize, message: String) -> bool {
         self.tokens.push(Token {
             kind: TokenKind::Error(message),
             start,
             end: self.pos.max(start),
         });
+        false
     }
 
     fn run(&mut self) {
         loop {
-            self.skip_space_and_comments();
-            let Some(c) = self.peek() else {
-                if self.in_braces {
-                    return self.error(self.pos, "unexpected end of input inside braces".into());
-                }
-                if self.paren_depth > 0 {
-                    return self.error(self.pos, "unclosed left parenthesis".into());
-                }
-                if self.bracket_depth > 0 {
-                    return self.error(self.pos, "unclosed left bracket".into());
-                }
-                self.emit(TokenKind::Eof, 0);
-                return;
+            let keep_going = match self.mode {
+                Mode::Braces => self.step_braces(),
+                Mode::DurationExpr => self.step_duration_expr(),
+                Mode::Statements => self.step_statements(),
             };
-            if !self.step(c) {
+            if !keep_going {
                 return;
             }
         }
     }
 
-    fn skip_space_and_comments(&mut self) {
-        loop {
-            let rest = self.rest();
-            let (after, _) =
-                take_while::<_, _, nom::error::Error<&str>>(is_space)(rest).unwrap_or((rest, ""));
-            let skipped = rest.len() - after.len();
-            self.pos += skipped;
-            if after.starts_with('#') {
-                let line_len = after.find('\n').unwrap_or(after.len());
-                self.pos += line_len;
-                continue;
-            }
-            if skipped == 0 {
-                return;
-            }
-        }
+    fn skip_space(&mut self) {
+        let rest = self.rest();
+        let after = take_while::<_, _, nom::error::Error<&str>>(is_space)(rest)
+            .map_or(rest, |(after, _)| after);
+        self.pos += rest.len() - after.len();
     }
 
-    /// Lexes one token starting with `c`. Returns false after emitting an error.
-    fn step(&mut self, c: char) -> bool {
+    /// Skips spaces and `#` comments. Returns true if anything was skipped.
+    fn skip_space_and_comments(&mut self) -> bool {
         let start = self.pos;
+        loop {
+            self.skip_space();
+            let rest = self.rest();
+            if rest.starts_with('#') {
+                self.pos += rest.find(['\n', '\r']).unwrap_or(rest.len());
+            } else {
+                return self.pos != start;
+            }
+        }
+    }
+
+    /// One token in [`Mode::Statements`]. Returns false once the stream has ended.
+    fn step_statements(&mut self) -> bool {
+        self.skip_space_and_comments();
+        let start = self.pos;
+        let Some(c) = self.peek() else {
+            if self.paren_depth > 0 {
+                return self.fail(start, "unclosed left parenthesis".into());
+            }
+            if self.bracket_open {
+                return self.fail(start, "unclosed left bracket".into());
+            }
+            self.emit(TokenKind::Eof, 0);
+            return false;
+        };
         let next = self.peek2();
         let kind = match c {
             ',' => TokenKind::Comma,
+            '*' => TokenKind::Mul,
+            '/' => TokenKind::Div,
+            '%' => TokenKind::Mod,
+            '+' => TokenKind::Add,
+            '-' => TokenKind::Sub,
+            '^' => TokenKind::Pow,
+            '@' => TokenKind::At,
+            '=' => match next {
+                Some('=') => return self.emit2(TokenKind::Eqlc),
+                Some('~') => {
+                    return self.fail(start, "unexpected character after '=': '~'".into());
+                }
+                _ => TokenKind::Assign,
+            },
+            '!' => match next {
+                Some('=') => return self.emit2(TokenKind::Neq),
+                other => {
+                    let quoted = go_quote_char(other.unwrap_or(char::REPLACEMENT_CHARACTER));
+                    return self.fail(start, format!("unexpected character after '!': {quoted}"));
+                }
+            },
+            '<' if next == Some('=') => return self.emit2(TokenKind::Lte),
+            '<' => TokenKind::Lss,
+            '>' if next == Some('=') => return self.emit2(TokenKind::Gte),
+            '>' => TokenKind::Gtr,
+            c if c.is_ascii_digit() || (c == '.' && next.is_some_and(|n| n.is_ascii_digit())) => {
+                return self.number_or_duration();
+            }
+            '"' | '\'' | '`' => return self.string(c),
+            ':' if self.bracket_open => {
+                if self.got_colon {
+                    return self.fail(start, "unexpected colon ':'".into());
+                }
+                self.got_colon = true;
+                TokenKind::Colon
+            }
+            c if self.bracket_open && is_alpha(c) => {
+                return self.duration_keyword(|c| {
+                    format!("unexpected character: {}, expected ':'", go_quote_char(c))
+                });
+            }
+            c if is_alpha(c) || c == ':' => {
+                let len = identifier(self.rest(), true).map_or(1, |(_, word)| word.len());
+                self.emit(TokenKind::Ident, len);
+                return true;
+            }
             '(' => {
                 self.paren_depth += 1;
                 TokenKind::LParen
             }
             ')' => {
                 if self.paren_depth == 0 {
+                    // Prometheus reports this one just after the parenthesis.
                     self.pos += 1;
-                    self.error(start, "unexpected right parenthesis ')'".into());
-                    return false;
+                    return self.fail(self.pos, "unexpected right parenthesis ')'".into());
                 }
                 self.paren_depth -= 1;
                 TokenKind::RParen
             }
             '{' => {
-                if self.in_braces {
-                    self.pos += 1;
-                    self.error(start, "unexpected left brace '{' inside braces".into());
-                    return false;
-                }
-                self.in_braces = true;
-                TokenKind::LBrace
-            }
-            '}' => {
-                if !self.in_braces {
-                    self.pos += 1;
-                    self.error(start, "unexpected right brace '}'".into());
-                    return false;
-                }
-                self.in_braces = false;
-                TokenKind::RBrace
+                self.emit(TokenKind::LBrace, 1);
+                self.mode = Mode::Braces;
+                return true;
             }
             '[' => {
-                if self.bracket_depth > 0 && !self.in_braces {
-                    // Prometheus's lexer forbids nested brackets: `foo[5m[1m]]`.
-                    self.pos += 1;
-                    self.error(start, "unexpected left bracket '['".into());
-                    return false;
+                if self.bracket_open {
+                    return self.fail(start, "unexpected left bracket '['".into());
                 }
-                self.bracket_depth += 1;
-                TokenKind::LBracket
+                self.emit(TokenKind::LBracket, 1);
+                self.bracket_open = true;
+                self.got_colon = false;
+                self.got_duration = false;
+                self.mode = Mode::DurationExpr;
+                return true;
             }
             ']' => {
-                if self.bracket_depth == 0 {
-                    self.pos += 1;
-                    self.error(start, "unexpected right bracket ']'".into());
-                    return false;
+                if !self.bracket_open {
+                    return self.fail(start, "unexpected right bracket ']'".into());
                 }
-                self.bracket_depth -= 1;
+                self.bracket_open = false;
                 TokenKind::RBracket
+            }
+            other => {
+                return self.fail(
+                    start,
+                    format!("unexpected character: {}", go_quote_char(other)),
+                )
+            }
+        };
+        self.emit(kind, c.len_utf8());
+        true
+    }
+
+    /// One token inside `{...}`.
+    fn step_braces(&mut self) -> bool {
+        self.skip_space_and_comments();
+        let start = self.pos;
+        let Some(c) = self.peek() else {
+            return self.fail(start, "unexpected end of input inside braces".into());
+        };
+        let kind = match c {
+            c if is_alpha(c) => {
+                let len = identifier(self.rest(), false).map_or(1, |(_, word)| word.len());
+                self.emit(TokenKind::Ident, len);
+                return true;
+            }
+            ',' => TokenKind::Comma,
+            '"' | '\'' | '`' => return self.string(c),
+            '=' if self.peek2() == Some('~') => return self.emit2(TokenKind::RegexMatch),
+            '=' => TokenKind::Assign,
+            '!' => match self.peek2() {
+                Some('~') => return self.emit2(TokenKind::RegexNoMatch),
+                Some('=') => return self.emit2(TokenKind::Neq),
+                other => {
+                    let quoted = go_quote_char(other.unwrap_or(char::REPLACEMENT_CHARACTER));
+                    return self.fail(
+                        start,
+                        format!("unexpected character after '!' inside braces: {quoted}"),
+                    );
+                }
+            },
+            '{' => return self.fail(start, "unexpected left brace '{'".into()),
+            '}' => {
+                self.emit(TokenKind::RBrace, 1);
+                self.mode = Mode::Statements;
+                return true;
+            }
+            other => {
+                return self.fail(
+                    start,
+                    format!(
+                        "unexpected character inside braces: {}",
+                        go_quote_char(other)
+                    ),
+                )
+            }
+        };
+        self.emit(kind, c.len_utf8());
+        true
+    }
+
+    /// One token at the start of `[...]` or after an operator inside it.
+    fn step_duration_expr(&mut self) -> bool {
+        self.skip_space();
+        let start = self.pos;
+        let Some(c) = self.peek() else {
+            return self.fail(
+                start,
+                "unexpected end of input in duration expression".into(),
+            );
+        };
+        let next = self.peek2();
+        let kind = match c {
+            ']' => {
+                self.emit(TokenKind::RBracket, 1);
+                self.bracket_open = false;
+                self.got_colon = false;
+                self.mode = Mode::Statements;
+                return true;
+            }
+            ':' => {
+                if !self.got_duration {
+                    self.pos += 1;
+                    return self.fail(
+                        self.pos,
+                        "unexpected colon before duration in duration expression".into(),
+                    );
+                }
+                if self.got_colon {
+                    self.pos += 1;
+                    return self.fail(
+                        self.pos,
+                        "unexpected repeated colon in duration expression".into(),
+                    );
+                }
+                self.got_colon = true;
+                TokenKind::Colon
+            }
+            '(' => {
+                self.paren_depth += 1;
+                TokenKind::LParen
+            }
+            ')' => {
+                if self.paren_depth == 0 {
+                    // Prometheus reports this one just after the parenthesis.
+                    self.pos += 1;
+                    return self.fail(self.pos, "unexpected right parenthesis ')'".into());
+                }
+                self.paren_depth -= 1;
+                TokenKind::RParen
             }
             '+' => TokenKind::Add,
             '-' => TokenKind::Sub,
@@ -248,72 +418,49 @@ impl<'a> Lexer<'a> {
             '/' => TokenKind::Div,
             '%' => TokenKind::Mod,
             '^' => TokenKind::Pow,
-            '@' => TokenKind::At,
-            '=' => match next {
-                Some('=') => return self.emit2(TokenKind::Eqlc),
-                Some('~') => return self.emit2(TokenKind::RegexMatch),
-                _ => TokenKind::Assign,
-            },
-            '!' => match next {
-                Some('=') => return self.emit2(TokenKind::Neq),
-                Some('~') => return self.emit2(TokenKind::RegexNoMatch),
-                Some(other) => {
-                    self.pos += 1;
-                    self.error(
-                        start,
-                        format!("unexpected character after '!': {}", go_quote_char(other)),
-                    );
-                    return false;
-                }
-                None => {
-                    self.pos += 1;
-                    self.error(start, "unexpected end of input after '!'".into());
-                    return false;
-                }
-            },
-            '<' => match next {
-                Some('=') => return self.emit2(TokenKind::Lte),
-                _ => TokenKind::Lss,
-            },
-            '>' => match next {
-                Some('=') => return self.emit2(TokenKind::Gte),
-                _ => TokenKind::Gtr,
-            },
-            '"' | '\'' | '`' => return self.string(c),
-            ':' if self.in_braces => {
-                self.pos += 1;
-                self.error(start, "unexpected character inside braces: ':'".into());
-                return false;
+            ',' => TokenKind::Comma,
+            c if matches!(c.to_ascii_lowercase(), 's' | 'r' | 'm') => {
+                return self.duration_keyword(|c| {
+                    format!(
+                        "unexpected character in duration expression: {}",
+                        go_quote_char(c)
+                    )
+                });
             }
-            ':' if self.bracket_depth > 0 => TokenKind::Colon,
             c if c.is_ascii_digit() || (c == '.' && next.is_some_and(|n| n.is_ascii_digit())) => {
+                self.got_duration = true;
+                self.mode = Mode::Statements;
                 return self.number_or_duration();
             }
-            c if is_alpha(c) || c == ':' => {
-                let colons = !self.in_braces;
-                let len = identifier(self.rest(), colons).map_or(1, |(rest, word)| {
-                    debug_assert!(rest.len() < self.rest().len());
-                    word.len()
-                });
-                self.emit(TokenKind::Ident, len);
-                return true;
-            }
             other => {
-                self.pos += other.len_utf8();
-                let message = if self.in_braces {
+                return self.fail(
+                    start,
                     format!(
-                        "unexpected character inside braces: {}",
+                        "unexpected character in duration expression: {}",
                         go_quote_char(other)
-                    )
-                } else {
-                    format!("unexpected character: {}", go_quote_char(other))
-                };
-                self.error(start, message);
-                return false;
+                    ),
+                )
             }
         };
         self.emit(kind, c.len_utf8());
         true
+    }
+
+    /// `step`, `range`, `min_of` or `max_of` inside brackets (any case), as an identifier token.
+    fn duration_keyword(&mut self, message: impl Fn(char) -> String) -> bool {
+        let start = self.pos;
+        let rest = self.rest();
+        let word =
+            take_while::<_, _, nom::error::Error<&str>>(is_alpha)(rest).map_or("", |(_, w)| w);
+        if DURATION_KEYWORDS
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(word))
+        {
+            self.emit(TokenKind::Ident, word.len());
+            return true;
+        }
+        let first = rest.chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+        self.fail(start, message(first))
     }
 
     fn emit2(&mut self, kind: TokenKind) -> bool {
@@ -324,57 +471,42 @@ impl<'a> Lexer<'a> {
     fn number_or_duration(&mut self) -> bool {
         let start = self.pos;
         let rest = self.rest();
-        let number_len = scan_number(rest);
-        let after = rest.get(number_len..).unwrap_or("");
-        match after.chars().next() {
-            Some(c) if is_alphanumeric(c) => {
-                // Prometheus: a number directly followed by a unit letter is a duration.
-                let dur_len = scan_duration_tail(after);
-                match dur_len {
-                    Some(tail) => {
-                        let text = rest.get(..number_len + tail).unwrap_or("");
-                        match parse_duration(text) {
-                            Ok(ms) => {
-                                self.emit(TokenKind::Duration(ms), number_len + tail);
-                                true
-                            }
-                            Err(message) => {
-                                self.pos += number_len + tail;
-                                self.error(start, message);
-                                false
-                            }
-                        }
-                    }
-                    None => {
-                        // Consume the offending alphanumeric run for the message.
-                        let bad_len = after
-                            .chars()
-                            .take_while(|&c| is_alphanumeric(c))
-                            .map(char::len_utf8)
-                            .sum::<usize>();
-                        let text = rest.get(..number_len + bad_len.max(1)).unwrap_or(rest);
-                        self.pos += text.len();
-                        self.error(
-                            start,
-                            format!("bad number or duration syntax: {}", go_quote(text)),
-                        );
-                        false
-                    }
+        let bytes = rest.as_bytes();
+        let (number_end, is_number) = scan_number(bytes);
+        if is_number {
+            let text = rest.get(..number_end).unwrap_or("");
+            return match parse_number(text) {
+                Ok(v) => {
+                    self.emit(TokenKind::Number(v), number_end);
+                    true
                 }
-            }
-            _ => {
-                let text = rest.get(..number_len).unwrap_or("");
-                match parse_number(text) {
-                    Ok(v) => {
-                        self.emit(TokenKind::Number(v), number_len);
+                Err(message) => {
+                    self.pos += number_end;
+                    self.fail(start, message)
+                }
+            };
+        }
+        match accept_remaining_duration(bytes, number_end) {
+            (end, true) => {
+                let text = rest.get(..end).unwrap_or("");
+                match parse_duration(text) {
+                    Ok(ms) => {
+                        self.emit(TokenKind::Duration(ms), end);
                         true
                     }
                     Err(message) => {
-                        self.pos += number_len;
-                        self.error(start, message);
-                        false
+                        self.pos += end;
+                        self.fail(start, message)
                     }
                 }
+            }
+            (end, false) => {
+                let text = rest.get(..end).unwrap_or(rest);
+                self.pos += text.len();
+                self.fail(
+                    start,
+                    format!("bad number or duration syntax: {}", go_quote(text)),
+                )
             }
         }
     }
@@ -387,77 +519,103 @@ impl<'a> Lexer<'a> {
                 true
             }
             Err((offset, message)) => {
+                // Prometheus reports string errors at the string's start.
                 self.pos += offset;
-                self.error(start.max(self.pos.saturating_sub(0)), message);
-                // Report at the string's start like Prometheus does for unterminated strings.
-                if let Some(last) = self.tokens.last_mut() {
-                    last.start = start;
-                }
-                false
+                self.fail(start, message)
             }
         }
     }
 }
 
-/// Length of the number prefix of `s` following Prometheus's scanner: hex with `0x`, digits and
-/// underscores, an optional fraction, and an optional exponent.
-fn scan_number(s: &str) -> usize {
-    let digits_run = |input: &str, hex: bool| -> usize {
-        take_while::<_, _, nom::error::Error<&str>>(|c: char| {
-            c.is_ascii_digit() || c == '_' || (hex && c.is_ascii_hexdigit())
-        })(input)
-        .map_or(0, |(_, run)| run.len())
-    };
-    let bytes = s.as_bytes();
-    let mut pos = 0;
-    let mut hex = false;
-    if bytes.first() == Some(&b'0') && matches!(bytes.get(1), Some(b'x' | b'X')) {
-        hex = true;
-        pos = 2;
-    }
-    pos += digits_run(s.get(pos..).unwrap_or(""), hex);
-    if bytes.get(pos) == Some(&b'.') {
-        pos += 1;
-        pos += digits_run(s.get(pos..).unwrap_or(""), hex);
-    }
-    if !hex && matches!(bytes.get(pos), Some(b'e' | b'E')) {
-        pos += 1;
-        if matches!(bytes.get(pos), Some(b'+' | b'-')) {
-            pos += 1;
+const DECIMAL_DIGITS: &[u8] = b"0123456789";
+const HEX_DIGITS: &[u8] = b"0123456789abcdefABCDEF";
+
+/// Prometheus's number scanner. Returns how far it got and whether that is a complete number
+/// (not followed by a letter or digit). Rejected shapes (`2.5.`, `1e`, `1_`, `0x1.5`) stop at
+/// the offending character, which then appears in the error message.
+fn scan_number(s: &[u8]) -> (usize, bool) {
+    let is = |p: usize, set: &[u8]| s.get(p).is_some_and(|b| set.contains(b));
+    let mut p = 0;
+    let accept = |p: &mut usize, set: &[u8]| {
+        let ok = is(*p, set);
+        if ok {
+            *p += 1;
         }
-        pos += digits_run(s.get(pos..).unwrap_or(""), false);
+        ok
+    };
+    let mut digits = DECIMAL_DIGITS;
+    if accept(&mut p, b"0") && accept(&mut p, b"xX") {
+        accept(&mut p, b"_");
+        digits = HEX_DIGITS;
     }
-    pos
+    let hex = digits.len() > DECIMAL_DIGITS.len();
+    accept(&mut p, b".");
+    accept(&mut p, digits);
+    let (mut dot_seen, mut exponent_seen) = (false, false);
+    while is(p, digits) || is(p, b"._eE") {
+        if is(p, b".") && dot_seen {
+            return (p + 1, false);
+        }
+        if is(p, b"eE") && exponent_seen {
+            return (p + 1, false);
+        }
+        if accept(&mut p, b".") {
+            dot_seen = true;
+            if accept(&mut p, b"_.") || hex {
+                return (p, false);
+            }
+            continue;
+        }
+        if accept(&mut p, b"eE") {
+            exponent_seen = true;
+            accept(&mut p, b"+-");
+            if accept(&mut p, b"._eE") || p >= s.len() {
+                return (p, false);
+            }
+            continue;
+        }
+        if accept(&mut p, b"_") {
+            if accept(&mut p, b"._eE") || p >= s.len() {
+                return (p, false);
+            }
+            continue;
+        }
+        while accept(&mut p, digits) {}
+    }
+    if p == 0 {
+        return (p, false);
+    }
+    match s.get(p) {
+        Some(&b) if is_alphanumeric(char::from(b)) => (p, false),
+        _ => (p, true),
+    }
 }
 
-/// Length of a duration's unit part after its first number (`m`, `ms`, `h30m`, ...), or `None`
-/// when the text after the number is not a duration.
-fn scan_duration_tail(s: &str) -> Option<usize> {
-    let bytes = s.as_bytes();
-    let mut pos = 0;
-    let unit = |b: Option<&u8>| matches!(b, Some(b's' | b'm' | b'h' | b'd' | b'w' | b'y'));
-    if !unit(bytes.get(pos)) {
-        return None;
-    }
-    pos += 1;
-    if bytes.get(pos) == Some(&b's') {
-        pos += 1;
-    }
-    while bytes.get(pos).is_some_and(u8::is_ascii_digit) {
-        while bytes.get(pos).is_some_and(u8::is_ascii_digit) {
-            pos += 1;
+/// After a failed number scan: the unit part of a duration (`m`, `ms`, `h30m`, ...). Returns the
+/// end of the duration token and whether it is one; on failure the end includes the offending
+/// character, as Prometheus's message does.
+fn accept_remaining_duration(s: &[u8], mut p: usize) -> (usize, bool) {
+    let accept = |p: &mut usize, set: &[u8]| {
+        let ok = s.get(*p).is_some_and(|b| set.contains(b));
+        if ok {
+            *p += 1;
         }
-        if !unit(bytes.get(pos)) {
-            return None;
-        }
-        pos += 1;
-        if bytes.get(pos) == Some(&b's') {
-            pos += 1;
-        }
+        ok
+    };
+    if !accept(&mut p, b"smhdwy") {
+        return (p, false);
     }
-    match s.get(pos..).and_then(|r| r.chars().next()) {
-        Some(c) if is_alphanumeric(c) => None,
-        _ => Some(pos),
+    accept(&mut p, b"s");
+    while accept(&mut p, DECIMAL_DIGITS) {
+        while accept(&mut p, DECIMAL_DIGITS) {}
+        if !accept(&mut p, b"smhdw") {
+            return (p, false);
+        }
+        accept(&mut p, b"s");
+    }
+    match s.get(p) {
+        Some(&b) if is_alphanumeric(char::from(b)) => (p + 1, false),
+        _ => (p, true),
     }
 }
 
@@ -498,24 +656,27 @@ fn underscores_ok(s: &str) -> bool {
 /// Converts a lexed number literal to a float as Prometheus does: first as a Go integer literal
 /// with base prefix (`0x1f`, leading-zero octal `017`), then as a decimal float.
 pub(crate) fn parse_number(text: &str) -> Result<f64, String> {
-    let err = || format!("error parsing number: invalid syntax {}", go_quote(text));
+    let err = |why: &str| {
+        format!(
+            "error parsing number: strconv.ParseFloat: parsing {}: {why}",
+            go_quote(text)
+        )
+    };
     if !underscores_ok(text) {
-        return Err(err());
+        return Err(err("invalid syntax"));
     }
     let clean: String = text.chars().filter(|&c| c != '_').collect();
     if let Some(int) = parse_go_int(&clean) {
         return Ok(int as f64);
     }
     if clean.starts_with("0x") || clean.starts_with("0X") {
-        return Err(err());
+        // Go's ParseFloat wants a `p` exponent on hex mantissas, which the lexer never accepts.
+        return Err(err("invalid syntax"));
     }
     match clean.parse::<f64>() {
-        Ok(v) if v.is_infinite() => Err(format!(
-            "error parsing number: value out of range {}",
-            go_quote(text)
-        )),
+        Ok(v) if v.is_infinite() => Err(err("value out of range")),
         Ok(v) => Ok(v),
-        Err(_) => Err(err()),
+        Err(_) => Err(err("invalid syntax")),
     }
 }
 

@@ -47,6 +47,7 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
         pos: 0,
         nesting: 0,
         allow_empty_selector: false,
+        check_error: None,
     };
     if parser.peek().kind == TokenKind::Eof {
         return Err(ParseError::new(input, 0, "no expression found in input"));
@@ -55,7 +56,10 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
     if parser.peek().kind != TokenKind::Eof {
         return Err(parser.unexpected("", ""));
     }
-    Ok(node.expr)
+    match parser.check_error {
+        Some(type_error) => Err(type_error),
+        None => Ok(node.expr),
+    }
 }
 
 /// A parsed expression with its extent and tree depth.
@@ -76,6 +80,19 @@ struct Parser<'a> {
     /// Set while parsing the second argument of `info()`, whose label selector may consist of
     /// matchers that all match the empty string.
     allow_empty_selector: bool,
+    /// The first type error (Prometheus's `checkAST` errors). Reported only if the whole query
+    /// is syntactically valid, as Prometheus type-checks only then.
+    check_error: Option<ParseError>,
+}
+
+/// Parsed call or aggregation arguments.
+struct Args {
+    nodes: Vec<Node>,
+    /// Offset just past the closing parenthesis.
+    end: usize,
+    /// The argument while parsing which the first deferred type error was recorded, if that
+    /// error was recorded inside this argument list.
+    first_error_in: Option<usize>,
 }
 
 const AGGREGATORS: &[(&str, AggregateOp)] = &[
@@ -145,12 +162,31 @@ pub(crate) fn documented_type(t: ValueType) -> &'static str {
     }
 }
 
+/// Go's `%f`: six decimals, `+Inf`, `-Inf`, `NaN`.
+fn go_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        format!("{v:.6}")
+    }
+}
+
 fn seconds_to_ms(seconds: f64) -> Option<i64> {
     // Prometheus rounds to nanoseconds, then truncates to milliseconds.
     let ns = (seconds * 1e9).round();
     let ms = (ns / 1e6).trunc();
     (ms.is_finite() && ms.abs() < 9.2e18).then_some(ms as i64)
 }
+
+/// Functions Prometheus allows in duration expressions; promlite folds durations to constants
+/// and rejects these.
+const DURATION_FUNCTIONS: &[&str] = &["step", "range", "min_of", "max_of", "start", "end"];
 
 /// The largest duration in seconds that fits Go's `time.Duration`.
 const MAX_DURATION_SECONDS: f64 = 9_223_372_036.854_775;
@@ -267,6 +303,13 @@ impl Parser<'_> {
             Ok(self.advance())
         } else {
             Err(self.unexpected(context, expected))
+        }
+    }
+
+    /// Records a type error unless an earlier one is already recorded.
+    fn check(&mut self, offset: usize, message: String) {
+        if self.check_error.is_none() {
+            self.check_error = Some(self.error(offset, message));
         }
     }
 
@@ -389,9 +432,9 @@ impl Parser<'_> {
         Ok((return_bool, matching))
     }
 
-    /// Builds and type-checks a binary expression (Prometheus's `checkAST` for `BinaryExpr`).
+    /// Builds a binary expression; records Prometheus's `checkAST` errors for it.
     fn binary(
-        &self,
+        &mut self,
         op: BinaryOp,
         op_pos: usize,
         lhs: Node,
@@ -402,34 +445,35 @@ impl Parser<'_> {
         let lt = lhs.expr.value_type();
         let rt = rhs.expr.value_type();
         if return_bool && !op.is_comparison() {
-            return Err(self.error(
+            self.check(
                 op_pos,
-                "bool modifier can only be used on comparison operators",
-            ));
+                "bool modifier can only be used on comparison operators".into(),
+            );
         }
         if op.is_comparison() && !return_bool && lt == ValueType::Scalar && rt == ValueType::Scalar
         {
-            return Err(self.error(op_pos, "comparisons between scalars must use BOOL modifier"));
+            self.check(
+                op_pos,
+                "comparisons between scalars must use BOOL modifier".into(),
+            );
         }
         if let (Some(labels), Some(group)) = (&matching.labels, &matching.group) {
             if labels.on {
                 if let Some(dup) = labels.names.iter().find(|l| group.include.contains(l)) {
-                    return Err(self.error(
-                        op_pos,
-                        format!(
-                            "label {} must not occur in ON and GROUP clause at once",
-                            go_quote(dup)
-                        ),
-                    ));
+                    let message = format!(
+                        "label {} must not occur in ON and GROUP clause at once",
+                        go_quote(dup)
+                    );
+                    self.check(op_pos, message);
                 }
             }
         }
-        for (t, node) in [(lt, &lhs), (rt, &rhs)] {
+        for (t, start) in [(lt, lhs.start), (rt, rhs.start)] {
             if t != ValueType::Scalar && t != ValueType::Vector {
-                return Err(self.error(
-                    node.start,
-                    "binary expression must contain only scalar and instant vector types",
-                ));
+                self.check(
+                    start,
+                    "binary expression must contain only scalar and instant vector types".into(),
+                );
             }
         }
         let both_vectors = lt == ValueType::Vector && rt == ValueType::Vector;
@@ -439,28 +483,26 @@ impl Parser<'_> {
                 .as_ref()
                 .is_some_and(|l| !l.names.is_empty())
             {
-                return Err(self.error(
+                self.check(
                     lhs.start,
-                    "vector matching only allowed between instant vectors",
-                ));
+                    "vector matching only allowed between instant vectors".into(),
+                );
             }
         } else if op.is_set() && matching.group.is_some() {
-            return Err(self.error(
+            self.check(
                 lhs.start,
                 format!(
                     "no grouping allowed for {} operation",
                     go_quote(op.as_str())
                 ),
-            ));
+            );
         }
         if op.is_set() && (lt == ValueType::Scalar || rt == ValueType::Scalar) {
-            return Err(self.error(
-                lhs.start,
-                format!(
-                    "set operator {} not allowed in binary scalar expression",
-                    go_quote(op.as_str())
-                ),
-            ));
+            let message = format!(
+                "set operator {} not allowed in binary scalar expression",
+                go_quote(op.as_str())
+            );
+            self.check(lhs.start, message);
         }
         let depth = lhs.depth.max(rhs.depth) + 1;
         self.check_depth(depth, op_pos)?;
@@ -499,13 +541,11 @@ impl Parser<'_> {
         }
         let t = operand.expr.value_type();
         if t != ValueType::Scalar && t != ValueType::Vector {
-            return Err(self.error(
-                op_tok.start,
-                format!(
-                    "unary expression only allowed on expressions of type scalar or instant vector, got {}",
-                    go_quote(documented_type(t))
-                ),
-            ));
+            let message = format!(
+                "unary expression only allowed on expressions of type scalar or instant vector, got {}",
+                go_quote(documented_type(t))
+            );
+            self.check(op_tok.start, message);
         }
         let depth = operand.depth + 1;
         self.check_depth(depth, op_tok.start)?;
@@ -654,21 +694,19 @@ impl Parser<'_> {
         }
         if let Some(name) = &name {
             if let Some(m) = matchers.iter().find(|m| m.name == METRIC_NAME) {
-                return Err(self.error(
-                    start,
-                    format!(
-                        "metric name must not be set twice: {} or {}",
-                        go_quote(name),
-                        go_quote(&m.value)
-                    ),
-                ));
+                let message = format!(
+                    "metric name must not be set twice: {} or {}",
+                    go_quote(name),
+                    go_quote(&m.value)
+                );
+                self.check(start, message);
             }
             matchers.push(Matcher::equal(METRIC_NAME, name.clone()));
         } else if !allow_empty && matchers.iter().all(Matcher::matches_empty) {
-            return Err(self.error(
+            self.check(
                 start,
-                "vector selector must contain at least one non-empty matcher",
-            ));
+                "vector selector must contain at least one non-empty matcher".into(),
+            );
         }
         let span = Span {
             start: u32::try_from(start).unwrap_or(u32::MAX),
@@ -810,7 +848,7 @@ impl Parser<'_> {
     }
 
     fn at_modifier(&mut self, mut node: Node) -> PResult<Node> {
-        let at_tok = self.advance();
+        self.advance();
         let tok = self.peek().clone();
         let at = match &tok.kind {
             TokenKind::Ident if self.is_word(&tok, "start") || self.is_word(&tok, "end") => {
@@ -830,8 +868,11 @@ impl Parser<'_> {
                 let ms = (seconds * 1000.0).round();
                 if !seconds.is_finite() || ms >= i64::MAX as f64 || ms <= i64::MIN as f64 {
                     return Err(self.error(
-                        at_tok.start,
-                        format!("timestamp out of bounds for @ modifier: {seconds:.6}"),
+                        node.start,
+                        format!(
+                            "timestamp out of bounds for @ modifier: {}",
+                            go_float(seconds)
+                        ),
                     ));
                 }
                 At::Timestamp(ms as i64)
@@ -1019,22 +1060,17 @@ impl Parser<'_> {
                 self.expect(&TokenKind::RParen, context, "\")\"")?;
                 Ok(v)
             }
-            TokenKind::Ident if self.peek_at(1).kind == TokenKind::LParen => {
+            TokenKind::Ident if DURATION_FUNCTIONS.iter().any(|f| self.is_word(&tok, f)) => {
                 let name = self.text(&tok).to_ascii_lowercase();
-                if [
-                    "step", "range", "min", "max", "min_of", "max_of", "start", "end",
-                ]
-                .contains(&name.as_str())
-                {
-                    Err(self.error(
-                        tok.start,
-                        format!(
-                            "{name}() in a duration expression is not supported: durations must be constant"
-                        ),
-                    ))
-                } else {
-                    Err(self.unexpected(context, expected))
+                if self.peek_at(1).kind != TokenKind::LParen {
+                    // Like Prometheus: the keyword is taken, the next token is unexpected.
+                    self.advance();
+                    return Err(self.unexpected(context, expected));
                 }
+                Err(self.error(
+                    tok.start,
+                    format!("{name}() in a duration expression is not supported: durations must be constant"),
+                ))
             }
             _ => Err(self.unexpected(context, expected)),
         }
@@ -1042,18 +1078,28 @@ impl Parser<'_> {
 
     // ---- calls and aggregations ----------------------------------------------------------
 
-    /// `( args )`, with Prometheus's trailing-comma error.
-    fn call_args(&mut self, info_call: bool) -> PResult<(Vec<Node>, usize)> {
+    /// `( args )`, with Prometheus's trailing-comma error. Also notes inside which argument the
+    /// first deferred type error was recorded.
+    fn call_args(&mut self, info_call: bool) -> PResult<Args> {
         self.expect(&TokenKind::LParen, "", "\"(\"")?;
-        let mut args = Vec::new();
+        let had_error = self.check_error.is_some();
+        let mut args = Args {
+            nodes: Vec::new(),
+            end: 0,
+            first_error_in: None,
+        };
         if self.peek().kind == TokenKind::RParen {
-            return Ok((args, self.advance().end));
+            args.end = self.advance().end;
+            return Ok(args);
         }
         loop {
-            self.allow_empty_selector = info_call && args.len() == 1;
+            self.allow_empty_selector = info_call && args.nodes.len() == 1;
             let arg = self.expr(0);
             self.allow_empty_selector = false;
-            args.push(arg?);
+            args.nodes.push(arg?);
+            if !had_error && args.first_error_in.is_none() && self.check_error.is_some() {
+                args.first_error_in = Some(args.nodes.len() - 1);
+            }
             match self.peek().kind {
                 TokenKind::Comma => {
                     let comma = self.advance();
@@ -1064,10 +1110,44 @@ impl Parser<'_> {
                         ));
                     }
                 }
-                TokenKind::RParen => return Ok((args, self.advance().end)),
+                TokenKind::RParen => {
+                    args.end = self.advance().end;
+                    return Ok(args);
+                }
                 _ => return Err(self.unexpected("", "")),
             }
         }
+    }
+
+    /// Keeps the first deferred type error in Prometheus's `checkAST` order for a call or
+    /// aggregation: its own checks `own` first, then for each argument in `order` the errors
+    /// inside it followed by its type mismatch.
+    fn check_in_order(
+        &mut self,
+        args: &Args,
+        own: Option<(usize, String)>,
+        order: &[usize],
+        mismatch: impl Fn(usize) -> Option<(usize, String)>,
+    ) {
+        if self.check_error.is_some() && args.first_error_in.is_none() {
+            // Recorded before this node started: it comes first.
+            return;
+        }
+        let inner = self.check_error.take();
+        let mut first = own.map(|(offset, message)| self.error(offset, message));
+        if first.is_none() {
+            for &idx in order {
+                if args.first_error_in == Some(idx) {
+                    first = inner.clone();
+                    break;
+                }
+                if let Some((offset, message)) = mismatch(idx) {
+                    first = Some(self.error(offset, message));
+                    break;
+                }
+            }
+        }
+        self.check_error = first.or(inner);
     }
 
     fn call(&mut self, name_tok: Token) -> PResult<Node> {
@@ -1079,55 +1159,64 @@ impl Parser<'_> {
             ));
         };
         self.advance();
-        let (args, end) = self.call_args(name == "info")?;
-        let n = args.len();
+        let args = self.call_args(name == "info")?;
+        let n = args.nodes.len();
+        let quoted = go_quote(&name);
+        // Prometheus checks a call's arity and `info`'s selector before its arguments.
         let min = sig.min_args();
-        match sig.max_args() {
-            Some(max) if sig.variadic == 0 && n != max => {
-                return Err(self.error(
-                    name_tok.start,
-                    format!(
-                        "expected {max} argument(s) in call to {}, got {n}",
-                        go_quote(&name)
-                    ),
-                ));
-            }
-            _ if n < min => {
-                return Err(self.error(
-                    name_tok.start,
-                    format!(
-                        "expected at least {min} argument(s) in call to {}, got {n}",
-                        go_quote(&name)
-                    ),
-                ));
-            }
-            Some(max) if n > max => {
-                return Err(self.error(
-                    name_tok.start,
-                    format!(
-                        "expected at most {max} argument(s) in call to {}, got {n}",
-                        go_quote(&name)
-                    ),
-                ));
-            }
-            _ => {}
-        }
-        for (i, arg) in args.iter().enumerate() {
-            let Some(want) = sig.arg_type(i) else { break };
-            self.expect_type(arg, want, &format!("call to function {}", go_quote(&name)))?;
-        }
-        if name == "info" {
-            if let Some(selector) = args.get(1) {
-                if !matches!(selector.expr, Expr::VectorSelector(_)) {
-                    return Err(self.error(
+        let mut own = match sig.max_args() {
+            Some(max) if sig.variadic == 0 && n != max => Some((
+                name_tok.start,
+                format!("expected {max} argument(s) in call to {quoted}, got {n}"),
+            )),
+            _ if n < min => Some((
+                name_tok.start,
+                format!("expected at least {min} argument(s) in call to {quoted}, got {n}"),
+            )),
+            Some(max) if n > max => Some((
+                name_tok.start,
+                format!("expected at most {max} argument(s) in call to {quoted}, got {n}"),
+            )),
+            _ => None,
+        };
+        if own.is_none() && name == "info" {
+            if let Some(selector) = args.nodes.get(1) {
+                let t = selector.expr.value_type();
+                own = match &selector.expr {
+                    _ if t != ValueType::Vector => Some((
+                        name_tok.start,
+                        format!(
+                            "expected type instant vector in call to function {quoted}, got {}",
+                            documented_type(t)
+                        ),
+                    )),
+                    Expr::VectorSelector(vs) if vs.name.is_some() => Some((
                         selector.start,
-                        "expected label selectors as the second argument to \"info\" function",
-                    ));
-                }
+                        "expected label selectors only, got vector selector instead".into(),
+                    )),
+                    Expr::VectorSelector(_) => None,
+                    _ => Some((selector.start, "expected label selectors only".into())),
+                };
             }
         }
-        let depth = args.iter().map(|a| a.depth).max().unwrap_or(0) + 1;
+        let order: Vec<usize> = (0..n).collect();
+        let mismatch = |i: usize| {
+            let want = sig.arg_type(i)?;
+            let node = args.nodes.get(i)?;
+            let got = node.expr.value_type();
+            (got != want).then(|| {
+                let message = format!(
+                    "expected type {} in call to function {quoted}, got {}",
+                    documented_type(want),
+                    documented_type(got)
+                );
+                (node.start, message)
+            })
+        };
+        self.check_in_order(&args, own, &order, mismatch);
+        let depth = args.nodes.iter().map(|a| a.depth).max().unwrap_or(0) + 1;
         self.check_depth(depth, name_tok.start)?;
+        let end = args.end;
         let span = Span {
             start: u32::try_from(name_tok.start).unwrap_or(u32::MAX),
             end: u32::try_from(end).unwrap_or(u32::MAX),
@@ -1135,28 +1224,13 @@ impl Parser<'_> {
         Ok(Node {
             expr: Expr::Call(Call {
                 func: name,
-                args: args.into_iter().map(|a| a.expr).collect(),
+                args: args.nodes.into_iter().map(|a| a.expr).collect(),
                 span,
             }),
             start: name_tok.start,
             end,
             depth,
         })
-    }
-
-    fn expect_type(&self, node: &Node, want: ValueType, context: &str) -> PResult<()> {
-        let got = node.expr.value_type();
-        if got != want {
-            return Err(self.error(
-                node.start,
-                format!(
-                    "expected type {} in {context}, got {}",
-                    documented_type(want),
-                    documented_type(got)
-                ),
-            ));
-        }
-        Ok(())
     }
 
     /// `by (labels)` / `without (labels)` if present.
@@ -1178,7 +1252,8 @@ impl Parser<'_> {
         if self.peek().kind != TokenKind::LParen {
             return Err(self.unexpected("aggregation", ""));
         }
-        let (mut args, mut end) = self.call_args(false)?;
+        let args = self.call_args(false)?;
+        let mut end = args.end;
         let modifier = match before {
             Some(m) => Some(m),
             None => {
@@ -1192,38 +1267,51 @@ impl Parser<'_> {
                 after
             }
         };
-        if args.is_empty() {
+        if args.nodes.is_empty() {
             return Err(self.error(
                 op_tok.start,
                 "no arguments for aggregate expression provided",
             ));
         }
         let desired = if op.takes_param() { 2 } else { 1 };
-        if args.len() != desired {
-            return Err(self.error(
-                op_tok.start,
-                format!(
-                    "wrong number of arguments for aggregate expression provided, expected {desired}, got {}",
-                    args.len()
-                ),
-            ));
+        if args.nodes.len() != desired {
+            let message = format!(
+                "wrong number of arguments for aggregate expression provided, expected {desired}, got {}",
+                args.nodes.len()
+            );
+            return Err(self.error(op_tok.start, message));
         }
-        let expr = args.pop().ok_or_else(|| {
+        // Prometheus checks the aggregated expression before the parameter.
+        let expr_idx = desired - 1;
+        let order: Vec<usize> = if desired == 2 { vec![1, 0] } else { vec![0] };
+        let mismatch = |i: usize| {
+            let node = args.nodes.get(i)?;
+            let (want, context) = if i == expr_idx {
+                (ValueType::Vector, "aggregation expression")
+            } else if op == AggregateOp::CountValues {
+                (ValueType::String, "aggregation parameter")
+            } else {
+                (ValueType::Scalar, "aggregation parameter")
+            };
+            let got = node.expr.value_type();
+            (got != want).then(|| {
+                let message = format!(
+                    "expected type {} in {context}, got {}",
+                    documented_type(want),
+                    documented_type(got)
+                );
+                (node.start, message)
+            })
+        };
+        self.check_in_order(&args, None, &order, mismatch);
+        let mut nodes = args.nodes;
+        let expr = nodes.pop().ok_or_else(|| {
             self.error(
                 op_tok.start,
                 "no arguments for aggregate expression provided",
             )
         })?;
-        let param = args.pop();
-        self.expect_type(&expr, ValueType::Vector, "aggregation expression")?;
-        if let Some(param) = &param {
-            let want = if op == AggregateOp::CountValues {
-                ValueType::String
-            } else {
-                ValueType::Scalar
-            };
-            self.expect_type(param, want, "aggregation parameter")?;
-        }
+        let param = nodes.pop();
         let depth = expr.depth.max(param.as_ref().map_or(0, |p| p.depth)) + 1;
         self.check_depth(depth, op_tok.start)?;
         let (without, grouping) = modifier.unwrap_or((false, Vec::new()));

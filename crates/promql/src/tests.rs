@@ -419,14 +419,14 @@ fn lexical_errors() {
         "1:1: parse error: no expression found in input",
     );
     check_err("(foo", "1:5: parse error: unclosed left parenthesis");
-    check_err("foo)", "1:4: parse error: unexpected right parenthesis ')'");
+    check_err("foo)", "1:5: parse error: unexpected right parenthesis ')'");
     check_err("foo[5m", "1:7: parse error: unclosed left bracket");
     check_err("foo]", "1:4: parse error: unexpected right bracket ']'");
     check_err(
         r#"foo{a="b""#,
         "1:10: parse error: unexpected end of input inside braces",
     );
-    check_err("foo}", "1:4: parse error: unexpected right brace '}'");
+    check_err("foo}", "1:4: parse error: unexpected character: '}'");
     check_err(r#""foo"#, "1:1: parse error: unterminated quoted string");
     check_err("`foo", "1:1: parse error: unterminated raw string");
     check_err(
@@ -460,15 +460,15 @@ fn lexical_errors() {
     );
     check_err(
         "1e",
-        r#"1:1: parse error: error parsing number: invalid syntax "1e""#,
+        r#"1:1: parse error: bad number or duration syntax: "1e""#,
     );
     check_err(
         "0x",
-        r#"1:1: parse error: error parsing number: invalid syntax "0x""#,
+        r#"1:1: parse error: error parsing number: strconv.ParseFloat: parsing "0x": invalid syntax"#,
     );
     check_err(
         "1__0",
-        r#"1:1: parse error: error parsing number: invalid syntax "1__0""#,
+        r#"1:1: parse error: bad number or duration syntax: "1__""#,
     );
     check_err(
         "foo[5m[1m]]",
@@ -526,8 +526,16 @@ fn syntax_errors() {
         r#"1:11: parse error: unexpected identifier "c" in label matching, expected "," or "}""#,
     );
     check_err(
-        "foo{1}",
-        r#"1:5: parse error: unexpected number "1" in label matching, expected identifier or "}""#,
+        "foo{,}",
+        r#"1:5: parse error: unexpected "," in label matching, expected identifier or "}""#,
+    );
+    check_err(
+        r#"foo{__name__ == "bar"}"#,
+        r#"1:15: parse error: unexpected "=" in label matching, expected string"#,
+    );
+    check_err(
+        "foo[step]",
+        r#"1:9: parse error: unexpected "]" in subquery or range selector, expected number, duration, step(), or range()"#,
     );
     check_err(
         "foo @ bar",
@@ -673,7 +681,7 @@ fn type_errors() {
     );
     check_err(
         "info(foo, bar + 1)",
-        r#"1:11: parse error: expected label selectors as the second argument to "info" function"#,
+        "1:11: parse error: expected label selectors only",
     );
 }
 
@@ -747,7 +755,11 @@ fn selector_errors() {
     );
     check_err(
         "foo @ Inf",
-        "1:5: parse error: timestamp out of bounds for @ modifier: inf",
+        "1:1: parse error: timestamp out of bounds for @ modifier: +Inf",
+    );
+    check_err(
+        "foo @ -Inf",
+        "1:1: parse error: timestamp out of bounds for @ modifier: -Inf",
     );
     check_err(
         "foo[0s]",
@@ -768,6 +780,48 @@ fn selector_errors() {
         "1:5: parse error: step() in a duration expression is not supported: durations must be constant",
     );
     check_err("foo[300y]", "1:5: parse error: duration out of range");
+}
+
+#[test]
+fn syntax_errors_win_over_type_errors_and_type_errors_follow_prometheus_order() {
+    // Prometheus type-checks only a syntactically valid query.
+    check_err(
+        "rate(foo) bar",
+        r#"1:11: parse error: unexpected identifier "bar""#,
+    );
+    check_err(r#"{a=""} offset"#, "1:14: parse error: unexpected end of input in offset, expected number, duration, step(), or range()");
+    // A call's arity is checked before its arguments.
+    check_err(
+        "rate(foo[5m], rate(bar))",
+        r#"1:1: parse error: expected 1 argument(s) in call to "rate", got 2"#,
+    );
+    // Arguments in order: the errors inside one, then its type.
+    check_err(
+        "clamp(foo[5m], abs(1), 2)",
+        r#"1:7: parse error: expected type instant vector in call to function "clamp", got range vector"#,
+    );
+    check_err(
+        "clamp(foo, abs(1), 2)",
+        r#"1:16: parse error: expected type instant vector in call to function "abs", got scalar"#,
+    );
+    // An aggregation's expression is checked before its parameter.
+    check_err(
+        r#"topk("x", 1)"#,
+        "1:11: parse error: expected type instant vector in aggregation expression, got scalar",
+    );
+    check_err(
+        r#"topk(-"x", foo)"#,
+        r#"1:6: parse error: unary expression only allowed on expressions of type scalar or instant vector, got "string""#,
+    );
+    // Binary operands before the operator's own checks.
+    check_err(
+        "rate(foo) > 1",
+        r#"1:6: parse error: expected type range vector in call to function "rate", got instant vector"#,
+    );
+    check_err(
+        "{a=\"\"} + rate(x)",
+        "1:1: parse error: vector selector must contain at least one non-empty matcher",
+    );
 }
 
 #[test]
