@@ -318,7 +318,9 @@ fn vector_vector(
     let mut matched_step: Vec<usize> = vec![usize::MAX; sigs.count];
     // Many-to-one: result label hashes already produced per signature at this step.
     let mut matched_sets: HashMap<usize, HashSet<u64>> = HashMap::new();
-    let mut pair_cache: HashMap<(usize, usize), (Labels, u64, usize)> = HashMap::new();
+    // The last (one-side index, result labels, their hash, output slot) each many-side series
+    // produced; matches are usually stable across steps.
+    let mut pair_cache: Vec<Option<(usize, Labels, u64, usize)>> = vec![None; many.len()];
     let mut out = OutBuilder::new(grid);
     let (mut mcur, mut ocur) = (StepCursor::new(many.len()), StepCursor::new(one.len()));
     let (mut mnow, mut onow) = (Vec::new(), Vec::new());
@@ -368,8 +370,12 @@ fn vector_vector(
             if b.return_bool {
                 value = btos(keep);
             }
-            let entry = match pair_cache.get(&(i, j)) {
-                Some(e) => e.clone(),
+            let cached = match pair_cache.get(i) {
+                Some(Some((cj, _, hash, slot))) if *cj == j => Some((*hash, *slot)),
+                _ => None,
+            };
+            let entry = match cached {
+                Some(e) => e,
                 None => {
                     let (Some(ms), Some(os)) = (many.get(i), one.get(j)) else {
                         continue;
@@ -377,11 +383,10 @@ fn vector_vector(
                     let labels = result_labels(&ms.labels, &os.labels, b, card, on, &names);
                     let hash = labels.stable_hash();
                     let slot = out.slot(labels.clone(), b.return_bool);
-                    let e = (labels, hash, slot);
-                    if !grid.is_instant() {
-                        pair_cache.insert((i, j), e.clone());
+                    if let Some(c) = pair_cache.get_mut(i) {
+                        *c = Some((j, labels, hash, slot));
                     }
-                    e
+                    (hash, slot)
                 }
             };
             if card == Cardinality::OneToOne {
@@ -394,7 +399,7 @@ fn vector_vector(
                     }
                     *m = k;
                 }
-            } else if !matched_sets.entry(o).or_default().insert(entry.1) {
+            } else if !matched_sets.entry(o).or_default().insert(entry.0) {
                 return Err(Error::Execution(
                     "multiple matches for labels: grouping labels must ensure unique matches"
                         .into(),
@@ -403,7 +408,7 @@ fn vector_vector(
             if !keep && !b.return_bool {
                 continue;
             }
-            out.push(entry.2, t, value)?;
+            out.push(entry.1, t, value)?;
         }
         for &(j, _) in &onow {
             if let Some(x) = one_sig.get(j).and_then(|&o| one_at.get_mut(o)) {

@@ -5,7 +5,6 @@
 //! into a `Vec<Sample>` per series, and then walked with indices that only move forward as the
 //! steps advance (no re-seeking per step).
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use promlite_model::{is_stale_nan, Labels, Matcher, Querier, Queryable, Sample, SelectHints};
@@ -17,7 +16,7 @@ use rayon::prelude::*;
 use crate::annotations::{Annotations, Kind};
 use crate::engine::{to_public, CancelToken, EngineOptions, QueryStats};
 use crate::error::{Error, Result};
-use crate::series::{dup_labelset, Grid, Series, Val};
+use crate::series::{dup_labelset, Grid, LabelIndex, Series, Val};
 use crate::value::Value;
 use crate::{aggregate, binary, functions};
 
@@ -604,9 +603,9 @@ fn drop_names(mut series: Vec<Series>) -> Vec<Series> {
 }
 
 fn check_no_duplicates(series: &[Series]) -> Result<()> {
-    let mut seen: HashMap<&Labels, ()> = HashMap::with_capacity(series.len());
-    for s in series {
-        if seen.insert(&s.labels, ()).is_some() {
+    let mut seen = LabelIndex::default();
+    for (i, s) in series.iter().enumerate() {
+        if !seen.get_or_insert(&s.labels, i).1 {
             return Err(dup_labelset());
         }
     }
@@ -616,21 +615,16 @@ fn check_no_duplicates(series: &[Series]) -> Result<()> {
 /// Merges series whose label sets became equal (after name removal or relabelling); two points
 /// at the same timestamp are Prometheus's duplicate-labelset error.
 pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>> {
-    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
+    let mut index = LabelIndex::default();
     let mut out: Vec<Series> = Vec::with_capacity(series.len());
     let mut merged_any = false;
     for s in series {
-        match index.get(&s.labels) {
-            Some(&i) => {
-                if let Some(base) = out.get_mut(i) {
-                    base.points.extend(s.points);
-                    merged_any = true;
-                }
-            }
-            None => {
-                index.insert(s.labels.clone(), out.len());
-                out.push(s);
-            }
+        let (i, new) = index.get_or_insert(&s.labels, out.len());
+        if new {
+            out.push(s);
+        } else if let Some(base) = out.get_mut(i) {
+            base.points.extend(s.points);
+            merged_any = true;
         }
     }
     if merged_any {

@@ -6,6 +6,7 @@
 //! is one value per step.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use promlite_model::{Labels, Sample, METRIC_NAME};
 
@@ -145,6 +146,48 @@ impl StepCursor {
     }
 }
 
+/// A hasher for keys that already are good 64-bit hashes (xxh3 signatures).
+#[derive(Default)]
+pub(crate) struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed through this hasher; fold anything else for completeness.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// `HashMap` keyed by a precomputed 64-bit hash.
+pub(crate) type PrehashedMap<V> = HashMap<u64, V, BuildHasherDefault<PrehashedHasher>>;
+
+/// Finds equal label sets through their xxh3 hash, comparing labels only on hash equality.
+#[derive(Default)]
+pub(crate) struct LabelIndex {
+    map: PrehashedMap<Vec<(Labels, usize)>>,
+}
+
+impl LabelIndex {
+    /// Stores `value` for `labels` unless present; returns the stored index and whether it is new.
+    pub(crate) fn get_or_insert(&mut self, labels: &Labels, value: usize) -> (usize, bool) {
+        let bucket = self.map.entry(labels.stable_hash()).or_default();
+        if let Some((_, i)) = bucket.iter().find(|(l, _)| l == labels) {
+            return (*i, false);
+        }
+        bucket.push((labels.clone(), value));
+        (value, true)
+    }
+}
+
 /// Collects per-step outputs into series keyed by label set.
 ///
 /// In range mode a second sample for the same label set at the same step is Prometheus's
@@ -154,7 +197,7 @@ impl StepCursor {
 pub(crate) struct OutBuilder {
     instant: bool,
     pub series: Vec<Series>,
-    by_labels: HashMap<Labels, usize>,
+    by_labels: LabelIndex,
 }
 
 impl OutBuilder {
@@ -162,7 +205,7 @@ impl OutBuilder {
         OutBuilder {
             instant: grid.is_instant(),
             series: Vec::new(),
-            by_labels: HashMap::new(),
+            by_labels: LabelIndex::default(),
         }
     }
 
@@ -172,12 +215,10 @@ impl OutBuilder {
             self.series.push(Series::new(labels, drop_name));
             return self.series.len() - 1;
         }
-        if let Some(&i) = self.by_labels.get(&labels) {
-            return i;
+        let (i, new) = self.by_labels.get_or_insert(&labels, self.series.len());
+        if new {
+            self.series.push(Series::new(labels, drop_name));
         }
-        let i = self.series.len();
-        self.by_labels.insert(labels.clone(), i);
-        self.series.push(Series::new(labels, drop_name));
         i
     }
 
@@ -210,7 +251,7 @@ pub(crate) fn dup_labelset() -> Error {
 pub(crate) struct SigTable {
     on: bool,
     names: Vec<String>,
-    map: HashMap<u64, Vec<(Labels, usize)>>,
+    map: PrehashedMap<Vec<(Labels, usize)>>,
     pub count: usize,
 }
 
@@ -221,7 +262,7 @@ impl SigTable {
         SigTable {
             on,
             names: names.to_vec(),
-            map: HashMap::new(),
+            map: PrehashedMap::default(),
             count: 0,
         }
     }
