@@ -37,6 +37,9 @@ pub enum Command {
     /// Generate a small cluster, replay it and run the workload join: the whole pipeline in one
     /// command.
     Demo(DemoArgs),
+    /// Benchmark the workload queries on promlite, Prometheus and VictoriaMetrics (answers are
+    /// checked against Prometheus; engines whose binaries are missing are skipped).
+    Bench(BenchArgs),
 }
 
 /// Output formats of the query and listing commands.
@@ -254,4 +257,69 @@ pub struct DemoArgs {
     /// Keep the generated files and data directory here instead of a temporary directory.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
+}
+
+/// Engines `bench` can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchEngine {
+    /// promlite, in process.
+    Promlite,
+    /// Prometheus (the oracle for answer checks).
+    Prometheus,
+    /// VictoriaMetrics single-node.
+    Victoria,
+}
+
+/// `promlite bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Cluster size preset (`large` is the acceptance size: ~5,800 pods, ~71k series).
+    #[arg(long, value_enum, default_value_t = SizeArg::Large)]
+    pub size: SizeArg,
+    /// cAdvisor label names of the data; only the workload queries written for them run.
+    #[arg(long, value_enum, default_value_t = LabelStyleArg::Legacy2018)]
+    pub label_style: LabelStyleArg,
+    /// Generator seed (default: the preset's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Engines to run (repeatable or comma-separated; default all).
+    #[arg(long = "engine", value_enum, value_delimiter = ',')]
+    pub engines: Vec<BenchEngine>,
+    /// Run only queries whose name contains this (repeatable).
+    #[arg(long = "query", value_name = "NAME")]
+    pub queries: Vec<String>,
+    /// Only instant queries.
+    #[arg(long, conflicts_with = "range_only")]
+    pub instant_only: bool,
+    /// Only range queries.
+    #[arg(long)]
+    pub range_only: bool,
+    /// Timed runs per query and engine (the table shows the median).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Untimed warm-up runs before the timed ones.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+    /// Range query step (Prometheus duration).
+    #[arg(long, value_name = "DURATION", default_value = "1m")]
+    pub step: String,
+    /// Query timeout for Prometheus and VictoriaMetrics (Prometheus duration).
+    #[arg(long, value_name = "DURATION")]
+    pub query_timeout: Option<String>,
+    /// Disable promlite's workload-join fast path (to measure the generic evaluator).
+    #[arg(long)]
+    pub no_fast_path: bool,
+    /// Where generated data and each engine's copy are kept between runs
+    /// (default target/promlite-bench).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Directory holding workload.json and the query files (default testdata/workload).
+    #[arg(long, value_name = "DIR")]
+    pub workload_dir: Option<PathBuf>,
+    /// Also write the report as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
+    /// Also write the report as Markdown here.
+    #[arg(long, value_name = "FILE")]
+    pub markdown_out: Option<PathBuf>,
 }

@@ -1,5 +1,6 @@
 //! The subcommands, one module each, and the rendering of failures.
 
+mod bench;
 mod demo;
 mod gen_cluster;
 mod query;
@@ -25,6 +26,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::GenCluster(args) => gen_cluster::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 

@@ -1,0 +1,74 @@
+//! `promlite bench`: the join benchmark harness (`promlite-bench`): promlite against Prometheus
+//! and VictoriaMetrics on the same generated cluster, answers checked against Prometheus.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use promlite_bench::{BenchOptions, EngineSet};
+use promlite_http::params::parse_duration;
+
+use crate::args::{BenchArgs, BenchEngine, LabelStyleArg, SizeArg};
+
+fn size_name(size: SizeArg) -> &'static str {
+    match size {
+        SizeArg::Tiny => "tiny",
+        SizeArg::Small => "small",
+        SizeArg::Medium => "medium",
+        SizeArg::Large => "large",
+        SizeArg::Huge => "huge",
+    }
+}
+
+/// Maps the flags onto the harness options and runs it, printing progress and the table.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let defaults = BenchOptions::default();
+    let step_ms = parse_duration(&args.step).with_context(|| format!("--step {:?}", args.step))?;
+    let engines = if args.engines.is_empty() {
+        EngineSet::default()
+    } else {
+        EngineSet {
+            promlite: args.engines.contains(&BenchEngine::Promlite),
+            prometheus: args.engines.contains(&BenchEngine::Prometheus),
+            victoria: args.engines.contains(&BenchEngine::Victoria),
+        }
+    };
+    let mut prometheus = defaults.prometheus.clone();
+    let mut victoria = defaults.victoria.clone();
+    if let Some(timeout) = &args.query_timeout {
+        let ms = parse_duration(timeout).with_context(|| format!("--query-timeout {timeout:?}"))?;
+        let timeout = Duration::from_millis(
+            u64::try_from(ms).context("--query-timeout must not be negative")?,
+        );
+        prometheus.query_timeout = timeout;
+        victoria.query_timeout = timeout;
+    }
+    let options = BenchOptions {
+        size: size_name(args.size).to_string(),
+        style: match args.label_style {
+            LabelStyleArg::Legacy2018 => "legacy".to_string(),
+            LabelStyleArg::Modern => "modern".to_string(),
+        },
+        seed: args.seed,
+        work_dir: args.work_dir.clone().unwrap_or(defaults.work_dir.clone()),
+        workload_dir: args
+            .workload_dir
+            .clone()
+            .unwrap_or(defaults.workload_dir.clone()),
+        queries: args.queries.clone(),
+        instant: !args.range_only,
+        range: !args.instant_only,
+        runs: args.runs,
+        warmup: args.warmup,
+        step_ms,
+        engines,
+        prometheus,
+        victoria,
+        fast_path: !args.no_fast_path,
+        json_out: args.json_out.clone(),
+        markdown_out: args.markdown_out.clone(),
+        ..defaults
+    };
+    let mut stdout = std::io::stdout().lock();
+    promlite_bench::run(&options, &mut stdout).context("benchmark run")?;
+    Ok(())
+}
