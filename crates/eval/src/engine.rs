@@ -31,6 +31,10 @@ pub struct EngineOptions {
     /// `label_replace` copies). Gives the same answers as the generic path; off is for
     /// equivalence tests and benchmarks.
     pub fast_path: bool,
+    /// Prometheus's `promql-delayed-name-removal` feature: keep `__name__` on intermediate
+    /// results (so `label_replace` and `by (__name__)` still see it) and drop it at the end.
+    /// Off by default, as in Prometheus; the conformance suite runs with it on.
+    pub delayed_name_removal: bool,
 }
 
 impl Default for EngineOptions {
@@ -43,6 +47,7 @@ impl Default for EngineOptions {
             parallel: true,
             parallel_min_series: 256,
             fast_path: true,
+            delayed_name_removal: false,
         }
     }
 }

@@ -263,6 +263,16 @@ impl<'a> Evaluator<'a> {
             Expr::Call(c) => functions::eval_call(self, c, grid)?,
             Expr::Aggregate(a) => aggregate::eval_aggregate(self, a, grid)?,
         };
+        let val = match val {
+            // Without delayed removal the name goes as soon as an operation drops it; series
+            // that become equal merge, and collide if they have a point at the same step.
+            Val::Vector(series)
+                if !self.opts.delayed_name_removal && series.iter().any(|s| s.drop_name) =>
+            {
+                Val::Vector(merge_same_labels(drop_names(series))?)
+            }
+            other => other,
+        };
         if let Val::Vector(series) | Val::Matrix(series) = &val {
             let n: usize = series.iter().map(|s| s.points.len()).sum();
             self.account(n)?;

@@ -1052,7 +1052,10 @@ mod tests {
 
     #[test]
     fn a_small_script_passes_and_a_wrong_expectation_fails() {
-        let engine = Engine::default();
+        let engine = Engine::new(crate::EngineOptions {
+            delayed_name_removal: true,
+            ..Default::default()
+        });
         let script = "load 1m\n  m{a=\"1\"} 0+1x10\n\neval instant at 5m m\n  m{a=\"1\"} 5\n\neval instant at 5m m\n  m{a=\"1\"} 6\n";
         let r = run_script(&engine, "t.test", script, &[], &[]);
         assert_eq!(r.passed, 1, "{r:?}");

@@ -222,3 +222,42 @@ fn cancelled_query_stops_with_canceled_error() {
     assert!(matches!(err, Error::Cancelled(_)), "{err}");
     assert_eq!(err.error_type(), "canceled");
 }
+
+#[test]
+fn name_removal_is_immediate_by_default_and_delayed_on_request() {
+    let db = store(2, 10);
+    let q = r#"label_replace(rate(m_total[5m]), "was", "$1", "__name__", "(.+)")"#;
+    let immediate = Engine::default().instant_query(&db, q, 600_000).unwrap();
+    assert!(
+        vector(&immediate.value)
+            .iter()
+            .all(|(l, _)| !l.contains("was")),
+        "{:?}",
+        immediate.value
+    );
+    let delayed = Engine::new(EngineOptions {
+        delayed_name_removal: true,
+        ..EngineOptions::default()
+    });
+    let out = delayed.instant_query(&db, q, 600_000).unwrap();
+    assert!(vector(&out.value)
+        .iter()
+        .all(|(l, _)| l.contains(r#"was="m_total""#) && !l.contains("__name__")));
+    // Immediate removal makes series equal right away: `-x` of two names collides at once.
+    let db2 = MemStore::new();
+    db2.add(
+        Labels::from_pairs([("__name__", "a"), ("j", "1")]),
+        Sample::new(0, 1.0),
+    );
+    db2.add(
+        Labels::from_pairs([("__name__", "b"), ("j", "1")]),
+        Sample::new(0, 2.0),
+    );
+    let err = Engine::default()
+        .instant_query(&db2, "-{j=\"1\"}", 0)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "vector cannot contain metrics with the same labelset"
+    );
+}
