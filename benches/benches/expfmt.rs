@@ -8,6 +8,7 @@ use std::hint::black_box;
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use promlite_expfmt::replay::{replay_dir, ReplayOptions, ReplaySeries, SampleSink, ScrapeTimes};
 use promlite_expfmt::{Entry, Format, Parser};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -293,6 +294,71 @@ fn bench_parse_on_cpu(c: &mut Criterion<OnCpu>) {
     }
 }
 
+/// A sink that only counts, so the bench measures replay itself.
+#[derive(Default)]
+struct NullSink {
+    appended: u64,
+}
+
+impl SampleSink for NullSink {
+    type Error = std::convert::Infallible;
+
+    fn append(&mut self, series: &ReplaySeries, _t: i64, v: f64) -> Result<(), Self::Error> {
+        self.appended += u64::from(series.id) + u64::from(v.is_nan());
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Directory replay (series cache, staleness) versus building `Labels` for every sample.
+fn bench_replay_on_cpu(c: &mut Criterion<OnCpu>) {
+    let scrape = cadvisor_text(2 << 20);
+    let dir = std::env::temp_dir().join(format!("promlite-bench-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir writable");
+    for i in 0..4 {
+        std::fs::write(
+            dir.join(format!("{}.prom", 1_700_000_000_000i64 + i * 15_000)),
+            &scrape,
+        )
+        .expect("temp file writable");
+    }
+    let n_samples = 4 * scrape.lines().filter(|l| !l.starts_with('#')).count() as u64;
+    let mut group = c.benchmark_group("expfmt_replay_on_cpu");
+    group.throughput(Throughput::Elements(n_samples));
+    group.bench_function("dir_4x2MB_cached_series", |b| {
+        b.iter(|| {
+            let mut sink = NullSink::default();
+            replay_dir(
+                &dir,
+                ScrapeTimes::FileNames,
+                &mut ReplayOptions::default(),
+                &mut sink,
+            )
+            .expect("replay succeeds");
+            sink.appended
+        })
+    });
+    group.bench_function("parse_and_to_labels_every_sample", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for _ in 0..4 {
+                let mut parser = Parser::new(black_box(&scrape), Format::Prometheus);
+                while let Ok(Some(entry)) = parser.next_entry() {
+                    if let Entry::Sample(s) = entry {
+                        n += s.to_labels().map_or(0, |l| l.stable_hash() & 1);
+                    }
+                }
+            }
+            n
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
@@ -301,6 +367,6 @@ criterion_group! {
 criterion_group! {
     name = benches_on_cpu;
     config = Criterion::default().with_measurement(OnCpu).sample_size(20);
-    targets = bench_parse_on_cpu
+    targets = bench_parse_on_cpu, bench_replay_on_cpu
 }
 criterion_main!(benches, benches_on_cpu);

@@ -2,10 +2,21 @@
 //!
 //! * [`Parser`] streams [`Entry`] values out of a `&str` (one per line), borrowing names and
 //!   values from the input and reusing one label buffer, so the hot loop does not allocate.
-//!   [`SampleEntry::to_labels`] turns a sample into sorted [`promlite_model::Labels`].
+//!   [`SampleEntry::to_labels`] turns a sample into sorted [`promlite_model::Labels`]
+//!   (`__name__` added, empty values dropped, duplicate names rejected). Errors are
+//!   [`ParseError`]s with a 1-based line and character column; after one, the parser resumes
+//!   at the next line, so lenient callers can keep going. [`Parser::resume`] and
+//!   [`ParserState`] let a reader parse a stream in line-aligned chunks.
 //! * [`render`] writes samples back as exposition text (the inverse of the parser).
 //! * [`replay`] feeds scrape files (one timestamped file, or a directory of scrapes) into a
 //!   [`replay::SampleSink`], adding staleness markers like a real scraper.
+//!
+//! The accepted grammar and every deliberate deviation from Prometheus (CRLF tolerated in the
+//! Prometheus format, unknown escapes kept verbatim, exemplars checked then dropped) are listed
+//! in the `parse` module's source documentation and on [`Parser`].
+//!
+//! **Architecture invariant:** this crate knows nothing about storage; replay talks to
+//! storage only through [`replay::SampleSink`].
 //!
 //! ```
 //! use promlite_expfmt::{Entry, Format, Parser};

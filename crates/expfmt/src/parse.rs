@@ -273,6 +273,19 @@ impl ParserState {
 
 /// A streaming, line-oriented parser over a `&str`.
 ///
+/// Accepted syntax, in both formats unless noted: `# HELP`/`# TYPE`/`# UNIT` (names may be
+/// quoted), every metric type (histogram and summary families come out as their `_bucket`,
+/// `_sum`, `_count`, quantile series, tagged with [`SampleEntry::metric_type`]), escapes `\\`,
+/// `\"`, `\n` (others kept verbatim, as Prometheus does), `NaN`/`+Inf`/`-Inf`/`Inf`, optional
+/// timestamps (integer milliseconds; OpenMetrics: float seconds converted exactly to
+/// milliseconds), exemplars (checked, dropped), trailing commas and blanks inside label sets,
+/// `foo{}`, and the Prometheus 3 quoted forms `{"my.metric", "a.b"="v"}` and `"my.metric"{a="b"}`.
+/// OpenMetrics additionally requires a final `# EOF` with nothing after it, forbids blank lines
+/// and CR, and checks that metadata precedes a family's samples, TYPE appears once, histogram
+/// buckets carry `le` and summary quantiles carry `quantile`. The Prometheus format tolerates
+/// blank lines, leading/trailing blanks and CRLF line endings (Prometheus rejects `\r`; offline
+/// files from Windows are common enough to accept).
+///
 /// Call [`Parser::next_entry`] until it returns `Ok(None)`. Entries borrow the input and the
 /// parser's reused label buffer, so the loop does not allocate per line. After an error the
 /// parser has already moved to the next line, so a lenient caller may simply continue.
@@ -701,7 +714,11 @@ impl<'a> Parser<'a> {
         }
         let name = line.get(i..name_end)?;
         let value = line.get(name_end + 2..value_end)?;
-        self.labels.push(LabelPair { name: Cow::Borrowed(name), value: Cow::Borrowed(value), offset: i });
+        self.labels.push(LabelPair {
+            name: Cow::Borrowed(name),
+            value: Cow::Borrowed(value),
+            offset: i,
+        });
         Some(value_end)
     }
 
