@@ -32,8 +32,10 @@ impl<'a> Fail<'a> {
 }
 
 impl<'a> nom::error::ParseError<&'a str> for Fail<'a> {
-    fn from_error_kind(input: &'a str, kind: nom::error::ErrorKind) -> Self {
-        Fail::new(input, format!("syntax error ({})", kind.description()))
+    fn from_error_kind(input: &'a str, _kind: nom::error::ErrorKind) -> Self {
+        // Called on every failed alternative (e.g. each `tag` tried by `alt`), so it must not
+        // allocate; callers that surface an error replace the message with a precise one.
+        Fail::new(input, "syntax error")
     }
 
     fn append(_: &'a str, _: nom::error::ErrorKind, other: Self) -> Self {
