@@ -77,7 +77,7 @@ pub(crate) fn compact(shared: &Arc<Shared>, all: bool) -> Result<usize> {
             blocks.sort_by_key(|b| (b.min_t, b.max_t));
             written += 1;
         }
-        shared.head.write().truncate(end);
+        shared.head.truncate(end);
         truncate_wal(shared, &dir.join("wal"), end)?;
     }
     if written > 0 {

@@ -131,31 +131,40 @@ impl HeadData {
     }
 }
 
-/// Per touched series: its newest sample including this appender's pending ones.
-#[derive(Debug, Clone, Copy)]
-struct PendingLast {
-    last: Option<(Timestamp, u64)>,
-}
+/// Largest number of series an appender caches before it starts over.
+const MAX_CACHED_SERIES: usize = 1 << 22;
 
 /// Buffers samples and writes them on [`commit`](Self::commit): one WAL frame (one `write(2)`,
 /// one snappy compression) and one apply pass per commit. Samples are validated as they are
 /// appended, so errors name the offending sample. Dropping an appender rolls it back.
 ///
 /// Appenders are independent (`Send`, no lock held between calls); commits are serialised.
+/// An appender caches the newest sample of each series it appended to, so appending to known
+/// series by ref takes no lock. With several appenders writing *the same series*, a sample that
+/// another appender's commit made out of order is detected at commit instead and reported in
+/// [`ApplyStats`]. Keep one long-lived appender per writer thread for the best throughput.
 #[derive(Debug)]
 pub struct Appender {
     shared: Arc<Shared>,
     pending: Vec<WalSample>,
-    touched: RefHashMap<PendingLast>,
+    /// Per series this appender touched: its newest sample (committed or pending), `None` for a
+    /// series without samples. Valid while the head's GC epoch equals `gc_epoch`.
+    cache: RefHashMap<Option<(Timestamp, u64)>>,
+    gc_epoch: u64,
+    /// True while this appender is counted in the head's pending-appender count.
+    registered: bool,
     max_t: Timestamp,
 }
 
 impl Appender {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        let gc_epoch = shared.head.gc_epoch();
         Self {
             shared,
             pending: Vec::new(),
-            touched: RefHashMap::default(),
+            cache: RefHashMap::default(),
+            gc_epoch,
+            registered: false,
             max_t: Timestamp::MIN,
         }
     }
@@ -164,6 +173,7 @@ impl Appender {
     /// its ref for [`append_ref`](Self::append_ref). Fails for an empty label set and for the
     /// ordering errors of [`append_ref`](Self::append_ref).
     pub fn append(&mut self, labels: &Labels, t: Timestamp, v: f64) -> Result<SeriesRef> {
+        self.register();
         let hash = labels.stable_hash();
         let found = self.shared.head.read().lookup(labels, hash);
         let series_ref = match found {
@@ -174,6 +184,26 @@ impl Appender {
         Ok(series_ref)
     }
 
+    /// Counts this appender as holding pending samples, which keeps garbage collection from
+    /// removing series under it, and drops the cache if a collection ran since it was filled.
+    /// The order (count first, then read the epoch; the collector bumps the epoch first, then
+    /// reads the count) guarantees that a collection either sees this appender or is seen by it.
+    #[inline]
+    fn register(&mut self) {
+        if !self.registered {
+            self.shared
+                .head
+                .pending_appenders
+                .fetch_add(1, Ordering::SeqCst);
+            self.registered = true;
+            let epoch = self.shared.head.gc_epoch();
+            if epoch != self.gc_epoch {
+                self.cache.clear();
+                self.gc_epoch = epoch;
+            }
+        }
+    }
+
     /// Appends a sample to a series by ref (as returned by [`append`](Self::append)): the fast
     /// path, with no label hashing. Errors: [`Error::UnknownSeriesRef`] (the series was
     /// garbage-collected after compaction; append by labels again), [`Error::OutOfOrder`],
@@ -181,18 +211,16 @@ impl Appender {
     /// newest sample is accepted and ignored.
     #[inline]
     pub fn append_ref(&mut self, series_ref: SeriesRef, t: Timestamp, v: f64) -> Result<()> {
+        self.register();
         let bits = v.to_bits();
-        let entry = match self.touched.entry(series_ref) {
+        let entry = match self.cache.entry(series_ref) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
                 let head = self.shared.head.read();
                 let series = head
                     .series(series_ref)
                     .ok_or(Error::UnknownSeriesRef(series_ref))?;
-                series.pending.fetch_add(1, Ordering::AcqRel);
-                e.insert(PendingLast {
-                    last: series.last(),
-                })
+                e.insert(series.last())
             }
         };
         let min_valid = self.shared.head.min_valid_time();
@@ -203,7 +231,7 @@ impl Appender {
                 min_valid,
             });
         }
-        if let Some((lt, lv)) = entry.last {
+        if let Some((lt, lv)) = *entry {
             if t < lt {
                 return Err(Error::OutOfOrder {
                     series: self.describe(series_ref),
@@ -223,7 +251,7 @@ impl Appender {
                 });
             }
         }
-        entry.last = Some((t, bits));
+        *entry = Some((t, bits));
         self.pending.push(WalSample { series_ref, t, v });
         if t > self.max_t {
             self.max_t = t;
@@ -251,9 +279,9 @@ impl Appender {
     /// power loss depends on [`crate::WalSync`]. A commit is atomic on replay: a torn frame is
     /// dropped whole. Concurrent readers may see a large commit partially while it is applied.
     ///
-    /// The returned stats count samples dropped because another appender's commit raced this
-    /// one (see [`ApplyStats`]); they are zero with a single appender. On error nothing is
-    /// applied and the appender is empty.
+    /// The returned stats count samples dropped at commit: samples a compaction made out of
+    /// bounds after they were appended, and samples that another appender's commit made out of
+    /// order (see [`ApplyStats`]). On error nothing is applied and the appender is empty.
     pub fn commit(&mut self) -> Result<ApplyStats> {
         let mut stats = ApplyStats::default();
         if self.pending.is_empty() {
@@ -273,7 +301,7 @@ impl Appender {
                 stats.out_of_bounds += (before - self.pending.len()) as u64;
             }
             if let Some(ws) = wal.as_mut() {
-                let unlogged = shared.head.write().take_unlogged();
+                let unlogged = shared.head.take_unlogged();
                 ws.enc.clear();
                 ws.enc.series(unlogged.iter().map(|(r, l)| (*r, l)));
                 ws.enc.samples(&self.pending);
@@ -293,6 +321,10 @@ impl Appender {
             drop(wal);
             Ok(())
         })();
+        if result.is_err() || stats.dropped() > 0 || self.cache.len() > MAX_CACHED_SERIES {
+            // The cache may now be ahead of the head; start over.
+            self.cache.clear();
+        }
         self.release();
         result?;
         shared.after_commit()?;
@@ -302,21 +334,23 @@ impl Appender {
     /// Discards the pending samples. Series created by [`append`](Self::append) stay (empty)
     /// until garbage collection.
     pub fn rollback(&mut self) {
+        if !self.pending.is_empty() {
+            // The cache holds the discarded samples as newest; forget it.
+            self.cache.clear();
+        }
         self.release();
     }
 
     fn release(&mut self) {
-        if !self.touched.is_empty() {
-            let head = self.shared.head.read();
-            for r in self.touched.keys() {
-                if let Some(s) = head.series(*r) {
-                    s.pending.fetch_sub(1, Ordering::AcqRel);
-                }
-            }
-        }
-        self.touched.clear();
         self.pending.clear();
         self.max_t = Timestamp::MIN;
+        if self.registered {
+            self.shared
+                .head
+                .pending_appenders
+                .fetch_sub(1, Ordering::SeqCst);
+            self.registered = false;
+        }
     }
 }
 

@@ -14,7 +14,7 @@ pub mod postings;
 pub mod read;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use promlite_chunk::{AppendError, XorEncoder};
@@ -64,9 +64,6 @@ pub struct MemSeries {
     last_t: Timestamp,
     last_v: u64,
     has_samples: bool,
-    /// Appenders with uncommitted samples for this series; garbage collection skips it while
-    /// this is non-zero.
-    pending: AtomicU32,
 }
 
 impl MemSeries {
@@ -79,7 +76,6 @@ impl MemSeries {
             last_t: Timestamp::MIN,
             last_v: 0,
             has_samples: false,
-            pending: AtomicU32::new(0),
         }
     }
 
@@ -343,6 +339,11 @@ pub struct HeadData {
 #[derive(Debug)]
 pub struct Head {
     data: RwLock<HeadData>,
+    /// Appenders holding uncommitted samples. Series are garbage-collected only while this is
+    /// zero, so a pending sample's series cannot disappear before its commit.
+    pub(crate) pending_appenders: AtomicUsize,
+    /// Bumped before every garbage collection; appenders drop their series caches when it moved.
+    gc_epoch: AtomicU64,
     /// The head's lower bound for new samples, readable without the lock.
     min_valid: Arc<AtomicI64>,
 }
@@ -370,6 +371,8 @@ impl Head {
     pub fn new(chunk_range: i64, track_unlogged: bool) -> Self {
         let min_valid = Arc::new(AtomicI64::new(Timestamp::MIN));
         Self {
+            pending_appenders: AtomicUsize::new(0),
+            gc_epoch: AtomicU64::new(0),
             min_valid: min_valid.clone(),
             data: RwLock::new(HeadData {
                 series: SeriesTable::default(),
@@ -404,6 +407,31 @@ impl Head {
     /// Statistics.
     pub fn stats(&self) -> HeadStats {
         self.read().stats()
+    }
+
+    /// The garbage-collection epoch.
+    pub(crate) fn gc_epoch(&self) -> u64 {
+        self.gc_epoch.load(Ordering::SeqCst)
+    }
+
+    /// Drops chunks before `before`, raises the lower bound, and garbage-collects empty series
+    /// unless an appender holds uncommitted samples (then collection waits for a later call).
+    /// Returns the number of series removed.
+    pub fn truncate(&self, before: Timestamp) -> usize {
+        let mut data = self.write();
+        // Epoch first, then the count: pairs with `Appender::register` (count, then epoch).
+        self.gc_epoch.fetch_add(1, Ordering::SeqCst);
+        let collect = self.pending_appenders.load(Ordering::SeqCst) == 0;
+        data.truncate(before, collect)
+    }
+
+    /// Takes the series not yet written to the WAL (a cheap check without the write lock when
+    /// there are none, the common case).
+    pub(crate) fn take_unlogged(&self) -> Vec<(SeriesRef, Labels)> {
+        if self.read().unlogged.is_empty() {
+            return Vec::new();
+        }
+        self.write().take_unlogged()
     }
 
     /// Samples before this are rejected (read without taking the lock).
@@ -628,15 +656,16 @@ impl HeadData {
         out
     }
 
-    /// Drops every chunk that ends before `before`, raises the lower bound for new samples to
-    /// `before`, and garbage-collects series left empty that no appender is using, along with
-    /// interned strings no series uses. Returns the number of series removed.
-    pub fn truncate(&mut self, before: Timestamp) -> usize {
+    /// Drops every chunk that ends before `before` and raises the lower bound for new samples
+    /// to `before`. With `collect`, also removes series left empty and interned strings no
+    /// series uses. Returns the number of series removed. Use [`Head::truncate`], which decides
+    /// whether collecting is safe.
+    pub fn truncate(&mut self, before: Timestamp, collect: bool) -> usize {
         self.raise_min_valid_time(before);
         let mut empty = Vec::new();
         for (r, s) in self.series.iter_mut() {
             s.truncate_before(before);
-            if s.is_empty() && s.pending.load(Ordering::Acquire) == 0 {
+            if collect && s.is_empty() {
                 empty.push(r);
             }
         }

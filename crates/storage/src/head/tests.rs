@@ -192,7 +192,7 @@ fn truncate_drops_old_chunks_and_collects_empty_series() {
         ],
         &mut stats,
     );
-    assert_eq!(h.truncate(1000), 1);
+    assert_eq!(h.truncate(1000, true), 1);
     assert!(h.series(old).is_none());
     assert_eq!(h.time_range(), (1500, 1500));
     assert_eq!(h.min_valid_time(), 1000);
