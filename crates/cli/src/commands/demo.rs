@@ -43,15 +43,23 @@ pub fn workload_join() -> String {
 pub fn workload_avg() -> String {
     format!(
         "avg by (namespace, owner_kind, owner_name) (\n{}\n)",
-        workload_join()
+        indent(&workload_join())
     )
+}
+
+/// Indents every line by two spaces (for printing nested queries).
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("  {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Pods per workload, over the same join.
 pub fn workload_pods() -> String {
     format!(
         "count by (namespace, owner_kind, owner_name) (\n{}\n)",
-        workload_join()
+        indent(&workload_join())
     )
 }
 
