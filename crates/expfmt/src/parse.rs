@@ -318,7 +318,12 @@ pub struct Parser<'a> {
     finished: bool,
     state: ParserState,
     name: Cow<'a, str>,
+    /// Label buffer reused across lines: the current sample's labels are the first
+    /// `n_labels`; later slots hold stale labels whose storage is overwritten in place, which
+    /// writes each label straight into the buffer (a `push` of a stack temporary stalled on
+    /// store forwarding once per label in profiles).
     labels: Vec<LabelPair<'a>>,
+    n_labels: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -345,6 +350,7 @@ impl<'a> Parser<'a> {
             state,
             name: Cow::Borrowed(""),
             labels: Vec::with_capacity(16),
+            n_labels: 0,
         }
     }
 
@@ -481,7 +487,7 @@ impl<'a> Parser<'a> {
                 let metric_type = self.classify()?;
                 Ok(SampleEntry {
                     name: &self.name,
-                    labels: &self.labels,
+                    labels: self.labels.get(..self.n_labels).unwrap_or_default(),
                     value,
                     timestamp_ms,
                     series: rest
@@ -503,7 +509,7 @@ impl<'a> Parser<'a> {
     #[inline]
     fn sample(&mut self, line: &'a str) -> PResult<'a, (f64, Option<i64>, usize, usize)> {
         let om = self.state.format == Format::OpenMetrics;
-        self.labels.clear();
+        self.n_labels = 0;
         self.name = Cow::Borrowed("");
         // The Prometheus format tolerates leading blanks.
         let mut rest = if om { line } else { blanks(line) };
@@ -677,11 +683,7 @@ impl<'a> Parser<'a> {
                     value
                 }
             };
-            self.labels.push(LabelPair {
-                name,
-                value,
-                offset,
-            });
+            self.push_label(name, value, offset);
             i = lex::skip_blanks(bytes, i);
             match bytes.get(i) {
                 Some(b',') => i += 1,
@@ -694,6 +696,24 @@ impl<'a> Parser<'a> {
                 }
             }
         }
+    }
+
+    /// Appends a label to the current sample, reusing a slot when one exists.
+    #[inline(always)]
+    fn push_label(&mut self, name: Cow<'a, str>, value: Cow<'a, str>, offset: usize) {
+        match self.labels.get_mut(self.n_labels) {
+            Some(slot) => {
+                slot.name = name;
+                slot.value = value;
+                slot.offset = offset;
+            }
+            None => self.labels.push(LabelPair {
+                name,
+                value,
+                offset,
+            }),
+        }
+        self.n_labels += 1;
     }
 
     /// Tries `name="value"` at byte `i` of `line` without escapes; on success pushes the
@@ -714,11 +734,7 @@ impl<'a> Parser<'a> {
         }
         let name = line.get(i..name_end)?;
         let value = line.get(name_end + 2..value_end)?;
-        self.labels.push(LabelPair {
-            name: Cow::Borrowed(name),
-            value: Cow::Borrowed(value),
-            offset: i,
-        });
+        self.push_label(Cow::Borrowed(name), Cow::Borrowed(value), i);
         Some(value_end)
     }
 
@@ -745,10 +761,10 @@ impl<'a> Parser<'a> {
         }
         // Parse the exemplar's labels into the shared buffer, then cut them off again so the
         // sample's own labels are what the caller sees.
-        let n_labels = self.labels.len();
+        let n_labels = self.n_labels;
         let name = std::mem::replace(&mut self.name, Cow::Borrowed("exemplar"));
         let parsed = self.label_set(line, rest);
-        self.labels.truncate(n_labels);
+        self.n_labels = n_labels;
         self.name = name;
         let rest = parsed?;
         let (rest, ()) = blanks1(rest, "expected space before the exemplar value")?;
@@ -799,7 +815,12 @@ impl<'a> Parser<'a> {
                 _ => None,
             };
             if let Some(label) = needs {
-                if !self.labels.iter().any(|p| p.name == label) {
+                if !self
+                    .labels
+                    .iter()
+                    .take(self.n_labels)
+                    .any(|p| p.name == label)
+                {
                     // The line was already consumed; the error points at its start.
                     return Err(ParseError {
                         line: st.lines,
