@@ -429,6 +429,21 @@ impl Parser<'_> {
                 matching.group = Some(Group { card, include });
             }
         }
+        // Prometheus 3.x's experimental `fill(v)` / `fill_left(v)` / `fill_right(v)` binary
+        // modifiers have no place in the AST; refuse them clearly rather than as an unknown
+        // function.
+        let tok = self.peek().clone();
+        if ["fill", "fill_left", "fill_right"]
+            .iter()
+            .any(|w| self.is_word(&tok, w))
+            && self.peek_at(1).kind == TokenKind::LParen
+        {
+            let word = self.text(&tok).to_ascii_lowercase();
+            return Err(self.error(
+                tok.start,
+                format!("the experimental {word}() binary operator modifier is not supported"),
+            ));
+        }
         Ok((return_bool, matching))
     }
 

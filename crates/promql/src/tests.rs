@@ -562,6 +562,16 @@ fn syntax_errors() {
         "1:13: parse error: trailing commas not allowed in function call args",
     );
     check_err(
+        "foo + fill(0) bar",
+        "1:7: parse error: the experimental fill() binary operator modifier is not supported",
+    );
+    check_err(
+        "foo + on(a) fill_left(1) bar",
+        "1:13: parse error: the experimental fill_left() binary operator modifier is not supported",
+    );
+    // Without parentheses `fill` is an ordinary metric name.
+    check("fill + fill", "fill + fill");
+    check_err(
         "foo anchored",
         "1:5: parse error: the experimental anchored modifier is not supported",
     );
