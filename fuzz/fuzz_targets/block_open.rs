@@ -16,10 +16,14 @@ use promlite_storage::block::Block;
 use promlite_storage::reader::BlockReader;
 
 const ID: &str = "01HF00000000000000000FXT01";
-const META: &[u8] =
-    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/format/block_v1/01HF00000000000000000FXT01/meta.json"));
-const INDEX: &[u8] =
-    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/format/block_v1/01HF00000000000000000FXT01/index"));
+const META: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../testdata/format/block_v1/01HF00000000000000000FXT01/meta.json"
+));
+const INDEX: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../testdata/format/block_v1/01HF00000000000000000FXT01/index"
+));
 const SEGMENT: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../testdata/format/block_v1/01HF00000000000000000FXT01/chunks/000001"
@@ -46,8 +50,11 @@ fn reseal_index(index: &mut [u8]) {
 
 fn scratch_dir() -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir()
-        .join(format!("promlite-fuzz-block-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let dir = std::env::temp_dir().join(format!(
+        "promlite-fuzz-block-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -102,8 +109,9 @@ fuzz_target!(|data: &[u8]| {
     match (mode / 3) % 4 {
         // XOR the patch in at `at`.
         0 | 1 => {
+            let len = target.len().max(1);
             for (i, b) in patch.iter().enumerate() {
-                if let Some(slot) = target.get_mut(at.wrapping_add(i) % target.len().max(1)) {
+                if let Some(slot) = target.get_mut(at.wrapping_add(i) % len) {
                     *slot ^= b;
                 }
             }

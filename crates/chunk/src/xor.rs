@@ -127,6 +127,7 @@ pub struct XorEncoder {
     t: i64,
     t_delta: i64,
     value: ValueState,
+    float_only: bool,
 }
 
 impl Default for XorEncoder {
@@ -154,7 +155,18 @@ impl XorEncoder {
             t: 0,
             t_delta: 0,
             value: ValueState::Float { prev: 0, leading: NO_WINDOW, trailing: 0 },
+            float_only: false,
         }
+    }
+
+    /// Encodes every value with XOR floats, skipping decimal mode. Decimal mode is chosen by the
+    /// first value and usually wins, but XOR is smaller for some series (values that move by
+    /// multiples of a power of two, whose XORs have long trailing zero runs). An encoder that
+    /// sees all samples up front (block compaction) can encode both ways and keep the smaller.
+    /// Call before the first append.
+    pub fn float_only(mut self) -> Self {
+        self.float_only = true;
+        self
     }
 
     /// Number of samples appended.
@@ -225,7 +237,8 @@ impl XorEncoder {
     }
 
     fn write_first_value(&mut self, v: f64) {
-        match smallest_scale(v, 0) {
+        let decimal = if self.float_only { None } else { smallest_scale(v, 0) };
+        match decimal {
             Some((scale, i)) => {
                 self.w.write_bit(true);
                 self.w.write_bits(u64::from(scale), 4);

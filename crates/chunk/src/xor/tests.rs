@@ -268,3 +268,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn float_only_encoder_round_trips_and_skips_decimal_mode() {
+    let samples: Vec<(i64, f64)> = (0..50).map(|i| (i * 1000, i as f64)).collect();
+    let mut enc = XorEncoder::with_limits(u16::MAX, usize::MAX).float_only();
+    for &(t, v) in &samples {
+        enc.append(t, v).unwrap();
+    }
+    let bytes = enc.finish();
+    assert_eq!(decode(&bytes), samples);
+    // The first value's mode bit follows the 6-byte varint of t0 = 0 (1 byte): bit 7 of byte 4.
+    assert_eq!(bytes[4] & 0x80, 0, "float mode");
+    assert_ne!(encode(&samples)[4] & 0x80, 0, "decimal mode by default");
+}

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use promlite_chunk::{AppendError, XorDecoder, XorEncoder};
+use promlite_chunk::{XorDecoder, XorEncoder};
 use promlite_model::{Labels, Timestamp};
 
 use super::writer::{BlockWriter, WriteOptions};
@@ -138,34 +138,45 @@ fn dedup_keep_last(samples: &mut Vec<(i64, f64)>) {
     samples.truncate(write);
 }
 
-/// Encodes strictly increasing samples into chunks of at most `max_samples` samples.
+/// Encodes strictly increasing samples into chunks of at most `max_samples` samples (or about
+/// `max_bytes`). Each chunk is encoded in the default mode and in XOR-float-only mode, and the
+/// smaller encoding is kept: the compactor sees every sample up front, unlike the head.
 pub(crate) fn encode_chunks(samples: &[(i64, f64)], max_samples: u16, max_bytes: usize) -> Vec<ChunkMeta> {
     let mut out = Vec::new();
-    let mut enc = XorEncoder::with_limits(max_samples, max_bytes);
-    let mut first = None;
-    let mut last = 0;
-    let seal = |enc: XorEncoder, first: i64, last: i64, out: &mut Vec<ChunkMeta>| {
-        out.push(ChunkMeta { min_time: first, max_time: last, data: SharedBytes::from_vec(enc.finish()) });
-    };
-    for &(t, v) in samples {
-        match enc.append(t, v) {
-            Ok(()) => {}
-            Err(AppendError::Full | AppendError::DeltaOverflow { .. }) => {
-                let full = std::mem::replace(&mut enc, XorEncoder::with_limits(max_samples, max_bytes));
-                if let Some(f) = first.take() {
-                    seal(full, f, last, &mut out);
-                }
-                // A fresh chunk accepts any first sample.
+    let mut start = 0usize;
+    while start < samples.len() {
+        let mut enc = XorEncoder::with_limits(max_samples, max_bytes);
+        let mut end = start;
+        // An append fails when the chunk is full or the gap overflows i64 (cut either way); the
+        // input is sorted and deduplicated, so nothing else can fail.
+        while let Some(&(t, v)) = samples.get(end) {
+            if enc.append(t, v).is_err() {
+                break;
+            }
+            end += 1;
+        }
+        if end == start {
+            // Limits too small for even one sample: give the sample a chunk of its own.
+            enc = XorEncoder::with_limits(1, usize::MAX);
+            if let Some(&(t, v)) = samples.get(start) {
                 let _ = enc.append(t, v);
             }
-            // Samples are sorted and deduplicated, so this cannot happen; skip defensively.
-            Err(_) => continue,
+            end = start + 1;
         }
-        first.get_or_insert(t);
-        last = t;
-    }
-    if let Some(f) = first {
-        seal(enc, f, last, &mut out);
+        let group = samples.get(start..end).unwrap_or(&[]);
+        let mut alt = XorEncoder::with_limits(u16::MAX, usize::MAX).float_only();
+        for &(t, v) in group {
+            let _ = alt.append(t, v);
+        }
+        let data = if alt.num_samples() == enc.num_samples() && alt.bytes().len() < enc.bytes().len() {
+            alt.finish()
+        } else {
+            enc.finish()
+        };
+        if let (Some(first), Some(last)) = (group.first(), group.last()) {
+            out.push(ChunkMeta { min_time: first.0, max_time: last.0, data: SharedBytes::from_vec(data) });
+        }
+        start = end;
     }
     out
 }
@@ -194,5 +205,30 @@ mod tests {
         let gap = encode_chunks(&[(i64::MIN, 1.0), (i64::MAX, 2.0)], 480, 4096);
         assert_eq!(gap.len(), 2);
         assert_eq!((gap[1].min_time, gap[1].max_time), (i64::MAX, i64::MAX));
+        assert_eq!(encode_chunks(&[(1, 1.0), (2, 2.0)], 480, 0).len(), 2);
+    }
+
+    #[test]
+    fn encode_chunks_keeps_the_smaller_mode() {
+        // Page-sized moves: XOR floats beat decimal delta-of-delta here.
+        let mut v = 2.0e8;
+        let samples: Vec<(i64, f64)> = (0..480i64)
+            .map(|i| {
+                v += (((i * 7919) % 200) - 100) as f64 * 4096.0;
+                (i * 15_000, v)
+            })
+            .collect();
+        let chosen = encode_chunks(&samples, 480, usize::MAX);
+        let mut auto = XorEncoder::with_limits(480, usize::MAX);
+        let mut float = XorEncoder::with_limits(480, usize::MAX).float_only();
+        for &(t, x) in &samples {
+            auto.append(t, x).unwrap();
+            float.append(t, x).unwrap();
+        }
+        assert_eq!(chosen.len(), 1);
+        assert_eq!(chosen[0].data.len(), auto.bytes().len().min(float.bytes().len()));
+        let mut back = Vec::new();
+        XorDecoder::new(chosen[0].data.as_slice()).unwrap().decode_into(&mut back).unwrap();
+        assert_eq!(back, samples);
     }
 }
