@@ -23,6 +23,10 @@
 //! it; with [`ReplayOptions::lenient`] the line is skipped, counted, and its position recorded
 //! (the first [`ReplayOptions::max_reported_errors`] of them).
 //!
+//! Memory: replay keeps one cache entry per distinct series text and label set for the whole
+//! call (that is what lets later scrapes skip building [`Labels`]), so heavy series churn
+//! costs memory proportional to all series ever seen.
+//!
 //! Format detection (unless [`ReplayOptions::format`] is set): the `.om` extension, or a file
 //! whose last line is `# EOF`, is OpenMetrics; anything else is the Prometheus format.
 
