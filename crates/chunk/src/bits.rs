@@ -173,6 +173,23 @@ impl<'a> BitReader<'a> {
         }
     }
 
+    /// Consumes the next two bits if both are zero and returns true; otherwise consumes nothing.
+    #[inline]
+    pub fn take_two_zero_bits(&mut self) -> bool {
+        if self.nbits < 2 {
+            self.refill();
+            if self.nbits < 2 {
+                return false;
+            }
+        }
+        if self.buf >> 62 != 0 {
+            return false;
+        }
+        self.buf <<= 2;
+        self.nbits -= 2;
+        true
+    }
+
     /// Reads one bit.
     #[inline]
     pub fn read_bit(&mut self) -> Result<bool, EndOfStream> {

@@ -446,8 +446,32 @@ impl<'a> XorDecoder<'a> {
     /// Calls `f` for every remaining sample, in order. The fast path for bulk reads.
     #[inline]
     pub fn for_each_sample(&mut self, mut f: impl FnMut(i64, f64)) -> Result<()> {
-        while let Some((t, v)) = self.next_sample()? {
-            f(t, v);
+        while self.read < self.n && !self.failed {
+            // Fast path for the most common sample after the second: the timestamp delta and the
+            // value (decimal delta, or XOR float) both repeat, coded as two zero bits.
+            if self.read >= 2 && self.r.take_two_zero_bits() {
+                let Some(t) = self.t.checked_add(self.t_delta) else {
+                    return Err(self.corrupt("timestamp overflows"));
+                };
+                let v = match self.value {
+                    ValueState::Decimal { scale, prev, delta } => {
+                        let i = prev.checked_add(delta).filter(|i| i.unsigned_abs() <= MAX_EXACT as u64);
+                        let Some(i) = i else { return Err(self.corrupt("decimal value out of range")) };
+                        self.value = ValueState::Decimal { scale, prev: i, delta };
+                        decimal_value(i, scale)
+                    }
+                    ValueState::Float { prev, .. } => f64::from_bits(prev),
+                };
+                self.t = t;
+                self.read += 1;
+                self.cur = Some((t, v));
+                f(t, v);
+                continue;
+            }
+            match self.next_sample()? {
+                Some((t, v)) => f(t, v),
+                None => break,
+            }
         }
         Ok(())
     }
