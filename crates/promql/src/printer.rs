@@ -138,23 +138,37 @@ fn write_modifiers(f: &mut impl Write, offset: i64, at: Option<At>) -> fmt::Resu
 }
 
 /// Writes the selector's name and matchers, without `offset`/`@`.
+///
+/// The parser stores a name written outside the braces both as `name` and as a trailing
+/// `__name__="name"` matcher; that form prints as `name{...}`. Hand-built selectors whose `name`
+/// has no matcher still print their name (re-parsing then adds the matcher).
 fn write_selector_body(f: &mut impl Write, vs: &VectorSelector) -> fmt::Result {
-    // The parser appends the `__name__` matcher for a name written outside the braces.
-    let bare_name = vs.name.as_deref().filter(|name| {
-        is_legacy_metric_name(name)
-            && !is_reserved_metric_name(name)
-            && vs.matchers.last().is_some_and(|m| {
-                m.name == METRIC_NAME && m.op == MatchOp::Equal && m.value == *name
-            })
-    });
-    let shown: &[Matcher] = match bare_name {
-        Some(name) => {
-            f.write_str(name)?;
-            vs.matchers.split_last().map_or(&[], |(_, rest)| rest)
-        }
-        None => &vs.matchers,
+    let is_name_matcher = |m: &Matcher, name: &str| {
+        m.name == METRIC_NAME && m.op == MatchOp::Equal && m.value == name
     };
-    if !shown.is_empty() || bare_name.is_none() {
+    let has_name_matcher = vs.matchers.iter().any(|m| m.name == METRIC_NAME);
+    let mut shown: Vec<&Matcher> = vs.matchers.iter().collect();
+    let mut bare = false;
+    if let Some(name) = vs.name.as_deref() {
+        let printable = is_legacy_metric_name(name) && !is_reserved_metric_name(name);
+        if printable && vs.matchers.last().is_some_and(|m| is_name_matcher(m, name)) {
+            shown.pop();
+            bare = true;
+        } else if printable && !has_name_matcher {
+            bare = true;
+        }
+        if bare {
+            f.write_str(name)?;
+        }
+    }
+    let implied_name = match vs.name.as_deref() {
+        Some(name) if !bare && !has_name_matcher => Some(Matcher::equal(METRIC_NAME, name)),
+        _ => None,
+    };
+    if let Some(m) = &implied_name {
+        shown.insert(0, m);
+    }
+    if !shown.is_empty() || !bare {
         f.write_char('{')?;
         for (i, m) in shown.iter().enumerate() {
             if i > 0 {
@@ -312,6 +326,33 @@ mod tests {
         assert_eq!(format_timestamp(100_000), "100");
         assert_eq!(format_timestamp(-1_500), "-1.5");
         assert_eq!(format_timestamp(1_005), "1.005");
+    }
+
+    #[test]
+    fn hand_built_selectors_keep_their_name() {
+        let vs = |name: Option<&str>, matchers: Vec<Matcher>| {
+            Expr::VectorSelector(VectorSelector {
+                name: name.map(str::to_string),
+                matchers,
+                offset: 0,
+                at: None,
+                span: Default::default(),
+            })
+        };
+        assert_eq!(vs(Some("foo"), vec![]).to_string(), "foo");
+        assert_eq!(
+            vs(Some("foo"), vec![Matcher::equal("a", "b")]).to_string(),
+            r#"foo{a="b"}"#
+        );
+        assert_eq!(vs(Some("bool"), vec![]).to_string(), r#"{__name__="bool"}"#);
+        assert_eq!(
+            vs(Some("a.b"), vec![Matcher::equal("__name__", "a.b")]).to_string(),
+            r#"{__name__="a.b"}"#
+        );
+        assert_eq!(
+            vs(None, vec![Matcher::equal("__name__", "x")]).to_string(),
+            r#"{__name__="x"}"#
+        );
     }
 
     #[test]
