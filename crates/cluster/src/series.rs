@@ -168,7 +168,13 @@ impl ValueGen {
                     if k == 0 && initial > 0.0 {
                         initial + cores * dt * self.rng.gen_range(0.0..1.0)
                     } else {
-                        cores * dt * self.rng.gen_range(0.2..1.0)
+                        // A container started inside the range: its first value is below
+                        // 0.15 of a mean increment, so the counter's extrapolated zero point
+                        // lies less than half an interval before the first sample. There
+                        // Prometheus 2.42 (zero cut-off first) and 3.x (half-interval limit
+                        // first) extrapolate `rate` alike, so the differential check against
+                        // 2.42 stays valid (increments are at least 0.3 of the mean).
+                        cores * dt * self.rng.gen_range(0.01..0.15)
                     }
                 } else if def.resets.binary_search(&k).is_ok() {
                     cores * dt * self.rng.gen_range(0.1..1.0)

@@ -478,3 +478,44 @@ fn invalid_specs_are_rejected() {
         );
     }
 }
+
+#[test]
+fn new_counters_start_close_to_zero_so_rate_extrapolation_is_version_independent() {
+    // Prometheus 2.42 and 3.x extrapolate `rate` alike when a counter's zero point lies less
+    // than half an interval before its first sample: first value / increment < 0.5.
+    let cluster = build(&ClusterSpec::preset(Size::Small));
+    let dt = cluster.spec().interval_ms as f64 / 1000.0;
+    let mut new_series = 0;
+    cluster.for_each_series(|def, samples| {
+        let crate::ValueModel::Counter { cores, .. } = def.model else {
+            return;
+        };
+        let starts_inside = def.spans.first().is_some_and(|s| s.start > 0);
+        let step = cores * dt;
+        if starts_inside {
+            new_series += 1;
+            let first = samples.first().map_or(f64::NAN, |s| s.v);
+            assert!(
+                first > 0.0 && first < 0.15 * step,
+                "{}: first {first}, step {step}",
+                def.labels
+            );
+        }
+        let start = cluster.spec().start_ms;
+        for pair in samples.windows(2) {
+            let k = u32::try_from((pair[1].t - start) / cluster.spec().interval_ms).unwrap_or(0);
+            if !def.resets.contains(&k) {
+                let inc = pair[1].v - pair[0].v;
+                assert!(
+                    inc >= 0.3 * step * (1.0 - 1e-9),
+                    "{}: increment {inc} < 0.3 * {step}",
+                    def.labels
+                );
+            }
+        }
+    });
+    assert!(
+        new_series > 0,
+        "the small cluster has containers started inside the range"
+    );
+}
