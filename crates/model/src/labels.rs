@@ -28,7 +28,10 @@ pub struct Label {
 impl Label {
     /// A label from anything string-like.
     pub fn new(name: impl Into<Arc<str>>, value: impl Into<Arc<str>>) -> Self {
-        Self { name: name.into(), value: value.into() }
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -78,7 +81,10 @@ impl Labels {
     /// Wraps a vector that the caller guarantees is sorted by name, duplicate-free and without
     /// empty values. Checked in debug builds.
     pub fn from_sorted_vec(v: Vec<Label>) -> Self {
-        debug_assert!(v.windows(2).all(|w| w[0].name < w[1].name), "labels not sorted/unique");
+        debug_assert!(
+            v.windows(2).all(|w| w[0].name < w[1].name),
+            "labels not sorted/unique"
+        );
         debug_assert!(v.iter().all(|l| !l.value.is_empty()), "empty label value");
         Self(v.into())
     }
@@ -131,7 +137,13 @@ impl Labels {
         if !self.has(METRIC_NAME) {
             return self.clone();
         }
-        Labels(self.0.iter().filter(|l| &*l.name != METRIC_NAME).cloned().collect())
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| &*l.name != METRIC_NAME)
+                .cloned()
+                .collect(),
+        )
     }
 
     /// A stable 64-bit hash of the whole label set (xxh3 over `name 0xff value 0xff ...`).
@@ -180,7 +192,13 @@ impl Labels {
 
     /// Only the labels named in `names`.
     pub fn keep(&self, names: &[impl AsRef<str>]) -> Labels {
-        Labels(self.0.iter().filter(|l| names.iter().any(|n| n.as_ref() == &*l.name)).cloned().collect())
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| names.iter().any(|n| n.as_ref() == &*l.name))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// All labels except those named in `names` and except `__name__`.
@@ -188,7 +206,9 @@ impl Labels {
         Labels(
             self.0
                 .iter()
-                .filter(|l| &*l.name != METRIC_NAME && !names.iter().any(|n| n.as_ref() == &*l.name))
+                .filter(|l| {
+                    &*l.name != METRIC_NAME && !names.iter().any(|n| n.as_ref() == &*l.name)
+                })
                 .cloned()
                 .collect(),
         )
@@ -196,7 +216,9 @@ impl Labels {
 
     /// A builder starting from these labels.
     pub fn builder(&self) -> LabelsBuilder {
-        LabelsBuilder { labels: self.0.to_vec() }
+        LabelsBuilder {
+            labels: self.0.to_vec(),
+        }
     }
 }
 
@@ -284,12 +306,19 @@ impl LabelsBuilder {
     }
 
     /// Sets `name` to `value`; an empty value deletes the label.
-    pub fn set(&mut self, name: impl Into<Arc<str>> + AsRef<str>, value: impl Into<Arc<str>> + AsRef<str>) -> &mut Self {
+    pub fn set(
+        &mut self,
+        name: impl Into<Arc<str>> + AsRef<str>,
+        value: impl Into<Arc<str>> + AsRef<str>,
+    ) -> &mut Self {
         if value.as_ref().is_empty() {
             self.del(name.as_ref());
             return self;
         }
-        match self.labels.binary_search_by(|l| (*l.name).cmp(name.as_ref())) {
+        match self
+            .labels
+            .binary_search_by(|l| (*l.name).cmp(name.as_ref()))
+        {
             Ok(i) => self.labels[i].value = value.into(),
             Err(i) => self.labels.insert(i, Label::new(name, value)),
         }
@@ -317,12 +346,16 @@ impl LabelsBuilder {
 
     /// The current value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.labels.iter().find(|l| &*l.name == name).map(|l| &*l.value)
+        self.labels
+            .iter()
+            .find(|l| &*l.name == name)
+            .map(|l| &*l.value)
     }
 
     /// Keeps only labels whose names are in `names`.
     pub fn keep(&mut self, names: &[impl AsRef<str>]) -> &mut Self {
-        self.labels.retain(|l| names.iter().any(|n| n.as_ref() == &*l.name));
+        self.labels
+            .retain(|l| names.iter().any(|n| n.as_ref() == &*l.name));
         self
     }
 
@@ -356,8 +389,14 @@ mod tests {
     fn signature_hashes_select_the_right_labels() {
         let x = Labels::from_pairs([("__name__", "m"), ("pod", "p"), ("ns", "n"), ("c", "1")]);
         let y = Labels::from_pairs([("__name__", "k"), ("pod", "p"), ("ns", "n"), ("c", "2")]);
-        assert_eq!(x.hash_for_labels(&["pod", "ns"]), y.hash_for_labels(&["ns", "pod"]));
-        assert_ne!(x.hash_for_labels(&["pod", "c"]), y.hash_for_labels(&["pod", "c"]));
+        assert_eq!(
+            x.hash_for_labels(&["pod", "ns"]),
+            y.hash_for_labels(&["ns", "pod"])
+        );
+        assert_ne!(
+            x.hash_for_labels(&["pod", "c"]),
+            y.hash_for_labels(&["pod", "c"])
+        );
         assert_eq!(x.hash_without_labels(&["c"]), y.hash_without_labels(&["c"]));
         assert_ne!(x.stable_hash(), y.stable_hash());
     }

@@ -95,18 +95,31 @@ impl Matcher {
             MatchOp::Equal | MatchOp::NotEqual => None,
             MatchOp::Regex | MatchOp::NotRegex => Some(compile_regex(&name, &value)?),
         };
-        Ok(Self { op, name, value, fast })
+        Ok(Self {
+            op,
+            name,
+            value,
+            fast,
+        })
     }
 
     /// `name="value"`; never fails.
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { op: MatchOp::Equal, name: name.into(), value: value.into(), fast: None }
+        Self {
+            op: MatchOp::Equal,
+            name: name.into(),
+            value: value.into(),
+            fast: None,
+        }
     }
 
     /// `name=~"v1|v2|..."` for an exact set of values, built without the regex engine. The
     /// written form escapes regex metacharacters, so printing and re-parsing it gives the same
     /// set. Used to push join keys down into selectors; sets of thousands of values are fine.
-    pub fn regex_set(name: impl Into<String>, values: impl IntoIterator<Item = impl Into<String>>) -> Self {
+    pub fn regex_set(
+        name: impl Into<String>,
+        values: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         let mut set: Vec<String> = values.into_iter().map(Into::into).collect();
         set.sort();
         set.dedup();
@@ -114,9 +127,17 @@ impl Matcher {
             // `=~""` would match the empty string; this class matches no character at all.
             r"[^\x00-\x{10FFFF}]".to_string()
         } else {
-            set.iter().map(|v| regex_syntax::escape(v)).collect::<Vec<_>>().join("|")
+            set.iter()
+                .map(|v| regex_syntax::escape(v))
+                .collect::<Vec<_>>()
+                .join("|")
         };
-        Self { op: MatchOp::Regex, name: name.into(), value, fast: Some(FastPath::Set(set)) }
+        Self {
+            op: MatchOp::Regex,
+            name: name.into(),
+            value,
+            fast: Some(FastPath::Set(set)),
+        }
     }
 
     /// True if the label value `v` satisfies the matcher. An absent label is the empty string.
@@ -161,7 +182,9 @@ impl Matcher {
     pub fn set_matches(&self) -> Option<Vec<&str>> {
         match (self.op, &self.fast) {
             (MatchOp::Equal, _) => Some(vec![self.value.as_str()]),
-            (MatchOp::Regex, Some(FastPath::Set(set))) => Some(set.iter().map(String::as_str).collect()),
+            (MatchOp::Regex, Some(FastPath::Set(set))) => {
+                Some(set.iter().map(String::as_str).collect())
+            }
             _ => None,
         }
     }
@@ -207,7 +230,10 @@ impl fmt::Debug for Matcher {
 /// Characters with a meaning in regex syntax. A pattern without any of them (other than `|`) is a
 /// literal alternation.
 fn is_meta(c: char) -> bool {
-    matches!(c, '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$')
+    matches!(
+        c,
+        '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$'
+    )
 }
 
 fn is_plain_literal(s: &str) -> bool {

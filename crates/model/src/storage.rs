@@ -42,7 +42,12 @@ pub trait SampleIter: Send {
     /// Appends every sample with `mint <= t <= maxt` at or after the cursor to `out`, leaving the
     /// cursor on the last sample appended or on the first one past `maxt`. Implementations
     /// override this with a bulk decode; the default uses `seek`/`next`.
-    fn collect_range(&mut self, mint: Timestamp, maxt: Timestamp, out: &mut Vec<Sample>) -> Result<()> {
+    fn collect_range(
+        &mut self,
+        mint: Timestamp,
+        maxt: Timestamp,
+        out: &mut Vec<Sample>,
+    ) -> Result<()> {
         let mut cur = self.seek(mint)?;
         while let Some(s) = cur {
             if s.t > maxt {
@@ -65,7 +70,9 @@ pub struct Series {
 
 impl std::fmt::Debug for Series {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Series").field("labels", &self.labels).finish_non_exhaustive()
+        f.debug_struct("Series")
+            .field("labels", &self.labels)
+            .finish_non_exhaustive()
     }
 }
 
@@ -118,7 +125,12 @@ impl SampleIter for VecSampleIter {
         Ok(self.samples.get(idx).copied())
     }
 
-    fn collect_range(&mut self, mint: Timestamp, maxt: Timestamp, out: &mut Vec<Sample>) -> Result<()> {
+    fn collect_range(
+        &mut self,
+        mint: Timestamp,
+        maxt: Timestamp,
+        out: &mut Vec<Sample>,
+    ) -> Result<()> {
         let from = self.cur.unwrap_or(0);
         let rest = self.samples.get(from..).unwrap_or(&[]);
         let lo = rest.partition_point(|s| s.t < mint);
@@ -162,7 +174,10 @@ impl MemStore {
 
     /// Removes every series.
     pub fn clear(&self) {
-        self.inner.write().unwrap_or_else(|e| e.into_inner()).clear();
+        self.inner
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Number of series.
@@ -177,7 +192,9 @@ impl MemStore {
 }
 
 fn series_matches(labels: &Labels, matchers: &[Matcher]) -> bool {
-    matchers.iter().all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+    matchers
+        .iter()
+        .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
 }
 
 struct MemQuerier {
@@ -190,7 +207,10 @@ impl Querier for MemQuerier {
             .snapshot
             .iter()
             .filter(|(l, _)| series_matches(l, matchers))
-            .map(|(l, s)| Series { labels: l.clone(), samples: Box::new(VecSampleIter::new(s.clone())) })
+            .map(|(l, s)| Series {
+                labels: l.clone(),
+                samples: Box::new(VecSampleIter::new(s.clone())),
+            })
             .collect())
     }
 
@@ -271,8 +291,12 @@ mod tests {
         let data = samples(&[1, 5, 9, 13, 17]);
         let mut a = Vec::new();
         let mut b = Vec::new();
-        Plain(VecSampleIter::new(data.clone())).collect_range(5, 13, &mut a).unwrap();
-        VecSampleIter::new(data).collect_range(5, 13, &mut b).unwrap();
+        Plain(VecSampleIter::new(data.clone()))
+            .collect_range(5, 13, &mut a)
+            .unwrap();
+        VecSampleIter::new(data)
+            .collect_range(5, 13, &mut b)
+            .unwrap();
         assert_eq!(a, b);
         assert_eq!(a.iter().map(|s| s.t).collect::<Vec<_>>(), vec![5, 9, 13]);
     }
@@ -285,12 +309,17 @@ mod tests {
         store.add(a.clone(), Sample::new(10, 1.0));
         store.add(b.clone(), Sample::new(100, 2.0));
         let q = store.querier(0, 50).unwrap();
-        let got = q.select(&SelectHints::default(), &[Matcher::equal("__name__", "m")]).unwrap();
+        let got = q
+            .select(&SelectHints::default(), &[Matcher::equal("__name__", "m")])
+            .unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].labels, a);
         let q = store.querier(0, 200).unwrap();
         let re = Matcher::new(MatchOp::Regex, "job", "b|c").unwrap();
-        assert_eq!(q.select(&SelectHints::default(), &[re]).unwrap()[0].labels, b);
+        assert_eq!(
+            q.select(&SelectHints::default(), &[re]).unwrap()[0].labels,
+            b
+        );
         assert_eq!(q.label_values("job", &[]).unwrap(), vec!["a", "b"]);
     }
 }

@@ -16,7 +16,10 @@ impl SharedBytes {
     /// Wraps an owner of bytes (a `Vec<u8>`, a memory map, ...), viewing all of it.
     pub fn new(owner: Arc<dyn AsRef<[u8]> + Send + Sync>) -> Self {
         let len = (*owner).as_ref().len();
-        Self { owner, range: 0..len }
+        Self {
+            owner,
+            range: 0..len,
+        }
     }
 
     /// Wraps a vector.
@@ -28,7 +31,10 @@ impl SharedBytes {
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
         // The range is checked against the owner's length in every constructor.
-        (*self.owner).as_ref().get(self.range.clone()).unwrap_or(&[])
+        (*self.owner)
+            .as_ref()
+            .get(self.range.clone())
+            .unwrap_or(&[])
     }
 
     /// Length in bytes.
@@ -50,7 +56,10 @@ impl SharedBytes {
             return None;
         }
         let start = self.range.start + range.start;
-        Some(Self { owner: self.owner.clone(), range: start..start + range.len() })
+        Some(Self {
+            owner: self.owner.clone(),
+            range: start..start + range.len(),
+        })
     }
 }
 

@@ -41,7 +41,13 @@ pub trait BlockReader: Send + Sync {
     fn series_labels(&self, series: SeriesRef) -> Result<Labels>;
 
     /// Appends the chunks of `series` that overlap `[mint, maxt]` to `out`, in time order.
-    fn series_chunks(&self, series: SeriesRef, mint: Timestamp, maxt: Timestamp, out: &mut Vec<ChunkMeta>) -> Result<()>;
+    fn series_chunks(
+        &self,
+        series: SeriesRef,
+        mint: Timestamp,
+        maxt: Timestamp,
+        out: &mut Vec<ChunkMeta>,
+    ) -> Result<()>;
 
     /// Sorted label names of the series matching `matchers` (all series if empty).
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>>;
