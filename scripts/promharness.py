@@ -246,11 +246,3 @@ def dump_json_lines(obj):
     """Compact JSON with one line per result series (valid JSON, small and diffable)."""
     text = json.dumps(obj, separators=(",", ":"))
     return text.replace('},{"metric":', '},\n{"metric":').replace('"result":[{', '"result":[\n{') + "\n"
-
-
-def sort_result(body):
-    """Sorts vector/matrix results by label set so saved files are stable and diffable."""
-    data = body.get("data")
-    if isinstance(data, dict) and data.get("resultType") in ("vector", "matrix"):
-        data["result"].sort(key=lambda item: label_key(item.get("metric", {})))
-    return body
