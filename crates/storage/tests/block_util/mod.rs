@@ -12,6 +12,9 @@ use promlite_storage::reader::{BlockReader, ChunkMeta};
 /// Series in label order with their samples.
 pub type Model = BTreeMap<Labels, Vec<(i64, f64)>>;
 
+/// Series read back from a block, in ref order.
+pub type SeriesList = Vec<(Labels, Vec<(i64, f64)>)>;
+
 /// Encodes samples into chunks of at most `per_chunk` samples.
 pub fn chunks_of(samples: &[(i64, f64)], per_chunk: u16) -> Vec<ChunkMeta> {
     let mut out = Vec::new();
@@ -44,7 +47,7 @@ pub fn decode_all(chunks: &[ChunkMeta]) -> Vec<(i64, f64)> {
 }
 
 /// Reads every series of a reader back into a model, in `sorted_postings` order.
-pub fn read_all(reader: &dyn BlockReader) -> Vec<(Labels, Vec<(i64, f64)>)> {
+pub fn read_all(reader: &dyn BlockReader) -> SeriesList {
     let refs = reader.sorted_postings(&reader.postings(&[]).unwrap()).unwrap();
     refs.into_iter()
         .map(|r| {
@@ -68,7 +71,7 @@ pub fn matching<'a>(model: &'a Model, matchers: &[Matcher]) -> Vec<&'a Labels> {
 /// Opens the block in `dir` and reads everything through the public API: every label name and
 /// value, the postings of every pair, every series' labels and decoded samples. Returns the
 /// first error as text, or the series.
-pub fn read_everything(dir: &std::path::Path) -> Result<Vec<(Labels, Vec<(i64, f64)>)>, String> {
+pub fn read_everything(dir: &std::path::Path) -> Result<SeriesList, String> {
     let block = promlite_storage::block::Block::open(dir).map_err(|e| e.to_string())?;
     let err = |e: promlite_storage::Error| e.to_string();
     for name in block.label_names(&[]).map_err(err)? {
