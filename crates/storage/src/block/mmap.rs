@@ -18,10 +18,11 @@ use crate::{Error, Result};
 /// it is removed only by deleting the whole block directory. On Unix, unlinking a mapped file
 /// keeps its pages valid until the last map is dropped, so a block deleted by retention while a
 /// query still holds its [`SharedBytes`] stays readable. The contract is kept by this crate alone
-/// (every file mapped here is a sealed block file), which is why [`map_file`] is a safe function.
+/// (every file mapped here is a sealed block file), which is why [`map_file`] is a safe function
+/// and, like this type, private to the crate.
 /// An outside process that truncates a block file breaks it: reads of the truncated pages then
 /// fault (SIGBUS), as with any memory-mapped database.
-pub struct MappedFile {
+pub(crate) struct MappedFile {
     map: Mmap,
 }
 
@@ -33,7 +34,7 @@ impl AsRef<[u8]> for MappedFile {
 
 /// Maps `path` read-only and returns its bytes. Empty files are returned as an empty buffer
 /// (mapping zero bytes is an error on some platforms).
-pub fn map_file(path: &Path) -> Result<SharedBytes> {
+pub(crate) fn map_file(path: &Path) -> Result<SharedBytes> {
     let file = File::open(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
     let len = file.metadata().map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?.len();
     if len == 0 {

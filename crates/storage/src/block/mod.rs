@@ -18,7 +18,7 @@
 //! `BlockReader`s into one block, optionally dropping samples outside a time range.
 
 mod merge;
-pub mod mmap;
+mod mmap;
 mod reader;
 mod writer;
 
