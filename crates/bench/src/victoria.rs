@@ -17,6 +17,9 @@ use crate::http::{free_port, HttpClient};
 use crate::process::ServerProcess;
 use crate::promjson::parse_response;
 
+/// Upper bound for streaming the whole data set into the server.
+const IMPORT_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
+
 /// Marker written into the data directory after a complete import and flush.
 const IMPORT_DONE: &str = "promlite-bench-import.done";
 
@@ -141,9 +144,9 @@ impl Victoria {
         let started = Instant::now();
         let file = File::open(openmetrics).map_err(io_err(openmetrics))?;
         let mut reader = ConvertReader::new(BufReader::with_capacity(1 << 20, file), openmetrics);
-        let sent = self
-            .client
-            .post_stream("/api/v1/import/prometheus", &mut reader);
+        // The import streams gigabytes at the acceptance size: no query timeout applies to it.
+        let import_client = HttpClient::new(self.client.base(), IMPORT_TIMEOUT);
+        let sent = import_client.post_stream("/api/v1/import/prometheus", &mut reader);
         if let Some(conversion_error) = reader.take_error() {
             return Err(conversion_error);
         }
