@@ -212,11 +212,14 @@ pub fn aligned_range_start(t: Timestamp, range: i64) -> Timestamp {
     t.div_euclid(range).saturating_mul(range)
 }
 
+/// One page of the series table: `PAGE_SIZE` slots.
+type Page = Box<[Option<Box<MemSeries>>]>;
+
 /// A paged table from series ref to series: refs may be sparse (series are garbage-collected and
 /// refs are never reused), so pages that hold no live series are freed.
 #[derive(Debug, Default)]
 struct SeriesTable {
-    pages: Vec<Option<Box<[Option<Box<MemSeries>>]>>>,
+    pages: Vec<Option<Page>>,
     live_per_page: Vec<u32>,
 }
 

@@ -64,7 +64,7 @@ fn parse_index(s: &str) -> Option<u32> {
 
 /// Segments in `dir`, sorted by index. Other files are ignored.
 pub fn list_segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
-    list(dir, |name| parse_index(name))
+    list(dir, parse_index)
 }
 
 /// Finished checkpoints in `dir` (not their temporary files), sorted by index.
