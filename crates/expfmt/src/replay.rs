@@ -32,11 +32,12 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use promlite_model::{Labels, MemStore, Sample, Timestamp, STALE_NAN};
-use xxhash_rust::xxh3::Xxh3DefaultBuilder;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3DefaultBuilder};
 
 use crate::error::{Error, ParseError, Result};
 use crate::parse::{check_utf8, Entry, Format, Parser, ParserState};
@@ -358,11 +359,14 @@ fn detect_format(path: &Path, forced: Option<Format>) -> Result<Format> {
 /// Per-replay state: the series cache, staleness bookkeeping and statistics.
 struct Replayer<'s, S> {
     sink: &'s mut S,
-    /// Series text as written → series id. Building [`Labels`] (sorting, allocating) happens
-    /// once per distinct text; later scrapes hash the text and look it up.
-    by_text: HashMap<Box<str>, u32, Xxh3DefaultBuilder>,
+    /// One-shot xxh3 of the series text as written → (that text, series id). Building
+    /// [`Labels`] (sorting, allocating) happens once per distinct text; later scrapes hash the
+    /// text and compare it with the stored one. Texts whose hash is already taken by another
+    /// text (a 64-bit collision) live in `by_text_collisions`.
+    by_text: HashMap<u64, (Box<str>, u32), BuildHasherDefault<U64Hasher>>,
+    by_text_collisions: HashMap<Box<str>, u32, Xxh3DefaultBuilder>,
     /// Distinct label sets → id (different texts can spell the same series).
-    by_labels: HashMap<Labels, u32>,
+    by_labels: HashMap<Labels, u32, Xxh3DefaultBuilder>,
     series: Vec<ReplaySeries>,
     /// Per series id: 1 + index of the last scrape that appended it without an explicit
     /// timestamp (0 = never).
@@ -380,7 +384,8 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
         Self {
             sink,
             by_text: HashMap::default(),
-            by_labels: HashMap::new(),
+            by_text_collisions: HashMap::default(),
+            by_labels: HashMap::default(),
             series: Vec::new(),
             last_seen: Vec::new(),
             previous: Vec::new(),
@@ -609,9 +614,15 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
 
     /// The id of the sample's series, building its labels on first sight.
     fn series_id(&mut self, sample: &crate::SampleEntry<'_, '_>) -> Result<u32, ParseError> {
-        if let Some(&id) = self.by_text.get(sample.series) {
-            return Ok(id);
-        }
+        let text_hash = xxh3_64(sample.series.as_bytes());
+        let collided = match self.by_text.get(&text_hash) {
+            Some((text, id)) if **text == *sample.series => return Ok(*id),
+            Some(_) => match self.by_text_collisions.get(sample.series) {
+                Some(&id) => return Ok(id),
+                None => true,
+            },
+            None => false,
+        };
         let labels = sample.to_labels()?;
         let id = match self.by_labels.get(&labels) {
             Some(&id) => id,
@@ -628,7 +639,11 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
                 id
             }
         };
-        self.by_text.insert(sample.series.into(), id);
+        if collided {
+            self.by_text_collisions.insert(sample.series.into(), id);
+        } else {
+            self.by_text.insert(text_hash, (sample.series.into(), id));
+        }
         Ok(id)
     }
 
@@ -673,4 +688,25 @@ fn internal(message: &str) -> Error {
 /// The state after skipping one line (the invalid-UTF-8 line the parser never saw).
 fn skip_line(state: ParserState) -> ParserState {
     state.skip_lines(1)
+}
+
+/// A hasher for keys that already are good 64-bit hashes: it passes them through.
+#[derive(Default)]
+struct U64Hasher(u64);
+
+impl Hasher for U64Hasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by the maps here; fold anything else in for completeness.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
