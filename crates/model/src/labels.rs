@@ -286,7 +286,10 @@ pub fn write_quoted(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
             '\n' => f.write_str("\\n")?,
             '\r' => f.write_str("\\r")?,
             '\t' => f.write_str("\\t")?,
-            c if c.is_control() => write!(f, "\\x{:02x}", c as u32)?,
+            // Go's strconv.Quote: `\xNN` only for ASCII controls; C1 controls (U+0080..U+009F)
+            // as `\u00NN`, since `\xNN` would read back as a raw (invalid UTF-8) byte.
+            c if c.is_control() && (c as u32) < 0x80 => write!(f, "\\x{:02x}", c as u32)?,
+            c if c.is_control() => write!(f, "\\u{:04x}", c as u32)?,
             c => f.write_char(c)?,
         }
     }
@@ -413,6 +416,12 @@ mod tests {
     fn display_escapes_and_quotes_utf8_names() {
         let l = Labels::from_pairs([("my.label", "a\"b\\c\nd")]);
         assert_eq!(l.to_string(), r#"{"my.label"="a\"b\\c\nd"}"#);
+    }
+
+    #[test]
+    fn c1_controls_are_quoted_as_unicode_escapes() {
+        let l = Labels::from_pairs([("a", "x\u{1}y\u{85}z")]);
+        assert_eq!(l.to_string(), r#"{a="x\x01y\u0085z"}"#);
     }
 
     #[test]
