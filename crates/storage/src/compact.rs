@@ -9,6 +9,7 @@
 //!
 //! A crash between 2 and 3 leaves the data in both the block and the WAL; replay skips WAL
 //! samples before the newest block's end, so nothing is duplicated or lost.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use std::fs;
 use std::path::Path;

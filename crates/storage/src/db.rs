@@ -9,6 +9,7 @@
 //! <dir>/wal/00000001  WAL segments, checkpoint.NNNNNNNN (see docs/format/wal.md)
 //! <dir>/<block>/      immutable blocks (see docs/format/block.md)
 //! ```
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};

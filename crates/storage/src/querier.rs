@@ -8,6 +8,7 @@
 //! **Consistency:** the block list is read-locked while the head is read, and compaction adds a
 //! block before it truncates the head, so a selection never misses data that moves from the head
 //! into a block; data seen in both is deduplicated by timestamp.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use std::sync::Arc;
 

@@ -8,6 +8,7 @@
 //! inside one aligned block range (`[k * chunk_range, (k + 1) * chunk_range)`), so compaction can
 //! hand whole chunks to the block writer. Label strings are interned: equal strings across series
 //! share one allocation.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::indexing_slicing))]
 
 pub mod append;
 pub mod postings;

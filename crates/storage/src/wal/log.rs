@@ -129,9 +129,13 @@ pub fn encode_frame(
         )));
     }
     let crc = crc32fast::hash(frame.get(FRAME_HEADER_LEN..).unwrap_or_default());
-    let header = frame.get_mut(..FRAME_HEADER_LEN).unwrap_or_default();
-    header[..4].copy_from_slice(&(n as u32).to_le_bytes());
-    header[4..].copy_from_slice(&crc.to_le_bytes());
+    let mut header = [0u8; FRAME_HEADER_LEN];
+    let (len_bytes, crc_bytes) = header.split_at_mut(4);
+    len_bytes.copy_from_slice(&(n as u32).to_le_bytes());
+    crc_bytes.copy_from_slice(&crc.to_le_bytes());
+    if let Some(dst) = frame.get_mut(..FRAME_HEADER_LEN) {
+        dst.copy_from_slice(&header);
+    }
     Ok(())
 }
 
@@ -369,8 +373,18 @@ pub fn read_frames(
                 format!("frame header incomplete ({} bytes left)", rest.len()),
             );
         };
-        let len = u32::from_le_bytes([fh[0], fh[1], fh[2], fh[3]]) as usize;
-        let crc = u32::from_le_bytes([fh[4], fh[5], fh[6], fh[7]]);
+        let (len, crc) = match fh {
+            [l0, l1, l2, l3, c0, c1, c2, c3] => (
+                u32::from_le_bytes([*l0, *l1, *l2, *l3]) as usize,
+                u32::from_le_bytes([*c0, *c1, *c2, *c3]),
+            ),
+            _ => {
+                return Err(FrameCorruption {
+                    offset: pos as u64,
+                    detail: "frame header".into(),
+                })
+            }
+        };
         if len == 0 {
             if rest.iter().all(|&b| b == 0) {
                 return torn_or_corrupt(pos, format!("{} zero bytes at the end", rest.len()));
