@@ -327,26 +327,9 @@ impl Api {
         let limit = form.limit()?;
         let start = form.required_time("start")?;
         let end = form.required_time("end")?;
-        if end < start {
-            return Err(ApiError::invalid_param(
-                "end",
-                "end timestamp must not be before start time",
-            ));
-        }
-        let step_text = form.value("step");
-        let step = parse_duration(step_text).map_err(|e| ApiError::invalid_param("step", e))?;
-        if step <= 0 {
-            return Err(ApiError::invalid_param(
-                "step",
-                "zero or negative query resolution step widths are not accepted. Try a positive integer",
-            ));
-        }
-        // Same guard as Prometheus: refuse queries that would return absurd numbers of points.
-        if (end - start) / step > MAX_POINTS_PER_SERIES {
-            return Err(ApiError::bad_data(
-                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
-            ));
-        }
+        let step =
+            parse_duration(form.value("step")).map_err(|e| ApiError::invalid_param("step", e))?;
+        check_range(start, end, step)?;
         let options = self.query_options(form)?;
         let started = Instant::now();
         let step = Duration::from_millis(u64::try_from(step).unwrap_or(1));
@@ -417,6 +400,31 @@ impl Api {
         );
         json::success(&data, &[], &[])
     }
+}
+
+/// Prometheus's checks on a range query's bounds, in its order: end not before start, a
+/// positive step, at most [`MAX_POINTS_PER_SERIES`] points. The CLI applies them too.
+pub fn check_range(start: Timestamp, end: Timestamp, step_ms: i64) -> Result<(), ApiError> {
+    if end < start {
+        return Err(ApiError::invalid_param(
+            "end",
+            "end timestamp must not be before start time",
+        ));
+    }
+    if step_ms <= 0 {
+        return Err(ApiError::invalid_param(
+            "step",
+            "zero or negative query resolution step widths are not accepted. Try a positive integer",
+        ));
+    }
+    // Same guard as Prometheus: refuse queries that would return absurd numbers of points.
+    // `end >= start`, so the difference only saturates when it overflows i64.
+    if end.saturating_sub(start) / step_ms > MAX_POINTS_PER_SERIES {
+        return Err(ApiError::bad_data(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+        ));
+    }
+    Ok(())
 }
 
 /// Truncates `items` to `limit` (0: no limit) and returns Prometheus's warning if it did.

@@ -64,6 +64,13 @@ fn bad_times_and_steps_are_bad_data() {
         message.starts_with("exceeded maximum resolution of 11,000 points"),
         "{message}"
     );
+    // A span that overflows i64 milliseconds is refused, not a panic.
+    let huge = "/api/v1/query_range?query=up&start=-9000000000000000&end=9000000000000000&step=1";
+    let message = get(addr, huge).assert_error(400, "bad_data");
+    assert!(
+        message.starts_with("exceeded maximum resolution"),
+        "{message}"
+    );
     let message =
         get(addr, "/api/v1/query_range?query=up&end=10&step=1").assert_error(400, "bad_data");
     assert!(

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use promlite::Timestamp;
-use promlite_http::api::{api_error, ApiError};
+use promlite_http::api::{api_error, check_range, ApiError};
 use promlite_http::params::{format_rfc3339, parse_duration, parse_time, MAX_TIME, MIN_TIME};
 
 use super::open_existing;
@@ -73,19 +73,8 @@ pub fn instant(args: &QueryArgs) -> anyhow::Result<()> {
 pub fn range(args: &QueryRangeArgs) -> anyhow::Result<()> {
     let start = time_param("start", &args.start)?;
     let end = time_param("end", &args.end)?;
-    if end < start {
-        Err(ApiError::invalid_param(
-            "end",
-            "end timestamp must not be before start time",
-        ))?;
-    }
     let step = parse_duration(&args.step).map_err(|e| ApiError::invalid_param("step", e))?;
-    if step <= 0 {
-        Err(ApiError::invalid_param(
-            "step",
-            "zero or negative query resolution step widths are not accepted. Try a positive integer",
-        ))?;
-    }
+    check_range(start, end, step)?;
     let step = Duration::from_millis(u64::try_from(step).unwrap_or(1));
     let db = open_existing(&args.data.data_dir)?;
     let output = db
