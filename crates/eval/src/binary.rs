@@ -1,14 +1,17 @@
 //! Binary operators: scalar/scalar, vector/scalar and vector/vector with one-to-one,
 //! many-to-one and one-to-many matching, and the set operators `and`, `or`, `unless`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 
 use promlite_model::{Labels, METRIC_NAME};
 use promlite_promql::ast::{Binary, BinaryOp, Cardinality};
 
 use crate::error::{Error, Result};
 use crate::evaluator::Evaluator;
-use crate::series::{match_labels, Grid, OutBuilder, Series, SigTable, StepCursor, Val};
+use crate::series::{
+    match_labels, Grid, OutBuilder, PrehashedHasher, Series, SigTable, StepCursor, Val,
+};
 
 pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> Result<Val> {
     let pushed = if ev.opts.fast_path {
@@ -317,7 +320,10 @@ fn vector_vector(
     // One-to-one: the step at which a signature was last matched.
     let mut matched_step: Vec<usize> = vec![usize::MAX; sigs.count];
     // Many-to-one: result label hashes already produced per signature at this step.
-    let mut matched_sets: HashMap<usize, HashSet<u64>> = HashMap::new();
+    // (signature, result label hash) pairs already produced at this step; the label hash is a
+    // good hash already, so the set does not rehash it.
+    let mut matched_sets: HashSet<(usize, u64), BuildHasherDefault<PrehashedHasher>> =
+        HashSet::default();
     // The last (one-side index, result labels, their hash, output slot) each many-side series
     // produced; matches are usually stable across steps.
     let mut pair_cache: Vec<Option<(usize, Labels, u64, usize)>> = vec![None; many.len()];
@@ -399,7 +405,7 @@ fn vector_vector(
                     }
                     *m = k;
                 }
-            } else if !matched_sets.entry(o).or_default().insert(entry.0) {
+            } else if !matched_sets.insert((o, entry.0)) {
                 return Err(Error::Execution(
                     "multiple matches for labels: grouping labels must ensure unique matches"
                         .into(),
