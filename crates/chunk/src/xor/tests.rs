@@ -242,6 +242,14 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        if let Ok(mut bulk) = XorDecoder::new(&bytes) {
+            let mut out = Vec::new();
+            if let Err(e) = bulk.decode_into(&mut out) {
+                let corrupt = matches!(e, Error::Corrupt { .. });
+                prop_assert!(corrupt, "{}", e);
+            }
+            prop_assert!(out.windows(2).all(|w| w[0].0 < w[1].0));
+        }
         if let Ok(dec) = XorDecoder::new(&bytes) {
             let mut prev = None;
             for item in dec {
