@@ -315,20 +315,21 @@ impl SampleSink for NullSink {
 
 /// Directory replay (series cache, staleness) versus building `Labels` for every sample.
 fn bench_replay_on_cpu(c: &mut Criterion<OnCpu>) {
-    let scrape = cadvisor_text(2 << 20);
+    // Eight scrapes: the first builds every series, the other seven hit the series cache.
+    let scrape = cadvisor_text(1 << 20);
     let dir = std::env::temp_dir().join(format!("promlite-bench-replay-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir writable");
-    for i in 0..4 {
+    for i in 0..8 {
         std::fs::write(
             dir.join(format!("{}.prom", 1_700_000_000_000i64 + i * 15_000)),
             &scrape,
         )
         .expect("temp file writable");
     }
-    let n_samples = 4 * scrape.lines().filter(|l| !l.starts_with('#')).count() as u64;
+    let n_samples = 8 * scrape.lines().filter(|l| !l.starts_with('#')).count() as u64;
     let mut group = c.benchmark_group("expfmt_replay_on_cpu");
     group.throughput(Throughput::Elements(n_samples));
-    group.bench_function("dir_4x2MB_cached_series", |b| {
+    group.bench_function("dir_8x1MB_cached_series", |b| {
         b.iter(|| {
             let mut sink = NullSink::default();
             replay_dir(
@@ -344,7 +345,7 @@ fn bench_replay_on_cpu(c: &mut Criterion<OnCpu>) {
     group.bench_function("parse_and_to_labels_every_sample", |b| {
         b.iter(|| {
             let mut n = 0;
-            for _ in 0..4 {
+            for _ in 0..8 {
                 let mut parser = Parser::new(black_box(&scrape), Format::Prometheus);
                 while let Ok(Some(entry)) = parser.next_entry() {
                     if let Entry::Sample(s) = entry {

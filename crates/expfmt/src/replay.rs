@@ -365,8 +365,11 @@ struct Replayer<'s, S> {
     /// text (a 64-bit collision) live in `by_text_collisions`.
     by_text: HashMap<u64, (Box<str>, u32), BuildHasherDefault<U64Hasher>>,
     by_text_collisions: HashMap<Box<str>, u32, Xxh3DefaultBuilder>,
-    /// Distinct label sets → id (different texts can spell the same series).
-    by_labels: HashMap<Labels, u32, Xxh3DefaultBuilder>,
+    /// [`Labels::stable_hash`] → id of the distinct label set (different texts can spell the
+    /// same series); a label set whose hash is taken by another one goes to
+    /// `by_labels_collisions`.
+    by_labels: HashMap<u64, u32, BuildHasherDefault<U64Hasher>>,
+    by_labels_collisions: HashMap<Labels, u32, Xxh3DefaultBuilder>,
     series: Vec<ReplaySeries>,
     /// Per series id: 1 + index of the last scrape that appended it without an explicit
     /// timestamp (0 = never).
@@ -386,6 +389,7 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             by_text: HashMap::default(),
             by_text_collisions: HashMap::default(),
             by_labels: HashMap::default(),
+            by_labels_collisions: HashMap::default(),
             series: Vec::new(),
             last_seen: Vec::new(),
             previous: Vec::new(),
@@ -624,16 +628,32 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             None => false,
         };
         let labels = sample.to_labels()?;
-        let id = match self.by_labels.get(&labels) {
-            Some(&id) => id,
+        let hash = labels.stable_hash();
+        let known = match self.by_labels.get(&hash) {
+            Some(&id)
+                if self
+                    .series
+                    .get(id as usize)
+                    .is_some_and(|s| s.labels == labels) =>
+            {
+                Some(id)
+            }
+            Some(_) => self.by_labels_collisions.get(&labels).copied(),
+            None => None,
+        };
+        let id = match known {
+            Some(id) => id,
             None => {
                 let id = u32::try_from(self.series.len()).map_err(|_| ParseError {
                     line: sample.line,
                     column: 1,
                     message: "more than 2^32 distinct series".into(),
                 })?;
-                let hash = labels.stable_hash();
-                self.by_labels.insert(labels.clone(), id);
+                if self.by_labels.contains_key(&hash) {
+                    self.by_labels_collisions.insert(labels.clone(), id);
+                } else {
+                    self.by_labels.insert(hash, id);
+                }
                 self.series.push(ReplaySeries { id, hash, labels });
                 self.last_seen.push(0);
                 id
