@@ -30,6 +30,7 @@
 //! Format detection (unless [`ReplayOptions::format`] is set): the `.om` extension, or a file
 //! whose last line is `# EOF`, is OpenMetrics; anything else is the Prometheus format.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -40,7 +41,7 @@ use promlite_model::{Labels, MemStore, Sample, Timestamp, STALE_NAN};
 use xxhash_rust::xxh3::{xxh3_64, Xxh3DefaultBuilder};
 
 use crate::error::{Error, ParseError, Result};
-use crate::parse::{check_utf8, Entry, Format, Parser, ParserState};
+use crate::parse::{check_utf8, Format, Parser, ParserState};
 
 /// A series as replay identifies it. Replay builds the [`Labels`] once per distinct series
 /// (keyed by the series text as written), so a sink can cache its own series reference by
@@ -529,7 +530,7 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
         loop {
             match parser.next_entry() {
                 Ok(None) => break,
-                Ok(Some(Entry::Sample(sample))) => {
+                Ok(Some(crate::Entry::Sample(sample))) => {
                     let outcome = self.accept(&sample, scrape_time);
                     if let Err(error) = outcome {
                         let e = match error {
@@ -649,10 +650,13 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
                     column: 1,
                     message: "more than 2^32 distinct series".into(),
                 })?;
-                if self.by_labels.contains_key(&hash) {
-                    self.by_labels_collisions.insert(labels.clone(), id);
-                } else {
-                    self.by_labels.insert(hash, id);
+                match self.by_labels.entry(hash) {
+                    Entry::Occupied(_) => {
+                        self.by_labels_collisions.insert(labels.clone(), id);
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(id);
+                    }
                 }
                 self.series.push(ReplaySeries { id, hash, labels });
                 self.last_seen.push(0);
