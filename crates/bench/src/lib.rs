@@ -285,7 +285,8 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
         }
     }
 
-    let mut victoria: HashMap<(String, QueryKind), (Measurement, Check)> = HashMap::new();
+    let mut victoria: HashMap<(String, QueryKind), (Measurement, Check, usize, bool)> =
+        HashMap::new();
     if opts.engines.victoria {
         match opts.victoria.missing() {
             Some(why) => notes.push(format!("victoria-metrics skipped: {why}")),
@@ -320,7 +321,9 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
                     let outcome = run_job(&mut server, job, &times, opts, out)?;
                     let check =
                         check_against(oracle.get(&key(job)), &outcome.answer, opts.rel_tolerance);
-                    victoria.insert(key(job), (outcome.measurement, check));
+                    let is_error = matches!(outcome.answer, QueryResult::Error(_));
+                    let n_series = outcome.answer.n_series();
+                    victoria.insert(key(job), (outcome.measurement, check, n_series, is_error));
                 }
                 server.stop()?;
             }
@@ -380,18 +383,21 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
         let reference = oracle.get(&k);
         let pl = promlite.remove(&k);
         let vm = victoria.remove(&k);
-        let (series, error) = match (reference, &pl) {
-            (Some(o), _) => (
-                o.answer.n_series(),
+        // The reference answer's shape: Prometheus's, else promlite's, else VictoriaMetrics'.
+        let (series, error) = match (reference, &pl, &vm) {
+            (Some(o), _, _) => (
+                Some(o.answer.n_series()),
                 matches!(o.answer, QueryResult::Error(_)),
             ),
-            (None, Some((_, _, n, is_error))) => (*n, *is_error),
-            (None, None) => (0, false),
+            (None, Some((_, _, n, is_error)), _) | (None, None, Some((_, _, n, is_error))) => {
+                (Some(*n), *is_error)
+            }
+            (None, None, None) => (None, false),
         };
         rows.push(Row {
             query: job.query.name.clone(),
             kind: job.kind,
-            series: (!error).then_some(series),
+            series: series.filter(|_| !error),
             error,
             prometheus: reference.map(|o| o.measurement.clone()),
             promlite_check: pl.as_ref().map_or(Check::NotRun, |p| p.1.clone()),

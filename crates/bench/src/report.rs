@@ -103,7 +103,8 @@ pub struct Row {
     pub query: String,
     /// Instant or range.
     pub kind: QueryKind,
-    /// Output series in the reference answer (Prometheus's, else promlite's); `None` for an error.
+    /// Output series in the reference answer (Prometheus's, else promlite's, else VictoriaMetrics');
+    /// `None` for an error or when no engine ran.
     pub series: Option<usize>,
     /// Whether the reference answer was an error (for example many-to-many matching).
     pub error: bool,
