@@ -101,10 +101,83 @@ pub fn for_each_matching_value<'a, V>(
     }
 }
 
+/// The refs of the series carrying one label value. Most values of high-cardinality labels
+/// (pod names, instances) belong to a single series; those are stored inline, without the
+/// bitmap's allocations, which keeps head memory per series low.
+#[derive(Debug, Clone)]
+pub enum PostingList {
+    /// Exactly one series.
+    One(u32),
+    /// Several series.
+    Many(RoaringBitmap),
+}
+
+impl PostingList {
+    fn insert(&mut self, r: u32) {
+        match self {
+            PostingList::One(x) if *x == r => {}
+            PostingList::One(x) => {
+                let mut bm = RoaringBitmap::new();
+                bm.insert(*x);
+                bm.insert(r);
+                *self = PostingList::Many(bm);
+            }
+            PostingList::Many(bm) => {
+                bm.insert(r);
+            }
+        }
+    }
+
+    /// Removes `r`; returns true if the list is now empty.
+    fn remove(&mut self, r: u32) -> bool {
+        match self {
+            PostingList::One(x) => *x == r,
+            PostingList::Many(bm) => {
+                bm.remove(r);
+                match bm.len() {
+                    0 => true,
+                    1 => {
+                        if let Some(only) = bm.min() {
+                            *self = PostingList::One(only);
+                        }
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    /// True if the list shares a series with `other`.
+    pub fn intersects(&self, other: &RoaringBitmap) -> bool {
+        match self {
+            PostingList::One(x) => other.contains(*x),
+            PostingList::Many(bm) => !bm.is_disjoint(other),
+        }
+    }
+
+    /// Adds the list's refs to `out`.
+    pub fn union_into(&self, out: &mut RoaringBitmap) {
+        match self {
+            PostingList::One(x) => {
+                out.insert(*x);
+            }
+            PostingList::Many(bm) => *out |= bm,
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            PostingList::One(_) => 0,
+            PostingList::Many(bm) => 64 + bm.serialized_size(),
+        }
+    }
+}
+
 /// The head's inverted index. Keys are interned strings shared with the series' labels.
 #[derive(Debug, Default)]
 pub struct MemPostings {
-    by_name: HashMap<Arc<str>, BTreeMap<Arc<str>, RoaringBitmap>>,
+    by_name: HashMap<Arc<str>, BTreeMap<Arc<str>, PostingList>>,
     all: RoaringBitmap,
 }
 
@@ -118,10 +191,12 @@ impl MemPostings {
     pub fn add(&mut self, series_ref: u32, labels: &Labels) {
         for l in labels.iter() {
             let values = self.by_name.entry(l.name.clone()).or_default();
-            values
-                .entry(l.value.clone())
-                .or_default()
-                .insert(series_ref);
+            match values.get_mut(&*l.value) {
+                Some(list) => list.insert(series_ref),
+                None => {
+                    values.insert(l.value.clone(), PostingList::One(series_ref));
+                }
+            }
         }
         self.all.insert(series_ref);
     }
@@ -132,9 +207,8 @@ impl MemPostings {
             let Some(values) = self.by_name.get_mut(&*l.name) else {
                 continue;
             };
-            if let Some(bm) = values.get_mut(&*l.value) {
-                bm.remove(series_ref);
-                if bm.is_empty() {
+            if let Some(list) = values.get_mut(&*l.value) {
+                if list.remove(series_ref) {
                     values.remove(&*l.value);
                 }
             }
@@ -167,7 +241,7 @@ impl MemPostings {
             .iter()
             .filter(|(_, values)| match within {
                 None => true,
-                Some(w) => values.values().any(|bm| !bm.is_disjoint(w)),
+                Some(w) => values.values().any(|list| list.intersects(w)),
             })
             .map(|(n, _)| n.to_string())
             .collect();
@@ -182,20 +256,19 @@ impl MemPostings {
         };
         values
             .iter()
-            .filter(|(_, bm)| within.is_none_or(|w| !bm.is_disjoint(w)))
+            .filter(|(_, list)| within.is_none_or(|w| list.intersects(w)))
             .map(|(v, _)| v.to_string())
             .collect()
     }
 
-    /// Approximate heap bytes used by the index (bitmaps serialized size as a proxy).
+    /// Approximate heap bytes used by the index.
     pub fn heap_bytes(&self) -> usize {
         let mut total = self.all.serialized_size();
         for (name, values) in &self.by_name {
             total += name.len() + 64;
-            for (v, bm) in values {
-                // A BTreeMap entry (key + value + node share) plus the bitmap's containers.
-                total += 16 + std::mem::size_of::<RoaringBitmap>() + 16 + bm.serialized_size();
-                let _ = v;
+            for list in values.values() {
+                // A B-tree entry (key, value, node share) plus the list's own allocations.
+                total += 16 + std::mem::size_of::<PostingList>() + 16 + list.heap_bytes();
             }
         }
         total
@@ -211,19 +284,9 @@ impl PostingsSource for MemPostings {
         let Some(values) = self.by_name.get(m.name.as_str()) else {
             return Ok(RoaringBitmap::new());
         };
-        let mut bitmaps: Vec<&RoaringBitmap> = Vec::new();
-        for_each_matching_value(values, m, |_, bm| bitmaps.push(bm));
-        Ok(match bitmaps.len() {
-            0 => RoaringBitmap::new(),
-            1 => bitmaps.first().map(|b| (*b).clone()).unwrap_or_default(),
-            _ => {
-                let mut out = RoaringBitmap::new();
-                for bm in bitmaps {
-                    out |= bm;
-                }
-                out
-            }
-        })
+        let mut out = RoaringBitmap::new();
+        for_each_matching_value(values, m, |_, list| list.union_into(&mut out));
+        Ok(out)
     }
 }
 
@@ -285,11 +348,22 @@ mod tests {
                 let op = [MatchOp::Equal, MatchOp::NotEqual, MatchOp::Regex, MatchOp::NotRegex][*op as usize];
                 m(op, n, v)
             }).collect();
-            let got: BTreeSet<u32> = resolve(&p, &ms).unwrap().iter().collect();
-            let want: BTreeSet<u32> = all.iter().enumerate()
-                .filter(|(_, l)| ms.iter().all(|m| m.matches(l.get(&m.name).unwrap_or(""))))
-                .map(|(i, _)| i as u32).collect();
-            prop_assert_eq!(got, want);
+            let check = |p: &MemPostings, live: &[bool]| -> Result<(), TestCaseError> {
+                let got: BTreeSet<u32> = resolve(p, &ms).unwrap().iter().collect();
+                let want: BTreeSet<u32> = all.iter().enumerate()
+                    .filter(|(i, l)| live[*i] && ms.iter().all(|m| m.matches(l.get(&m.name).unwrap_or(""))))
+                    .map(|(i, _)| i as u32).collect();
+                prop_assert_eq!(got, want);
+                Ok(())
+            };
+            let mut live = vec![true; all.len()];
+            check(&p, &live)?;
+            // Remove every other series (lists shrink from many to one to none) and check again.
+            for (i, l) in all.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+                p.remove(i as u32, l);
+                live[i] = false;
+            }
+            check(&p, &live)?;
         }
     }
 }
