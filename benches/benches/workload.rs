@@ -44,8 +44,19 @@ fn database(size: &str, style: &str, fast_path: bool) -> (Db, promlite_bench::Ti
     (db, times(&spec, STEP_MS).expect("preset has scrapes"))
 }
 
+/// The plain-text filter given to the bench binary (`cargo bench -- <filter>`), if any. Setting
+/// up a database costs seconds, so databases no selected bench uses are not built.
+fn plain_filter() -> Option<String> {
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'))?;
+    let is_plain = filter
+        .chars()
+        .all(|c| c.is_alphanumeric() || "_/-".contains(c));
+    is_plain.then_some(filter)
+}
+
 fn bench_workload(c: &mut Criterion) {
     let queries = workload_queries();
+    let filter = plain_filter();
     for size in SIZES {
         for style in STYLES {
             let style_queries: Vec<&WorkloadQuery> =
@@ -54,6 +65,16 @@ fn bench_workload(c: &mut Criterion) {
                 continue;
             }
             for (mode, fast_path) in [("fast", true), ("generic", false)] {
+                let selected = |q: &&WorkloadQuery| {
+                    filter.as_ref().is_none_or(|f| {
+                        ["instant", "range"].iter().any(|kind| {
+                            format!("workload/{size}/{kind}/{}/{mode}", q.name).contains(f.as_str())
+                        })
+                    })
+                };
+                if !style_queries.iter().any(selected) {
+                    continue;
+                }
                 let (db, t) = database(size, style, fast_path);
                 let step = Duration::from_millis(u64::try_from(t.step).unwrap_or(60_000));
                 for kind in ["instant", "range"] {
