@@ -247,7 +247,8 @@ impl Api {
             "/api/v1/query" | "/api/v1/query_range" | "/api/v1/series" | "/api/v1/labels" => {
                 &["GET", "POST"]
             }
-            "/api/v1/status/buildinfo" => &["GET"],
+            "/api/v1/status/buildinfo" | "/api/v1/metadata" => &["GET"],
+            "/api/v1/query_exemplars" => &["GET", "POST"],
             "/-/ready" | "/-/healthy" => &["GET", "HEAD"],
             _ if label_values_name(path).is_some() => &["GET"],
             _ => {
@@ -276,6 +277,10 @@ impl Api {
             "/api/v1/series" => self.series(&form),
             "/api/v1/labels" => self.labels(&form),
             "/api/v1/status/buildinfo" => Ok(self.buildinfo()),
+            // promlite stores neither metric metadata (HELP/TYPE) nor exemplars, so these
+            // answer truthfully empty; Grafana asks for both when browsing metrics.
+            "/api/v1/metadata" => Ok(json::success("{}", &[], &[])),
+            "/api/v1/query_exemplars" => Ok(json::success("[]", &[], &[])),
             "/-/ready" => return Response::text(200, "Prometheus Server is Ready.\n"),
             "/-/healthy" => return Response::text(200, "Prometheus Server is Healthy.\n"),
             _ => match label_values_name(path) {

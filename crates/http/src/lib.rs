@@ -2,7 +2,8 @@
 //!
 //! Endpoints: `/api/v1/query`, `/api/v1/query_range` (GET and form POST), `/api/v1/series`,
 //! `/api/v1/labels`, `/api/v1/label/<name>/values`, `/api/v1/status/buildinfo`, `/-/ready`,
-//! `/-/healthy`, with Prometheus's parameter names, JSON shapes, status codes and `errorType`
+//! `/-/healthy` (plus empty `/api/v1/metadata` and `/api/v1/query_exemplars`: promlite stores
+//! neither), with Prometheus's parameter names, JSON shapes, status codes and `errorType`
 //! values, so promtool and Grafana can use it as a Prometheus data source.
 //!
 //! ```

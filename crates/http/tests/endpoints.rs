@@ -156,6 +156,15 @@ fn listings_buildinfo_and_health() {
     let info = get(addr, "/api/v1/status/buildinfo").json();
     assert_eq!(info["status"], "success");
     assert_eq!(info["data"]["version"], env!("CARGO_PKG_VERSION"));
+    // No metadata or exemplars are stored: both answer successfully and empty.
+    assert_eq!(
+        get(addr, "/api/v1/metadata").body,
+        r#"{"status":"success","data":{}}"#
+    );
+    assert_eq!(
+        get(addr, "/api/v1/query_exemplars?query=up").body,
+        r#"{"status":"success","data":[]}"#
+    );
     let ready = get(addr, "/-/ready");
     assert_eq!(
         (ready.status, ready.body.as_str()),
