@@ -67,12 +67,21 @@ fn series(kind: &str, rng: &mut ChaCha8Rng) -> Vec<(i64, f64)> {
     out
 }
 
-const KINDS: [&str; 7] =
-    ["counter_int", "counter_cpu_seconds", "gauge_bytes", "gauge_decimal", "constant", "ratio_float", "random_bits"];
+const KINDS: [&str; 7] = [
+    "counter_int",
+    "counter_cpu_seconds",
+    "gauge_bytes",
+    "gauge_decimal",
+    "constant",
+    "ratio_float",
+    "random_bits",
+];
 
 fn dataset(kind: &str) -> Vec<Vec<(i64, f64)>> {
     let mut rng = ChaCha8Rng::seed_from_u64(0xc4_0c);
-    (0..N_SAMPLES / SERIES_LEN + 1).map(|_| series(kind, &mut rng)).collect()
+    (0..N_SAMPLES / SERIES_LEN + 1)
+        .map(|_| series(kind, &mut rng))
+        .collect()
 }
 
 fn encode(data: &[Vec<(i64, f64)>], per_chunk: u16) -> Vec<Vec<u8>> {
@@ -94,7 +103,11 @@ fn encode_with(data: &[Vec<(i64, f64)>], per_chunk: u16, best: bool) -> Vec<Vec<
                     let _ = alt.append(t, v);
                 }
             }
-            chunks.push(if best && alt.bytes().len() < enc.bytes().len() { alt.finish() } else { enc.finish() });
+            chunks.push(if best && alt.bytes().len() < enc.bytes().len() {
+                alt.finish()
+            } else {
+                enc.finish()
+            });
         }
     }
     chunks
@@ -160,12 +173,22 @@ fn bench_chunk(c: &mut Criterion) {
     for kind in KINDS {
         let data = dataset(kind);
         let n = n_samples(&data);
-        let prometheus: usize = data.iter().flat_map(|s| s.chunks(120)).map(prometheus_xor_bytes).sum();
+        let prometheus: usize = data
+            .iter()
+            .flat_map(|s| s.chunks(120))
+            .map(prometheus_xor_bytes)
+            .sum();
         let ours: Vec<String> = [(120u16, false, "head"), (480, true, "block")]
             .iter()
             .map(|&(per_chunk, best, what)| {
-                let bytes: usize = encode_with(&data, per_chunk, best).iter().map(Vec::len).sum();
-                format!("{:.3} ({what}: {per_chunk}-sample chunks)", bytes as f64 / n as f64)
+                let bytes: usize = encode_with(&data, per_chunk, best)
+                    .iter()
+                    .map(Vec::len)
+                    .sum();
+                format!(
+                    "{:.3} ({what}: {per_chunk}-sample chunks)",
+                    bytes as f64 / n as f64
+                )
             })
             .collect();
         eprintln!(
@@ -179,7 +202,9 @@ fn bench_chunk(c: &mut Criterion) {
         let data = dataset(kind);
         let n = n_samples(&data);
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_function(format!("encode/{kind}"), |b| b.iter(|| black_box(encode(black_box(&data), 120))));
+        group.bench_function(format!("encode/{kind}"), |b| {
+            b.iter(|| black_box(encode(black_box(&data), 120)))
+        });
         let chunks = encode(&data, 120);
         let mut out: Vec<(i64, f64)> = Vec::with_capacity(n);
         group.bench_function(format!("decode/{kind}"), |b| {

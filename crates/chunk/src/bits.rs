@@ -19,7 +19,10 @@ impl BitWriter {
 
     /// A writer that continues after `prefix` (a byte-aligned header).
     pub fn with_prefix(prefix: Vec<u8>) -> Self {
-        Self { bytes: prefix, free: 0 }
+        Self {
+            bytes: prefix,
+            free: 0,
+        }
     }
 
     /// Writes one bit.
@@ -110,7 +113,12 @@ pub struct BitReader<'a> {
 impl<'a> BitReader<'a> {
     /// A reader over `data`, starting at its first bit.
     pub fn new(data: &'a [u8]) -> Self {
-        Self { data, pos: 0, buf: 0, nbits: 0 }
+        Self {
+            data,
+            pos: 0,
+            buf: 0,
+            nbits: 0,
+        }
     }
 
     /// Byte offset of the next unread bit (for error messages).
@@ -134,7 +142,9 @@ impl<'a> BitReader<'a> {
             self.nbits += bytes * 8;
         } else {
             while self.nbits <= 56 {
-                let Some(&byte) = self.data.get(self.pos) else { break };
+                let Some(&byte) = self.data.get(self.pos) else {
+                    break;
+                };
                 self.buf |= u64::from(byte) << (56 - self.nbits);
                 self.pos += 1;
                 self.nbits += 8;
@@ -271,7 +281,9 @@ mod tests {
     #[test]
     fn bits_round_trip_across_byte_boundaries() {
         let mut w = BitWriter::new();
-        let fields: Vec<(u64, u32)> = (1..=64u32).map(|n| (0xDEAD_BEEF_F00D_CAFEu64.rotate_left(n), n)).collect();
+        let fields: Vec<(u64, u32)> = (1..=64u32)
+            .map(|n| (0xDEAD_BEEF_F00D_CAFEu64.rotate_left(n), n))
+            .collect();
         for &(v, n) in &fields {
             w.write_bits(v, n);
         }

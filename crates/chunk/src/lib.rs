@@ -30,5 +30,6 @@ mod xor;
 pub use bits::{BitReader, BitWriter};
 pub use error::{AppendError, Error, Result};
 pub use xor::{
-    num_samples, XorDecoder, XorEncoder, DEFAULT_MAX_BYTES, DEFAULT_MAX_SAMPLES, FORMAT_VERSION, HEADER_LEN,
+    num_samples, XorDecoder, XorEncoder, DEFAULT_MAX_BYTES, DEFAULT_MAX_SAMPLES, FORMAT_VERSION,
+    HEADER_LEN,
 };

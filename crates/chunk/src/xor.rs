@@ -27,8 +27,9 @@ const MAX_SCALE: u32 = 15;
 /// Integers in decimal mode stay within ±2^53, where every integer is exact in an `f64`.
 const MAX_EXACT: i64 = 1 << 53;
 
-const POW10: [f64; (MAX_SCALE + 1) as usize] =
-    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+const POW10: [f64; (MAX_SCALE + 1) as usize] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
 
 const POW10_INT: [i64; (MAX_SCALE + 1) as usize] = [
     1,
@@ -101,7 +102,11 @@ enum ValueState {
     /// Decimal mode: previous integer, its delta, and the scale.
     Decimal { scale: u32, prev: i64, delta: i64 },
     /// XOR float mode: previous value's bits and the current leading/trailing-zero window.
-    Float { prev: u64, leading: u8, trailing: u8 },
+    Float {
+        prev: u64,
+        leading: u8,
+        trailing: u8,
+    },
 }
 
 /// Encodes samples into one chunk. Timestamps must strictly increase.
@@ -154,7 +159,11 @@ impl XorEncoder {
             max_bytes,
             t: 0,
             t_delta: 0,
-            value: ValueState::Float { prev: 0, leading: NO_WINDOW, trailing: 0 },
+            value: ValueState::Float {
+                prev: 0,
+                leading: NO_WINDOW,
+                trailing: 0,
+            },
             float_only: false,
         }
     }
@@ -209,7 +218,9 @@ impl XorEncoder {
                 if t <= self.t {
                     return Err(AppendError::OutOfOrder { prev: self.t, t });
                 }
-                let delta = t.checked_sub(self.t).ok_or(AppendError::DeltaOverflow { prev: self.t, t })?;
+                let delta = t
+                    .checked_sub(self.t)
+                    .ok_or(AppendError::DeltaOverflow { prev: self.t, t })?;
                 // `delta > 0`, so the cast is lossless.
                 self.w.write_uvarint(delta as u64);
                 self.t_delta = delta;
@@ -219,7 +230,9 @@ impl XorEncoder {
                 if t <= self.t {
                     return Err(AppendError::OutOfOrder { prev: self.t, t });
                 }
-                let delta = t.checked_sub(self.t).ok_or(AppendError::DeltaOverflow { prev: self.t, t })?;
+                let delta = t
+                    .checked_sub(self.t)
+                    .ok_or(AppendError::DeltaOverflow { prev: self.t, t })?;
                 // Both deltas are positive, so their difference cannot overflow.
                 let dod = delta - self.t_delta;
                 write_bucket(&mut self.w, dod, &TS_BITS, TS_MAX_ONES);
@@ -237,18 +250,30 @@ impl XorEncoder {
     }
 
     fn write_first_value(&mut self, v: f64) {
-        let decimal = if self.float_only { None } else { smallest_scale(v, 0) };
+        let decimal = if self.float_only {
+            None
+        } else {
+            smallest_scale(v, 0)
+        };
         match decimal {
             Some((scale, i)) => {
                 self.w.write_bit(true);
                 self.w.write_bits(u64::from(scale), 4);
                 self.w.write_varint(i);
-                self.value = ValueState::Decimal { scale, prev: i, delta: 0 };
+                self.value = ValueState::Decimal {
+                    scale,
+                    prev: i,
+                    delta: 0,
+                };
             }
             None => {
                 self.w.write_bit(false);
                 self.w.write_bits(v.to_bits(), 64);
-                self.value = ValueState::Float { prev: v.to_bits(), leading: NO_WINDOW, trailing: 0 };
+                self.value = ValueState::Float {
+                    prev: v.to_bits(),
+                    leading: NO_WINDOW,
+                    trailing: 0,
+                };
             }
         }
     }
@@ -260,13 +285,24 @@ impl XorEncoder {
                     // |i|, |prev| <= 2^53 so the delta fits in 55 bits and the dod in 56.
                     let d = i - prev;
                     write_bucket(&mut self.w, d - delta, &INT_BITS, INT_ESCAPE);
-                    self.value = ValueState::Decimal { scale, prev: i, delta: d };
+                    self.value = ValueState::Decimal {
+                        scale,
+                        prev: i,
+                        delta: d,
+                    };
                     return;
                 }
                 if let Some((new_scale, i)) = smallest_scale(v, scale + 1) {
-                    let factor = POW10_INT.get((new_scale - scale) as usize).copied().unwrap_or(i64::MAX);
-                    let rescaled = prev.checked_mul(factor).filter(|p| p.unsigned_abs() <= MAX_EXACT as u64);
-                    let rescaled_delta = delta.checked_mul(factor).filter(|d| d.unsigned_abs() <= 2 * MAX_EXACT as u64);
+                    let factor = POW10_INT
+                        .get((new_scale - scale) as usize)
+                        .copied()
+                        .unwrap_or(i64::MAX);
+                    let rescaled = prev
+                        .checked_mul(factor)
+                        .filter(|p| p.unsigned_abs() <= MAX_EXACT as u64);
+                    let rescaled_delta = delta
+                        .checked_mul(factor)
+                        .filter(|d| d.unsigned_abs() <= 2 * MAX_EXACT as u64);
                     if let (Some(prev), Some(delta)) = (rescaled, rescaled_delta) {
                         // Escape, 0: rescale.
                         write_ones(&mut self.w, INT_ESCAPE);
@@ -274,18 +310,29 @@ impl XorEncoder {
                         self.w.write_bits(u64::from(new_scale), 4);
                         let d = i - prev;
                         write_bucket(&mut self.w, d - delta, &INT_BITS, INT_ESCAPE);
-                        self.value = ValueState::Decimal { scale: new_scale, prev: i, delta: d };
+                        self.value = ValueState::Decimal {
+                            scale: new_scale,
+                            prev: i,
+                            delta: d,
+                        };
                         return;
                     }
                 }
                 // Escape, 1: the rest of the chunk is XOR floats, continuing from the previous value.
                 write_ones(&mut self.w, INT_ESCAPE);
                 self.w.write_bit(true);
-                self.value =
-                    ValueState::Float { prev: decimal_value(prev, scale).to_bits(), leading: NO_WINDOW, trailing: 0 };
+                self.value = ValueState::Float {
+                    prev: decimal_value(prev, scale).to_bits(),
+                    leading: NO_WINDOW,
+                    trailing: 0,
+                };
                 self.write_value(v);
             }
-            ValueState::Float { prev, leading, trailing } => {
+            ValueState::Float {
+                prev,
+                leading,
+                trailing,
+            } => {
                 let bits = v.to_bits();
                 let xor = bits ^ prev;
                 if xor == 0 {
@@ -294,12 +341,19 @@ impl XorEncoder {
                 }
                 let lead = xor.leading_zeros().min(31);
                 let trail = xor.trailing_zeros();
-                if leading != NO_WINDOW && lead >= u32::from(leading) && trail >= u32::from(trailing) {
+                if leading != NO_WINDOW
+                    && lead >= u32::from(leading)
+                    && trail >= u32::from(trailing)
+                {
                     // Reuse the window: '10' + the bits between the previous leading/trailing zeros.
                     self.w.write_bits(0b10, 2);
                     let width = 64 - u32::from(leading) - u32::from(trailing);
                     self.w.write_bits(xor >> trailing, width);
-                    self.value = ValueState::Float { prev: bits, leading, trailing };
+                    self.value = ValueState::Float {
+                        prev: bits,
+                        leading,
+                        trailing,
+                    };
                 } else {
                     // New window: '11' + 5 bits leading + 6 bits width (64 written as 0) + bits.
                     let width = 64 - lead - trail;
@@ -307,7 +361,11 @@ impl XorEncoder {
                     self.w.write_bits(u64::from(lead), 5);
                     self.w.write_bits(u64::from(width & 63), 6);
                     self.w.write_bits(xor >> trail, width);
-                    self.value = ValueState::Float { prev: bits, leading: lead as u8, trailing: trail as u8 };
+                    self.value = ValueState::Float {
+                        prev: bits,
+                        leading: lead as u8,
+                        trailing: trail as u8,
+                    };
                 }
             }
         }
@@ -353,11 +411,17 @@ pub fn num_samples(chunk: &[u8]) -> Result<u16> {
     match chunk {
         [version, lo, hi, ..] => {
             if *version != FORMAT_VERSION {
-                return Err(Error::UnsupportedVersion { version: *version, supported: FORMAT_VERSION });
+                return Err(Error::UnsupportedVersion {
+                    version: *version,
+                    supported: FORMAT_VERSION,
+                });
             }
             Ok(u16::from_le_bytes([*lo, *hi]))
         }
-        _ => Err(Error::TooShort { len: chunk.len(), needed: HEADER_LEN }),
+        _ => Err(Error::TooShort {
+            len: chunk.len(),
+            needed: HEADER_LEN,
+        }),
     }
 }
 
@@ -389,7 +453,11 @@ impl<'a> XorDecoder<'a> {
             read: 0,
             t: 0,
             t_delta: 0,
-            value: ValueState::Float { prev: 0, leading: NO_WINDOW, trailing: 0 },
+            value: ValueState::Float {
+                prev: 0,
+                leading: NO_WINDOW,
+                trailing: 0,
+            },
             cur: None,
             failed: false,
         })
@@ -407,7 +475,10 @@ impl<'a> XorDecoder<'a> {
 
     fn corrupt(&mut self, detail: &'static str) -> Error {
         self.failed = true;
-        Error::Corrupt { offset: HEADER_LEN + self.r.byte_offset(), detail }
+        Error::Corrupt {
+            offset: HEADER_LEN + self.r.byte_offset(),
+            detail,
+        }
     }
 
     /// Decodes the next sample; `Ok(None)` after the last one.
@@ -422,7 +493,9 @@ impl<'a> XorDecoder<'a> {
                 self.cur = Some(sample);
                 Ok(Some(sample))
             }
-            Err(Fail::End) => Err(self.corrupt("bit stream ends before the announced sample count")),
+            Err(Fail::End) => {
+                Err(self.corrupt("bit stream ends before the announced sample count"))
+            }
             Err(Fail::Bad(detail)) => Err(self.corrupt(detail)),
         }
     }
@@ -455,9 +528,17 @@ impl<'a> XorDecoder<'a> {
                 };
                 let v = match self.value {
                     ValueState::Decimal { scale, prev, delta } => {
-                        let i = prev.checked_add(delta).filter(|i| i.unsigned_abs() <= MAX_EXACT as u64);
-                        let Some(i) = i else { return Err(self.corrupt("decimal value out of range")) };
-                        self.value = ValueState::Decimal { scale, prev: i, delta };
+                        let i = prev
+                            .checked_add(delta)
+                            .filter(|i| i.unsigned_abs() <= MAX_EXACT as u64);
+                        let Some(i) = i else {
+                            return Err(self.corrupt("decimal value out of range"));
+                        };
+                        self.value = ValueState::Decimal {
+                            scale,
+                            prev: i,
+                            delta,
+                        };
                         decimal_value(i, scale)
                     }
                     ValueState::Float { prev, .. } => f64::from_bits(prev),
@@ -486,20 +567,30 @@ impl<'a> XorDecoder<'a> {
     fn decode_one(&mut self) -> Result<(i64, f64), Fail> {
         match self.read {
             0 => {
-                self.t = self.r.read_varint()?.ok_or(Fail::Bad("malformed first timestamp"))?;
+                self.t = self
+                    .r
+                    .read_varint()?
+                    .ok_or(Fail::Bad("malformed first timestamp"))?;
                 let v = self.read_first_value()?;
                 Ok((self.t, v))
             }
             1 => {
-                let delta = self.r.read_uvarint()?.ok_or(Fail::Bad("malformed timestamp delta"))?;
-                let delta = i64::try_from(delta).map_err(|_| Fail::Bad("timestamp delta overflows"))?;
+                let delta = self
+                    .r
+                    .read_uvarint()?
+                    .ok_or(Fail::Bad("malformed timestamp delta"))?;
+                let delta =
+                    i64::try_from(delta).map_err(|_| Fail::Bad("timestamp delta overflows"))?;
                 self.advance_time(delta)?;
                 let v = self.read_value()?;
                 Ok((self.t, v))
             }
             _ => {
                 let dod = read_bucket(&mut self.r, &TS_BITS, TS_MAX_ONES)?;
-                let delta = self.t_delta.checked_add(dod).ok_or(Fail::Bad("timestamp delta overflows"))?;
+                let delta = self
+                    .t_delta
+                    .checked_add(dod)
+                    .ok_or(Fail::Bad("timestamp delta overflows"))?;
                 self.advance_time(delta)?;
                 let v = self.read_value()?;
                 Ok((self.t, v))
@@ -512,7 +603,10 @@ impl<'a> XorDecoder<'a> {
         if delta <= 0 {
             return Err(Fail::Bad("timestamps do not increase"));
         }
-        self.t = self.t.checked_add(delta).ok_or(Fail::Bad("timestamp overflows"))?;
+        self.t = self
+            .t
+            .checked_add(delta)
+            .ok_or(Fail::Bad("timestamp overflows"))?;
         self.t_delta = delta;
         Ok(())
     }
@@ -523,15 +617,26 @@ impl<'a> XorDecoder<'a> {
             if scale > MAX_SCALE {
                 return Err(Fail::Bad("decimal scale out of range"));
             }
-            let i = self.r.read_varint()?.ok_or(Fail::Bad("malformed first value"))?;
+            let i = self
+                .r
+                .read_varint()?
+                .ok_or(Fail::Bad("malformed first value"))?;
             if i.unsigned_abs() > MAX_EXACT as u64 {
                 return Err(Fail::Bad("decimal value out of range"));
             }
-            self.value = ValueState::Decimal { scale, prev: i, delta: 0 };
+            self.value = ValueState::Decimal {
+                scale,
+                prev: i,
+                delta: 0,
+            };
             Ok(decimal_value(i, scale))
         } else {
             let bits = self.r.read_bits(64)?;
-            self.value = ValueState::Float { prev: bits, leading: NO_WINDOW, trailing: 0 };
+            self.value = ValueState::Float {
+                prev: bits,
+                leading: NO_WINDOW,
+                trailing: 0,
+            };
             Ok(f64::from_bits(bits))
         }
     }
@@ -542,7 +647,12 @@ impl<'a> XorDecoder<'a> {
             ValueState::Decimal { scale, prev, delta } => {
                 let ones = self.r.read_prefix(INT_ESCAPE)?;
                 let (scale, prev, delta, dod) = if ones < INT_ESCAPE {
-                    (scale, prev, delta, read_bucket_field(&mut self.r, ones, &INT_BITS)?)
+                    (
+                        scale,
+                        prev,
+                        delta,
+                        read_bucket_field(&mut self.r, ones, &INT_BITS)?,
+                    )
                 } else if !self.r.read_bit()? {
                     let new_scale = self.r.read_bits_short(4)? as u32;
                     if new_scale <= scale || new_scale > MAX_SCALE {
@@ -552,9 +662,18 @@ impl<'a> XorDecoder<'a> {
                         .get((new_scale - scale) as usize)
                         .copied()
                         .ok_or(Fail::Bad("decimal rescale out of range"))?;
-                    let prev = prev.checked_mul(factor).ok_or(Fail::Bad("decimal value out of range"))?;
-                    let delta = delta.checked_mul(factor).ok_or(Fail::Bad("decimal delta out of range"))?;
-                    (new_scale, prev, delta, read_bucket(&mut self.r, &INT_BITS, INT_ESCAPE)?)
+                    let prev = prev
+                        .checked_mul(factor)
+                        .ok_or(Fail::Bad("decimal value out of range"))?;
+                    let delta = delta
+                        .checked_mul(factor)
+                        .ok_or(Fail::Bad("decimal delta out of range"))?;
+                    (
+                        new_scale,
+                        prev,
+                        delta,
+                        read_bucket(&mut self.r, &INT_BITS, INT_ESCAPE)?,
+                    )
                 } else {
                     self.value = ValueState::Float {
                         prev: decimal_value(prev, scale).to_bits(),
@@ -563,15 +682,27 @@ impl<'a> XorDecoder<'a> {
                     };
                     return self.read_value();
                 };
-                let delta = delta.checked_add(dod).ok_or(Fail::Bad("decimal delta out of range"))?;
-                let i = prev.checked_add(delta).ok_or(Fail::Bad("decimal value out of range"))?;
+                let delta = delta
+                    .checked_add(dod)
+                    .ok_or(Fail::Bad("decimal delta out of range"))?;
+                let i = prev
+                    .checked_add(delta)
+                    .ok_or(Fail::Bad("decimal value out of range"))?;
                 if i.unsigned_abs() > MAX_EXACT as u64 {
                     return Err(Fail::Bad("decimal value out of range"));
                 }
-                self.value = ValueState::Decimal { scale, prev: i, delta };
+                self.value = ValueState::Decimal {
+                    scale,
+                    prev: i,
+                    delta,
+                };
                 Ok(decimal_value(i, scale))
             }
-            ValueState::Float { prev, leading, trailing } => {
+            ValueState::Float {
+                prev,
+                leading,
+                trailing,
+            } => {
                 if !self.r.read_bit()? {
                     return Ok(f64::from_bits(prev));
                 }
@@ -586,14 +717,20 @@ impl<'a> XorDecoder<'a> {
                         0 => 64,
                         w => w,
                     };
-                    let trail = 64u32.checked_sub(lead + width).ok_or(Fail::Bad("XOR window wider than 64 bits"))?;
+                    let trail = 64u32
+                        .checked_sub(lead + width)
+                        .ok_or(Fail::Bad("XOR window wider than 64 bits"))?;
                     (lead, trail)
                 };
                 let width = 64 - leading - trailing;
                 let bits = self.r.read_bits(width)?;
                 let value = prev ^ (bits << trailing);
                 // leading <= 31 and trailing <= 63 fit a u8.
-                self.value = ValueState::Float { prev: value, leading: leading as u8, trailing: trailing as u8 };
+                self.value = ValueState::Float {
+                    prev: value,
+                    leading: leading as u8,
+                    trailing: trailing as u8,
+                };
                 Ok(f64::from_bits(value))
             }
         }

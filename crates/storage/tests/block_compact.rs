@@ -49,47 +49,82 @@ fn merges_overlapping_blocks_and_trims_to_a_range() {
     let a = Labels::from_pairs([("__name__", "m"), ("i", "a")]);
     let b = Labels::from_pairs([("__name__", "m"), ("i", "b")]);
     let c = Labels::from_pairs([("__name__", "m"), ("i", "c")]);
-    let first: Model =
-        [(a.clone(), (0..600).map(|i| (i * 10, i as f64)).collect()), (b.clone(), vec![(5, 1.0)])].into();
-    let second: Model =
-        [(a.clone(), (500..900).map(|i| (i * 10, -(i as f64))).collect()), (c.clone(), vec![(7000, 2.0)])].into();
+    let first: Model = [
+        (a.clone(), (0..600).map(|i| (i * 10, i as f64)).collect()),
+        (b.clone(), vec![(5, 1.0)]),
+    ]
+    .into();
+    let second: Model = [
+        (
+            a.clone(),
+            (500..900).map(|i| (i * 10, -(i as f64))).collect(),
+        ),
+        (c.clone(), vec![(7000, 2.0)]),
+    ]
+    .into();
     let b1 = block_of(dir.path(), &first);
     let b2 = block_of(dir.path(), &second);
     let out = tempfile::tempdir().unwrap();
     let opts = CompactOptions {
-        write: WriteOptions { level: 2, sources: vec![b1.meta().ulid, b2.meta().ulid], ..WriteOptions::default() },
+        write: WriteOptions {
+            level: 2,
+            sources: vec![b1.meta().ulid, b2.meta().ulid],
+            ..WriteOptions::default()
+        },
         ..CompactOptions::default()
     };
     let meta = compact(out.path(), &[&b1, &b2], &opts).unwrap().unwrap();
     assert_eq!(meta.compaction.level, 2);
     assert_eq!(meta.compaction.sources.len(), 2);
     let merged_block = Block::open(&out.path().join(meta.ulid.to_string())).unwrap();
-    assert_same(&merged_block, &merged(&[first.clone(), second.clone()], i64::MIN, i64::MAX));
+    assert_same(
+        &merged_block,
+        &merged(&[first.clone(), second.clone()], i64::MIN, i64::MAX),
+    );
     // 900 samples of `a` in chunks of at most 480.
     let mut chunks = Vec::new();
-    merged_block.series_chunks(0, i64::MIN, i64::MAX, &mut chunks).unwrap();
+    merged_block
+        .series_chunks(0, i64::MIN, i64::MAX, &mut chunks)
+        .unwrap();
     assert_eq!(chunks.len(), 2);
 
     // Retention-style trim of the merged block.
     let trimmed_dir = tempfile::tempdir().unwrap();
-    let opts = CompactOptions { time_range: Some((3000, 6000)), ..CompactOptions::default() };
-    let meta = compact(trimmed_dir.path(), &[&merged_block], &opts).unwrap().unwrap();
+    let opts = CompactOptions {
+        time_range: Some((3000, 6000)),
+        ..CompactOptions::default()
+    };
+    let meta = compact(trimmed_dir.path(), &[&merged_block], &opts)
+        .unwrap()
+        .unwrap();
     let trimmed = Block::open(&trimmed_dir.path().join(meta.ulid.to_string())).unwrap();
     assert_eq!(trimmed.time_range(), (3000, 6000));
     assert_same(&trimmed, &merged(&[first, second], 3000, 6000));
 
     // Nothing left in range: no block is written.
     let empty_dir = tempfile::tempdir().unwrap();
-    let opts = CompactOptions { time_range: Some((100_000, 200_000)), ..CompactOptions::default() };
-    assert!(compact(empty_dir.path(), &[&trimmed], &opts).unwrap().is_none());
-    assert_eq!(std::fs::read_dir(empty_dir.path()).unwrap().count(), 0, "no leftover temporary directory");
+    let opts = CompactOptions {
+        time_range: Some((100_000, 200_000)),
+        ..CompactOptions::default()
+    };
+    assert!(compact(empty_dir.path(), &[&trimmed], &opts)
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        std::fs::read_dir(empty_dir.path()).unwrap().count(),
+        0,
+        "no leftover temporary directory"
+    );
 }
 
 fn model_strategy() -> impl Strategy<Value = Model> {
     prop::collection::btree_map(
         prop::sample::select(vec!["a", "b", "c", "d"]).prop_map(|v| Labels::from_pairs([("s", v)])),
-        prop::collection::btree_map(0i64..2000, -5i32..5, 1..200)
-            .prop_map(|m| m.into_iter().map(|(t, v)| (t, f64::from(v) / 2.0)).collect::<Vec<_>>()),
+        prop::collection::btree_map(0i64..2000, -5i32..5, 1..200).prop_map(|m| {
+            m.into_iter()
+                .map(|(t, v)| (t, f64::from(v) / 2.0))
+                .collect::<Vec<_>>()
+        }),
         1..4,
     )
 }

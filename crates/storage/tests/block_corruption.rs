@@ -12,13 +12,22 @@ use promlite_storage::Error;
 
 fn fresh_block() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let meta = write_block(dir.path(), source(&fixture_model(), 120), WriteOptions::default()).unwrap();
+    let meta = write_block(
+        dir.path(),
+        source(&fixture_model(), 120),
+        WriteOptions::default(),
+    )
+    .unwrap();
     let path = dir.path().join(meta.ulid.to_string());
     (dir, path)
 }
 
 fn files(block: &Path) -> Vec<PathBuf> {
-    vec![block.join("meta.json"), block.join("index"), block.join("chunks").join("000001")]
+    vec![
+        block.join("meta.json"),
+        block.join("index"),
+        block.join("chunks").join("000001"),
+    ]
 }
 
 /// Flips bit `bit` of byte `offset` in `file`, runs `f`, and restores the byte.
@@ -50,7 +59,10 @@ fn every_flipped_byte_is_detected() {
                     // Never different data: an undetected flip is a failure either way, but report
                     // which kind.
                     let same = got.len() == want.len()
-                        && got.iter().zip(&want).all(|(g, w)| g.0 == w.0 && bits(&g.1) == bits(&w.1));
+                        && got
+                            .iter()
+                            .zip(&want)
+                            .all(|(g, w)| g.0 == w.0 && bits(&g.1) == bits(&w.1));
                     undetected.push((offset, bit, same));
                 }
             }
@@ -70,10 +82,18 @@ fn truncated_files_are_detected() {
         let original = std::fs::read(&file).unwrap();
         let len = original.len();
         let mut cuts: Vec<usize> = (0..len).step_by((len / 200).max(1)).collect();
-        cuts.extend([len.saturating_sub(1), len.saturating_sub(4), len.saturating_sub(5)]);
+        cuts.extend([
+            len.saturating_sub(1),
+            len.saturating_sub(4),
+            len.saturating_sub(5),
+        ]);
         for cut in cuts {
             std::fs::write(&file, &original[..cut]).unwrap();
-            assert!(read_everything(&block).is_err(), "{} truncated to {cut} bytes went unnoticed", file.display());
+            assert!(
+                read_everything(&block).is_err(),
+                "{} truncated to {cut} bytes went unnoticed",
+                file.display()
+            );
         }
         std::fs::write(&file, &original).unwrap();
     }
@@ -84,9 +104,15 @@ fn truncated_files_are_detected() {
 fn corruption_errors_name_the_file_and_offset() {
     let (_dir, block) = fresh_block();
     let index = block.join("index");
-    let err = with_flip(&index, 20, 3, || Block::open(&block).map(|_| ()).unwrap_err());
+    let err = with_flip(&index, 20, 3, || {
+        Block::open(&block).map(|_| ()).unwrap_err()
+    });
     match err {
-        Error::Corruption { path, offset, detail } => {
+        Error::Corruption {
+            path,
+            offset,
+            detail,
+        } => {
             assert_eq!(path, index);
             assert!(offset <= 20, "offset {offset}");
             assert!(detail.contains("checksum"), "{detail}");
@@ -97,8 +123,13 @@ fn corruption_errors_name_the_file_and_offset() {
     let err = with_flip(&segment, 100, 0, || read_everything(&block).unwrap_err());
     assert!(err.contains("000001") && err.contains("checksum"), "{err}");
     let meta = block.join("meta.json");
-    let err = with_flip(&meta, 30, 0, || Block::open(&block).map(|_| ()).unwrap_err());
-    assert!(matches!(err, Error::Corruption { ref path, .. } if *path == meta), "{err}");
+    let err = with_flip(&meta, 30, 0, || {
+        Block::open(&block).map(|_| ()).unwrap_err()
+    });
+    assert!(
+        matches!(err, Error::Corruption { ref path, .. } if *path == meta),
+        "{err}"
+    );
 }
 
 #[test]

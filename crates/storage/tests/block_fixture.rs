@@ -43,12 +43,23 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn bless() {
     let id = BlockId::parse(FIXTURE_ID).unwrap();
-    for dir in [testdata().join("block_v1"), testdata().join("block_v1_corrupt")] {
+    for dir in [
+        testdata().join("block_v1"),
+        testdata().join("block_v1_corrupt"),
+    ] {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
     }
-    let opts = WriteOptions { id: Some(id), ..WriteOptions::default() };
-    write_block(&testdata().join("block_v1"), source(&fixture_model(), 120), opts).unwrap();
+    let opts = WriteOptions {
+        id: Some(id),
+        ..WriteOptions::default()
+    };
+    write_block(
+        &testdata().join("block_v1"),
+        source(&fixture_model(), 120),
+        opts,
+    )
+    .unwrap();
     copy_dir(&fixture_dir(), &corrupt_dir());
     let segment = corrupt_dir().join("chunks").join("000001");
     let mut bytes = std::fs::read(&segment).unwrap();
@@ -79,5 +90,8 @@ fn frozen_corrupt_block_fails_clearly() {
     // Opening validates the index and headers, which are intact; reading the damaged chunk run
     // reports the segment file and the checksum.
     let err = read_everything(&corrupt_dir()).unwrap_err();
-    assert!(err.contains("chunks/000001") && err.contains("checksum mismatch"), "{err}");
+    assert!(
+        err.contains("chunks/000001") && err.contains("checksum mismatch"),
+        "{err}"
+    );
 }

@@ -23,30 +23,59 @@ fn open(model: &Model) -> (tempfile::TempDir, Block) {
 /// Checks postings, label names and label values under `matchers` against the model.
 fn check(model: &Model, block: &Block, matchers: &[Matcher]) -> Result<(), TestCaseError> {
     let want = matching(model, matchers);
-    let refs = block.sorted_postings(&block.postings(matchers).unwrap()).unwrap();
-    let got: Vec<Labels> = refs.iter().map(|&r| block.series_labels(r).unwrap()).collect();
+    let refs = block
+        .sorted_postings(&block.postings(matchers).unwrap())
+        .unwrap();
+    let got: Vec<Labels> = refs
+        .iter()
+        .map(|&r| block.series_labels(r).unwrap())
+        .collect();
     let want_owned: Vec<Labels> = want.iter().map(|l| (*l).clone()).collect();
     prop_assert_eq!(&got, &want_owned, "matchers {:?}", matchers);
 
     if !matchers.is_empty() {
-        let names: BTreeSet<String> = want.iter().flat_map(|l| l.iter().map(|x| x.name.to_string())).collect();
-        prop_assert_eq!(block.label_names(matchers).unwrap(), names.into_iter().collect::<Vec<_>>());
+        let names: BTreeSet<String> = want
+            .iter()
+            .flat_map(|l| l.iter().map(|x| x.name.to_string()))
+            .collect();
+        prop_assert_eq!(
+            block.label_names(matchers).unwrap(),
+            names.into_iter().collect::<Vec<_>>()
+        );
         for name in ["a", "b", "c", "zz"] {
-            let values: BTreeSet<String> = want.iter().filter_map(|l| l.get(name).map(str::to_string)).collect();
-            prop_assert_eq!(block.label_values(name, matchers).unwrap(), values.into_iter().collect::<Vec<_>>());
+            let values: BTreeSet<String> = want
+                .iter()
+                .filter_map(|l| l.get(name).map(str::to_string))
+                .collect();
+            prop_assert_eq!(
+                block.label_values(name, matchers).unwrap(),
+                values.into_iter().collect::<Vec<_>>()
+            );
         }
     }
     Ok(())
 }
 
 fn model_strategy() -> impl Strategy<Value = Model> {
-    prop::collection::btree_set(prop::collection::btree_map("[a-c]", "[x-z]{1,2}", 1..4), 1..40).prop_map(|sets| {
-        sets.into_iter().enumerate().map(|(i, pairs)| (Labels::from_pairs(pairs), vec![(i as i64, i as f64)])).collect()
+    prop::collection::btree_set(
+        prop::collection::btree_map("[a-c]", "[x-z]{1,2}", 1..4),
+        1..40,
+    )
+    .prop_map(|sets| {
+        sets.into_iter()
+            .enumerate()
+            .map(|(i, pairs)| (Labels::from_pairs(pairs), vec![(i as i64, i as f64)]))
+            .collect()
     })
 }
 
 fn matcher_strategy() -> impl Strategy<Value = Matcher> {
-    let op = prop_oneof![Just(MatchOp::Equal), Just(MatchOp::NotEqual), Just(MatchOp::Regex), Just(MatchOp::NotRegex)];
+    let op = prop_oneof![
+        Just(MatchOp::Equal),
+        Just(MatchOp::NotEqual),
+        Just(MatchOp::Regex),
+        Just(MatchOp::NotRegex)
+    ];
     let value = prop_oneof![
         "[x-z]{0,2}",
         "[x-z]{1,2}(\\|[x-z]{0,2}){1,3}",
@@ -57,7 +86,9 @@ fn matcher_strategy() -> impl Strategy<Value = Matcher> {
         Just("x?y+".to_string()),
         Just("(x|yy)z?".to_string()),
     ];
-    (op, "[a-c]|zz", value).prop_filter_map("invalid matcher", |(op, name, value)| Matcher::new(op, name, value).ok())
+    (op, "[a-c]|zz", value).prop_filter_map("invalid matcher", |(op, name, value)| {
+        Matcher::new(op, name, value).ok()
+    })
 }
 
 proptest! {
@@ -83,8 +114,14 @@ fn m(op: MatchOp, name: &str, value: &str) -> Matcher {
 #[test]
 fn empty_matching_matchers_select_series_without_the_label() {
     let mut model = Model::new();
-    for (i, pairs) in
-        [vec![("a", "x")], vec![("a", "y"), ("b", "x")], vec![("b", "y")], vec![("c", "z")]].into_iter().enumerate()
+    for (i, pairs) in [
+        vec![("a", "x")],
+        vec![("a", "y"), ("b", "x")],
+        vec![("b", "y")],
+        vec![("c", "z")],
+    ]
+    .into_iter()
+    .enumerate()
     {
         model.insert(Labels::from_pairs(pairs), vec![(i as i64, 0.0)]);
     }
@@ -98,14 +135,24 @@ fn empty_matching_matchers_select_series_without_the_label() {
         (vec![m(MatchOp::Regex, "b", ".*")], 4),
         (vec![m(MatchOp::Regex, "zz", ".*")], 4),
         (vec![m(MatchOp::Equal, "zz", "q")], 0),
-        (vec![m(MatchOp::Regex, "a", "x.*"), m(MatchOp::NotEqual, "b", "")], 0),
-        (vec![m(MatchOp::Regex, "a", ".+"), m(MatchOp::NotRegex, "b", "x")], 1),
+        (
+            vec![m(MatchOp::Regex, "a", "x.*"), m(MatchOp::NotEqual, "b", "")],
+            0,
+        ),
+        (
+            vec![m(MatchOp::Regex, "a", ".+"), m(MatchOp::NotRegex, "b", "x")],
+            1,
+        ),
         (vec![], 4),
     ];
     for (matchers, n) in cases {
         let got = block.postings(&matchers).unwrap();
         assert_eq!(got.len() as usize, n, "{matchers:?}");
-        assert_eq!(got.len() as usize, matching(&model, &matchers).len(), "{matchers:?}");
+        assert_eq!(
+            got.len() as usize,
+            matching(&model, &matchers).len(),
+            "{matchers:?}"
+        );
     }
 }
 
@@ -118,16 +165,29 @@ fn label_values_over_many_series() {
         let labels = Labels::from_pairs([
             ("a", format!("v{}", i % 7)),
             ("b", format!("w{i}")),
-            ("c", if i % 1000 == 0 { "rare".to_string() } else { String::new() }),
+            (
+                "c",
+                if i % 1000 == 0 {
+                    "rare".to_string()
+                } else {
+                    String::new()
+                },
+            ),
         ]);
         model.insert(labels, vec![(0, 0.0)]);
     }
     let (_dir, block) = open(&model);
     let many = [m(MatchOp::Regex, "a", "v[0-5]")];
-    assert_eq!(block.label_values("a", &many).unwrap(), vec!["v0", "v1", "v2", "v3", "v4", "v5"]);
+    assert_eq!(
+        block.label_values("a", &many).unwrap(),
+        vec!["v0", "v1", "v2", "v3", "v4", "v5"]
+    );
     assert_eq!(block.label_values("c", &many).unwrap(), vec!["rare"]);
     assert_eq!(block.label_names(&many).unwrap(), vec!["a", "b", "c"]);
     let few = [m(MatchOp::Equal, "c", "rare")];
     assert_eq!(block.label_values("a", &few).unwrap().len(), 6);
-    assert_eq!(block.label_names(&[m(MatchOp::Equal, "a", "v1")]).unwrap(), vec!["a", "b"]);
+    assert_eq!(
+        block.label_names(&[m(MatchOp::Equal, "a", "v1")]).unwrap(),
+        vec!["a", "b"]
+    );
 }

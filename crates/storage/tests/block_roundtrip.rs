@@ -21,9 +21,18 @@ fn sample_model() -> Model {
             let labels = Labels::from_pairs([
                 ("__name__", metric.to_string()),
                 ("pod", format!("pod-{pod}")),
-                ("namespace", if pod % 2 == 0 { "a".to_string() } else { "b".to_string() }),
+                (
+                    "namespace",
+                    if pod % 2 == 0 {
+                        "a".to_string()
+                    } else {
+                        "b".to_string()
+                    },
+                ),
             ]);
-            let samples = (0..300).map(|i| (1_000_000 + i * 15_000, (pod * 1000 + i) as f64 * 0.5)).collect();
+            let samples = (0..300)
+                .map(|i| (1_000_000 + i * 15_000, (pod * 1000 + i) as f64 * 0.5))
+                .collect();
             m.insert(labels, samples);
         }
     }
@@ -38,7 +47,10 @@ fn written_block_reads_back_identically() {
     assert_eq!(meta.stats.num_series, 10);
     assert_eq!(meta.stats.num_samples, 3000);
     assert_eq!(meta.stats.num_chunks, 30);
-    assert_eq!((meta.min_time, meta.max_time), (1_000_000, 1_000_000 + 299 * 15_000));
+    assert_eq!(
+        (meta.min_time, meta.max_time),
+        (1_000_000, 1_000_000 + 299 * 15_000)
+    );
 
     let block = Block::open(&dir.path().join(meta.ulid.to_string())).unwrap();
     assert_eq!(block.meta(), &meta);
@@ -50,12 +62,27 @@ fn written_block_reads_back_identically() {
         assert_eq!(gl, wl);
         assert_eq!(bits(gs), bits(ws));
     }
-    assert_eq!(block.label_names(&[]).unwrap(), vec!["__name__", "namespace", "pod"]);
-    assert_eq!(block.label_values("namespace", &[]).unwrap(), vec!["a", "b"]);
-    let cpu_in_a = [Matcher::equal("__name__", "cpu"), Matcher::equal("namespace", "a")];
-    assert_eq!(block.label_values("pod", &cpu_in_a).unwrap(), vec!["pod-0", "pod-2", "pod-4"]);
+    assert_eq!(
+        block.label_names(&[]).unwrap(),
+        vec!["__name__", "namespace", "pod"]
+    );
+    assert_eq!(
+        block.label_values("namespace", &[]).unwrap(),
+        vec!["a", "b"]
+    );
+    let cpu_in_a = [
+        Matcher::equal("__name__", "cpu"),
+        Matcher::equal("namespace", "a"),
+    ];
+    assert_eq!(
+        block.label_values("pod", &cpu_in_a).unwrap(),
+        vec!["pod-0", "pod-2", "pod-4"]
+    );
     assert!(block.size_bytes() > 0);
-    assert_eq!(block::list_blocks(dir.path()).unwrap(), vec![dir.path().join(meta.ulid.to_string())]);
+    assert_eq!(
+        block::list_blocks(dir.path()).unwrap(),
+        vec![dir.path().join(meta.ulid.to_string())]
+    );
 }
 
 #[test]
@@ -63,7 +90,12 @@ fn series_chunks_returns_only_overlapping_chunks() {
     let dir = tempfile::tempdir().unwrap();
     let labels = Labels::from_pairs([("__name__", "x")]);
     let samples: Vec<(i64, f64)> = (0..360).map(|i| (i * 10, i as f64)).collect();
-    let meta = write_block(dir.path(), [(labels, chunks_of(&samples, 120))], WriteOptions::default()).unwrap();
+    let meta = write_block(
+        dir.path(),
+        [(labels, chunks_of(&samples, 120))],
+        WriteOptions::default(),
+    )
+    .unwrap();
     let block = Block::open(&dir.path().join(meta.ulid.to_string())).unwrap();
     let mut out = Vec::new();
     block.series_chunks(0, 1200, 1250, &mut out).unwrap();
@@ -71,11 +103,17 @@ fn series_chunks_returns_only_overlapping_chunks() {
     assert_eq!((out[0].min_time, out[0].max_time), (1200, 2390));
     out.clear();
     block.series_chunks(0, 1185, 2400, &mut out).unwrap();
-    assert_eq!(out.iter().map(|c| c.min_time).collect::<Vec<_>>(), vec![0, 1200, 2400]);
+    assert_eq!(
+        out.iter().map(|c| c.min_time).collect::<Vec<_>>(),
+        vec![0, 1200, 2400]
+    );
     out.clear();
     block.series_chunks(0, 4000, 5000, &mut out).unwrap();
     assert!(out.is_empty());
-    assert!(block.series_labels(1).is_err(), "ref past the end is an error, not a panic");
+    assert!(
+        block.series_labels(1).is_err(),
+        "ref past the end is an error, not a panic"
+    );
 }
 
 #[test]
@@ -86,23 +124,39 @@ fn writer_rejects_unsorted_series_and_overlapping_chunks() {
     let chunks = chunks_of(&[(1, 1.0), (2, 2.0)], 120);
     let mut w = BlockWriter::create(dir.path(), WriteOptions::default()).unwrap();
     w.add_series(&b, &chunks).unwrap();
-    assert!(matches!(w.add_series(&a, &chunks), Err(Error::InvalidBlockInput(_))));
-    assert!(matches!(w.add_series(&b, &chunks), Err(Error::InvalidBlockInput(_))));
+    assert!(matches!(
+        w.add_series(&a, &chunks),
+        Err(Error::InvalidBlockInput(_))
+    ));
+    assert!(matches!(
+        w.add_series(&b, &chunks),
+        Err(Error::InvalidBlockInput(_))
+    ));
     let mut overlapping = chunks_of(&[(1, 1.0), (5, 2.0)], 120);
     overlapping.extend(chunks_of(&[(5, 1.0), (6, 2.0)], 120));
     let c = Labels::from_pairs([("a", "3")]);
-    assert!(matches!(w.add_series(&c, &overlapping), Err(Error::InvalidBlockInput(_))));
+    assert!(matches!(
+        w.add_series(&c, &overlapping),
+        Err(Error::InvalidBlockInput(_))
+    ));
     let tmp = dir.path().join(format!("{}.tmp", w.id()));
     assert!(tmp.is_dir());
     drop(w);
-    assert!(!tmp.exists(), "an unfinished writer cleans up its temporary directory");
+    assert!(
+        !tmp.exists(),
+        "an unfinished writer cleans up its temporary directory"
+    );
 }
 
 #[test]
 fn empty_series_are_skipped_and_an_empty_block_opens() {
     let dir = tempfile::tempdir().unwrap();
-    let meta =
-        write_block(dir.path(), [(Labels::from_pairs([("a", "1")]), Vec::new())], WriteOptions::default()).unwrap();
+    let meta = write_block(
+        dir.path(),
+        [(Labels::from_pairs([("a", "1")]), Vec::new())],
+        WriteOptions::default(),
+    )
+    .unwrap();
     assert_eq!(meta.stats.num_series, 0);
     assert_eq!((meta.min_time, meta.max_time), (i64::MAX, i64::MIN));
     let block = Block::open(&dir.path().join(meta.ulid.to_string())).unwrap();
@@ -121,7 +175,10 @@ fn leftover_tmp_directories_are_removed_and_deleted_blocks_disappear() {
     let listed = block::list_blocks(dir.path()).unwrap();
     assert_eq!(listed.len(), 1);
     assert!(!stray.exists());
-    assert!(dir.path().join("wal").exists(), "non-block directories are left alone");
+    assert!(
+        dir.path().join("wal").exists(),
+        "non-block directories are left alone"
+    );
 
     // An open block stays readable after deletion (the maps keep the pages alive).
     let path = dir.path().join(meta.ulid.to_string());
@@ -132,20 +189,25 @@ fn leftover_tmp_directories_are_removed_and_deleted_blocks_disappear() {
 }
 
 fn labels_strategy() -> impl Strategy<Value = Labels> {
-    prop::collection::btree_map("[a-d]{1,2}", "[a-c]{1,2}|x\u{e9}y", 1..4).prop_map(Labels::from_pairs)
+    prop::collection::btree_map("[a-d]{1,2}", "[a-c]{1,2}|x\u{e9}y", 1..4)
+        .prop_map(Labels::from_pairs)
 }
 
 fn samples_strategy() -> impl Strategy<Value = Vec<(i64, f64)>> {
-    (any::<i32>(), prop::collection::vec((1i64..100_000, any::<f64>()), 1..300)).prop_map(|(start, steps)| {
-        let mut t = i64::from(start);
-        steps
-            .into_iter()
-            .map(|(d, v)| {
-                t += d;
-                (t, v)
-            })
-            .collect()
-    })
+    (
+        any::<i32>(),
+        prop::collection::vec((1i64..100_000, any::<f64>()), 1..300),
+    )
+        .prop_map(|(start, steps)| {
+            let mut t = i64::from(start);
+            steps
+                .into_iter()
+                .map(|(d, v)| {
+                    t += d;
+                    (t, v)
+                })
+                .collect()
+        })
 }
 
 proptest! {
@@ -196,12 +258,21 @@ fn large_symbol_tables_are_compressed_and_read_back() {
     let block = Block::open(&dir.path().join(meta.ulid.to_string())).unwrap();
     assert_eq!(block.label_values("pod", &[]).unwrap().len(), 2000);
     assert_eq!(read_all(&block).len(), 2000);
-    let raw_symbols: u64 = model.keys().map(|l| l.get("pod").unwrap().len() as u64 + 1).sum();
+    let raw_symbols: u64 = model
+        .keys()
+        .map(|l| l.get("pod").unwrap().len() as u64 + 1)
+        .sum();
     let sizes = block.index().section_sizes();
     let (section, symbols_len) = sizes[0];
     assert_eq!(section, Section::Symbols);
-    assert!(symbols_len < raw_symbols / 2, "symbols take {symbols_len} bytes, raw {raw_symbols}");
+    assert!(
+        symbols_len < raw_symbols / 2,
+        "symbols take {symbols_len} bytes, raw {raw_symbols}"
+    );
     // Single-series postings use the delta list: a few bytes each, not roaring's 18.
     let (_, postings_len) = sizes[4];
-    assert!(postings_len < 2000 * 6, "postings take {postings_len} bytes");
+    assert!(
+        postings_len < 2000 * 6,
+        "postings take {postings_len} bytes"
+    );
 }

@@ -15,7 +15,10 @@ fn encode(samples: &[(i64, f64)]) -> Vec<u8> {
 
 fn decode(bytes: &[u8]) -> Vec<(i64, f64)> {
     let mut out = Vec::new();
-    XorDecoder::new(bytes).unwrap().decode_into(&mut out).unwrap();
+    XorDecoder::new(bytes)
+        .unwrap()
+        .decode_into(&mut out)
+        .unwrap();
     out
 }
 
@@ -26,10 +29,19 @@ fn check(samples: &[(i64, f64)]) {
     assert_eq!(got.len(), samples.len());
     for (g, w) in got.iter().zip(samples) {
         assert_eq!(g.0, w.0);
-        assert_eq!(g.1.to_bits(), w.1.to_bits(), "value {} decoded as {}", w.1, g.1);
+        assert_eq!(
+            g.1.to_bits(),
+            w.1.to_bits(),
+            "value {} decoded as {}",
+            w.1,
+            g.1
+        );
     }
     // The iterator path agrees with the bulk path.
-    let iterated: Vec<(i64, f64)> = XorDecoder::new(&bytes).unwrap().map(|r| r.unwrap()).collect();
+    let iterated: Vec<(i64, f64)> = XorDecoder::new(&bytes)
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
     assert_eq!(iterated.len(), samples.len());
 }
 
@@ -52,12 +64,21 @@ const SPECIAL: [u64; 14] = [
 
 #[test]
 fn special_values_round_trip_bit_for_bit() {
-    let samples: Vec<(i64, f64)> =
-        SPECIAL.iter().enumerate().map(|(i, &b)| (i as i64 * 1000, f64::from_bits(b))).collect();
+    let samples: Vec<(i64, f64)> = SPECIAL
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| (i as i64 * 1000, f64::from_bits(b)))
+        .collect();
     check(&samples);
     // Each special value after a run of decimals (forces the escape to float mode) and first.
     for &b in &SPECIAL {
-        check(&[(0, 1.0), (1, 2.0), (2, 3.0), (3, f64::from_bits(b)), (4, 5.0)]);
+        check(&[
+            (0, 1.0),
+            (1, 2.0),
+            (2, 3.0),
+            (3, f64::from_bits(b)),
+            (4, 5.0),
+        ]);
         check(&[(0, f64::from_bits(b)), (1, 2.0)]);
     }
 }
@@ -68,13 +89,23 @@ fn timestamp_extremes() {
     check(&[(i64::MAX, 1.0)]);
     check(&[(i64::MIN, 1.0), (-1, 2.0)]);
     check(&[(-1, 1.0), (i64::MAX - 1, 2.0), (i64::MAX, 3.0)]);
-    check(&[(-5_000, 0.5), (-4_000, 0.25), (0, 0.125), (1, 1.0), (1_000_000_000_000, 2.0)]);
+    check(&[
+        (-5_000, 0.5),
+        (-4_000, 0.25),
+        (0, 0.125),
+        (1, 1.0),
+        (1_000_000_000_000, 2.0),
+    ]);
     // Deltas alternating between tiny and huge exercise every dod bucket.
     let mut t = -(1i64 << 62);
     let mut samples = Vec::new();
     for i in 0..40 {
         samples.push((t, i as f64));
-        t += if i % 2 == 0 { 1 } else { 1i64 << (i + 20).min(61) };
+        t += if i % 2 == 0 {
+            1
+        } else {
+            1i64 << (i + 20).min(61)
+        };
     }
     check(&samples);
 }
@@ -83,10 +114,22 @@ fn timestamp_extremes() {
 fn delta_overflow_is_an_error_and_leaves_the_chunk_intact() {
     let mut enc = XorEncoder::new();
     enc.append(i64::MIN, 1.0).unwrap();
-    assert_eq!(enc.append(1, 2.0), Err(AppendError::DeltaOverflow { prev: i64::MIN, t: 1 }));
+    assert_eq!(
+        enc.append(1, 2.0),
+        Err(AppendError::DeltaOverflow {
+            prev: i64::MIN,
+            t: 1
+        })
+    );
     enc.append(-1, 2.0).unwrap();
-    assert_eq!(enc.append(-1, 2.0), Err(AppendError::OutOfOrder { prev: -1, t: -1 }));
-    assert_eq!(enc.append(-3, 2.0), Err(AppendError::OutOfOrder { prev: -1, t: -3 }));
+    assert_eq!(
+        enc.append(-1, 2.0),
+        Err(AppendError::OutOfOrder { prev: -1, t: -1 })
+    );
+    assert_eq!(
+        enc.append(-3, 2.0),
+        Err(AppendError::OutOfOrder { prev: -1, t: -3 })
+    );
     assert_eq!(decode(enc.bytes()), vec![(i64::MIN, 1.0), (-1, 2.0)]);
 }
 
@@ -103,10 +146,20 @@ fn full_at_sample_limit_and_byte_limit() {
 
     let mut enc = XorEncoder::with_limits(1000, 64);
     let mut n = 0i64;
-    while enc.append(n, f64::from_bits(0x9e37_79b9_7f4a_7c15u64.wrapping_mul(n as u64 + 1))).is_ok() {
+    while enc
+        .append(
+            n,
+            f64::from_bits(0x9e37_79b9_7f4a_7c15u64.wrapping_mul(n as u64 + 1)),
+        )
+        .is_ok()
+    {
         n += 1;
     }
-    assert!(enc.bytes().len() >= 64 && enc.bytes().len() < 64 + 23, "{} bytes", enc.bytes().len());
+    assert!(
+        enc.bytes().len() >= 64 && enc.bytes().len() < 64 + 23,
+        "{} bytes",
+        enc.bytes().len()
+    );
     assert_eq!(decode(enc.bytes()).len() as i64, n);
 }
 
@@ -114,17 +167,22 @@ fn full_at_sample_limit_and_byte_limit() {
 fn every_prefix_of_the_encoder_is_decodable() {
     let mut enc = XorEncoder::new();
     for i in 0..50i64 {
-        enc.append(i * 15_000 + (i % 3), (i * i) as f64 / 4.0).unwrap();
+        enc.append(i * 15_000 + (i % 3), (i * i) as f64 / 4.0)
+            .unwrap();
         let got = decode(enc.bytes());
         assert_eq!(got.len() as i64, i + 1);
-        assert_eq!(got.last().copied(), Some((i * 15_000 + (i % 3), (i * i) as f64 / 4.0)));
+        assert_eq!(
+            got.last().copied(),
+            Some((i * 15_000 + (i % 3), (i * i) as f64 / 4.0))
+        );
     }
 }
 
 #[test]
 fn regular_counters_take_two_bits_per_sample() {
-    let samples: Vec<(i64, f64)> =
-        (0..120).map(|i| (1_700_000_000_000 + i * 15_000, 1000.0 + 7.0 * i as f64)).collect();
+    let samples: Vec<(i64, f64)> = (0..120)
+        .map(|i| (1_700_000_000_000 + i * 15_000, 1000.0 + 7.0 * i as f64))
+        .collect();
     let bytes = encode(&samples);
     // Header 3 + t0 6 + first value ~3 + second delta 3 + ~118 * 2 bits.
     assert!(bytes.len() <= 50, "{} bytes", bytes.len());
@@ -133,8 +191,24 @@ fn regular_counters_take_two_bits_per_sample() {
 
 #[test]
 fn decimal_rescale_mid_chunk() {
-    check(&[(0, 1.0), (1, 2.0), (2, 2.5), (3, 2.75), (4, 2.125), (5, 0.001), (6, 1e15), (7, 3.0)]);
-    check(&[(0, 123456789.0), (1, 1.5), (2, 0.1), (3, 0.2), (4, 0.30000000000000004), (5, 7.0)]);
+    check(&[
+        (0, 1.0),
+        (1, 2.0),
+        (2, 2.5),
+        (3, 2.75),
+        (4, 2.125),
+        (5, 0.001),
+        (6, 1e15),
+        (7, 3.0),
+    ]);
+    check(&[
+        (0, 123456789.0),
+        (1, 1.5),
+        (2, 0.1),
+        (3, 0.2),
+        (4, 0.30000000000000004),
+        (5, 7.0),
+    ]);
     check(&[(0, 9007199254740992.0), (1, -9007199254740992.0), (2, 0.5)]);
 }
 
@@ -159,14 +233,28 @@ fn empty_chunk() {
 
 #[test]
 fn header_errors() {
-    assert_eq!(XorDecoder::new(&[]).unwrap_err(), Error::TooShort { len: 0, needed: 3 });
-    assert_eq!(XorDecoder::new(&[1, 0]).unwrap_err(), Error::TooShort { len: 2, needed: 3 });
-    assert_eq!(XorDecoder::new(&[7, 0, 0]).unwrap_err(), Error::UnsupportedVersion { version: 7, supported: 1 });
+    assert_eq!(
+        XorDecoder::new(&[]).unwrap_err(),
+        Error::TooShort { len: 0, needed: 3 }
+    );
+    assert_eq!(
+        XorDecoder::new(&[1, 0]).unwrap_err(),
+        Error::TooShort { len: 2, needed: 3 }
+    );
+    assert_eq!(
+        XorDecoder::new(&[7, 0, 0]).unwrap_err(),
+        Error::UnsupportedVersion {
+            version: 7,
+            supported: 1
+        }
+    );
 }
 
 #[test]
 fn truncated_chunks_are_errors() {
-    let samples: Vec<(i64, f64)> = (0..60).map(|i| (i * 1000 + i * i, (i as f64).sin())).collect();
+    let samples: Vec<(i64, f64)> = (0..60)
+        .map(|i| (i * 1000 + i * i, (i as f64).sin()))
+        .collect();
     let bytes = encode(&samples);
     for len in HEADER_LEN..bytes.len() {
         let result: Result<Vec<_>> = XorDecoder::new(&bytes[..len]).unwrap().collect();
@@ -204,14 +292,22 @@ fn increasing_timestamps() -> impl Strategy<Value = Vec<i64>> {
     (
         any::<i64>(),
         prop::collection::vec(
-            prop_oneof![Just(15_000i64), 14_990i64..15_010, 1i64..100, 1i64..(1 << 40), 1i64..i64::MAX / 64],
+            prop_oneof![
+                Just(15_000i64),
+                14_990i64..15_010,
+                1i64..100,
+                1i64..(1 << 40),
+                1i64..i64::MAX / 64
+            ],
             0..200,
         ),
     )
         .prop_map(|(start, deltas)| {
             let mut out = vec![start / 2];
             for d in deltas {
-                let Some(next) = out.last().and_then(|t: &i64| t.checked_add(d)) else { break };
+                let Some(next) = out.last().and_then(|t: &i64| t.checked_add(d)) else {
+                    break;
+                };
                 out.push(next);
             }
             out

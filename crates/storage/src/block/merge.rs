@@ -30,7 +30,12 @@ pub struct CompactOptions {
 
 impl Default for CompactOptions {
     fn default() -> Self {
-        Self { time_range: None, max_samples_per_chunk: 480, max_bytes_per_chunk: 4096, write: WriteOptions::default() }
+        Self {
+            time_range: None,
+            max_samples_per_chunk: 480,
+            max_bytes_per_chunk: 4096,
+            write: WriteOptions::default(),
+        }
     }
 }
 
@@ -60,7 +65,11 @@ impl Cursor<'_> {
 /// two sources hold the same timestamp, the sample of the *later* source in `sources` wins.
 /// Samples outside `opts.time_range` are dropped. Chunks are re-encoded to
 /// `opts.max_samples_per_chunk`. Each source must return all its series for `postings(&[])`.
-pub fn compact(parent: &Path, sources: &[&dyn BlockReader], opts: &CompactOptions) -> Result<Option<BlockMeta>> {
+pub fn compact(
+    parent: &Path,
+    sources: &[&dyn BlockReader],
+    opts: &CompactOptions,
+) -> Result<Option<BlockMeta>> {
     let (mint, maxt) = opts.time_range.unwrap_or((Timestamp::MIN, Timestamp::MAX));
     let mut cursors = Vec::with_capacity(sources.len());
     for &source in sources {
@@ -69,7 +78,12 @@ pub fn compact(parent: &Path, sources: &[&dyn BlockReader], opts: &CompactOption
             continue; // empty, or entirely outside the range
         }
         let refs = source.sorted_postings(&source.postings(&[])?)?;
-        let mut c = Cursor { source, refs, next: 0, current: None };
+        let mut c = Cursor {
+            source,
+            refs,
+            next: 0,
+            current: None,
+        };
         c.advance()?;
         cursors.push(c);
     }
@@ -79,10 +93,17 @@ pub fn compact(parent: &Path, sources: &[&dyn BlockReader], opts: &CompactOption
     let mut chunks: Vec<ChunkMeta> = Vec::new();
     let mut samples: Vec<(i64, f64)> = Vec::new();
     // Each round takes the smallest current labels across sources.
-    while let Some(labels) = cursors.iter().filter_map(|c| c.current.as_ref().map(|(l, _)| l)).min().cloned() {
+    while let Some(labels) = cursors
+        .iter()
+        .filter_map(|c| c.current.as_ref().map(|(l, _)| l))
+        .min()
+        .cloned()
+    {
         samples.clear();
         for (source_idx, c) in cursors.iter_mut().enumerate() {
-            let Some((l, series)) = &c.current else { continue };
+            let Some((l, series)) = &c.current else {
+                continue;
+            };
             if *l != labels {
                 continue;
             }
@@ -100,7 +121,11 @@ pub fn compact(parent: &Path, sources: &[&dyn BlockReader], opts: &CompactOption
         if samples.is_empty() {
             continue;
         }
-        let encoded = encode_chunks(&samples, opts.max_samples_per_chunk, opts.max_bytes_per_chunk);
+        let encoded = encode_chunks(
+            &samples,
+            opts.max_samples_per_chunk,
+            opts.max_bytes_per_chunk,
+        );
         writer.add_series(&labels, &encoded)?;
         wrote_any = true;
     }
@@ -110,13 +135,23 @@ pub fn compact(parent: &Path, sources: &[&dyn BlockReader], opts: &CompactOption
     writer.finish().map(Some)
 }
 
-fn decode_chunk(chunk: &ChunkMeta, source_idx: usize, labels: &Labels, out: &mut Vec<(i64, f64)>) -> Result<()> {
+fn decode_chunk(
+    chunk: &ChunkMeta,
+    source_idx: usize,
+    labels: &Labels,
+    out: &mut Vec<(i64, f64)>,
+) -> Result<()> {
     let corrupt = |e: promlite_chunk::Error| Error::Corruption {
         path: PathBuf::from(format!("<compaction source {source_idx}>")),
         offset: 0,
-        detail: format!("chunk [{}, {}] of series {labels} does not decode: {e}", chunk.min_time, chunk.max_time),
+        detail: format!(
+            "chunk [{}, {}] of series {labels} does not decode: {e}",
+            chunk.min_time, chunk.max_time
+        ),
     };
-    XorDecoder::new(chunk.data.as_slice()).and_then(|mut d| d.decode_into(out)).map_err(corrupt)
+    XorDecoder::new(chunk.data.as_slice())
+        .and_then(|mut d| d.decode_into(out))
+        .map_err(corrupt)
 }
 
 /// Removes all but the last sample of every run of equal timestamps (input sorted by time).
@@ -141,7 +176,11 @@ fn dedup_keep_last(samples: &mut Vec<(i64, f64)>) {
 /// Encodes strictly increasing samples into chunks of at most `max_samples` samples (or about
 /// `max_bytes`). Each chunk is encoded in the default mode and in XOR-float-only mode, and the
 /// smaller encoding is kept: the compactor sees every sample up front, unlike the head.
-pub(crate) fn encode_chunks(samples: &[(i64, f64)], max_samples: u16, max_bytes: usize) -> Vec<ChunkMeta> {
+pub(crate) fn encode_chunks(
+    samples: &[(i64, f64)],
+    max_samples: u16,
+    max_bytes: usize,
+) -> Vec<ChunkMeta> {
     let mut out = Vec::new();
     let mut start = 0usize;
     while start < samples.len() {
@@ -168,13 +207,18 @@ pub(crate) fn encode_chunks(samples: &[(i64, f64)], max_samples: u16, max_bytes:
         for &(t, v) in group {
             let _ = alt.append(t, v);
         }
-        let data = if alt.num_samples() == enc.num_samples() && alt.bytes().len() < enc.bytes().len() {
-            alt.finish()
-        } else {
-            enc.finish()
-        };
+        let data =
+            if alt.num_samples() == enc.num_samples() && alt.bytes().len() < enc.bytes().len() {
+                alt.finish()
+            } else {
+                enc.finish()
+            };
         if let (Some(first), Some(last)) = (group.first(), group.last()) {
-            out.push(ChunkMeta { min_time: first.0, max_time: last.0, data: SharedBytes::from_vec(data) });
+            out.push(ChunkMeta {
+                min_time: first.0,
+                max_time: last.0,
+                data: SharedBytes::from_vec(data),
+            });
         }
         start = end;
     }
@@ -226,9 +270,15 @@ mod tests {
             float.append(t, x).unwrap();
         }
         assert_eq!(chosen.len(), 1);
-        assert_eq!(chosen[0].data.len(), auto.bytes().len().min(float.bytes().len()));
+        assert_eq!(
+            chosen[0].data.len(),
+            auto.bytes().len().min(float.bytes().len())
+        );
         let mut back = Vec::new();
-        XorDecoder::new(chosen[0].data.as_slice()).unwrap().decode_into(&mut back).unwrap();
+        XorDecoder::new(chosen[0].data.as_slice())
+            .unwrap()
+            .decode_into(&mut back)
+            .unwrap();
         assert_eq!(back, samples);
     }
 }

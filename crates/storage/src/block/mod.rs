@@ -72,7 +72,9 @@ impl BlockId {
     /// A fresh id: the current time and 80 bits from a randomly keyed hasher.
     pub fn new() -> Self {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let ms = (now.as_millis() as u64) & ((1 << 48) - 1);
         // RandomState is seeded from the OS per process; the counter and clock separate calls.
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -115,7 +117,10 @@ impl fmt::Display for BlockId {
         let mut buf = [0u8; 26];
         for (i, slot) in buf.iter_mut().enumerate() {
             let shift = 5 * (25 - i);
-            *slot = CROCKFORD.get(((self.0 >> shift) & 31) as usize).copied().unwrap_or(b'0');
+            *slot = CROCKFORD
+                .get(((self.0 >> shift) & 31) as usize)
+                .copied()
+                .unwrap_or(b'0');
         }
         f.write_str(std::str::from_utf8(&buf).unwrap_or("?"))
     }
@@ -178,10 +183,16 @@ pub struct BlockMeta {
 /// `meta.json`), sorted by id. Leftover `<id>.tmp` directories from interrupted writes are
 /// removed.
 pub fn list_blocks(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::Io { path: dir.to_path_buf(), source: e })?;
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
     let mut out = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| Error::Io { path: dir.to_path_buf(), source: e })?;
+        let entry = entry.map_err(|e| Error::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
         let path = entry.path();
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
@@ -190,7 +201,10 @@ pub fn list_blocks(dir: &Path) -> Result<Vec<PathBuf>> {
         }
         if let Some(stem) = name.strip_suffix(TMP_SUFFIX) {
             if BlockId::parse(stem).is_some() {
-                std::fs::remove_dir_all(&path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+                std::fs::remove_dir_all(&path).map_err(|e| Error::Io {
+                    path: path.clone(),
+                    source: e,
+                })?;
             }
             continue;
         }
@@ -208,7 +222,10 @@ pub fn list_blocks(dir: &Path) -> Result<Vec<PathBuf>> {
 /// half-deleted directory that looks like a block), then removes it. Open [`Block`]s keep their
 /// mapped bytes readable until dropped.
 pub fn delete_block(block_dir: &Path) -> Result<()> {
-    let io = |path: &Path, e| Error::Io { path: path.to_path_buf(), source: e };
+    let io = |path: &Path, e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
     let mut tmp = block_dir.as_os_str().to_owned();
     tmp.push(TMP_SUFFIX);
     let tmp = PathBuf::from(tmp);
@@ -224,7 +241,11 @@ pub fn block_size(block_dir: &Path) -> u64 {
     let file_len = |p: PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
     let mut total = file_len(block_dir.join(META_FILE)) + file_len(block_dir.join(INDEX_FILE));
     if let Ok(entries) = std::fs::read_dir(block_dir.join(CHUNKS_DIR)) {
-        total += entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum::<u64>();
+        total += entries
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum::<u64>();
     }
     total
 }

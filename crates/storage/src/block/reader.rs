@@ -8,8 +8,8 @@ use roaring::RoaringBitmap;
 
 use super::mmap::map_file;
 use super::{
-    block_size, segment_name, BlockMeta, BLOCK_VERSION, CHUNKS_DIR, INDEX_FILE, META_FILE, SEGMENT_HEADER_LEN,
-    SEGMENT_MAGIC, SEGMENT_VERSION,
+    block_size, segment_name, BlockMeta, BLOCK_VERSION, CHUNKS_DIR, INDEX_FILE, META_FILE,
+    SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SEGMENT_VERSION,
 };
 use crate::bytes::SharedBytes;
 use crate::index::{postings, IndexReader};
@@ -34,11 +34,22 @@ impl Block {
     /// checksummed when they are read.
     pub fn open(dir: &Path) -> Result<Block> {
         let meta_path = dir.join(META_FILE);
-        let json = std::fs::read(&meta_path).map_err(|e| Error::Io { path: meta_path.clone(), source: e })?;
-        let meta_corrupt = |detail: String| Error::Corruption { path: meta_path.clone(), offset: 0, detail };
+        let json = std::fs::read(&meta_path).map_err(|e| Error::Io {
+            path: meta_path.clone(),
+            source: e,
+        })?;
+        let meta_corrupt = |detail: String| Error::Corruption {
+            path: meta_path.clone(),
+            offset: 0,
+            detail,
+        };
         let meta: BlockMeta = serde_json::from_slice(&json).map_err(|e| {
             let offset = line_col_offset(&json, e.line(), e.column());
-            Error::Corruption { path: meta_path.clone(), offset, detail: format!("invalid block metadata: {e}") }
+            Error::Corruption {
+                path: meta_path.clone(),
+                offset,
+                detail: format!("invalid block metadata: {e}"),
+            }
         })?;
         if meta.version != BLOCK_VERSION {
             return Err(meta_corrupt(format!(
@@ -60,7 +71,9 @@ impl Block {
             ("level", meta.compaction.level == s.level),
         ];
         if let Some((field, _)) = checks.iter().find(|(_, ok)| !ok) {
-            return Err(meta_corrupt(format!("{field} in {META_FILE} disagrees with the index")));
+            return Err(meta_corrupt(format!(
+                "{field} in {META_FILE} disagrees with the index"
+            )));
         }
 
         // Not preallocated: the count comes from disk; a bogus one fails at the first missing file.
@@ -78,12 +91,20 @@ impl Block {
                 return Err(Error::Corruption {
                     path,
                     offset: 0,
-                    detail: format!("bad chunk segment header (expected magic PLCK, version {SEGMENT_VERSION})"),
+                    detail: format!(
+                        "bad chunk segment header (expected magic PLCK, version {SEGMENT_VERSION})"
+                    ),
                 });
             }
             segments.push((path, bytes));
         }
-        Ok(Block { dir: dir.to_path_buf(), meta, index, segments, size_bytes: block_size(dir) })
+        Ok(Block {
+            dir: dir.to_path_buf(),
+            meta,
+            index,
+            segments,
+            size_bytes: block_size(dir),
+        })
     }
 
     /// The block's metadata.
@@ -145,18 +166,36 @@ impl BlockReader for Block {
         out: &mut Vec<ChunkMeta>,
     ) -> Result<()> {
         let entry = self.index.series(series)?;
-        if !entry.chunks.iter().any(|c| c.max_time >= mint && c.min_time <= maxt) {
+        if !entry
+            .chunks
+            .iter()
+            .any(|c| c.max_time >= mint && c.min_time <= maxt)
+        {
             return Ok(());
         }
         let Some((path, seg)) = self.segments.get((entry.segment as usize).wrapping_sub(1)) else {
-            return Err(self.index.corrupt(0, format!("series {series} refers to missing segment {}", entry.segment)));
+            return Err(self.index.corrupt(
+                0,
+                format!(
+                    "series {series} refers to missing segment {}",
+                    entry.segment
+                ),
+            ));
         };
-        let corrupt = |offset: u64, detail: String| Error::Corruption { path: path.clone(), offset, detail };
+        let corrupt = |offset: u64, detail: String| Error::Corruption {
+            path: path.clone(),
+            offset,
+            detail,
+        };
         let run_len: u64 = entry.chunks.iter().map(|c| u64::from(c.len)).sum();
-        let bounds = usize::try_from(entry.offset).ok().zip(usize::try_from(run_len).ok()).and_then(|(start, len)| {
-            let end = start.checked_add(len)?;
-            (start >= SEGMENT_HEADER_LEN && end.checked_add(4)? <= seg.len()).then_some((start, end))
-        });
+        let bounds = usize::try_from(entry.offset)
+            .ok()
+            .zip(usize::try_from(run_len).ok())
+            .and_then(|(start, len)| {
+                let end = start.checked_add(len)?;
+                (start >= SEGMENT_HEADER_LEN && end.checked_add(4)? <= seg.len())
+                    .then_some((start, end))
+            });
         let Some((start, end)) = bounds else {
             return Err(corrupt(
                 entry.offset,
@@ -165,7 +204,9 @@ impl BlockReader for Block {
         };
         let data = seg.as_slice();
         let run = data.get(start..end).unwrap_or(&[]);
-        let stored = data.get(end..end + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        let stored = data
+            .get(end..end + 4)
+            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
         let actual = crc32fast::hash(run);
         if stored != actual {
             return Err(corrupt(
@@ -187,9 +228,16 @@ impl BlockReader for Block {
                 return Err(corrupt(chunk_start as u64, "chunk out of bounds".into()));
             };
             if let Err(e) = promlite_chunk::num_samples(bytes.as_slice()) {
-                return Err(corrupt(chunk_start as u64, format!("bad chunk header: {e}")));
+                return Err(corrupt(
+                    chunk_start as u64,
+                    format!("bad chunk header: {e}"),
+                ));
             }
-            out.push(ChunkMeta { min_time: c.min_time, max_time: c.max_time, data: bytes });
+            out.push(ChunkMeta {
+                min_time: c.min_time,
+                max_time: c.max_time,
+                data: bytes,
+            });
         }
         Ok(())
     }

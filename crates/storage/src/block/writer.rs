@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use promlite_model::{Labels, Timestamp};
 
 use super::{
-    segment_name, BlockId, BlockMeta, BlockStats, CompactionMeta, BLOCK_VERSION, CHUNKS_DIR, DEFAULT_SEGMENT_SIZE,
-    INDEX_FILE, META_FILE, SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SEGMENT_VERSION, TMP_SUFFIX,
+    segment_name, BlockId, BlockMeta, BlockStats, CompactionMeta, BLOCK_VERSION, CHUNKS_DIR,
+    DEFAULT_SEGMENT_SIZE, INDEX_FILE, META_FILE, SEGMENT_HEADER_LEN, SEGMENT_MAGIC,
+    SEGMENT_VERSION, TMP_SUFFIX,
 };
 use crate::index::{write_index, ChunkRef, IndexSeries, IndexSummary};
 use crate::reader::ChunkMeta;
@@ -30,7 +31,12 @@ pub struct WriteOptions {
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        Self { id: None, level: 1, sources: Vec::new(), segment_size: DEFAULT_SEGMENT_SIZE }
+        Self {
+            id: None,
+            level: 1,
+            sources: Vec::new(),
+            segment_size: DEFAULT_SEGMENT_SIZE,
+        }
     }
 }
 
@@ -65,7 +71,10 @@ pub struct BlockWriter {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { path: path.to_path_buf(), source }
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Fsyncs a directory so that renames and file creations inside it are durable.
@@ -123,8 +132,9 @@ impl BlockWriter {
         let mut n_samples = 0u64;
         let mut prev_max: Option<Timestamp> = None;
         for c in chunks {
-            let count = promlite_chunk::num_samples(c.data.as_slice())
-                .map_err(|e| Error::InvalidBlockInput(format!("series {labels}: chunk is not a chunk: {e}")))?;
+            let count = promlite_chunk::num_samples(c.data.as_slice()).map_err(|e| {
+                Error::InvalidBlockInput(format!("series {labels}: chunk is not a chunk: {e}"))
+            })?;
             if count == 0 {
                 continue;
             }
@@ -134,14 +144,24 @@ impl BlockWriter {
                     c.min_time, c.max_time
                 )));
             }
-            let len = u32::try_from(c.data.len())
-                .map_err(|_| Error::InvalidBlockInput(format!("series {labels}: chunk larger than 4 GiB")))?;
+            let len = u32::try_from(c.data.len()).map_err(|_| {
+                Error::InvalidBlockInput(format!("series {labels}: chunk larger than 4 GiB"))
+            })?;
             prev_max = Some(c.max_time);
-            refs.push((ChunkRef { min_time: c.min_time, max_time: c.max_time, len }, c));
+            refs.push((
+                ChunkRef {
+                    min_time: c.min_time,
+                    max_time: c.max_time,
+                    len,
+                },
+                c,
+            ));
             run_len += u64::from(len);
             n_samples += u64::from(count);
         }
-        let (Some(first), Some(last)) = (refs.first(), refs.last()) else { return Ok(()) };
+        let (Some(first), Some(last)) = (refs.first(), refs.last()) else {
+            return Ok(());
+        };
         self.min_time = self.min_time.min(first.0.min_time);
         self.max_time = self.max_time.max(last.0.max_time);
 
@@ -149,7 +169,8 @@ impl BlockWriter {
         // whole segment gets a segment of its own).
         let run_total = run_len + 4;
         if self.segment.is_none()
-            || (self.segment_len > SEGMENT_HEADER_LEN as u64 && self.segment_len + run_total > self.opts.segment_size)
+            || (self.segment_len > SEGMENT_HEADER_LEN as u64
+                && self.segment_len + run_total > self.opts.segment_size)
         {
             self.cut_segment()?;
         }
@@ -162,7 +183,8 @@ impl BlockWriter {
             crc.update(c.data.as_slice());
             file.write_all(c.data.as_slice()).map_err(io(path))?;
         }
-        file.write_all(&crc.finalize().to_le_bytes()).map_err(io(path))?;
+        file.write_all(&crc.finalize().to_le_bytes())
+            .map_err(io(path))?;
         self.segment_len += run_total;
         self.n_chunks += refs.len() as u64;
         self.n_samples += n_samples;
@@ -178,7 +200,10 @@ impl BlockWriter {
     /// Flushes and fsyncs the open segment, if any.
     fn close_segment(&mut self) -> Result<()> {
         if let Some((file, path)) = self.segment.take() {
-            let file = file.into_inner().map_err(|e| Error::Io { path: path.clone(), source: e.into_error() })?;
+            let file = file.into_inner().map_err(|e| Error::Io {
+                path: path.clone(),
+                source: e.into_error(),
+            })?;
             file.sync_all().map_err(io(&path))?;
         }
         Ok(())
@@ -187,7 +212,10 @@ impl BlockWriter {
     fn cut_segment(&mut self) -> Result<()> {
         self.close_segment()?;
         self.n_segments += 1;
-        let path = self.tmp.join(CHUNKS_DIR).join(segment_name(self.n_segments));
+        let path = self
+            .tmp
+            .join(CHUNKS_DIR)
+            .join(segment_name(self.n_segments));
         let mut file = BufWriter::with_capacity(1 << 16, File::create(&path).map_err(io(&path))?);
         let mut header = [0u8; SEGMENT_HEADER_LEN];
         header[..4].copy_from_slice(&SEGMENT_MAGIC);
@@ -214,7 +242,12 @@ impl BlockWriter {
         let entries: Vec<IndexSeries<'_>> = self
             .series
             .iter()
-            .map(|s| IndexSeries { labels: &s.labels, segment: s.segment, offset: s.offset, chunks: &s.chunks })
+            .map(|s| IndexSeries {
+                labels: &s.labels,
+                segment: s.segment,
+                offset: s.offset,
+                chunks: &s.chunks,
+            })
             .collect();
         let index = write_index(&entries, &summary)
             .map_err(|_| Error::InvalidBlockInput("index series section exceeds 4 GiB".into()))?;
@@ -230,7 +263,10 @@ impl BlockWriter {
                 num_chunks: self.n_chunks,
                 num_samples: self.n_samples,
             },
-            compaction: CompactionMeta { level: self.opts.level, sources: self.opts.sources.clone() },
+            compaction: CompactionMeta {
+                level: self.opts.level,
+                sources: self.opts.sources.clone(),
+            },
             version: BLOCK_VERSION,
         };
         let json = serde_json::to_vec_pretty(&meta)

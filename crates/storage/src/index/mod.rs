@@ -41,8 +41,13 @@ pub enum Section {
 
 impl Section {
     /// All sections in order.
-    pub const ALL: [Section; N_SECTIONS] =
-        [Section::Symbols, Section::Series, Section::SeriesOffsets, Section::LabelTable, Section::Postings];
+    pub const ALL: [Section; N_SECTIONS] = [
+        Section::Symbols,
+        Section::Series,
+        Section::SeriesOffsets,
+        Section::LabelTable,
+        Section::Postings,
+    ];
 
     /// A name for error messages.
     pub fn name(self) -> &'static str {
@@ -102,14 +107,23 @@ impl<'a> Cursor<'a> {
     }
 
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
-        let b = *self.data.get(self.pos).ok_or_else(|| self.err("unexpected end of data"))?;
+        let b = *self
+            .data
+            .get(self.pos)
+            .ok_or_else(|| self.err("unexpected end of data"))?;
         self.pos += 1;
         Ok(b)
     }
 
     pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self.pos.checked_add(n).ok_or_else(|| self.err("length overflows"))?;
-        let s = self.data.get(self.pos..end).ok_or_else(|| self.err(format!("{n} bytes needed, data ends")))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or_else(|| self.err("length overflows"))?;
+        let s = self
+            .data
+            .get(self.pos..end)
+            .ok_or_else(|| self.err(format!("{n} bytes needed, data ends")))?;
         self.pos = end;
         Ok(s)
     }

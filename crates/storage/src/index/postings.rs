@@ -53,7 +53,9 @@ pub fn all_series(ix: &IndexReader) -> RoaringBitmap {
 /// Union of the postings of the values `v` of `m.name` with `m.matches(v) == want`.
 fn union_where(ix: &IndexReader, m: &Matcher, want: bool) -> Result<RoaringBitmap> {
     let mut out = RoaringBitmap::new();
-    let Some(entry) = ix.name_entry(&m.name) else { return Ok(out) };
+    let Some(entry) = ix.name_entry(&m.name) else {
+        return Ok(out);
+    };
     let values = entry.values.as_slice();
     // The matcher whose accepted values we collect.
     let inverse;
@@ -97,7 +99,11 @@ pub fn label_names(ix: &IndexReader, matchers: &[Matcher]) -> Result<Vec<String>
     label_names_with(ix, matchers, SCAN_SERIES_BELOW)
 }
 
-pub(crate) fn label_names_with(ix: &IndexReader, matchers: &[Matcher], scan_below: u64) -> Result<Vec<String>> {
+pub(crate) fn label_names_with(
+    ix: &IndexReader,
+    matchers: &[Matcher],
+    scan_below: u64,
+) -> Result<Vec<String>> {
     if matchers.is_empty() {
         return Ok(ix.label_names());
     }
@@ -142,7 +148,9 @@ pub(crate) fn label_values_with(
     if matchers.is_empty() {
         return Ok(ix.label_values(name));
     }
-    let Some(entry) = ix.name_entry(name) else { return Ok(Vec::new()) };
+    let Some(entry) = ix.name_entry(name) else {
+        return Ok(Vec::new());
+    };
     let selected = postings_for_matchers(ix, matchers)?;
     if selected.is_empty() {
         return Ok(Vec::new());

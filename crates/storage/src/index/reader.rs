@@ -12,8 +12,8 @@ use roaring::RoaringBitmap;
 
 use super::writer::IndexSummary;
 use super::{
-    Cursor, DecodeError, Section, HEADER_LEN, INDEX_MAGIC, INDEX_VERSION, POSTINGS_DELTA, POSTINGS_ROARING,
-    SYMBOLS_RAW, SYMBOLS_SNAPPY, TOC_LEN,
+    Cursor, DecodeError, Section, HEADER_LEN, INDEX_MAGIC, INDEX_VERSION, POSTINGS_DELTA,
+    POSTINGS_ROARING, SYMBOLS_RAW, SYMBOLS_SNAPPY, TOC_LEN,
 };
 use crate::bytes::SharedBytes;
 use crate::reader::SeriesRef;
@@ -78,20 +78,33 @@ pub struct IndexReader {
 impl IndexReader {
     /// Validates `bytes` (the contents of `path`) and loads the tables.
     pub fn open(path: &Path, bytes: SharedBytes) -> Result<Self> {
-        let corrupt = |(offset, detail): DecodeError| Error::Corruption { path: path.to_path_buf(), offset, detail };
+        let corrupt = |(offset, detail): DecodeError| Error::Corruption {
+            path: path.to_path_buf(),
+            offset,
+            detail,
+        };
         let data = bytes.as_slice();
         let file_len = data.len();
         if file_len < HEADER_LEN + TOC_LEN {
-            return Err(corrupt((0, format!("index is {file_len} bytes, shorter than header and footer"))));
+            return Err(corrupt((
+                0,
+                format!("index is {file_len} bytes, shorter than header and footer"),
+            )));
         }
         let mut head = Cursor::new(data, 0);
         let magic = head.bytes(4).map_err(corrupt)?;
         if magic != INDEX_MAGIC {
-            return Err(corrupt((0, format!("bad magic {magic:02x?}, expected {INDEX_MAGIC:02x?}"))));
+            return Err(corrupt((
+                0,
+                format!("bad magic {magic:02x?}, expected {INDEX_MAGIC:02x?}"),
+            )));
         }
         let version = head.u8().map_err(corrupt)?;
         if version != INDEX_VERSION {
-            return Err(corrupt((4, format!("unsupported index version {version}, this build reads {INDEX_VERSION}"))));
+            return Err(corrupt((
+                4,
+                format!("unsupported index version {version}, this build reads {INDEX_VERSION}"),
+            )));
         }
         if head.bytes(3).map_err(corrupt)? != [0, 0, 0] {
             return Err(corrupt((5, "reserved header bytes are not zero".into())));
@@ -106,7 +119,10 @@ impl IndexReader {
         let stored_crc = c.u32_le().map_err(corrupt)?;
         let tail_magic = c.bytes(4).map_err(corrupt)?;
         if tail_magic != INDEX_MAGIC {
-            return Err(corrupt(((file_len - 4) as u64, "bad trailing magic".into())));
+            return Err(corrupt((
+                (file_len - 4) as u64,
+                "bad trailing magic".into(),
+            )));
         }
         let actual_crc = crc32fast::hash(body);
         if stored_crc != actual_crc {
@@ -124,7 +140,10 @@ impl IndexReader {
             let name = Section::ALL.get(i).map_or("?", |s| s.name());
             let end = offset.checked_add(len).and_then(|e| e.checked_add(4));
             if offset < HEADER_LEN as u64 || end.is_none_or(|e| e > toc_start as u64) {
-                return Err(corrupt((at, format!("{name} section [{offset}, +{len}) out of bounds"))));
+                return Err(corrupt((
+                    at,
+                    format!("{name} section [{offset}, +{len}) out of bounds"),
+                )));
             }
             *slot = (offset, len);
         }
@@ -151,8 +170,8 @@ impl IndexReader {
         // Section checksums.
         for (i, &(offset, len)) in sections.iter().enumerate() {
             let name = Section::ALL.get(i).map_or("?", |s| s.name());
-            let (payload, crc) =
-                section_bytes(data, offset, len).ok_or_else(|| corrupt((offset, "section out of bounds".into())))?;
+            let (payload, crc) = section_bytes(data, offset, len)
+                .ok_or_else(|| corrupt((offset, "section out of bounds".into())))?;
             let actual = crc32fast::hash(payload);
             if actual != crc {
                 return Err(corrupt((
@@ -163,7 +182,10 @@ impl IndexReader {
         }
         let payload = |s: Section| -> (&[u8], u64) {
             let (offset, len) = sections.get(s as usize).copied().unwrap_or((0, 0));
-            (section_bytes(data, offset, len).map_or(&[][..], |(p, _)| p), offset)
+            (
+                section_bytes(data, offset, len).map_or(&[][..], |(p, _)| p),
+                offset,
+            )
         };
 
         let (sym_bytes, sym_offset) = payload(Section::Symbols);
@@ -171,10 +193,15 @@ impl IndexReader {
 
         let (offsets_bytes, offsets_offset) = payload(Section::SeriesOffsets);
         let (series_bytes, series_offset) = payload(Section::Series);
-        if (offsets_bytes.len() as u64) != n_series.saturating_mul(4) || n_series > u64::from(u32::MAX) {
+        if (offsets_bytes.len() as u64) != n_series.saturating_mul(4)
+            || n_series > u64::from(u32::MAX)
+        {
             return Err(corrupt((
                 offsets_offset,
-                format!("series offsets section has {} bytes for {n_series} series", offsets_bytes.len()),
+                format!(
+                    "series offsets section has {} bytes for {n_series} series",
+                    offsets_bytes.len()
+                ),
             )));
         }
         let mut prev = None;
@@ -183,16 +210,24 @@ impl IndexReader {
             let at = oc.offset();
             let off = u64::from(oc.u32_le().map_err(corrupt)?);
             if off >= series_bytes.len() as u64 || prev.is_some_and(|p| off <= p) {
-                return Err(corrupt((at, format!("series entry offset {off} out of order or out of bounds"))));
+                return Err(corrupt((
+                    at,
+                    format!("series entry offset {off} out of order or out of bounds"),
+                )));
             }
             prev = Some(off);
         }
 
         let (table_bytes, table_offset) = payload(Section::LabelTable);
         let (postings_bytes, postings_offset) = payload(Section::Postings);
-        let names =
-            parse_label_table(table_bytes, table_offset, &symbols, postings_offset, postings_bytes.len() as u64)
-                .map_err(corrupt)?;
+        let names = parse_label_table(
+            table_bytes,
+            table_offset,
+            &symbols,
+            postings_offset,
+            postings_bytes.len() as u64,
+        )
+        .map_err(corrupt)?;
 
         Ok(Self {
             path: path.to_path_buf(),
@@ -214,7 +249,10 @@ impl IndexReader {
     /// Payload bytes of each section (for size reports).
     pub fn section_sizes(&self) -> [(Section, u64); super::N_SECTIONS] {
         let mut out = [(Section::Symbols, 0); super::N_SECTIONS];
-        for (slot, (section, len)) in out.iter_mut().zip(Section::ALL.iter().zip(self.section_lens)) {
+        for (slot, (section, len)) in out
+            .iter_mut()
+            .zip(Section::ALL.iter().zip(self.section_lens))
+        {
             *slot = (*section, len);
         }
         out
@@ -232,7 +270,11 @@ impl IndexReader {
     }
 
     pub(crate) fn corrupt(&self, offset: u64, detail: impl Into<String>) -> Error {
-        Error::Corruption { path: self.path.clone(), offset, detail: detail.into() }
+        Error::Corruption {
+            path: self.path.clone(),
+            offset,
+            detail: detail.into(),
+        }
     }
 
     pub(crate) fn symbol(&self, sym: u32) -> Option<&Arc<str>> {
@@ -245,16 +287,24 @@ impl IndexReader {
         let (sec_offset, sec_len) = self.series;
         let off_at = self.series_offsets + u64::from(series) * 4;
         if series >= self.n_series() {
-            return Err(self.corrupt(off_at, format!("series ref {series} out of range ({} series)", self.n_series())));
+            return Err(self.corrupt(
+                off_at,
+                format!(
+                    "series ref {series} out of range ({} series)",
+                    self.n_series()
+                ),
+            ));
         }
         let read_off = |at: u64| -> Option<u64> {
             let start = usize::try_from(at).ok()?;
             let b = data.get(start..start.checked_add(4)?)?;
             Some(u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
         };
-        let start = read_off(off_at).ok_or_else(|| self.corrupt(off_at, "series offset out of bounds"))?;
+        let start =
+            read_off(off_at).ok_or_else(|| self.corrupt(off_at, "series offset out of bounds"))?;
         let end = if series + 1 < self.n_series() {
-            read_off(off_at + 4).ok_or_else(|| self.corrupt(off_at + 4, "series offset out of bounds"))?
+            read_off(off_at + 4)
+                .ok_or_else(|| self.corrupt(off_at + 4, "series offset out of bounds"))?
         } else {
             sec_len
         };
@@ -263,7 +313,8 @@ impl IndexReader {
             .zip(usize::try_from(sec_offset + end).ok())
             .and_then(|(s, e)| data.get(s..e))
             .ok_or_else(|| self.corrupt(sec_offset + start, "series entry out of bounds"))?;
-        self.parse_series(entry, sec_offset + start).map_err(|(o, d)| self.corrupt(o, d))
+        self.parse_series(entry, sec_offset + start)
+            .map_err(|(o, d)| self.corrupt(o, d))
     }
 
     fn parse_series(&self, entry: &[u8], base: u64) -> Result<SeriesEntry, DecodeError> {
@@ -283,12 +334,18 @@ impl IndexReader {
             }
             prev_name = Some(name);
             let (Some(n), Some(v)) = (self.symbol(name), self.symbol(value)) else {
-                return Err((at, format!("symbol ref out of range ({} symbols)", self.symbols.len())));
+                return Err((
+                    at,
+                    format!("symbol ref out of range ({} symbols)", self.symbols.len()),
+                ));
             };
             if v.is_empty() {
                 return Err((at, "empty label value".into()));
             }
-            labels.push(Label { name: n.clone(), value: v.clone() });
+            labels.push(Label {
+                name: n.clone(),
+                value: v.clone(),
+            });
         }
         let n_chunks = c.uvarint_usize()?;
         if n_chunks == 0 || n_chunks > c.remaining() / 3 {
@@ -297,7 +354,10 @@ impl IndexReader {
         let segment = c.uvarint_u32()?;
         let offset = c.uvarint()?;
         if segment == 0 || segment > self.summary.n_segments {
-            return Err(c.err(format!("segment {segment} out of range (block has {})", self.summary.n_segments)));
+            return Err(c.err(format!(
+                "segment {segment} out of range (block has {})",
+                self.summary.n_segments
+            )));
         }
         let mut chunks = Vec::with_capacity(n_chunks);
         let mut prev_max = self.summary.min_time;
@@ -309,7 +369,11 @@ impl IndexReader {
             let gap = if i == 0 { gap } else { gap.wrapping_add(1) };
             let min_time = (prev_max as u64).wrapping_add(gap) as i64;
             let max_time = (min_time as u64).wrapping_add(span) as i64;
-            let ordered = if i == 0 { min_time >= prev_max } else { min_time > prev_max };
+            let ordered = if i == 0 {
+                min_time >= prev_max
+            } else {
+                min_time > prev_max
+            };
             if !ordered || max_time < min_time || max_time > self.summary.max_time {
                 return Err((
                     at,
@@ -317,15 +381,27 @@ impl IndexReader {
                 ));
             }
             if (len as usize) < promlite_chunk::HEADER_LEN {
-                return Err((at, format!("chunk {i} length {len} is shorter than a chunk header")));
+                return Err((
+                    at,
+                    format!("chunk {i} length {len} is shorter than a chunk header"),
+                ));
             }
-            chunks.push(ChunkRef { min_time, max_time, len });
+            chunks.push(ChunkRef {
+                min_time,
+                max_time,
+                len,
+            });
             prev_max = max_time;
         }
         if !c.is_empty() {
             return Err(c.err("trailing bytes after series entry"));
         }
-        Ok(SeriesEntry { labels: Labels::from_sorted_vec(labels), segment, offset, chunks })
+        Ok(SeriesEntry {
+            labels: Labels::from_sorted_vec(labels),
+            segment,
+            offset,
+            chunks,
+        })
     }
 
     /// The labels of `series`.
@@ -342,13 +418,23 @@ impl IndexReader {
 
     /// Sorted label names of the block.
     pub fn label_names(&self) -> Vec<String> {
-        self.names.iter().filter_map(|e| self.symbol(e.name)).map(|s| s.to_string()).collect()
+        self.names
+            .iter()
+            .filter_map(|e| self.symbol(e.name))
+            .map(|s| s.to_string())
+            .collect()
     }
 
     /// Sorted values of label `name`.
     pub fn label_values(&self, name: &str) -> Vec<String> {
         self.name_entry(name)
-            .map(|e| e.values.iter().filter_map(|v| self.symbol(v.value)).map(|s| s.to_string()).collect())
+            .map(|e| {
+                e.values
+                    .iter()
+                    .filter_map(|v| self.symbol(v.value))
+                    .map(|s| s.to_string())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -371,9 +457,12 @@ impl IndexReader {
                 let mut next = 0u64;
                 while !c.is_empty() {
                     let delta = c.uvarint().map_err(|(o, d)| self.corrupt(o, d))?;
-                    let series = next.checked_add(delta).filter(|&s| s < u64::from(self.n_series()));
+                    let series = next
+                        .checked_add(delta)
+                        .filter(|&s| s < u64::from(self.n_series()));
                     let Some(series) = series else {
-                        return Err(self.corrupt(c.offset(), "postings refer to a series outside the block"));
+                        return Err(self
+                            .corrupt(c.offset(), "postings refer to a series outside the block"));
                     };
                     bitmap.push(series as u32);
                     next = series + 1;
@@ -384,22 +473,33 @@ impl IndexReader {
                 let bitmap = RoaringBitmap::deserialize_from(body)
                     .map_err(|e| self.corrupt(v.start, format!("invalid postings bitmap: {e}")))?;
                 if bitmap.serialized_size() != body.len() {
-                    return Err(self.corrupt(v.start, "postings bitmap length does not match its table entry"));
+                    return Err(self.corrupt(
+                        v.start,
+                        "postings bitmap length does not match its table entry",
+                    ));
                 }
                 bitmap
             }
             _ => return Err(self.corrupt(v.start, "unknown postings encoding")),
         };
         if bitmap.max().is_some_and(|m| m >= self.n_series()) || bitmap.is_empty() {
-            return Err(self.corrupt(v.start, "postings bitmap refers to series outside the block"));
+            return Err(self.corrupt(
+                v.start,
+                "postings bitmap refers to series outside the block",
+            ));
         }
         Ok(bitmap)
     }
 
     /// Postings of `name="value"`; empty if the pair does not occur.
     pub fn postings(&self, name: &str, value: &str) -> Result<RoaringBitmap> {
-        let Some(entry) = self.name_entry(name) else { return Ok(RoaringBitmap::new()) };
-        match entry.values.binary_search_by(|v| self.value_str(v).cmp(value)) {
+        let Some(entry) = self.name_entry(name) else {
+            return Ok(RoaringBitmap::new());
+        };
+        match entry
+            .values
+            .binary_search_by(|v| self.value_str(v).cmp(value))
+        {
             Ok(i) => match entry.values.get(i) {
                 Some(v) => self.read_postings(v),
                 None => Ok(RoaringBitmap::new()),
@@ -415,7 +515,10 @@ fn section_bytes(data: &[u8], offset: u64, len: u64) -> Option<(&[u8], u32)> {
     let end = start.checked_add(usize::try_from(len).ok()?)?;
     let payload = data.get(start..end)?;
     let crc = data.get(end..end.checked_add(4)?)?;
-    Some((payload, u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]])))
+    Some((
+        payload,
+        u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]),
+    ))
 }
 
 fn parse_symbols(payload: &[u8], offset: u64) -> Result<Vec<Arc<str>>, DecodeError> {
@@ -427,9 +530,13 @@ fn parse_symbols(payload: &[u8], offset: u64) -> Result<Vec<Arc<str>>, DecodeErr
         SYMBOLS_RAW => rest,
         SYMBOLS_SNAPPY => {
             // Bound the allocation before trusting the length header.
-            let len = snap::raw::decompress_len(rest).map_err(|e| (offset + 1, format!("bad snappy header: {e}")))?;
+            let len = snap::raw::decompress_len(rest)
+                .map_err(|e| (offset + 1, format!("bad snappy header: {e}")))?;
             if len > rest.len().saturating_mul(64).max(1 << 16) {
-                return Err((offset + 1, format!("implausible decompressed symbol table size {len}")));
+                return Err((
+                    offset + 1,
+                    format!("implausible decompressed symbol table size {len}"),
+                ));
             }
             decompressed = snap::raw::Decoder::new()
                 .decompress_vec(rest)
@@ -448,7 +555,8 @@ fn parse_symbols(payload: &[u8], offset: u64) -> Result<Vec<Arc<str>>, DecodeErr
     for _ in 0..n {
         let at = c.offset();
         let len = c.uvarint_usize()?;
-        let s = std::str::from_utf8(c.bytes(len)?).map_err(|_| (at, "symbol is not UTF-8".to_string()))?;
+        let s = std::str::from_utf8(c.bytes(len)?)
+            .map_err(|_| (at, "symbol is not UTF-8".to_string()))?;
         if out.last().is_some_and(|p| **p >= *s) {
             return Err((at, "symbols not strictly sorted".into()));
         }
@@ -493,9 +601,16 @@ fn parse_label_table(
                 return Err((at, "label value symbol out of range or out of order".into()));
             }
             if len == 0 || pos + u64::from(len) > postings_len {
-                return Err((at, format!("postings length {len} overruns the postings section")));
+                return Err((
+                    at,
+                    format!("postings length {len} overruns the postings section"),
+                ));
             }
-            values.push(ValueEntry { value, start: postings_offset + pos, len });
+            values.push(ValueEntry {
+                value,
+                start: postings_offset + pos,
+                len,
+            });
             pos += u64::from(len);
         }
         names.push(NameEntry { name, values });
@@ -504,7 +619,10 @@ fn parse_label_table(
         return Err(c.err("trailing bytes after the label table"));
     }
     if pos != postings_len {
-        return Err((postings_offset + pos, "postings section has unreferenced bytes".into()));
+        return Err((
+            postings_offset + pos,
+            "postings section has unreferenced bytes".into(),
+        ));
     }
     Ok(names)
 }

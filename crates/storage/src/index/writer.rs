@@ -7,8 +7,8 @@ use roaring::RoaringBitmap;
 
 use super::reader::ChunkRef;
 use super::{
-    put_uvarint, Section, HEADER_LEN, INDEX_MAGIC, INDEX_VERSION, N_SECTIONS, POSTINGS_DELTA, POSTINGS_ROARING,
-    SYMBOLS_RAW, SYMBOLS_SNAPPY, TOC_LEN,
+    put_uvarint, Section, HEADER_LEN, INDEX_MAGIC, INDEX_VERSION, N_SECTIONS, POSTINGS_DELTA,
+    POSTINGS_ROARING, SYMBOLS_RAW, SYMBOLS_SNAPPY, TOC_LEN,
 };
 
 /// One series as the index writer sees it: labels and where its chunk run lives.
@@ -55,8 +55,14 @@ pub struct IndexTooLarge;
 
 /// Serialises the index. `series` must be strictly sorted by labels (checked in debug builds);
 /// `summary.n_series` is taken from `series.len()`.
-pub fn write_index(series: &[IndexSeries<'_>], summary: &IndexSummary) -> Result<Vec<u8>, IndexTooLarge> {
-    debug_assert!(series.windows(2).all(|w| w[0].labels < w[1].labels), "series not sorted by labels");
+pub fn write_index(
+    series: &[IndexSeries<'_>],
+    summary: &IndexSummary,
+) -> Result<Vec<u8>, IndexTooLarge> {
+    debug_assert!(
+        series.windows(2).all(|w| w[0].labels < w[1].labels),
+        "series not sorted by labels"
+    );
 
     // Symbols: every label name and value, sorted. A symbol's index orders like its string.
     let mut symbol_set: Vec<&str> = Vec::new();
@@ -85,7 +91,11 @@ pub fn write_index(series: &[IndexSeries<'_>], summary: &IndexSummary) -> Result
         raw.extend_from_slice(s.as_bytes());
     }
     let mut payload = vec![SYMBOLS_RAW];
-    let compressed = if raw.len() >= SNAPPY_MIN_LEN { snap::raw::Encoder::new().compress_vec(&raw).ok() } else { None };
+    let compressed = if raw.len() >= SNAPPY_MIN_LEN {
+        snap::raw::Encoder::new().compress_vec(&raw).ok()
+    } else {
+        None
+    };
     match compressed {
         Some(c) if c.len() + 8 < raw.len() => {
             payload[0] = SYMBOLS_SNAPPY;
@@ -107,7 +117,12 @@ pub fn write_index(series: &[IndexSeries<'_>], summary: &IndexSummary) -> Result
             let (name, value) = (sym(&l.name), sym(&l.value));
             put_uvarint(&mut entries, name);
             put_uvarint(&mut entries, value);
-            postings.entry(name).or_default().entry(value).or_default().push(series_idx as u32);
+            postings
+                .entry(name)
+                .or_default()
+                .entry(value)
+                .or_default()
+                .push(series_idx as u32);
         }
         put_uvarint(&mut entries, s.chunks.len() as u64);
         put_uvarint(&mut entries, u64::from(s.segment));
@@ -117,8 +132,14 @@ pub fn write_index(series: &[IndexSeries<'_>], summary: &IndexSummary) -> Result
             // Differences are taken with wrapping arithmetic, so any i64 range encodes; the
             // reader undoes them the same way and validates the result.
             let start = (c.min_time as u64).wrapping_sub(prev_max as u64);
-            put_uvarint(&mut entries, if i == 0 { start } else { start.wrapping_sub(1) });
-            put_uvarint(&mut entries, (c.max_time as u64).wrapping_sub(c.min_time as u64));
+            put_uvarint(
+                &mut entries,
+                if i == 0 { start } else { start.wrapping_sub(1) },
+            );
+            put_uvarint(
+                &mut entries,
+                (c.max_time as u64).wrapping_sub(c.min_time as u64),
+            );
             put_uvarint(&mut entries, u64::from(c.len));
             prev_max = c.max_time;
         }
@@ -170,7 +191,10 @@ pub(crate) fn put_postings(out: &mut Vec<u8>, bitmap: &RoaringBitmap) {
     let mut list = vec![POSTINGS_DELTA];
     let mut prev = 0u32;
     for (i, series) in bitmap.iter().enumerate() {
-        put_uvarint(&mut list, u64::from(if i == 0 { series } else { series - prev - 1 }));
+        put_uvarint(
+            &mut list,
+            u64::from(if i == 0 { series } else { series - prev - 1 }),
+        );
         prev = series;
     }
     if list.len() <= bitmap.serialized_size() + 1 {
@@ -183,7 +207,12 @@ pub(crate) fn put_postings(out: &mut Vec<u8>, bitmap: &RoaringBitmap) {
 }
 
 /// Appends `payload` and its CRC32, recording the payload's offset and length.
-fn put_section(out: &mut Vec<u8>, sections: &mut [(u64, u64); N_SECTIONS], which: Section, payload: &[u8]) {
+fn put_section(
+    out: &mut Vec<u8>,
+    sections: &mut [(u64, u64); N_SECTIONS],
+    which: Section,
+    payload: &[u8],
+) {
     if let Some(slot) = sections.get_mut(which as usize) {
         *slot = (out.len() as u64, payload.len() as u64);
     }

@@ -34,25 +34,35 @@ pub fn chunks_of(samples: &[(i64, f64)], per_chunk: u16) -> Vec<ChunkMeta> {
 
 /// The model as block-writer input.
 pub fn source(model: &Model, per_chunk: u16) -> Vec<(Labels, Vec<ChunkMeta>)> {
-    model.iter().map(|(l, s)| (l.clone(), chunks_of(s, per_chunk))).collect()
+    model
+        .iter()
+        .map(|(l, s)| (l.clone(), chunks_of(s, per_chunk)))
+        .collect()
 }
 
 /// Decodes every chunk into samples.
 pub fn decode_all(chunks: &[ChunkMeta]) -> Vec<(i64, f64)> {
     let mut out = Vec::new();
     for c in chunks {
-        XorDecoder::new(c.data.as_slice()).unwrap().decode_into(&mut out).unwrap();
+        XorDecoder::new(c.data.as_slice())
+            .unwrap()
+            .decode_into(&mut out)
+            .unwrap();
     }
     out
 }
 
 /// Reads every series of a reader back into a model, in `sorted_postings` order.
 pub fn read_all(reader: &dyn BlockReader) -> SeriesList {
-    let refs = reader.sorted_postings(&reader.postings(&[]).unwrap()).unwrap();
+    let refs = reader
+        .sorted_postings(&reader.postings(&[]).unwrap())
+        .unwrap();
     refs.into_iter()
         .map(|r| {
             let mut chunks = Vec::new();
-            reader.series_chunks(r, i64::MIN, i64::MAX, &mut chunks).unwrap();
+            reader
+                .series_chunks(r, i64::MIN, i64::MAX, &mut chunks)
+                .unwrap();
             (reader.series_labels(r).unwrap(), decode_all(&chunks))
         })
         .collect()
@@ -65,7 +75,14 @@ pub fn bits(samples: &[(i64, f64)]) -> Vec<(i64, u64)> {
 
 /// Brute force: labels of the model's series that match every matcher.
 pub fn matching<'a>(model: &'a Model, matchers: &[Matcher]) -> Vec<&'a Labels> {
-    model.keys().filter(|l| matchers.iter().all(|m| m.matches(l.get(&m.name).unwrap_or("")))).collect()
+    model
+        .keys()
+        .filter(|l| {
+            matchers
+                .iter()
+                .all(|m| m.matches(l.get(&m.name).unwrap_or("")))
+        })
+        .collect()
 }
 
 /// Opens the block in `dir` and reads everything through the public API: every label name and
@@ -76,18 +93,24 @@ pub fn read_everything(dir: &std::path::Path) -> Result<SeriesList, String> {
     let err = |e: promlite_storage::Error| e.to_string();
     for name in block.label_names(&[]).map_err(err)? {
         for value in block.label_values(&name, &[]).map_err(err)? {
-            let p = block.postings(&[Matcher::equal(name.clone(), value.clone())]).map_err(err)?;
+            let p = block
+                .postings(&[Matcher::equal(name.clone(), value.clone())])
+                .map_err(err)?;
             if p.is_empty() {
                 return Err(format!("no postings for {name}={value}"));
             }
         }
     }
-    let refs = block.sorted_postings(&block.postings(&[]).map_err(err)?).map_err(err)?;
+    let refs = block
+        .sorted_postings(&block.postings(&[]).map_err(err)?)
+        .map_err(err)?;
     let mut out = Vec::new();
     for r in refs {
         let labels = block.series_labels(r).map_err(err)?;
         let mut chunks = Vec::new();
-        block.series_chunks(r, i64::MIN, i64::MAX, &mut chunks).map_err(err)?;
+        block
+            .series_chunks(r, i64::MIN, i64::MAX, &mut chunks)
+            .map_err(err)?;
         let mut samples = Vec::new();
         for c in &chunks {
             XorDecoder::new(c.data.as_slice())
@@ -103,7 +126,10 @@ pub fn read_everything(dir: &std::path::Path) -> Result<SeriesList, String> {
 pub fn fixture_model() -> Model {
     let mut m = Model::new();
     for pod in 0..4i64 {
-        for (metric, kind) in [("container_cpu_usage_seconds_total", 0), ("container_memory_working_set_bytes", 1)] {
+        for (metric, kind) in [
+            ("container_cpu_usage_seconds_total", 0),
+            ("container_memory_working_set_bytes", 1),
+        ] {
             let labels = Labels::from_pairs([
                 ("__name__", metric.to_string()),
                 ("namespace", format!("ns-{}", pod % 2)),
@@ -112,7 +138,11 @@ pub fn fixture_model() -> Model {
             let samples: Vec<(i64, f64)> = (0..200)
                 .map(|i| {
                     let t = 1_700_000_000_000 + i * 15_000;
-                    let v = if kind == 0 { (pod * 100 + i) as f64 * 0.25 } else { (1 << 20) as f64 * (pod + 1) as f64 };
+                    let v = if kind == 0 {
+                        (pod * 100 + i) as f64 * 0.25
+                    } else {
+                        (1 << 20) as f64 * (pod + 1) as f64
+                    };
                     (t, v)
                 })
                 .collect();
