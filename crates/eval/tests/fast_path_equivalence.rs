@@ -280,19 +280,27 @@ proptest! {
     }
 }
 
+/// A pod alive for the whole test range with steady CPU, for the hand-built clusters below.
+fn steady_pod(namespace: usize, name: &str, owners: &[(&str, &str)], containers: usize) -> Pod {
+    Pod {
+        namespace,
+        name: name.to_string(),
+        owners: owners
+            .iter()
+            .map(|(k, o)| (k.to_string(), o.to_string()))
+            .collect(),
+        alive: 0..40,
+        containers,
+        cpu_rate: 1.0,
+        host: 0,
+    }
+}
+
 /// A fixed cluster where the join has real matches, so the equivalence above is not vacuous:
 /// the fast path must return non-empty, correctly joined rows.
 #[test]
 fn fast_path_join_returns_owner_labels() {
-    let pod = |name: &str, kind: &str, owner: &str| Pod {
-        namespace: 1,
-        name: name.to_string(),
-        owners: vec![(kind.to_string(), owner.to_string())],
-        alive: 0..40,
-        containers: 2,
-        cpu_rate: 1.0,
-        host: 0,
-    };
+    let pod = |name: &str, kind: &str, owner: &str| steady_pod(1, name, &[(kind, owner)], 2);
     let cluster = Cluster {
         pods: vec![
             pod("pod-1", "DaemonSet", "ds"),
@@ -331,18 +339,12 @@ fn fast_path_join_returns_owner_labels() {
 #[test]
 fn fast_path_keeps_many_to_many_errors() {
     let cluster = Cluster {
-        pods: vec![Pod {
-            namespace: 0,
-            name: "pod-1".into(),
-            owners: vec![
-                ("ReplicaSet".into(), "w1-rs1".into()),
-                ("DaemonSet".into(), "w2-rs0".into()),
-            ],
-            alive: 0..40,
-            containers: 1,
-            cpu_rate: 1.0,
-            host: 0,
-        }],
+        pods: vec![steady_pod(
+            0,
+            "pod-1",
+            &[("ReplicaSet", "w1-rs1"), ("DaemonSet", "w2-rs0")],
+            1,
+        )],
         replicasets: vec![],
         legacy_names: true,
         ksm_replicas: 1,
@@ -369,17 +371,8 @@ fn fast_path_keeps_many_to_many_errors() {
 /// because the join keys are pushed into the cAdvisor selector.
 #[test]
 fn fast_path_selects_only_joinable_series() {
-    let mk = |name: &str, owners: Vec<(String, String)>| Pod {
-        namespace: 0,
-        name: name.to_string(),
-        owners,
-        alive: 0..40,
-        containers: 2,
-        cpu_rate: 1.0,
-        host: 0,
-    };
-    let mut pods = vec![mk("pod-0", vec![("DaemonSet".into(), "ds".into())])];
-    pods.extend((1..6).map(|i| mk(&format!("pod-{i}"), vec![])));
+    let mut pods = vec![steady_pod(0, "pod-0", &[("DaemonSet", "ds")], 2)];
+    pods.extend((1..6).map(|i| steady_pod(0, &format!("pod-{i}"), &[], 2)));
     let cluster = Cluster {
         pods,
         replicasets: vec![],
