@@ -163,39 +163,44 @@ impl ValueGen {
         let dt = self.interval_s;
         self.value = match def.model {
             ValueModel::Constant(c) => c,
-            ValueModel::Counter { cores, initial } => {
-                if fresh {
-                    if k == 0 && initial > 0.0 {
-                        initial + cores * dt * self.rng.gen_range(0.0..1.0)
-                    } else {
-                        // A container started inside the range: its first value is below
-                        // 0.15 of a mean increment, so the counter's extrapolated zero point
-                        // lies less than half an interval before the first sample. There
-                        // Prometheus 2.42 (zero cut-off first) and 3.x (half-interval limit
-                        // first) extrapolate `rate` alike, so the differential check against
-                        // 2.42 stays valid (increments are at least 0.3 of the mean).
-                        cores * dt * self.rng.gen_range(0.01..0.15)
-                    }
-                } else if def.resets.binary_search(&k).is_ok() {
-                    cores * dt * self.rng.gen_range(0.1..1.0)
+            ValueModel::Counter { cores, initial } => round_to_nanoseconds(if fresh {
+                if k == 0 && initial > 0.0 {
+                    initial + cores * dt * self.rng.gen_range(0.0..1.0)
                 } else {
-                    self.value + cores * dt * self.rng.gen_range(0.3..1.7)
+                    // A container started inside the range: its first value is below
+                    // 0.15 of a mean increment, so the counter's extrapolated zero point
+                    // lies less than half an interval before the first sample. There
+                    // Prometheus 2.42 (zero cut-off first) and 3.x (half-interval limit
+                    // first) extrapolate `rate` alike, so the differential check against
+                    // 2.42 stays valid (increments are at least 0.3 of the mean).
+                    cores * dt * self.rng.gen_range(0.01..0.15)
                 }
-            }
-            ValueModel::Gauge { base } => {
-                if fresh {
-                    (base * self.rng.gen_range(0.8..1.2)).round()
-                } else if def.resets.binary_search(&k).is_ok() {
-                    (base * self.rng.gen_range(0.3..0.6)).round()
-                } else {
-                    (self.value * self.rng.gen_range(0.97..1.03))
-                        .round()
-                        .clamp((base * 0.3).round(), (base * 3.0).round())
-                }
-            }
+            } else if def.resets.binary_search(&k).is_ok() {
+                cores * dt * self.rng.gen_range(0.1..1.0)
+            } else {
+                self.value + cores * dt * self.rng.gen_range(0.3..1.7)
+            }),
+            ValueModel::Gauge { base } => round_to_pages(if fresh {
+                base * self.rng.gen_range(0.8..1.2)
+            } else if def.resets.binary_search(&k).is_ok() {
+                base * self.rng.gen_range(0.3..0.6)
+            } else {
+                (self.value * self.rng.gen_range(0.97..1.03)).clamp(base * 0.3, base * 3.0)
+            }),
         };
         self.value
     }
+}
+
+/// cAdvisor reads CPU time as integer nanoseconds and exports `ns / 1e9`, so a real counter has
+/// at most nine decimals; the generator's values have the same precision.
+fn round_to_nanoseconds(seconds: f64) -> f64 {
+    (seconds * 1e9).round() / 1e9
+}
+
+/// The kernel accounts memory in pages, so cAdvisor's working-set bytes are multiples of 4096.
+fn round_to_pages(bytes: f64) -> f64 {
+    ((bytes / 4096.0).round() * 4096.0).max(4096.0)
 }
 
 /// Shares label strings between series (names, namespaces, node names repeat a lot).

@@ -204,6 +204,35 @@ fn counters_are_monotone_except_at_declared_resets() {
     }
 }
 
+#[test]
+fn cadvisor_values_have_the_precision_of_the_kernel_counters() {
+    let cluster = build(&ClusterSpec::preset(Size::Tiny));
+    let (mut cpu, mut memory) = (0, 0);
+    cluster.for_each_series(|def, samples| {
+        for s in samples {
+            match def.family {
+                Family::ContainerCpu => {
+                    // Whole nanoseconds: v == round(v * 1e9) / 1e9 bit for bit.
+                    let ns = (s.v * 1e9).round();
+                    assert_eq!((ns / 1e9).to_bits(), s.v.to_bits(), "{}", def.labels);
+                    cpu += 1;
+                }
+                Family::ContainerMemory => {
+                    assert!(
+                        s.v >= 4096.0 && s.v % 4096.0 == 0.0,
+                        "{} = {}",
+                        def.labels,
+                        s.v
+                    );
+                    memory += 1;
+                }
+                _ => {}
+            }
+        }
+    });
+    assert!(cpu > 0 && memory > 0);
+}
+
 /// `(namespace, name)` of KSM label sets, per family, alive at scrape `k`, with the instance.
 fn ksm_rows(cluster: &Cluster, family: Family, k: u32) -> Vec<&Labels> {
     cluster
