@@ -550,17 +550,27 @@ fn count_values(
     mut grouping: Vec<String>,
     grid: &Grid,
 ) -> Result<Val> {
-    let label = match a.param.as_deref().map(crate::evaluator::unparen) {
-        Some(Expr::String(s)) => s.clone(),
+    let Some(label_bytes) = a
+        .param
+        .as_deref()
+        .map(crate::evaluator::unparen)
+        .and_then(Expr::string_bytes)
+    else {
+        return Err(Error::BadQuery(
+            "count_values: expected string parameter".into(),
+        ));
+    };
+    // Prometheus 3 checks the name with its UTF-8 scheme (non-empty, valid UTF-8) before
+    // evaluating the input, and prints the literal Go-quoted: `invalid label name "a\xc5z"`.
+    let label = match std::str::from_utf8(label_bytes) {
+        Ok(name) if !name.is_empty() => name.to_string(),
         _ => {
-            return Err(Error::BadQuery(
-                "count_values: expected string parameter".into(),
-            ))
+            return Err(Error::Execution(format!(
+                "invalid label name {}",
+                promlite_promql::quote::go_quote(label_bytes)
+            )))
         }
     };
-    if label.is_empty() {
-        return Err(Error::Execution(format!("invalid label name {label:?}")));
-    }
     if !a.without {
         grouping.push(label.clone());
         grouping.sort();

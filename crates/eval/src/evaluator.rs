@@ -227,6 +227,9 @@ impl<'a> Evaluator<'a> {
         let val = match expr {
             Expr::Number(v) => Val::Scalar(vec![*v; grid.len()]),
             Expr::String(s) => Val::String(s.clone()),
+            // A string result with invalid UTF-8: Prometheus's JSON encoder writes each invalid
+            // byte as U+FFFD, which is what the lossy conversion keeps.
+            Expr::ByteString(bytes) => Val::String(String::from_utf8_lossy(bytes).into_owned()),
             Expr::Paren(inner) => self.eval(inner, grid)?,
             Expr::VectorSelector(vs) => Val::Vector(self.vector_selector(vs, grid, false)?),
             Expr::MatrixSelector(ms) => {
@@ -501,7 +504,7 @@ pub(crate) fn expr_pos(expr: &Expr) -> u32 {
         Expr::Unary(_, e) => expr_pos(e).saturating_sub(1),
         Expr::Binary(b) => expr_pos(&b.lhs),
         Expr::Aggregate(a) => expr_pos(&a.expr),
-        Expr::Number(_) | Expr::String(_) => 0,
+        Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => 0,
     }
 }
 
@@ -509,7 +512,7 @@ pub(crate) fn expr_pos(expr: &Expr) -> u32 {
 pub(crate) fn expr_type(expr: &Expr) -> ValueType {
     match expr {
         Expr::Number(_) => ValueType::Scalar,
-        Expr::String(_) => ValueType::String,
+        Expr::String(_) | Expr::ByteString(_) => ValueType::String,
         Expr::VectorSelector(_) => ValueType::Vector,
         Expr::MatrixSelector(_) | Expr::Subquery(_) => ValueType::Matrix,
         Expr::Unary(_, e) | Expr::Paren(e) => expr_type(e),
@@ -546,7 +549,7 @@ fn wraps_step_invariant(expr: &Expr) -> bool {
 /// every selector pinned with `@`, no time-dependent function).
 pub(crate) fn is_step_invariant(expr: &Expr) -> bool {
     match expr {
-        Expr::Number(_) | Expr::String(_) => true,
+        Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => true,
         Expr::VectorSelector(vs) => vs.at.is_some(),
         Expr::MatrixSelector(ms) => ms.selector.at.is_some(),
         Expr::Subquery(sq) => sq.at.is_some(),
@@ -673,7 +676,7 @@ fn data_window(
         });
     };
     match expr {
-        Expr::Number(_) | Expr::String(_) => {}
+        Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => {}
         Expr::VectorSelector(vs) => {
             let at = resolve(vs.at);
             let (l, h) = (

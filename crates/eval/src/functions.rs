@@ -232,15 +232,33 @@ fn arg(c: &Call, i: usize) -> Result<&Expr> {
         .ok_or_else(|| Error::BadQuery(format!("missing argument {} in call to {}", i + 1, c.func)))
 }
 
-fn string_arg(c: &Call, i: usize) -> Result<String> {
-    match unparen(arg(c, i)?) {
-        Expr::String(s) => Ok(s.clone()),
-        _ => Err(Error::BadQuery(format!(
+/// The value of string argument `i`, as bytes (PromQL strings may hold invalid UTF-8).
+fn string_arg_bytes(c: &Call, i: usize) -> Result<&[u8]> {
+    unparen(arg(c, i)?).string_bytes().ok_or_else(|| {
+        Error::BadQuery(format!(
             "expected string literal as argument {} of {}",
             i + 1,
             c.func
-        ))),
-    }
+        ))
+    })
+}
+
+/// The value of string argument `i` as text. Invalid UTF-8 (only `\x`/octal escapes make it)
+/// becomes U+FFFD: where Prometheus would put such bytes into a label value, its JSON output
+/// shows U+FFFD too. Label names go through [`label_name_arg`] instead.
+fn string_arg(c: &Call, i: usize) -> Result<String> {
+    Ok(String::from_utf8_lossy(string_arg_bytes(c, i)?).into_owned())
+}
+
+/// String argument `i` as a label name, or `Err(what Prometheus prints)` when it is not one
+/// (Prometheus 3 validates names with its UTF-8 scheme: non-empty and valid UTF-8). The error
+/// side is the argument formatted as Prometheus's `%s` shows it, lossily for invalid bytes.
+fn label_name_arg(c: &Call, i: usize) -> Result<Result<String, String>> {
+    let bytes = string_arg_bytes(c, i)?;
+    Ok(match std::str::from_utf8(bytes) {
+        Ok(name) if valid_label_name(name) => Ok(name.to_string()),
+        _ => Err(String::from_utf8_lossy(bytes).into_owned()),
+    })
 }
 
 /// Go's `math.Max`: NaN wins, +0 beats -0.
@@ -343,25 +361,32 @@ fn valid_label_name(name: &str) -> bool {
 }
 
 fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
-    let dst = string_arg(c, 1)?;
+    let dst = label_name_arg(c, 1)?;
     let repl = string_arg(c, 2)?;
     let src = string_arg(c, 3)?;
-    let re_src = string_arg(c, 4)?;
+    // Go's regexp compiler rejects invalid UTF-8 (the regex is checked first, as there).
+    let re_bytes = string_arg_bytes(c, 4)?;
+    let re_src = std::str::from_utf8(re_bytes).map_err(|_| {
+        Error::Execution(format!(
+            "invalid regular expression in label_replace(): {}",
+            String::from_utf8_lossy(re_bytes)
+        ))
+    })?;
     let re = regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
         Error::Execution(format!(
             "invalid regular expression in label_replace(): {re_src}"
         ))
     })?;
-    if !valid_label_name(&dst) {
-        return Err(Error::Execution(format!(
+    let dst = dst.map_err(|dst| {
+        Error::Execution(format!(
             "invalid destination label name in label_replace(): {dst}"
-        )));
-    }
+        ))
+    })?;
     let mut series = ev.eval_vector(arg(c, 0)?, grid)?;
     // Fast path: `"$1"` with `(.*)`/`(.+)` copies the source value unchanged, so the regex
     // engine (and a String per series) is not needed; the shared label string is reused.
     let copy = if ev.opts.fast_path {
-        crate::pushdown::copy_kind(&repl, &re_src)
+        crate::pushdown::copy_kind(&repl, re_src)
     } else {
         None
     };
@@ -405,23 +430,20 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
 }
 
 fn label_join(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
-    let dst = string_arg(c, 1)?;
+    let dst = label_name_arg(c, 1)?;
     let sep = string_arg(c, 2)?;
     let mut srcs = Vec::new();
     for i in 3..c.args.len() {
-        let s = string_arg(c, i)?;
-        if !valid_label_name(&s) {
-            return Err(Error::Execution(format!(
-                "invalid source label name in label_join(): {s}"
-            )));
-        }
+        let s = label_name_arg(c, i)?.map_err(|s| {
+            Error::Execution(format!("invalid source label name in label_join(): {s}"))
+        })?;
         srcs.push(s);
     }
-    if !valid_label_name(&dst) {
-        return Err(Error::Execution(format!(
+    let dst = dst.map_err(|dst| {
+        Error::Execution(format!(
             "invalid destination label name in label_join(): {dst}"
-        )));
-    }
+        ))
+    })?;
     let mut series = ev.eval_vector(arg(c, 0)?, grid)?;
     for s in &mut series {
         let joined: Vec<&str> = srcs.iter().map(|n| s.labels.get(n).unwrap_or("")).collect();

@@ -982,7 +982,7 @@ fn set_at(e: &mut Expr, t: i64, unsafe_fn: &mut bool) {
                 set_at(p, t, unsafe_fn);
             }
         }
-        Expr::Number(_) | Expr::String(_) => {}
+        Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => {}
     }
 }
 

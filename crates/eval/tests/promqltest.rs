@@ -160,12 +160,8 @@ const SKIPS: &[Skip] = &[
 
 /// Cases that run but cannot match Prometheus exactly, each with the reason. They are run, their
 /// failure is printed, and they do not fail the test; an entry that starts passing fails it.
-const DIVERGENCES: &[Skip] = &[Skip {
-    file: "aggregators.test",
-    matcher: SkipMatcher::Line(481),
-    reason: "Rust strings are UTF-8: the parser rejects the invalid-UTF-8 literal \"a\\xc5z\" with a parse error, \
-             where Prometheus parses it and fails at evaluation with `invalid label name`",
-}];
+/// Empty: every non-skipped case matches Prometheus.
+const DIVERGENCES: &[Skip] = &[];
 
 #[test]
 fn prometheus_promqltest_scripts() {

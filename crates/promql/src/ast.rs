@@ -46,8 +46,14 @@ impl ValueType {
 pub enum Expr {
     /// A number literal (`1`, `1e3`, `0x1F`, `Inf`, `NaN`, `1_000`).
     Number(f64),
-    /// A string literal, unescaped.
+    /// A string literal, unescaped, whose value is valid UTF-8 (nearly every literal).
     String(String),
+    /// A string literal whose unescaped value is not valid UTF-8: PromQL strings are Go byte
+    /// strings, and `\x`/octal escapes can produce any byte (`"a\xc5z"`).
+    ///
+    /// Invariant: the bytes are never valid UTF-8; a valid value is always [`Expr::String`], so
+    /// each value has one representation. Build either form with [`Expr::string_from_bytes`].
+    ByteString(Vec<u8>),
     /// `foo{a="b"} offset 5m @ 100`
     VectorSelector(VectorSelector),
     /// `foo{a="b"}[5m]`
@@ -394,11 +400,30 @@ pub struct Aggregate {
 }
 
 impl Expr {
+    /// A string literal with value `bytes`: [`Expr::String`] when they are valid UTF-8,
+    /// [`Expr::ByteString`] otherwise.
+    pub fn string_from_bytes(bytes: Vec<u8>) -> Expr {
+        match String::from_utf8(bytes) {
+            Ok(s) => Expr::String(s),
+            Err(e) => Expr::ByteString(e.into_bytes()),
+        }
+    }
+
+    /// The value of a string literal of either form, as bytes; `None` for other expressions
+    /// (parentheses included).
+    pub fn string_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Expr::String(s) => Some(s.as_bytes()),
+            Expr::ByteString(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// The type the expression evaluates to, as Prometheus's type checker sees it.
     pub fn value_type(&self) -> ValueType {
         match self {
             Expr::Number(_) => ValueType::Scalar,
-            Expr::String(_) => ValueType::String,
+            Expr::String(_) | Expr::ByteString(_) => ValueType::String,
             Expr::VectorSelector(_) | Expr::Aggregate(_) => ValueType::Vector,
             Expr::MatrixSelector(_) | Expr::Subquery(_) => ValueType::Matrix,
             Expr::Unary(_, inner) | Expr::Paren(inner) => inner.value_type(),
@@ -426,6 +451,7 @@ impl Expr {
         match (self, other) {
             (Expr::Number(a), Expr::Number(b)) => a == b || (a.is_nan() && b.is_nan()),
             (Expr::String(a), Expr::String(b)) => a == b,
+            (Expr::ByteString(a), Expr::ByteString(b)) => a == b,
             (Expr::VectorSelector(a), Expr::VectorSelector(b)) => selector(a, b),
             (Expr::MatrixSelector(a), Expr::MatrixSelector(b)) => {
                 a.range == b.range && selector(&a.selector, &b.selector)

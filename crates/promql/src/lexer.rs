@@ -20,8 +20,10 @@ pub(crate) enum TokenKind {
     Number(f64),
     /// A duration literal such as `1h30m`, in milliseconds.
     Duration(i64),
-    /// A string literal, unescaped.
+    /// A string literal, unescaped, whose value is valid UTF-8.
     String(String),
+    /// A string literal whose unescaped value is not valid UTF-8 (`\x`/octal escapes).
+    ByteString(Vec<u8>),
     /// An identifier or keyword; the text is the token's span.
     Ident,
     LParen,
@@ -515,7 +517,11 @@ impl<'a> Lexer<'a> {
         let start = self.pos;
         match lex_string(self.rest(), quote) {
             Ok((len, value)) => {
-                self.emit(TokenKind::String(value), len);
+                let kind = match String::from_utf8(value) {
+                    Ok(s) => TokenKind::String(s),
+                    Err(e) => TokenKind::ByteString(e.into_bytes()),
+                };
+                self.emit(kind, len);
                 true
             }
             Err((offset, message)) => {
@@ -756,7 +762,11 @@ pub(crate) fn parse_duration(text: &str) -> Result<i64, String> {
 
 /// Lexes a string literal starting at `s[0]` (the quote). Returns its byte length and its
 /// unescaped value, or an error offset (relative to `s`) and message.
-fn lex_string(s: &str, quote: char) -> Result<(usize, String), (usize, String)> {
+///
+/// As in Go's `strconv.Unquote`, `\x` and octal escapes produce single bytes (so the value may
+/// not be UTF-8: `"a\xc5z"`), `\u`/`\U` escapes produce the rune's UTF-8 encoding, and the
+/// literal text itself is UTF-8 because the query is a `&str`.
+fn lex_string(s: &str, quote: char) -> Result<(usize, Vec<u8>), (usize, String)> {
     let body_start = quote.len_utf8();
     let body = s.get(body_start..).unwrap_or("");
     if quote == '`' {
@@ -769,7 +779,7 @@ fn lex_string(s: &str, quote: char) -> Result<(usize, String), (usize, String)> 
                     .chars()
                     .filter(|&c| c != '\r')
                     .collect();
-                Ok((body_start + end + 1, value))
+                Ok((body_start + end + 1, value.into_bytes()))
             }
             None => Err((s.len(), "unterminated raw string".into())),
         };
@@ -778,17 +788,7 @@ fn lex_string(s: &str, quote: char) -> Result<(usize, String), (usize, String)> 
     let mut chars = body.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         if c == quote {
-            let len = body_start + i + 1;
-            return match String::from_utf8(out) {
-                Ok(value) => Ok((len, value)),
-                Err(_) => Err((
-                    len,
-                    format!(
-                        "invalid UTF-8 in string literal {}: strings must be valid UTF-8",
-                        s.get(..len).unwrap_or(s)
-                    ),
-                )),
-            };
+            return Ok((body_start + i + 1, out));
         }
         match c {
             '\n' => return Err((body_start + i, "unterminated quoted string".into())),
@@ -872,11 +872,9 @@ fn lex_string(s: &str, quote: char) -> Result<(usize, String), (usize, String)> 
     Err((s.len(), "unterminated quoted string".into()))
 }
 
-/// Go's `%q` for a string (close enough for messages: escapes quotes, backslashes, controls).
+/// Go's `%q` for a string.
 pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    crate::printer::write_string_literal(&mut out, s).ok();
-    out
+    crate::quote::go_quote(s.as_bytes())
 }
 
 /// Go's `%q` for a rune: `'x'`.
@@ -978,6 +976,7 @@ mod tests {
             Some(TokenKind::Error(e)) => Err(e),
             other => Err(format!("{other:?}")),
         };
+        let bytes = |s: &str| kinds(s).into_iter().next();
         assert_eq!(one(r#""a\tb\"c""#), Ok("a\tb\"c".into()));
         assert_eq!(one(r"'it\'s'"), Ok("it's".into()));
         assert_eq!(one(r#""\x41\101\u00e9\U0001F600""#), Ok("AAé😀".into()));
@@ -992,9 +991,19 @@ mod tests {
         );
         assert_eq!(one("\"abc"), Err("unterminated quoted string".into()));
         assert_eq!(one("`abc"), Err("unterminated raw string".into()));
-        assert!(
-            one(r#""a\xc5z""#).is_err(),
-            "invalid UTF-8 cannot be a Rust string"
+        // `\x` and octal escapes are single bytes, possibly not UTF-8; `\u` is UTF-8.
+        assert_eq!(
+            bytes(r#""a\xc5z""#),
+            Some(TokenKind::ByteString(b"a\xc5z".to_vec()))
+        );
+        assert_eq!(
+            bytes(r#"'\377\x80'"#),
+            Some(TokenKind::ByteString(vec![0xff, 0x80]))
+        );
+        assert_eq!(one(r#""\xc3\xa9\u00e9""#), Ok("éé".into()));
+        assert_eq!(
+            one(r#""\400""#),
+            Err("escape sequence is an invalid Unicode code point".into())
         );
     }
 }

@@ -23,6 +23,7 @@ pub mod functions;
 mod lexer;
 mod parser;
 mod printer;
+pub mod quote;
 
 pub use ast::{
     Aggregate, AggregateOp, At, Binary, BinaryOp, Call, Cardinality, Expr, Group, MatchingLabels,

@@ -249,7 +249,9 @@ impl Parser<'_> {
             TokenKind::Error(message) => message.clone(),
             TokenKind::Number(_) => format!("number {}", quoted_val()),
             TokenKind::Duration(_) => format!("duration {}", quoted_val()),
-            TokenKind::String(_) => format!("string {}", quoted_val()),
+            TokenKind::String(_) | TokenKind::ByteString(_) => {
+                format!("string {}", quoted_val())
+            }
             TokenKind::Ident => {
                 let lower = text.to_ascii_lowercase();
                 if WORD_OPERATORS.contains(&lower.as_str()) {
@@ -619,6 +621,10 @@ impl Parser<'_> {
                 self.advance();
                 Ok(leaf(Expr::String(s.clone())))
             }
+            TokenKind::ByteString(bytes) => {
+                self.advance();
+                Ok(leaf(Expr::ByteString(bytes.clone())))
+            }
             TokenKind::LParen => {
                 self.advance();
                 let inner = self.expr(0)?;
@@ -746,6 +752,18 @@ impl Parser<'_> {
         let name = match &tok.kind {
             TokenKind::Ident => self.text(&tok).to_string(),
             TokenKind::String(s) => s.clone(),
+            TokenKind::ByteString(bytes) => {
+                // Label names and values are Rust strings in promlite, so a matcher cannot hold
+                // invalid UTF-8. Prometheus accepts such names (they match no stored series,
+                // whose labels are valid UTF-8); promlite rejects the query here instead.
+                return Err(self.error(
+                    tok.start,
+                    format!(
+                        "invalid label name {}: label names must be valid UTF-8",
+                        crate::quote::go_quote(bytes)
+                    ),
+                ));
+            }
             _ => return Err(self.unexpected("label matching", "identifier or \"}\"")),
         };
         self.advance();
@@ -762,8 +780,21 @@ impl Parser<'_> {
         };
         self.advance();
         let value_tok = self.peek().clone();
-        let TokenKind::String(value) = &value_tok.kind else {
-            return Err(self.unexpected("label matching", "string"));
+        let value = match &value_tok.kind {
+            TokenKind::String(value) => value,
+            TokenKind::ByteString(bytes) => {
+                // Prometheus rejects invalid UTF-8 in regex matchers (Go's regexp compiler does)
+                // and accepts it in `=`/`!=` matchers, where it matches like any value no series
+                // has. promlite matchers hold Rust strings, so every form is rejected here.
+                return Err(self.error(
+                    value_tok.start,
+                    format!(
+                        "invalid label matcher value {}: label values must be valid UTF-8",
+                        crate::quote::go_quote(bytes)
+                    ),
+                ));
+            }
+            _ => return Err(self.unexpected("label matching", "string")),
         };
         self.advance();
         Matcher::new(op, name, value.clone())
@@ -1357,6 +1388,16 @@ impl Parser<'_> {
             let label = match &tok.kind {
                 TokenKind::Ident => self.text(&tok).to_string(),
                 TokenKind::String(s) => s.clone(),
+                TokenKind::ByteString(bytes) => {
+                    // Prometheus's check: a UTF-8 label name must be valid UTF-8.
+                    return Err(self.error(
+                        tok.start,
+                        format!(
+                            "invalid label name for grouping: {}",
+                            crate::quote::go_quote(bytes)
+                        ),
+                    ));
+                }
                 _ => return Err(self.unexpected("grouping opts", "label")),
             };
             if label.is_empty() {

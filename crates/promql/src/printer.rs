@@ -11,6 +11,7 @@ use promlite_model::{MatchOp, Matcher, METRIC_NAME};
 
 use crate::ast::{Aggregate, At, Binary, BinaryOp, Cardinality, Expr, UnaryOp, VectorSelector};
 use crate::parser::is_reserved_metric_name;
+use crate::quote::write_go_quoted;
 
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -18,22 +19,10 @@ impl fmt::Display for Expr {
     }
 }
 
-/// Writes `s` as a double-quoted PromQL string literal that the lexer reads back unchanged.
+/// Writes `s` as a double-quoted PromQL string literal that the lexer reads back unchanged
+/// (Go's `strconv.Quote`, as Prometheus prints strings).
 pub(crate) fn write_string_literal(out: &mut impl Write, s: &str) -> fmt::Result {
-    out.write_char('"')?;
-    for c in s.chars() {
-        match c {
-            '"' => out.write_str("\\\"")?,
-            '\\' => out.write_str("\\\\")?,
-            '\n' => out.write_str("\\n")?,
-            '\r' => out.write_str("\\r")?,
-            '\t' => out.write_str("\\t")?,
-            c if (c as u32) < 0x80 && c.is_control() => write!(out, "\\x{:02x}", c as u32)?,
-            c if c.is_control() => write!(out, "\\u{:04x}", c as u32)?,
-            c => out.write_char(c)?,
-        }
-    }
-    out.write_char('"')
+    write_go_quoted(out, s.as_bytes())
 }
 
 /// Formats milliseconds as a Prometheus duration (`1h30m`, `1s500ms`, `-5m`, `0s`). Years and
@@ -257,6 +246,8 @@ fn write_expr(f: &mut impl Write, e: &Expr) -> fmt::Result {
     match e {
         Expr::Number(v) => f.write_str(&format_number(*v)),
         Expr::String(s) => write_string_literal(f, s),
+        // Invalid bytes print as `\xNN` escapes, which the lexer turns back into those bytes.
+        Expr::ByteString(bytes) => write_go_quoted(f, bytes),
         Expr::VectorSelector(vs) => {
             write_selector_body(f, vs)?;
             write_modifiers(f, vs.offset, vs.at)

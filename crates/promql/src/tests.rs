@@ -88,6 +88,43 @@ fn string_literals() {
     check("\"#not a comment\"", "\"#not a comment\"");
     check("`multi\nline`", r#""multi\nline""#);
     check(r#"("Foo")"#, r#"("Foo")"#);
+    check(r#""\a\b\f\v\x00""#, r#""\a\b\f\v\x00""#);
+}
+
+/// PromQL strings are Go byte strings: `\x` and octal escapes may produce invalid UTF-8, which
+/// Prometheus accepts at parse time (`count_values("a\xc5z", x)` fails only at evaluation).
+#[test]
+fn string_literals_with_invalid_utf8_are_byte_strings() {
+    let expr = parse(r#""a\xc5z""#).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(expr, Expr::ByteString(vec![b'a', 0xc5, b'z']));
+    assert_eq!(expr.string_bytes(), Some(&b"a\xc5z"[..]));
+    // Printed with Go's quoting: the invalid byte as `\xNN`, so it parses back to the same bytes.
+    check(r#""a\xc5z""#, r#""a\xc5z""#);
+    check(r#"'\305\xFF'"#, r#""\xc5\xff""#);
+    // A byte escape sequence that forms valid UTF-8 is an ordinary string.
+    check(r#""\xc3\xa9""#, r#""é""#);
+    assert_eq!(parse(r#""\xc3\xa9""#), Ok(Expr::String("é".into())));
+    check(
+        r#"count_values("a\xc5z", version)"#,
+        r#"count_values("a\xc5z", version)"#,
+    );
+    check(
+        r#"label_replace(m, "\xff", "x\x80", "src", "(.*)")"#,
+        r#"label_replace(m, "\xff", "x\x80", "src", "(.*)")"#,
+    );
+    // Where promlite needs a Rust string (label names, matcher values), a positioned error.
+    check_err(
+        r#"sum by ("a\xc5z") (m)"#,
+        r#"1:9: parse error: invalid label name for grouping: "a\xc5z""#,
+    );
+    check_err(
+        r#"m{a="\xff"}"#,
+        r#"1:5: parse error: invalid label matcher value "\xff": label values must be valid UTF-8"#,
+    );
+    check_err(
+        r#"{"\xff"}"#,
+        r#"1:2: parse error: invalid label name "\xff": label names must be valid UTF-8"#,
+    );
 }
 
 #[test]

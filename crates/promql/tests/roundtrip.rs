@@ -70,6 +70,9 @@ const VALUES: &[&str] = &[
     "'",
     "`",
 ];
+/// String-literal values made with byte escapes: PromQL strings are byte strings, so most are
+/// not valid UTF-8 (they become [`Expr::ByteString`]); `\xc3\xa9` is `é`.
+const BYTE_VALUES: &[&[u8]] = &[b"a\xc5z", b"\xff", b"\xe2\x82x", b"\xc3\xa9", b"\x80\"\\\n"];
 const REGEXES: &[&str] = &[".*", ".+", "a|b", "fo+", "(?i)x", "[a-z]+", "\\d+", "a\\.b"];
 const DURATIONS: &[i64] = &[
     1,
@@ -264,7 +267,7 @@ fn vector(g: &mut Gen<'_>, depth: u32) -> Expr {
             3 => {
                 let mut args = vec![vector(g, depth - 1)];
                 for _ in 0..4 {
-                    args.push(Expr::String(g.from(VALUES).to_string()));
+                    args.push(string_literal(g));
                 }
                 call("label_replace", args)
             }
@@ -296,7 +299,7 @@ fn vector(g: &mut Gen<'_>, depth: u32) -> Expr {
                 AggregateOp::LimitRatio,
             ]);
             let param = if op == AggregateOp::CountValues {
-                Some(Box::new(Expr::String(g.from(VALUES).to_string())))
+                Some(Box::new(string_literal(g)))
             } else if op.takes_param() {
                 Some(Box::new(scalar(g, depth - 1)))
             } else {
@@ -398,11 +401,20 @@ fn matrix(g: &mut Gen<'_>, depth: u32) -> Expr {
     })
 }
 
+/// A string literal: usually UTF-8, sometimes arbitrary bytes.
+fn string_literal(g: &mut Gen<'_>) -> Expr {
+    if g.pick(4) == 3 {
+        Expr::string_from_bytes(g.from(BYTE_VALUES).to_vec())
+    } else {
+        Expr::String(g.from(VALUES).to_string())
+    }
+}
+
 fn top(g: &mut Gen<'_>) -> Expr {
     match g.pick(6) {
         0 => scalar(g, 4),
         1 => matrix(g, 4),
-        2 => Expr::String(g.from(VALUES).to_string()),
+        2 => string_literal(g),
         _ => vector(g, 4),
     }
 }
