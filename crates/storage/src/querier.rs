@@ -64,47 +64,75 @@ fn select_from(
     if postings.is_empty() {
         return Ok(());
     }
-    for series_ref in reader.sorted_postings(&postings)? {
-        let mut chunks = Vec::new();
-        reader.series_chunks(series_ref, mint, maxt, &mut chunks)?;
-        if !chunks.is_empty() {
-            out.push((reader.series_labels(series_ref)?, chunks));
+    let refs = reader.sorted_postings(&postings)?;
+    out.reserve(refs.len());
+    let mut chunks = Vec::new();
+    for series_ref in refs {
+        if let Some(labels) = reader.series_with_chunks(series_ref, mint, maxt, &mut chunks)? {
+            out.push((labels, std::mem::take(&mut chunks)));
         }
     }
     Ok(())
 }
 
-impl DbQuerier {
-    fn select_chunks(&self, matchers: &[Matcher]) -> Result<Vec<(Labels, Vec<ChunkMeta>)>> {
-        let mut all: Vec<(Labels, Vec<ChunkMeta>)> = Vec::new();
-        let mut n_sources = 0;
-        {
-            let blocks = self.shared.read_blocks();
-            for b in blocks
-                .iter()
-                .filter(|b| b.max_t >= self.mint && b.min_t <= self.maxt)
-            {
-                select_from(&*b.reader, matchers, self.mint, self.maxt, &mut all)?;
-                n_sources += 1;
-            }
-            let head = self.shared.head.read();
-            let (hmin, hmax) = head.time_range();
-            if hmax >= self.mint && hmin <= self.maxt {
-                select_from(&*head, matchers, self.mint, self.maxt, &mut all)?;
-                n_sources += 1;
-            }
-        }
-        if n_sources > 1 {
-            // Stable: for equal labels, chunks stay in source order (blocks by time, then head).
-            all.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut merged: Vec<(Labels, Vec<ChunkMeta>)> = Vec::with_capacity(all.len());
-            for (labels, chunks) in all {
-                match merged.last_mut() {
-                    Some((l, c)) if *l == labels => c.extend(chunks),
-                    _ => merged.push((labels, chunks)),
+/// Merges two lists sorted by labels into one; equal label sets become one entry whose chunks
+/// are `a`'s followed by `b`'s (sources are merged in time order, so that is time order).
+/// Linear in the total length: sorting the concatenation would compare label sets
+/// `O(n log n)` times, which dominated selections spanning two blocks.
+fn merge_sorted(
+    a: Vec<(Labels, Vec<ChunkMeta>)>,
+    b: Vec<(Labels, Vec<ChunkMeta>)>,
+) -> Vec<(Labels, Vec<ChunkMeta>)> {
+    if a.is_empty() {
+        return b;
+    }
+    if b.is_empty() {
+        return a;
+    }
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let mut a = a.into_iter().peekable();
+    let mut b = b.into_iter().peekable();
+    loop {
+        let order = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => x.0.cmp(&y.0),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => break,
+        };
+        match order {
+            std::cmp::Ordering::Less => out.extend(a.next()),
+            std::cmp::Ordering::Greater => out.extend(b.next()),
+            std::cmp::Ordering::Equal => {
+                if let (Some((labels, mut chunks)), Some((_, more))) = (a.next(), b.next()) {
+                    chunks.extend(more);
+                    out.push((labels, chunks));
                 }
             }
-            all = merged;
+        }
+    }
+    out
+}
+
+impl DbQuerier {
+    fn select_chunks(&self, matchers: &[Matcher]) -> Result<Vec<(Labels, Vec<ChunkMeta>)>> {
+        // Each source yields its series in label order; merging keeps source order (blocks by
+        // time, then the head) for the chunks of equal label sets.
+        let mut all: Vec<(Labels, Vec<ChunkMeta>)> = Vec::new();
+        let blocks = self.shared.read_blocks();
+        for b in blocks
+            .iter()
+            .filter(|b| b.max_t >= self.mint && b.min_t <= self.maxt)
+        {
+            let mut one = Vec::new();
+            select_from(&*b.reader, matchers, self.mint, self.maxt, &mut one)?;
+            all = merge_sorted(all, one);
+        }
+        let head = self.shared.head.read();
+        let (hmin, hmax) = head.time_range();
+        if hmax >= self.mint && hmin <= self.maxt {
+            let mut one = Vec::new();
+            select_from(&*head, matchers, self.mint, self.maxt, &mut one)?;
+            all = merge_sorted(all, one);
         }
         Ok(all)
     }
@@ -386,6 +414,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn merge_sorted_interleaves_and_joins_equal_label_sets_in_source_order() {
+        let l = |v: &str| Labels::from_pairs([("__name__", "m"), ("k", v)]);
+        let meta = |t: i64| ChunkMeta {
+            min_time: t,
+            max_time: t,
+            data: SharedBytes::from_vec(vec![t as u8]),
+        };
+        let a = vec![(l("a"), vec![meta(1)]), (l("c"), vec![meta(2)])];
+        let b = vec![
+            (l("b"), vec![meta(3)]),
+            (l("c"), vec![meta(4)]),
+            (l("d"), vec![meta(5)]),
+        ];
+        let merged = merge_sorted(a, b);
+        let got: Vec<(String, Vec<i64>)> = merged
+            .iter()
+            .map(|(l, c)| {
+                (
+                    l.get("k").unwrap_or("").to_string(),
+                    c.iter().map(|m| m.min_time).collect(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, Vec<i64>)> = vec![
+            ("a".into(), vec![1]),
+            ("b".into(), vec![3]),
+            ("c".into(), vec![2, 4]),
+            ("d".into(), vec![5]),
+        ];
+        assert_eq!(got, want);
+        assert_eq!(merge_sorted(Vec::new(), merged.clone()).len(), 4);
     }
 
     #[test]

@@ -49,6 +49,24 @@ pub trait BlockReader: Send + Sync {
         out: &mut Vec<ChunkMeta>,
     ) -> Result<()>;
 
+    /// The labels of `series` if it has chunks overlapping `[mint, maxt]` (appended to `out`),
+    /// `None` otherwise. One look-up instead of [`series_chunks`](Self::series_chunks) followed
+    /// by [`series_labels`](Self::series_labels); readers that parse a series entry override it.
+    fn series_with_chunks(
+        &self,
+        series: SeriesRef,
+        mint: Timestamp,
+        maxt: Timestamp,
+        out: &mut Vec<ChunkMeta>,
+    ) -> Result<Option<Labels>> {
+        let before = out.len();
+        self.series_chunks(series, mint, maxt, out)?;
+        if out.len() == before {
+            return Ok(None);
+        }
+        self.series_labels(series).map(Some)
+    }
+
     /// Sorted label names of the series matching `matchers` (all series if empty).
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>>;
 

@@ -12,7 +12,7 @@ use super::{
     SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SEGMENT_VERSION,
 };
 use crate::bytes::SharedBytes;
-use crate::index::{postings, IndexReader};
+use crate::index::{postings, IndexReader, SeriesEntry};
 use crate::reader::{BlockReader, ChunkMeta, SeriesRef};
 use crate::{Error, Result};
 
@@ -166,6 +166,42 @@ impl BlockReader for Block {
         out: &mut Vec<ChunkMeta>,
     ) -> Result<()> {
         let entry = self.index.series(series)?;
+        self.entry_chunks(series, &entry, mint, maxt, out)
+    }
+
+    fn series_with_chunks(
+        &self,
+        series: SeriesRef,
+        mint: Timestamp,
+        maxt: Timestamp,
+        out: &mut Vec<ChunkMeta>,
+    ) -> Result<Option<Labels>> {
+        let entry = self.index.series(series)?;
+        let before = out.len();
+        self.entry_chunks(series, &entry, mint, maxt, out)?;
+        Ok((out.len() > before).then_some(entry.labels))
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+        postings::label_names(&self.index, matchers)
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        postings::label_values(&self.index, name, matchers)
+    }
+}
+
+impl Block {
+    /// Appends the chunks of the parsed `entry` of `series` overlapping `[mint, maxt]`, after
+    /// checking the checksum of the series' chunk run.
+    fn entry_chunks(
+        &self,
+        series: SeriesRef,
+        entry: &SeriesEntry,
+        mint: Timestamp,
+        maxt: Timestamp,
+        out: &mut Vec<ChunkMeta>,
+    ) -> Result<()> {
         if !entry
             .chunks
             .iter()
@@ -240,13 +276,5 @@ impl BlockReader for Block {
             });
         }
         Ok(())
-    }
-
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
-        postings::label_names(&self.index, matchers)
-    }
-
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
-        postings::label_values(&self.index, name, matchers)
     }
 }
