@@ -14,12 +14,13 @@ pub enum Error {
         /// Bytes needed.
         needed: usize,
     },
-    /// The format version byte is not one this build understands.
-    #[error("unsupported chunk format version {version} (this build reads version {supported})")]
+    /// The format version byte is not one this decoder understands.
+    #[error("unsupported chunk format version {version} (this decoder reads versions up to {supported})")]
     UnsupportedVersion {
         /// The version byte found.
         version: u8,
-        /// The version this build reads.
+        /// The highest version the decoder that failed reads ([`crate::XorDecoder`] reads only
+        /// 1; [`crate::decode_range`] reads 1 and 2).
         supported: u8,
     },
     /// The bit stream is structurally invalid: it ends before the sample count says it should,
@@ -34,6 +35,34 @@ pub enum Error {
     /// An append failed (see [`AppendError`]).
     #[error(transparent)]
     Append(#[from] AppendError),
+    /// [`crate::encode_packed`] rejected its input (see [`EncodeError`]).
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+/// Why [`crate::encode_packed`] rejected its samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A packed chunk holds at least one sample.
+    #[error("a packed chunk needs at least one sample")]
+    Empty,
+    /// More samples than the u16 sample count can announce.
+    #[error("{n} samples do not fit one chunk (at most 65535)")]
+    TooMany {
+        /// Number of samples given.
+        n: usize,
+    },
+    /// Timestamps must strictly increase.
+    #[error("sample {index}: timestamp {t} is not after the previous sample's {prev}")]
+    OutOfOrder {
+        /// Index of the offending sample.
+        index: usize,
+        /// The previous sample's timestamp.
+        prev: i64,
+        /// The offending timestamp.
+        t: i64,
+    },
 }
 
 /// Why [`crate::XorEncoder::append`] rejected a sample. The encoder is unchanged after any of them.

@@ -1,11 +1,18 @@
-//! Gorilla-style chunk codec: delta-of-delta timestamps and XOR floats, with a decimal mode for
-//! short-decimal values; no I/O.
+//! Chunk codecs for one series' samples; no I/O.
 //!
-//! A chunk holds up to [`DEFAULT_MAX_SAMPLES`] samples (or [`DEFAULT_MAX_BYTES`] bytes) of one
-//! series with strictly increasing timestamps. The byte layout, format version 1, is in
-//! `docs/format/chunk.md`. Every `f64` bit pattern round-trips (NaN payloads, the staleness
-//! marker, ±Inf, -0.0, subnormals), and any `i64` timestamp is accepted as long as consecutive
-//! timestamps are less than `i64::MAX` apart.
+//! Two formats, told apart by the version byte at offset 0 (layouts in `docs/format/chunk.md`):
+//!
+//! - **Version 1, XOR** ([`XorEncoder`], [`XorDecoder`]): Gorilla-style delta-of-delta
+//!   timestamps and XOR floats with a decimal mode for short-decimal values. Appendable, so the
+//!   head uses it; a head chunk holds up to [`DEFAULT_MAX_SAMPLES`] samples (or
+//!   [`DEFAULT_MAX_BYTES`] bytes). Any `i64` timestamp is accepted as long as consecutive
+//!   timestamps are less than `i64::MAX` apart.
+//! - **Version 2, packed** ([`encode_packed`]): written once from all samples, by block
+//!   compaction. Regular timestamps cost nothing per sample; decimal values are delta-coded and
+//!   bit-packed at a fixed width, which decodes several times faster than XOR.
+//!
+//! [`decode_range`] and [`num_samples`] read both. Every `f64` bit pattern round-trips in both
+//! (NaN payloads, the staleness marker, ±Inf, -0.0, subnormals).
 //!
 //! ```
 //! use promlite_chunk::{AppendError, XorDecoder, XorEncoder};
@@ -24,12 +31,15 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::indexing_slicing))]
 
 pub mod bits;
+mod decode;
 mod error;
+mod packed;
 mod xor;
 
 pub use bits::{BitReader, BitWriter};
-pub use error::{AppendError, Error, Result};
+pub use decode::{decode_range, decode_range_into, num_samples, LATEST_FORMAT_VERSION};
+pub use error::{AppendError, EncodeError, Error, Result};
+pub use packed::{encode_packed, PACKED_FORMAT_VERSION};
 pub use xor::{
-    num_samples, XorDecoder, XorEncoder, DEFAULT_MAX_BYTES, DEFAULT_MAX_SAMPLES, FORMAT_VERSION,
-    HEADER_LEN,
+    XorDecoder, XorEncoder, DEFAULT_MAX_BYTES, DEFAULT_MAX_SAMPLES, FORMAT_VERSION, HEADER_LEN,
 };

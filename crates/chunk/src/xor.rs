@@ -22,10 +22,10 @@ pub const DEFAULT_MAX_SAMPLES: u16 = 120;
 pub const DEFAULT_MAX_BYTES: usize = 1024;
 
 /// Largest decimal scale `k` (values `i / 10^k`); `10^15` is exact in an `f64`.
-const MAX_SCALE: u32 = 15;
+pub(crate) const MAX_SCALE: u32 = 15;
 
 /// Integers in decimal mode stay within ±2^53, where every integer is exact in an `f64`.
-const MAX_EXACT: i64 = 1 << 53;
+pub(crate) const MAX_EXACT: i64 = 1 << 53;
 
 const POW10: [f64; (MAX_SCALE + 1) as usize] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -65,7 +65,7 @@ const NO_WINDOW: u8 = 0xff;
 /// The decoded value of decimal-mode integer `i` at scale `k`. Encoder and decoder share this
 /// function, so a value qualifies for decimal mode exactly when it reproduces bit for bit.
 #[inline]
-fn decimal_value(i: i64, scale: u32) -> f64 {
+pub(crate) fn decimal_value(i: i64, scale: u32) -> f64 {
     if scale == 0 {
         i as f64
     } else {
@@ -76,13 +76,13 @@ fn decimal_value(i: i64, scale: u32) -> f64 {
 
 /// `10^scale`; scales are checked against [`MAX_SCALE`] where they are read.
 #[inline]
-fn pow10(scale: u32) -> f64 {
+pub(crate) fn pow10(scale: u32) -> f64 {
     POW10.get(scale as usize).copied().unwrap_or(f64::INFINITY)
 }
 
 /// `Some(i)` if `v == decimal_value(i, scale)` bit for bit with `|i| <= 2^53`.
 #[inline]
-fn as_decimal(v: f64, scale: u32) -> Option<i64> {
+pub(crate) fn as_decimal(v: f64, scale: u32) -> Option<i64> {
     let x = v * pow10(scale);
     if x.is_nan() || x.abs() > MAX_EXACT as f64 {
         return None; // also rejects NaN and infinities
@@ -92,7 +92,7 @@ fn as_decimal(v: f64, scale: u32) -> Option<i64> {
 }
 
 /// The smallest scale at which `v` is a decimal, at least `from`.
-fn smallest_scale(v: f64, from: u32) -> Option<(u32, i64)> {
+pub(crate) fn smallest_scale(v: f64, from: u32) -> Option<(u32, i64)> {
     (from..=MAX_SCALE).find_map(|k| as_decimal(v, k).map(|i| (k, i)))
 }
 
@@ -101,12 +101,101 @@ fn smallest_scale(v: f64, from: u32) -> Option<(u32, i64)> {
 enum ValueState {
     /// Decimal mode: previous integer, its delta, and the scale.
     Decimal { scale: u32, prev: i64, delta: i64 },
-    /// XOR float mode: previous value's bits and the current leading/trailing-zero window.
-    Float {
-        prev: u64,
-        leading: u8,
-        trailing: u8,
-    },
+    /// XOR float mode.
+    Float(FloatXor),
+}
+
+/// Gorilla XOR float coder state: the previous value's bits and the current
+/// leading/trailing-zero window. Shared by v1 float mode and the v2 (packed) float fallback, so
+/// both write exactly the same codes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FloatXor {
+    prev: u64,
+    leading: u8,
+    trailing: u8,
+}
+
+impl FloatXor {
+    /// State after a value whose bits were written raw (no window yet).
+    pub(crate) fn after(prev: u64) -> Self {
+        Self {
+            prev,
+            leading: NO_WINDOW,
+            trailing: 0,
+        }
+    }
+
+    /// The previous value's bits.
+    #[inline]
+    pub(crate) fn prev(&self) -> u64 {
+        self.prev
+    }
+
+    /// Writes `v` XOR-coded against the previous value:
+    /// `0` (same bits), `10` + bits in the current window, or `11` + 5-bit leading zeros +
+    /// 6-bit width (64 written as 0) + the meaningful bits.
+    pub(crate) fn write(&mut self, w: &mut BitWriter, v: f64) {
+        let bits = v.to_bits();
+        let xor = bits ^ self.prev;
+        self.prev = bits;
+        if xor == 0 {
+            w.write_bit(false);
+            return;
+        }
+        let lead = xor.leading_zeros().min(31);
+        let trail = xor.trailing_zeros();
+        if self.leading != NO_WINDOW
+            && lead >= u32::from(self.leading)
+            && trail >= u32::from(self.trailing)
+        {
+            // Reuse the window: '10' + the bits between the previous leading/trailing zeros.
+            w.write_bits(0b10, 2);
+            let width = 64 - u32::from(self.leading) - u32::from(self.trailing);
+            w.write_bits(xor >> self.trailing, width);
+        } else {
+            // New window: '11' + 5 bits leading + 6 bits width (64 written as 0) + bits.
+            let width = 64 - lead - trail;
+            w.write_bits(0b11, 2);
+            w.write_bits(u64::from(lead), 5);
+            w.write_bits(u64::from(width & 63), 6);
+            w.write_bits(xor >> trail, width);
+            // lead <= 31 and trail <= 63 fit a u8.
+            self.leading = lead as u8;
+            self.trailing = trail as u8;
+        }
+    }
+
+    /// Reads a value written by [`write`](Self::write) and returns its bits.
+    #[inline]
+    pub(crate) fn read(&mut self, r: &mut BitReader<'_>) -> Result<u64, Fail> {
+        if !r.read_bit()? {
+            return Ok(self.prev);
+        }
+        let (leading, trailing) = if !r.read_bit()? {
+            if self.leading == NO_WINDOW {
+                return Err(Fail::Bad("XOR window reused before one was set"));
+            }
+            (u32::from(self.leading), u32::from(self.trailing))
+        } else {
+            let lead = r.read_bits_short(5)? as u32;
+            let width = match r.read_bits_short(6)? as u32 {
+                0 => 64,
+                w => w,
+            };
+            let trail = 64u32
+                .checked_sub(lead + width)
+                .ok_or(Fail::Bad("XOR window wider than 64 bits"))?;
+            (lead, trail)
+        };
+        let width = 64 - leading - trailing;
+        let bits = r.read_bits(width)?;
+        let value = self.prev ^ (bits << trailing);
+        // leading <= 31 and trailing <= 63 fit a u8.
+        self.prev = value;
+        self.leading = leading as u8;
+        self.trailing = trailing as u8;
+        Ok(value)
+    }
 }
 
 /// Encodes samples into one chunk. Timestamps must strictly increase.
@@ -159,11 +248,7 @@ impl XorEncoder {
             max_bytes,
             t: 0,
             t_delta: 0,
-            value: ValueState::Float {
-                prev: 0,
-                leading: NO_WINDOW,
-                trailing: 0,
-            },
+            value: ValueState::Float(FloatXor::after(0)),
             float_only: false,
         }
     }
@@ -269,11 +354,7 @@ impl XorEncoder {
             None => {
                 self.w.write_bit(false);
                 self.w.write_bits(v.to_bits(), 64);
-                self.value = ValueState::Float {
-                    prev: v.to_bits(),
-                    leading: NO_WINDOW,
-                    trailing: 0,
-                };
+                self.value = ValueState::Float(FloatXor::after(v.to_bits()));
             }
         }
     }
@@ -321,52 +402,13 @@ impl XorEncoder {
                 // Escape, 1: the rest of the chunk is XOR floats, continuing from the previous value.
                 write_ones(&mut self.w, INT_ESCAPE);
                 self.w.write_bit(true);
-                self.value = ValueState::Float {
-                    prev: decimal_value(prev, scale).to_bits(),
-                    leading: NO_WINDOW,
-                    trailing: 0,
-                };
+                self.value =
+                    ValueState::Float(FloatXor::after(decimal_value(prev, scale).to_bits()));
                 self.write_value(v);
             }
-            ValueState::Float {
-                prev,
-                leading,
-                trailing,
-            } => {
-                let bits = v.to_bits();
-                let xor = bits ^ prev;
-                if xor == 0 {
-                    self.w.write_bit(false);
-                    return;
-                }
-                let lead = xor.leading_zeros().min(31);
-                let trail = xor.trailing_zeros();
-                if leading != NO_WINDOW
-                    && lead >= u32::from(leading)
-                    && trail >= u32::from(trailing)
-                {
-                    // Reuse the window: '10' + the bits between the previous leading/trailing zeros.
-                    self.w.write_bits(0b10, 2);
-                    let width = 64 - u32::from(leading) - u32::from(trailing);
-                    self.w.write_bits(xor >> trailing, width);
-                    self.value = ValueState::Float {
-                        prev: bits,
-                        leading,
-                        trailing,
-                    };
-                } else {
-                    // New window: '11' + 5 bits leading + 6 bits width (64 written as 0) + bits.
-                    let width = 64 - lead - trail;
-                    self.w.write_bits(0b11, 2);
-                    self.w.write_bits(u64::from(lead), 5);
-                    self.w.write_bits(u64::from(width & 63), 6);
-                    self.w.write_bits(xor >> trail, width);
-                    self.value = ValueState::Float {
-                        prev: bits,
-                        leading: lead as u8,
-                        trailing: trail as u8,
-                    };
-                }
+            ValueState::Float(mut float) => {
+                float.write(&mut self.w, v);
+                self.value = ValueState::Float(float);
             }
         }
     }
@@ -406,8 +448,9 @@ fn write_bucket(w: &mut BitWriter, value: i64, widths: &[u32], max_ones: u32) {
     }
 }
 
-/// Number of samples in an encoded chunk, from its header; checks the version byte.
-pub fn num_samples(chunk: &[u8]) -> Result<u16> {
+/// Number of samples in a version 1 chunk, from its header; checks the version byte. The public
+/// [`crate::num_samples`] accepts every version.
+pub(crate) fn num_samples_v1(chunk: &[u8]) -> Result<u16> {
     match chunk {
         [version, lo, hi, ..] => {
             if *version != FORMAT_VERSION {
@@ -446,18 +489,14 @@ pub struct XorDecoder<'a> {
 impl<'a> XorDecoder<'a> {
     /// Checks the header and prepares to decode.
     pub fn new(chunk: &'a [u8]) -> Result<Self> {
-        let n = num_samples(chunk)?;
+        let n = num_samples_v1(chunk)?;
         Ok(Self {
             r: BitReader::new(chunk.get(HEADER_LEN..).unwrap_or(&[])),
             n,
             read: 0,
             t: 0,
             t_delta: 0,
-            value: ValueState::Float {
-                prev: 0,
-                leading: NO_WINDOW,
-                trailing: 0,
-            },
+            value: ValueState::Float(FloatXor::after(0)),
             cur: None,
             failed: false,
         })
@@ -519,6 +558,16 @@ impl<'a> XorDecoder<'a> {
     /// Calls `f` for every remaining sample, in order. The fast path for bulk reads.
     #[inline]
     pub fn for_each_sample(&mut self, mut f: impl FnMut(i64, f64)) -> Result<()> {
+        self.for_each_while(|t, v| {
+            f(t, v);
+            true
+        })
+    }
+
+    /// Calls `f` for the remaining samples in order until it returns false (that sample is then
+    /// current and already consumed).
+    #[inline]
+    pub(crate) fn for_each_while(&mut self, mut f: impl FnMut(i64, f64) -> bool) -> Result<()> {
         while self.read < self.n && !self.failed {
             // Fast path for the most common sample after the second: the timestamp delta and the
             // value (decimal delta, or XOR float) both repeat, coded as two zero bits.
@@ -541,16 +590,22 @@ impl<'a> XorDecoder<'a> {
                         };
                         decimal_value(i, scale)
                     }
-                    ValueState::Float { prev, .. } => f64::from_bits(prev),
+                    ValueState::Float(float) => f64::from_bits(float.prev()),
                 };
                 self.t = t;
                 self.read += 1;
                 self.cur = Some((t, v));
-                f(t, v);
+                if !f(t, v) {
+                    break;
+                }
                 continue;
             }
             match self.next_sample()? {
-                Some((t, v)) => f(t, v),
+                Some((t, v)) => {
+                    if !f(t, v) {
+                        break;
+                    }
+                }
                 None => break,
             }
         }
@@ -632,11 +687,7 @@ impl<'a> XorDecoder<'a> {
             Ok(decimal_value(i, scale))
         } else {
             let bits = self.r.read_bits(64)?;
-            self.value = ValueState::Float {
-                prev: bits,
-                leading: NO_WINDOW,
-                trailing: 0,
-            };
+            self.value = ValueState::Float(FloatXor::after(bits));
             Ok(f64::from_bits(bits))
         }
     }
@@ -675,11 +726,8 @@ impl<'a> XorDecoder<'a> {
                         read_bucket(&mut self.r, &INT_BITS, INT_ESCAPE)?,
                     )
                 } else {
-                    self.value = ValueState::Float {
-                        prev: decimal_value(prev, scale).to_bits(),
-                        leading: NO_WINDOW,
-                        trailing: 0,
-                    };
+                    self.value =
+                        ValueState::Float(FloatXor::after(decimal_value(prev, scale).to_bits()));
                     return self.read_value();
                 };
                 let delta = delta
@@ -698,40 +746,10 @@ impl<'a> XorDecoder<'a> {
                 };
                 Ok(decimal_value(i, scale))
             }
-            ValueState::Float {
-                prev,
-                leading,
-                trailing,
-            } => {
-                if !self.r.read_bit()? {
-                    return Ok(f64::from_bits(prev));
-                }
-                let (leading, trailing) = if !self.r.read_bit()? {
-                    if leading == NO_WINDOW {
-                        return Err(Fail::Bad("XOR window reused before one was set"));
-                    }
-                    (u32::from(leading), u32::from(trailing))
-                } else {
-                    let lead = self.r.read_bits_short(5)? as u32;
-                    let width = match self.r.read_bits_short(6)? as u32 {
-                        0 => 64,
-                        w => w,
-                    };
-                    let trail = 64u32
-                        .checked_sub(lead + width)
-                        .ok_or(Fail::Bad("XOR window wider than 64 bits"))?;
-                    (lead, trail)
-                };
-                let width = 64 - leading - trailing;
-                let bits = self.r.read_bits(width)?;
-                let value = prev ^ (bits << trailing);
-                // leading <= 31 and trailing <= 63 fit a u8.
-                self.value = ValueState::Float {
-                    prev: value,
-                    leading: leading as u8,
-                    trailing: trailing as u8,
-                };
-                Ok(f64::from_bits(value))
+            ValueState::Float(mut float) => {
+                let bits = float.read(&mut self.r)?;
+                self.value = ValueState::Float(float);
+                Ok(f64::from_bits(bits))
             }
         }
     }
@@ -751,7 +769,7 @@ impl Iterator for XorDecoder<'_> {
 }
 
 /// Internal decode failure, turned into [`Error::Corrupt`] with an offset by the caller.
-enum Fail {
+pub(crate) enum Fail {
     End,
     Bad(&'static str),
 }
