@@ -27,4 +27,7 @@ pub use error::{BoxError, Error, Result};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use sample::{is_stale_nan, Sample, Timestamp, STALE_NAN, STALE_NAN_BITS};
-pub use storage::{MemStore, Querier, Queryable, SampleIter, SelectHints, Series, VecSampleIter};
+pub use storage::{
+    concat_runs, MemStore, Querier, Queryable, RunBuilder, SampleIter, SelectHints, Series,
+    SeriesRuns, ValueRun, VecSampleIter,
+};
