@@ -306,18 +306,19 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Selects series matching `matchers` and decodes their samples in `[mint, maxt]`.
-    fn select(
+    /// The series matching `matchers`, with their sample iterators not yet read. Callers that
+    /// read them report the samples they loaded with [`Self::loaded`].
+    pub(crate) fn select_series(
         &mut self,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
         step: i64,
         range: i64,
-    ) -> Result<Vec<(Labels, Vec<Sample>)>> {
+    ) -> Result<Vec<promlite_model::Series>> {
         let Some(querier) = &self.querier else {
             return Ok(Vec::new());
         };
-        let started = Instant::now();
         let hints = SelectHints {
             start: mint,
             end: maxt,
@@ -327,6 +328,34 @@ impl<'a> Evaluator<'a> {
         };
         let selected = querier.select(&hints, matchers)?;
         self.series_selected += selected.len();
+        Ok(selected)
+    }
+
+    /// Accounts `n` samples read from storage by one selection (`peak` of them held at once)
+    /// and enforces the sample limit and the deadline.
+    pub(crate) fn loaded(&mut self, n: usize, peak: usize, started: Instant) -> Result<()> {
+        self.samples_loaded += n;
+        self.prepare += started.elapsed();
+        self.peak_samples = self.peak_samples.max(peak);
+        if self.samples_loaded > self.opts.max_samples {
+            return Err(Error::TooManySamples {
+                stage: "query execution",
+                limit: self.opts.max_samples,
+            });
+        }
+        self.check_deadline("query preparation")
+    }
+
+    fn select(
+        &mut self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        step: i64,
+        range: i64,
+    ) -> Result<Vec<(Labels, Vec<Sample>)>> {
+        let started = Instant::now();
+        let selected = self.select_series(matchers, mint, maxt, step, range)?;
         let decode = |s: promlite_model::Series| -> Result<(Labels, Vec<Sample>)> {
             let mut samples = Vec::new();
             let mut it = s.samples;
@@ -342,16 +371,7 @@ impl<'a> Evaluator<'a> {
             selected.into_iter().map(decode).collect::<Result<_>>()?
         };
         let n: usize = decoded.iter().map(|(_, s)| s.len()).sum();
-        self.samples_loaded += n;
-        self.prepare += started.elapsed();
-        self.peak_samples = self.peak_samples.max(n);
-        if self.samples_loaded > self.opts.max_samples {
-            return Err(Error::TooManySamples {
-                stage: "query execution",
-                limit: self.opts.max_samples,
-            });
-        }
-        self.check_deadline("query preparation")?;
+        self.loaded(n, n, started)?;
         Ok(decoded.into_iter().filter(|(_, s)| !s.is_empty()).collect())
     }
 

@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 
-use promlite_model::{Labels, MatchOp, Sample, METRIC_NAME};
-use promlite_promql::ast::{Call, Expr};
+use std::time::Instant;
+
+use promlite_model::{is_stale_nan, Labels, MatchOp, Sample, METRIC_NAME};
+use promlite_promql::ast::{Call, Expr, MatrixSelector};
 use rayon::prelude::*;
 
 use crate::aggregate::{fmt_g, go_sort};
@@ -598,81 +600,56 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
         }
     }
     let mat_arg = arg(c, mat_idx)?;
-    let input = ev.range_input(mat_arg, grid)?;
     let arg_pos = expr_pos(mat_arg);
-
-    if name == "quantile_over_time" {
-        let any_data = input.series.iter().any(|s| !s.points.is_empty());
-        if any_data {
-            if let Some(qs) = scalars.first() {
-                let mut warned = Vec::new();
-                for &q in qs {
-                    if (q.is_nan() || !(0.0..=1.0).contains(&q))
-                        && !warned.iter().any(|w: &f64| w.to_bits() == q.to_bits())
-                    {
-                        warned.push(q);
-                        ev.annotate(
-                            Kind::Warning,
-                            format!("quantile value should be between 0 and 1, got {}", fmt_g(q)),
-                            expr_pos(arg(c, 0)?),
-                        );
+    let keep_name = name == "last_over_time" || name == "first_over_time";
+    let out: Vec<Series> = match unparen(mat_arg) {
+        // quantile_over_time warns about its parameter only when there is data, which the
+        // fused path does not know up front.
+        Expr::MatrixSelector(ms) if name != "quantile_over_time" => {
+            fused_range_call(ev, name, ms, grid, &scalars, keep_name)?
+        }
+        _ => {
+            let input = ev.range_input(mat_arg, grid)?;
+            if name == "quantile_over_time" {
+                let any_data = input.series.iter().any(|s| !s.points.is_empty());
+                if any_data {
+                    if let Some(qs) = scalars.first() {
+                        let mut warned = Vec::new();
+                        for &q in qs {
+                            if (q.is_nan() || !(0.0..=1.0).contains(&q))
+                                && !warned.iter().any(|w: &f64| w.to_bits() == q.to_bits())
+                            {
+                                warned.push(q);
+                                ev.annotate(
+                                    Kind::Warning,
+                                    format!(
+                                        "quantile value should be between 0 and 1, got {}",
+                                        fmt_g(q)
+                                    ),
+                                    expr_pos(arg(c, 0)?),
+                                );
+                            }
+                        }
                     }
                 }
             }
-        }
-    }
-
-    let keep_name = name == "last_over_time" || name == "first_over_time";
-    let g = *grid;
-    let run = |s: &Series| -> Result<Option<Series>> {
-        let pts = &s.points;
-        let (mut lo, mut hi) = (0usize, 0usize);
-        let mut out = Vec::new();
-        let mut step_scalars = vec![0.0; scalars.len()];
-        for (k, t) in g.times().enumerate() {
-            let end = input.window_end(t);
-            let start = end.saturating_sub(input.range);
-            while pts.get(hi).is_some_and(|p| p.t <= end) {
-                hi += 1;
-            }
-            while lo < hi && pts.get(lo).is_some_and(|p| p.t <= start) {
-                lo += 1;
-            }
-            if lo > hi {
-                lo = hi;
-            }
-            let Some(w) = pts.get(lo..hi) else { continue };
-            if w.is_empty() {
-                continue;
-            }
-            for (dst, src) in step_scalars.iter_mut().zip(scalars.iter()) {
-                *dst = src.get(k).copied().unwrap_or(f64::NAN);
-            }
-            let ctx = WinCtx {
-                t,
-                end,
-                range: input.range,
-                scalars: &step_scalars,
+            let g = *grid;
+            let run = |s: &Series| -> Result<Option<Series>> {
+                let points = window_points(name, &s.points, &g, &input, &scalars)?;
+                Ok((!points.is_empty()).then(|| Series {
+                    labels: s.labels.clone(),
+                    drop_name: !keep_name || s.drop_name,
+                    points,
+                }))
             };
-            if let Some(v) = window_value(name, w, &ctx)? {
-                out.push(Sample::new(t, v));
-            }
+            let results: Vec<Option<Series>> = if ev.parallel(input.series.len()) {
+                input.series.par_iter().map(run).collect::<Result<_>>()?
+            } else {
+                input.series.iter().map(run).collect::<Result<_>>()?
+            };
+            results.into_iter().flatten().collect()
         }
-        if out.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(Series {
-            labels: s.labels.clone(),
-            drop_name: !keep_name || s.drop_name,
-            points: out,
-        }))
     };
-    let results: Vec<Option<Series>> = if ev.parallel(input.series.len()) {
-        input.series.par_iter().map(run).collect::<Result<_>>()?
-    } else {
-        input.series.iter().map(run).collect::<Result<_>>()?
-    };
-    let out: Vec<Series> = results.into_iter().flatten().collect();
 
     if name == "rate" || name == "increase" {
         for s in &out {
@@ -693,8 +670,115 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
     if name == "absent_over_time" {
         return Ok(Val::Vector(absent_over_time(&out, grid, mat_arg)));
     }
-    let _ = &input as &RangeInput;
     Ok(Val::Vector(out))
+}
+
+/// The value of range function `name` at every step of `grid` whose window over `pts` (sorted,
+/// stale markers removed) is non-empty.
+fn window_points(
+    name: &str,
+    pts: &[Sample],
+    g: &Grid,
+    windows: &RangeInput,
+    scalars: &[Vec<f64>],
+) -> Result<Vec<Sample>> {
+    let (mut lo, mut hi) = (0usize, 0usize);
+    let mut out = Vec::new();
+    let mut step_scalars = vec![0.0; scalars.len()];
+    for (k, t) in g.times().enumerate() {
+        let end = windows.window_end(t);
+        let start = end.saturating_sub(windows.range);
+        while pts.get(hi).is_some_and(|p| p.t <= end) {
+            hi += 1;
+        }
+        while lo < hi && pts.get(lo).is_some_and(|p| p.t <= start) {
+            lo += 1;
+        }
+        if lo > hi {
+            lo = hi;
+        }
+        let Some(w) = pts.get(lo..hi) else { continue };
+        if w.is_empty() {
+            continue;
+        }
+        for (dst, src) in step_scalars.iter_mut().zip(scalars.iter()) {
+            *dst = src.get(k).copied().unwrap_or(f64::NAN);
+        }
+        let ctx = WinCtx {
+            t,
+            end,
+            range: windows.range,
+            scalars: &step_scalars,
+        };
+        if let Some(v) = window_value(name, w, &ctx)? {
+            out.push(Sample::new(t, v));
+        }
+    }
+    Ok(out)
+}
+
+/// A range function over a range selector, fused with the selection: each series' samples are
+/// read into a per-thread buffer, turned into the function's points and dropped, instead of
+/// materialising every selected sample first (the generic path's `matrix_input`). Same
+/// answers: the same samples (stale markers removed) feed the same [`window_points`].
+fn fused_range_call(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    ms: &MatrixSelector,
+    grid: &Grid,
+    scalars: &[Vec<f64>],
+    keep_name: bool,
+) -> Result<Vec<Series>> {
+    let started = Instant::now();
+    let vs = &ms.selector;
+    let at = ev.resolve_at(vs.at);
+    let lo = at.unwrap_or(grid.start).saturating_sub(vs.offset);
+    let hi = at.unwrap_or(grid.end).saturating_sub(vs.offset);
+    let (mint, maxt) = (lo.saturating_sub(ms.range).saturating_add(1), hi);
+    let selected = ev.select_series(&vs.matchers, mint, maxt, grid.step, ms.range)?;
+    let windows = RangeInput {
+        series: Vec::new(),
+        range: ms.range,
+        offset: vs.offset,
+        at,
+    };
+    let g = *grid;
+    let run =
+        |buf: &mut Vec<Sample>, s: promlite_model::Series| -> Result<(usize, Option<Series>)> {
+            buf.clear();
+            let mut it = s.samples;
+            it.collect_range(mint, maxt, buf)?;
+            let loaded = buf.len();
+            buf.retain(|p| !is_stale_nan(p.v));
+            if buf.is_empty() {
+                return Ok((loaded, None));
+            }
+            let points = window_points(name, buf, &g, &windows, scalars)?;
+            Ok((
+                loaded,
+                (!points.is_empty()).then(|| Series {
+                    labels: s.labels,
+                    drop_name: !keep_name,
+                    points,
+                }),
+            ))
+        };
+    let results: Vec<(usize, Option<Series>)> = if ev.parallel(selected.len()) {
+        selected
+            .into_par_iter()
+            .map_init(Vec::new, run)
+            .collect::<Result<_>>()?
+    } else {
+        let mut buf = Vec::new();
+        selected
+            .into_iter()
+            .map(|s| run(&mut buf, s))
+            .collect::<Result<_>>()?
+    };
+    let total = results.iter().map(|r| r.0).sum();
+    let peak = results.iter().map(|r| r.0).max().unwrap_or(0);
+    ev.loaded(total, peak, started)?;
+    Ok(results.into_iter().filter_map(|r| r.1).collect())
 }
 
 fn absent_over_time(out: &[Series], grid: &Grid, arg: &Expr) -> Vec<Series> {

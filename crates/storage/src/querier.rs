@@ -320,6 +320,17 @@ impl SampleIter for ChunkSampleIter {
         if self.seek(mint)?.is_none() {
             return Ok(());
         }
+        // Reserve once for the current chunk's rest and every later chunk that starts in the
+        // range, instead of growing `out` chunk by chunk.
+        let later: usize = self
+            .chunks
+            .get(self.next_chunk..)
+            .unwrap_or(&[])
+            .iter()
+            .take_while(|c| c.min_time <= maxt)
+            .map(|c| promlite_chunk::num_samples(c.data.as_slice()).map_or(0, usize::from))
+            .sum();
+        out.reserve(self.buf.len().saturating_sub(self.cur.unwrap_or(0)) + later);
         loop {
             let from = self.cur.unwrap_or(0);
             let rest = self.buf.get(from..).unwrap_or(&[]);
