@@ -12,7 +12,6 @@
 
 use std::sync::Arc;
 
-use promlite_chunk::XorDecoder;
 use promlite_model::{
     Labels, Matcher, Querier, Queryable, Sample, SampleIter, SelectHints, Series, Timestamp,
 };
@@ -188,11 +187,16 @@ impl Querier for DbQuerier {
     }
 }
 
+/// Appends every sample of `chunk` (any chunk format version) to `out`.
 fn decode_chunk(chunk: &ChunkMeta, out: &mut Vec<Sample>) -> Result<()> {
-    let mut dec = XorDecoder::new(chunk.data.as_slice()).map_err(Error::Chunk)?;
-    out.reserve(usize::from(dec.num_samples()));
-    dec.for_each_sample(|t, v| out.push(Sample { t, v }))
-        .map_err(Error::Chunk)
+    let bytes = chunk.data.as_slice();
+    out.reserve(usize::from(
+        promlite_chunk::num_samples(bytes).map_err(Error::Chunk)?,
+    ));
+    promlite_chunk::decode_range(bytes, Timestamp::MIN, Timestamp::MAX, |t, v| {
+        out.push(Sample { t, v })
+    })
+    .map_err(Error::Chunk)
 }
 
 /// Iterates the samples of a series' chunks, decoding one chunk at a time. Chunks that overlap

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use promlite_chunk::{XorDecoder, XorEncoder};
+use promlite_chunk::{decode_range_into, XorEncoder};
 use promlite_model::{Labels, Matcher};
 use promlite_storage::bytes::SharedBytes;
 use promlite_storage::reader::{BlockReader, ChunkMeta};
@@ -44,10 +44,7 @@ pub fn source(model: &Model, per_chunk: u16) -> Vec<(Labels, Vec<ChunkMeta>)> {
 pub fn decode_all(chunks: &[ChunkMeta]) -> Vec<(i64, f64)> {
     let mut out = Vec::new();
     for c in chunks {
-        XorDecoder::new(c.data.as_slice())
-            .unwrap()
-            .decode_into(&mut out)
-            .unwrap();
+        decode_range_into(c.data.as_slice(), i64::MIN, i64::MAX, &mut out).unwrap();
     }
     out
 }
@@ -113,8 +110,7 @@ pub fn read_everything(dir: &std::path::Path) -> Result<SeriesList, String> {
             .map_err(err)?;
         let mut samples = Vec::new();
         for c in &chunks {
-            XorDecoder::new(c.data.as_slice())
-                .and_then(|mut d| d.decode_into(&mut samples))
+            decode_range_into(c.data.as_slice(), i64::MIN, i64::MAX, &mut samples)
                 .map_err(|e| e.to_string())?;
         }
         out.push((labels, samples));
