@@ -200,6 +200,7 @@ fn loaded(block: Block) -> LoadedBlock {
         min_t: meta.min_time,
         max_t: meta.max_time,
         size_bytes: block.size_bytes(),
+        runs: crate::owner::new_block_cell(),
         reader: Arc::new(block),
     }
 }

@@ -53,6 +53,14 @@ pub struct Options {
     /// bad frame and open anyway, reporting what was dropped in [`Db::replay_report`]. Default
     /// false: opening fails with [`Error::Corruption`] and nothing on disk is changed.
     pub wal_repair: bool,
+    /// Metrics whose series get an owner index of value runs, kept at ingest (see
+    /// [`crate::owner`]). Default [`crate::owner::DEFAULT_OWNER_INDEX_METRICS`]; empty turns the
+    /// index off.
+    pub owner_index_metrics: Vec<String>,
+    /// A gap longer than this (milliseconds) between two samples of an indexed series starts a
+    /// new run; queries whose lookback delta is shorter than a run's largest gap fall back to
+    /// decoding samples. Default five minutes, Prometheus's default lookback.
+    pub owner_index_split_gap: i64,
 }
 
 impl Default for Options {
@@ -65,6 +73,11 @@ impl Default for Options {
             retention_time: None,
             retention_size: None,
             wal_repair: false,
+            owner_index_metrics: crate::owner::DEFAULT_OWNER_INDEX_METRICS
+                .iter()
+                .map(|m| m.to_string())
+                .collect(),
+            owner_index_split_gap: crate::owner::DEFAULT_OWNER_INDEX_SPLIT_GAP,
         }
     }
 }
@@ -84,6 +97,8 @@ pub(crate) struct LoadedBlock {
     pub(crate) min_t: Timestamp,
     pub(crate) max_t: Timestamp,
     pub(crate) size_bytes: u64,
+    /// The owner index's runs for this block, built on first use.
+    pub(crate) runs: Arc<crate::owner::BlockRunsCell>,
 }
 
 impl std::fmt::Debug for LoadedBlock {
@@ -163,6 +178,10 @@ impl Db {
     /// embedders that do not need persistence.
     pub fn open_in_memory(opts: Options) -> Db {
         let head = Head::new(opts.block_range, false);
+        head.write().set_owner_index(crate::owner::OwnerIndexConfig::new(
+            &opts.owner_index_metrics,
+            opts.owner_index_split_gap,
+        ));
         Db {
             shared: Arc::new(Shared {
                 head,
@@ -197,6 +216,11 @@ impl Db {
 
         let blocks = crate::compact::load_blocks(&dir)?;
         let head = Head::new(opts.block_range, true);
+        // Before replay, so replayed series are indexed like live ones.
+        head.write().set_owner_index(crate::owner::OwnerIndexConfig::new(
+            &opts.owner_index_metrics,
+            opts.owner_index_split_gap,
+        ));
         let outcome = {
             let mut data = head.write();
             // Samples before the end of the newest block are already persisted.

@@ -185,6 +185,21 @@ impl Querier for DbQuerier {
     ) -> promlite_model::Result<Vec<String>> {
         Ok(self.label_query(|r| r.label_values(name, matchers))?)
     }
+
+    fn select_runs(
+        &self,
+        hints: &SelectHints,
+        matchers: &[Matcher],
+    ) -> promlite_model::Result<Option<Vec<promlite_model::SeriesRuns>>> {
+        // The owner index (value runs of metadata series): see `crate::owner`.
+        Ok(crate::owner::select_runs(
+            &self.shared,
+            self.mint,
+            self.maxt,
+            hints,
+            matchers,
+        )?)
+    }
 }
 
 /// Appends every sample of `chunk` (any chunk format version) to `out`.

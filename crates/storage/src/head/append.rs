@@ -93,6 +93,7 @@ impl HeadData {
     /// appenders and makes replay apply exactly what the live head applied.
     pub fn apply(&mut self, samples: &[WalSample], stats: &mut ApplyStats) {
         let chunk_range = self.chunk_range;
+        let split_gap = self.owner_index_split_gap();
         let min_valid = self.min_valid_time;
         let mut min_t = self.min_t;
         let mut max_t = self.max_t;
@@ -121,7 +122,7 @@ impl HeadData {
                     continue;
                 }
             }
-            series.push(s.t, s.v, chunk_range);
+            series.push(s.t, s.v, chunk_range, split_gap);
             stats.appended += 1;
             min_t = min_t.min(s.t);
             max_t = max_t.max(s.t);

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use promlite_chunk::{AppendError, XorEncoder};
-use promlite_model::{Label, Labels, Timestamp};
+use promlite_model::{Label, Labels, RunBuilder, Timestamp};
 
 use crate::bytes::SharedBytes;
 use crate::reader::SeriesRef;
@@ -65,10 +65,13 @@ pub struct MemSeries {
     last_t: Timestamp,
     last_v: u64,
     has_samples: bool,
+    /// The owner index's value runs of this series' samples in memory; `Some` iff the series'
+    /// metric was indexed when it was created (see [`crate::owner`]).
+    runs: Option<Box<RunBuilder>>,
 }
 
 impl MemSeries {
-    fn new(labels: Labels, hash: u64) -> Self {
+    fn new(labels: Labels, hash: u64, indexed: bool) -> Self {
         Self {
             labels,
             hash,
@@ -77,7 +80,13 @@ impl MemSeries {
             last_t: Timestamp::MIN,
             last_v: 0,
             has_samples: false,
+            runs: indexed.then(Box::default),
         }
+    }
+
+    /// The value runs of the samples held, if this series is in the owner index.
+    pub fn runs(&self) -> Option<&RunBuilder> {
+        self.runs.as_deref()
     }
 
     /// The newest sample as `(t, value bits)`, if any.
@@ -99,7 +108,12 @@ impl MemSeries {
     }
 
     /// Appends a sample that already passed validation (`t` after the newest sample).
-    fn push(&mut self, t: Timestamp, v: f64, chunk_range: i64) {
+    /// `split_gap` is the owner index's run split gap (used only by indexed series).
+    fn push(&mut self, t: Timestamp, v: f64, chunk_range: i64, split_gap: i64) {
+        if let Some(runs) = self.runs.as_deref_mut() {
+            // Cannot refuse: `t` is after the newest sample, which the builder saw last.
+            runs.push(t, v, split_gap);
+        }
         if let Some(open) = &self.open {
             if t >= open.range_end || open.enc.is_full() {
                 self.close_open_chunk();
@@ -183,7 +197,14 @@ impl MemSeries {
         }
         let n = self.chunks.len();
         self.chunks.retain(|c| c.max_t >= before);
-        n - self.chunks.len()
+        let dropped = n - self.chunks.len();
+        if dropped > 0 {
+            let first_kept = self.min_time();
+            if let Some(runs) = self.runs.as_deref_mut() {
+                runs.truncate_before(first_kept);
+            }
+        }
+        dropped
     }
 
     /// True if the open chunk can take no more samples before `before`: its range ended, or
@@ -336,6 +357,8 @@ pub struct HeadData {
     min_valid_shared: Arc<AtomicI64>,
     /// Width of the aligned ranges chunks are cut at (the block range).
     chunk_range: i64,
+    /// Which new series get value runs (the owner index).
+    owner_index: crate::owner::OwnerIndexConfig,
 }
 
 /// The head block. Cheap to share (`Arc<Head>`); one lock guards its data, held by writers only
@@ -393,6 +416,7 @@ impl Head {
                 min_valid_time: Timestamp::MIN,
                 min_valid_shared: min_valid,
                 chunk_range: chunk_range.max(1),
+                owner_index: crate::owner::OwnerIndexConfig::default(),
             }),
         }
     }
@@ -532,7 +556,8 @@ impl HeadData {
                 self.collisions.entry(hash).or_default().push(r)
             }
         }
-        self.series.insert(r, MemSeries::new(labels, hash));
+        let indexed = self.owner_index.is_indexed(&labels);
+        self.series.insert(r, MemSeries::new(labels, hash, indexed));
         self.n_series += 1;
     }
 
@@ -580,6 +605,16 @@ impl HeadData {
         self.min_valid_time = self.min_valid_time.max(t);
         self.min_valid_shared
             .store(self.min_valid_time, Ordering::Release);
+    }
+
+    /// Sets which series created from now on get value runs (the owner index).
+    pub(crate) fn set_owner_index(&mut self, config: crate::owner::OwnerIndexConfig) {
+        self.owner_index = config;
+    }
+
+    /// The owner index's run split gap.
+    pub(crate) fn owner_index_split_gap(&self) -> i64 {
+        self.owner_index.split_gap
     }
 
     /// Width of the aligned chunk ranges.
@@ -635,6 +670,10 @@ impl HeadData {
             total += std::mem::size_of::<MemSeries>() + 16; // the Box
             total += 16 + s.labels.len() * label_size; // the Arc<[Label]>
             total += s.chunks.capacity() * std::mem::size_of::<HeadChunk>() + s.chunks.len() * 16;
+            total += s
+                .runs
+                .as_deref()
+                .map_or(0, |r| std::mem::size_of::<RunBuilder>() + r.heap_bytes());
         }
         for sym in &self.symbols {
             total += 16 + sym.len() + 16; // Arc header + bytes + set slot

@@ -1,0 +1,376 @@
+//! The owner index: value runs of Kubernetes metadata series (`kube_pod_owner`,
+//! `kube_replicaset_owner`, `kube_pod_info`, ...), kept up to date at ingest, so that the
+//! evaluator answers instant-vector selectors on them without decoding a sample
+//! ([`promlite_model::Querier::select_runs`]).
+//!
+//! Metadata series are constant 1s scraped every 15 s: a pod's owner row is one series whose
+//! samples form a single run from the pod's creation to its deletion (ended by a staleness
+//! marker). The seed's joins read them at every step of a range query, which for a large cluster
+//! means decoding millions of samples per query just to learn "present with value 1 from `first`
+//! to `last`". Storing that fact directly keeps the time dimension (an owner change is a new
+//! series, hence a new run; a value change or a staleness marker ends a run), so
+//! pod → ReplicaSet → Deployment resolution over time stays exact.
+//!
+//! **Where runs live.**
+//! - Head: every series whose `__name__` is in [`crate::Options::owner_index_metrics`] when it is
+//!   created gets a [`RunBuilder`], fed on the apply path of commits (and so of WAL replay, which
+//!   rebuilds the index on open). Other series pay one `Option` check per sample. When the head
+//!   drops chunks the builder is cut at the oldest sample still stored.
+//! - Blocks: runs are built lazily, the first time a selection needs them, by decoding the indexed
+//!   series' chunks of that block once, and cached in the loaded block (a `OnceLock`). Not
+//!   persisting them keeps the block format (and its frozen fixtures) unchanged; the one-time
+//!   cost equals one generic selection of those series over the block.
+//!
+//! **When the answer is `None` (use `select`):** the matchers are not restricted by `__name__`
+//! equality to an indexed metric; the sources (blocks and head) overlap in time (a compaction in
+//! progress, overlapping blocks); a block's chunks fail to decode or are out of order (the
+//! generic path then reports or tolerates it exactly as it always does); a matching series has no
+//! runs (created before the index was configured); merged runs are not strictly ordered.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::indexing_slicing))]
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use promlite_model::{
+    concat_runs, Labels, MatchOp, Matcher, RunBuilder, SelectHints, SeriesRuns, Timestamp,
+    ValueRun, METRIC_NAME,
+};
+
+use crate::db::{LoadedBlock, Shared};
+use crate::reader::{BlockReader, SeriesRef};
+use crate::Result;
+
+/// The metrics indexed by default: kube-state-metrics' owner and info series, constant 1s that
+/// the workload joins read at every step.
+pub const DEFAULT_OWNER_INDEX_METRICS: &[&str] = &[
+    "kube_pod_owner",
+    "kube_replicaset_owner",
+    "kube_job_owner",
+    "kube_pod_info",
+    "kube_pod_container_info",
+    "kube_node_info",
+    "kube_job_info",
+    "kube_cronjob_info",
+];
+
+/// Default for [`crate::Options::owner_index_split_gap`]: Prometheus's default lookback delta,
+/// five minutes. A gap larger than this between two samples of a series starts a new run.
+pub const DEFAULT_OWNER_INDEX_SPLIT_GAP: i64 = 300_000;
+
+/// What the head indexes: a small list of metric names (a linear scan at series creation is
+/// cheaper than hashing for the handful of names involved).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OwnerIndexConfig {
+    metrics: Vec<Box<str>>,
+    pub(crate) split_gap: i64,
+}
+
+impl OwnerIndexConfig {
+    pub(crate) fn new(metrics: &[String], split_gap: i64) -> Self {
+        Self {
+            metrics: metrics.iter().map(|m| m.as_str().into()).collect(),
+            split_gap,
+        }
+    }
+
+    /// True if a series with these labels is indexed.
+    pub(crate) fn is_indexed(&self, labels: &Labels) -> bool {
+        labels
+            .get(METRIC_NAME)
+            .is_some_and(|name| self.metrics.iter().any(|m| **m == *name))
+    }
+
+    /// True if `matchers` restrict the selection to one indexed metric.
+    fn covers(&self, matchers: &[Matcher]) -> bool {
+        matchers.iter().any(|m| {
+            m.op == MatchOp::Equal
+                && m.name == METRIC_NAME
+                && self.metrics.iter().any(|x| **x == *m.value)
+        })
+    }
+}
+
+/// The runs of one block's indexed series, by series ref.
+#[derive(Debug, Default)]
+pub(crate) struct BlockRuns {
+    by_ref: HashMap<SeriesRef, RunBuilder>,
+}
+
+/// A loaded block's lazily built runs; `Some(None)` records that building failed (the block is
+/// then always answered by the generic path).
+pub(crate) type BlockRunsCell = OnceLock<Option<BlockRuns>>;
+
+/// A new, empty cache for a loaded block.
+pub(crate) fn new_block_cell() -> Arc<BlockRunsCell> {
+    Arc::new(OnceLock::new())
+}
+
+/// Decodes the indexed series of `reader` once and builds their runs. `None` on any decode
+/// error or out-of-order sample.
+fn build_block_runs(reader: &dyn BlockReader, cfg: &OwnerIndexConfig) -> Option<BlockRuns> {
+    let mut by_ref = HashMap::new();
+    let mut chunks = Vec::new();
+    for name in &cfg.metrics {
+        let postings = reader
+            .postings(&[Matcher::equal(METRIC_NAME, &**name)])
+            .ok()?;
+        for series_ref in postings.iter() {
+            chunks.clear();
+            reader
+                .series_chunks(series_ref, Timestamp::MIN, Timestamp::MAX, &mut chunks)
+                .ok()?;
+            let mut builder = RunBuilder::new();
+            let mut in_order = true;
+            for chunk in &chunks {
+                promlite_chunk::decode_range(
+                    chunk.data.as_slice(),
+                    Timestamp::MIN,
+                    Timestamp::MAX,
+                    |t, v| in_order &= builder.push(t, v, cfg.split_gap),
+                )
+                .ok()?;
+            }
+            if !in_order {
+                return None;
+            }
+            by_ref.insert(series_ref, builder);
+        }
+    }
+    Some(BlockRuns { by_ref })
+}
+
+fn block_runs<'a>(block: &'a LoadedBlock, cfg: &OwnerIndexConfig) -> Option<&'a BlockRuns> {
+    block
+        .runs
+        .get_or_init(|| build_block_runs(&*block.reader, cfg))
+        .as_ref()
+}
+
+/// One source's contribution for one series.
+struct Part {
+    labels: Labels,
+    runs: Vec<ValueRun>,
+    leading_stale: Option<Timestamp>,
+}
+
+/// [`promlite_model::Querier::select_runs`] for a database querier over `[mint, maxt]`.
+pub(crate) fn select_runs(
+    shared: &Shared,
+    mint: Timestamp,
+    maxt: Timestamp,
+    hints: &SelectHints,
+    matchers: &[Matcher],
+) -> Result<Option<Vec<SeriesRuns>>> {
+    let cfg = OwnerIndexConfig::new(
+        &shared.opts.owner_index_metrics,
+        shared.opts.owner_index_split_gap,
+    );
+    if !cfg.covers(matchers) {
+        return Ok(None);
+    }
+    // The samples the generic path would read: the querier's range intersected with the hints.
+    let lo = hints.start.max(mint);
+    let hi = hints.end.min(maxt);
+    if lo > hi {
+        return Ok(Some(Vec::new()));
+    }
+    let overlaps = |b: &LoadedBlock| b.max_t >= lo && b.min_t <= hi;
+    // Build missing block caches without holding the block list lock (blocks are immutable).
+    let to_warm: Vec<LoadedBlock> = shared
+        .read_blocks()
+        .iter()
+        .filter(|b| overlaps(b))
+        .cloned()
+        .collect();
+    for b in &to_warm {
+        block_runs(b, &cfg);
+    }
+    drop(to_warm);
+
+    let mut parts: Vec<Part> = Vec::new();
+    // Time ranges of the sources read, in the order read (blocks by time, then the head).
+    let mut ranges: Vec<(Timestamp, Timestamp)> = Vec::new();
+    {
+        // The same lock order as `select`: blocks, then the head, so data moving from the head
+        // into a block is seen exactly once (or in both, which the overlap check refuses).
+        let blocks = shared.read_blocks();
+        for b in blocks.iter().filter(|b| overlaps(b)) {
+            ranges.push((b.min_t, b.max_t));
+            let Some(runs) = block_runs(b, &cfg) else {
+                return Ok(None);
+            };
+            let postings = b.reader.postings(matchers)?;
+            for series_ref in b.reader.sorted_postings(&postings)? {
+                let Some(builder) = runs.by_ref.get(&series_ref) else {
+                    return Ok(None);
+                };
+                parts.push(Part {
+                    labels: b.reader.series_labels(series_ref)?,
+                    runs: builder.runs().to_vec(),
+                    leading_stale: builder.leading_stale(),
+                });
+            }
+        }
+        let head = shared.head.read();
+        let (hmin, hmax) = head.time_range();
+        if hmax >= lo && hmin <= hi {
+            ranges.push((hmin, hmax));
+            let postings = head.postings(matchers)?;
+            for series_ref in head.sorted_postings(&postings)? {
+                let Some(series) = head.series(series_ref) else {
+                    continue;
+                };
+                let Some(builder) = series.runs() else {
+                    return Ok(None);
+                };
+                if builder.runs().is_empty() && builder.leading_stale().is_none() {
+                    continue;
+                }
+                parts.push(Part {
+                    labels: series.labels.clone(),
+                    runs: builder.runs().to_vec(),
+                    leading_stale: builder.leading_stale(),
+                });
+            }
+        }
+    }
+    if ranges.windows(2).any(|w| matches!(w, [a, b] if b.0 <= a.1)) {
+        return Ok(None);
+    }
+    Ok(merge(parts, lo, hi))
+}
+
+/// Merges the parts of equal series (in source order), keeps the runs with a sample possibly in
+/// `[lo, hi]`, and checks the result is strictly ordered (`None` if not).
+fn merge(mut parts: Vec<Part>, lo: Timestamp, hi: Timestamp) -> Option<Vec<SeriesRuns>> {
+    // Stable: equal labels keep source (time) order.
+    parts.sort_by(|a, b| a.labels.cmp(&b.labels));
+    let mut out: Vec<SeriesRuns> = Vec::new();
+    let flush = |series: SeriesRuns, out: &mut Vec<SeriesRuns>| -> bool {
+        if !is_ordered(&series.runs) {
+            return false;
+        }
+        let runs: Vec<ValueRun> = series
+            .runs
+            .into_iter()
+            .filter(|r| r.last >= lo && r.first <= hi)
+            .collect();
+        if !runs.is_empty() {
+            out.push(SeriesRuns {
+                labels: series.labels,
+                runs,
+            });
+        }
+        true
+    };
+    let mut current: Option<SeriesRuns> = None;
+    for part in parts {
+        match &mut current {
+            Some(cur) if cur.labels == part.labels => {
+                concat_runs(&mut cur.runs, &part.runs, part.leading_stale);
+            }
+            _ => {
+                if let Some(done) = current.take() {
+                    if !flush(done, &mut out) {
+                        return None;
+                    }
+                }
+                current = Some(SeriesRuns {
+                    labels: part.labels,
+                    runs: part.runs,
+                });
+            }
+        }
+    }
+    if let Some(done) = current {
+        if !flush(done, &mut out) {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// True if the runs are well formed and strictly ordered in time, markers included.
+fn is_ordered(runs: &[ValueRun]) -> bool {
+    let well_formed =
+        |r: &ValueRun| r.first <= r.last && r.max_gap >= 0 && r.stale_at.is_none_or(|s| s > r.last);
+    runs.iter().all(well_formed)
+        && runs.windows(2).all(|w| match w {
+            [a, b] => a.stale_at.unwrap_or(a.last) < b.first,
+            _ => true,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(first: i64, last: i64, stale_at: Option<i64>) -> ValueRun {
+        ValueRun {
+            first,
+            last,
+            max_gap: 15,
+            value: 1.0,
+            stale_at,
+        }
+    }
+
+    fn part(pod: &str, runs: Vec<ValueRun>, leading_stale: Option<i64>) -> Part {
+        Part {
+            labels: Labels::from_pairs([("__name__", "kube_pod_owner"), ("pod", pod)]),
+            runs,
+            leading_stale,
+        }
+    }
+
+    #[test]
+    fn merge_concatenates_sources_and_filters_the_window() {
+        let parts = vec![
+            part("b", vec![run(0, 90, None)], None),
+            part("a", vec![run(0, 30, None), run(60, 90, None)], None),
+            // The head: pod a's first sample there is a marker right after the block's last run.
+            part("a", vec![run(120, 150, None)], Some(105)),
+        ];
+        let got = merge(parts, 40, 200).expect("ordered");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].labels.get("pod"), Some("a"));
+        assert_eq!(
+            got[0].runs,
+            vec![run(60, 90, Some(105)), run(120, 150, None)]
+        );
+        assert_eq!(got[1].runs, vec![run(0, 90, None)]);
+        // Nothing of pod b in a window after its samples.
+        let got = merge(vec![part("b", vec![run(0, 90, None)], None)], 91, 200).expect("ordered");
+        assert!(got.is_empty());
+    }
+
+    #[test]
+    fn merge_refuses_overlapping_runs() {
+        let parts = vec![
+            part("a", vec![run(0, 30, None)], None),
+            part("a", vec![run(30, 60, None)], None),
+        ];
+        assert!(merge(parts, 0, 100).is_none());
+        let parts = vec![part(
+            "a",
+            vec![run(0, 30, Some(45)), run(45, 60, None)],
+            None,
+        )];
+        assert!(merge(parts, 0, 100).is_none());
+    }
+
+    #[test]
+    fn config_matches_only_name_equality_on_indexed_metrics() {
+        let cfg = OwnerIndexConfig::new(&["kube_pod_owner".to_string()], 300_000);
+        assert!(cfg.covers(&[
+            Matcher::equal("namespace", "x"),
+            Matcher::equal(METRIC_NAME, "kube_pod_owner"),
+        ]));
+        assert!(!cfg.covers(&[Matcher::equal(METRIC_NAME, "up")]));
+        assert!(!cfg.covers(&[Matcher::equal("pod", "kube_pod_owner")]));
+        let re = Matcher::new(MatchOp::Regex, METRIC_NAME, "kube_pod_owner").expect("valid");
+        assert!(!cfg.covers(&[re]));
+        assert!(cfg.is_indexed(&Labels::from_pairs([(METRIC_NAME, "kube_pod_owner")])));
+        assert!(!cfg.is_indexed(&Labels::from_pairs([("pod", "kube_pod_owner")])));
+    }
+}
