@@ -389,6 +389,38 @@ impl<'a> Evaluator<'a> {
         let lookback = self.opts.lookback_delta_ms;
         let lo = at.unwrap_or(grid.start).saturating_sub(offset);
         let hi = at.unwrap_or(grid.end).saturating_sub(offset);
+        if self.opts.fast_path && !sample_ts {
+            // Metadata series from the owner index's value runs, nothing decoded (crate::runs).
+            if let Some(querier) = &self.querier {
+                let started = Instant::now();
+                let hints = SelectHints {
+                    start: lo.saturating_sub(lookback).saturating_add(1),
+                    end: hi,
+                    step: grid.step,
+                    range: 0,
+                    func: None,
+                };
+                if let Some(found) = crate::runs::select(&**querier, &vs.matchers, &hints, lookback)
+                {
+                    let n_runs = crate::runs::count_runs(&found);
+                    self.series_selected += found.len();
+                    self.samples_loaded += n_runs;
+                    self.peak_samples = self.peak_samples.max(n_runs);
+                    self.prepare += started.elapsed();
+                    if self.samples_loaded > self.opts.max_samples {
+                        return Err(Error::TooManySamples {
+                            stage: "query execution",
+                            limit: self.opts.max_samples,
+                        });
+                    }
+                    self.check_deadline("query preparation")?;
+                    let parallel = self.parallel(found.len());
+                    return Ok(crate::runs::series_on_grid(
+                        found, grid, at, offset, lookback, parallel,
+                    ));
+                }
+            }
+        }
         let data = self.select(
             &vs.matchers,
             lo.saturating_sub(lookback).saturating_add(1),

@@ -40,6 +40,7 @@ mod functions;
 pub mod promqltest;
 mod pushdown;
 mod range_fns;
+mod runs;
 mod series;
 pub mod value;
 
