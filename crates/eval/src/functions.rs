@@ -670,7 +670,29 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
     if name == "absent_over_time" {
         return Ok(Val::Vector(absent_over_time(&out, grid, mat_arg)));
     }
+    let mut out = out;
+    if matches!(unparen(mat_arg), Expr::MatrixSelector(_)) && !ev.opts.delayed_name_removal {
+        drop_names_without_collisions(&mut out);
+    }
     Ok(Val::Vector(out))
+}
+
+/// Drops `__name__` now when that provably cannot make two series equal, sparing the caller's
+/// merge of equal label sets (which hashes every series). Holds when the series have distinct
+/// label sets (they come from one selection), all drop the name, and all carry the same name:
+/// removing one identical label from distinct sets leaves them distinct.
+fn drop_names_without_collisions(series: &mut [Series]) {
+    let Some(first) = series.first() else { return };
+    let name = first.labels.metric_name();
+    if series
+        .iter()
+        .all(|s| s.drop_name && s.labels.metric_name() == name)
+    {
+        for s in series.iter_mut() {
+            s.labels = s.labels.without_metric_name();
+            s.drop_name = false;
+        }
+    }
 }
 
 /// The value of range function `name` at every step of `grid` whose window over `pts` (sorted,

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 /// The label that holds the metric name.
 pub const METRIC_NAME: &str = "__name__";
@@ -14,6 +14,36 @@ pub const METRIC_NAME: &str = "__name__";
 /// Separator byte fed to hashers between names and values. `0xff` never occurs in UTF-8, so
 /// distinct label sets cannot produce the same byte stream.
 const SEP: u8 = 0xff;
+
+/// xxh3 of `name 0xff value 0xff ...` over `labels`. The bytes are laid out in a reused
+/// per-thread buffer and hashed in one call, which gives the same value as feeding the pieces
+/// to a streaming hasher at a fraction of the cost (two small updates per label dominated).
+fn hash_pairs<'a>(labels: impl Iterator<Item = &'a Label>) -> u64 {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with(|buf| {
+        let Ok(mut buf) = buf.try_borrow_mut() else {
+            // Re-entered on this thread (cannot happen today): stream instead.
+            let mut h = Xxh3::new();
+            for l in labels {
+                h.update(l.name.as_bytes());
+                h.update(&[SEP]);
+                h.update(l.value.as_bytes());
+                h.update(&[SEP]);
+            }
+            return h.digest();
+        };
+        buf.clear();
+        for l in labels {
+            buf.extend_from_slice(l.name.as_bytes());
+            buf.push(SEP);
+            buf.extend_from_slice(l.value.as_bytes());
+            buf.push(SEP);
+        }
+        xxh3_64(&buf)
+    })
+}
 
 /// One label: a name and its (non-empty) value. Strings are reference-counted so storage can
 /// intern them and every clone is a pointer copy.
@@ -149,45 +179,27 @@ impl Labels {
     /// A stable 64-bit hash of the whole label set (xxh3 over `name 0xff value 0xff ...`).
     /// Stable across processes and versions: storage may persist it.
     pub fn stable_hash(&self) -> u64 {
-        let mut h = Xxh3::new();
-        for l in self.0.iter() {
-            h.update(l.name.as_bytes());
-            h.update(&[SEP]);
-            h.update(l.value.as_bytes());
-            h.update(&[SEP]);
-        }
-        h.digest()
+        hash_pairs(self.0.iter())
     }
 
     /// Hash of only the labels named in `names` (the `on(...)`/`by(...)` signature). `names`
     /// need not be sorted. Absent labels hash like empty values, as in Prometheus.
     pub fn hash_for_labels(&self, names: &[impl AsRef<str>]) -> u64 {
-        let mut h = Xxh3::new();
-        for l in self.0.iter() {
-            if names.iter().any(|n| n.as_ref() == &*l.name) {
-                h.update(l.name.as_bytes());
-                h.update(&[SEP]);
-                h.update(l.value.as_bytes());
-                h.update(&[SEP]);
-            }
-        }
-        h.digest()
+        hash_pairs(
+            self.0
+                .iter()
+                .filter(|l| names.iter().any(|n| n.as_ref() == &*l.name)),
+        )
     }
 
     /// Hash of all labels except those named in `names` and except `__name__` (the
     /// `ignoring(...)`/`without(...)` signature).
     pub fn hash_without_labels(&self, names: &[impl AsRef<str>]) -> u64 {
-        let mut h = Xxh3::new();
-        for l in self.0.iter() {
-            if &*l.name == METRIC_NAME || names.iter().any(|n| n.as_ref() == &*l.name) {
-                continue;
-            }
-            h.update(l.name.as_bytes());
-            h.update(&[SEP]);
-            h.update(l.value.as_bytes());
-            h.update(&[SEP]);
-        }
-        h.digest()
+        hash_pairs(
+            self.0.iter().filter(|l| {
+                &*l.name != METRIC_NAME && !names.iter().any(|n| n.as_ref() == &*l.name)
+            }),
+        )
     }
 
     /// Only the labels named in `names`.
@@ -371,6 +383,39 @@ impl LabelsBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hash is persisted-stable: it must stay xxh3 over `name 0xff value 0xff ...`.
+    #[test]
+    fn hashes_are_xxh3_of_the_documented_byte_layout() {
+        let long = "x".repeat(700); // past xxh3's short-input paths
+        let l = Labels::from_pairs([("__name__", "m"), ("a", "1"), ("b", long.as_str())]);
+        let stream = |pairs: &[(&str, &str)]| {
+            let mut h = Xxh3::new();
+            for (n, v) in pairs {
+                h.update(n.as_bytes());
+                h.update(&[0xff]);
+                h.update(v.as_bytes());
+                h.update(&[0xff]);
+            }
+            h.digest()
+        };
+        assert_eq!(
+            l.stable_hash(),
+            stream(&[("__name__", "m"), ("a", "1"), ("b", long.as_str())])
+        );
+        assert_eq!(
+            l.hash_for_labels(&["b", "a"]),
+            stream(&[("a", "1"), ("b", long.as_str())])
+        );
+        assert_eq!(
+            l.hash_without_labels(&["a"]),
+            stream(&[("b", long.as_str())])
+        );
+        assert_eq!(
+            Labels::from_pairs::<&str, &str>([]).stable_hash(),
+            stream(&[])
+        );
+    }
 
     #[test]
     fn from_pairs_sorts_dedups_and_drops_empty() {

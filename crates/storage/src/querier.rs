@@ -17,7 +17,9 @@ use promlite_model::{
 };
 
 use crate::db::{Db, Shared};
-use crate::reader::{BlockReader, ChunkMeta};
+use rayon::prelude::*;
+
+use crate::reader::{BlockReader, ChunkMeta, SeriesRef};
 use crate::{Error, Result};
 
 impl Queryable for Db {
@@ -64,15 +66,34 @@ fn select_from(
         return Ok(());
     }
     let refs = reader.sorted_postings(&postings)?;
-    out.reserve(refs.len());
-    let mut chunks = Vec::new();
-    for series_ref in refs {
-        if let Some(labels) = reader.series_with_chunks(series_ref, mint, maxt, &mut chunks)? {
-            out.push((labels, std::mem::take(&mut chunks)));
+    let select_part = |part: &[SeriesRef]| -> Result<Vec<(Labels, Vec<ChunkMeta>)>> {
+        let mut found = Vec::with_capacity(part.len());
+        let mut chunks = Vec::new();
+        for &series_ref in part {
+            if let Some(labels) = reader.series_with_chunks(series_ref, mint, maxt, &mut chunks)? {
+                found.push((labels, std::mem::take(&mut chunks)));
+            }
         }
+        Ok(found)
+    };
+    if refs.len() < PARALLEL_SELECT_MIN {
+        out.extend(select_part(&refs)?);
+        return Ok(());
+    }
+    // Large selections read their series entries on all cores, in label-ordered parts.
+    let parts: Vec<Vec<(Labels, Vec<ChunkMeta>)>> = refs
+        .par_chunks(PARALLEL_SELECT_MIN / 2)
+        .map(select_part)
+        .collect::<Result<_>>()?;
+    out.reserve(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        out.extend(part);
     }
     Ok(())
 }
+
+/// Selections of at least this many series look up their entries in parallel.
+const PARALLEL_SELECT_MIN: usize = 2048;
 
 /// Merges two lists sorted by labels into one; equal label sets become one entry whose chunks
 /// are `a`'s followed by `b`'s (sources are merged in time order, so that is time order).

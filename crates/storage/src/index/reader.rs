@@ -5,7 +5,7 @@
 //! demand from the mapped bytes, with every offset bounds-checked.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use promlite_model::{Label, Labels, Timestamp};
 use roaring::RoaringBitmap;
@@ -73,6 +73,10 @@ pub struct IndexReader {
     pub(crate) names: Vec<NameEntry>,
     /// Payload lengths of the sections, in [`Section::ALL`] order.
     section_lens: [u64; super::N_SECTIONS],
+    /// Label sets decoded so far, by series ref. The block is immutable, so a label set is
+    /// decoded (and its strings reference-counted) once; later selections clone one `Arc`.
+    /// Costs a pointer-sized slot per series plus the label sets that queries touched.
+    label_cache: Arc<[OnceLock<Labels>]>,
 }
 
 impl IndexReader {
@@ -238,6 +242,7 @@ impl IndexReader {
             series_offsets: offsets_offset,
             names,
             section_lens: sections.map(|(_, len)| len),
+            label_cache: (0..n_series).map(|_| OnceLock::new()).collect(),
         })
     }
 
@@ -313,19 +318,33 @@ impl IndexReader {
             .zip(usize::try_from(sec_offset + end).ok())
             .and_then(|(s, e)| data.get(s..e))
             .ok_or_else(|| self.corrupt(sec_offset + start, "series entry out of bounds"))?;
-        self.parse_series(entry, sec_offset + start)
+        let cache = self.label_cache.get(series as usize);
+        self.parse_series(entry, sec_offset + start, cache)
             .map_err(|(o, d)| self.corrupt(o, d))
     }
 
-    fn parse_series(&self, entry: &[u8], base: u64) -> Result<SeriesEntry, DecodeError> {
+    fn parse_series(
+        &self,
+        entry: &[u8],
+        base: u64,
+        cache: Option<&OnceLock<Labels>>,
+    ) -> Result<SeriesEntry, DecodeError> {
         let mut c = Cursor::new(entry, base);
         let n_labels = c.uvarint_usize()?;
         if n_labels > c.remaining() / 2 {
             return Err(c.err(format!("{n_labels} labels cannot fit in the entry")));
         }
-        let mut labels = Vec::with_capacity(n_labels);
+        let cached = cache.and_then(|slot| slot.get());
+        if cached.is_some() {
+            // Validated when the label set was cached: only step over the symbol refs.
+            for _ in 0..n_labels {
+                c.uvarint_u32()?;
+                c.uvarint_u32()?;
+            }
+        }
+        let mut labels = Vec::with_capacity(if cached.is_some() { 0 } else { n_labels });
         let mut prev_name: Option<u32> = None;
-        for _ in 0..n_labels {
+        for _ in 0..if cached.is_some() { 0 } else { n_labels } {
             let at = c.offset();
             let name = c.uvarint_u32()?;
             let value = c.uvarint_u32()?;
@@ -396,8 +415,18 @@ impl IndexReader {
         if !c.is_empty() {
             return Err(c.err("trailing bytes after series entry"));
         }
+        let labels = match cached {
+            Some(l) => l.clone(),
+            None => {
+                let l = Labels::from_sorted_vec(labels);
+                if let Some(slot) = cache {
+                    let _ = slot.set(l.clone());
+                }
+                l
+            }
+        };
         Ok(SeriesEntry {
-            labels: Labels::from_sorted_vec(labels),
+            labels,
             segment,
             offset,
             chunks,
