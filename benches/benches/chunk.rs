@@ -3,15 +3,21 @@
 //! parsed from the text format), gauges, constants, and random bit patterns (worst case).
 //!
 //! Run: `cargo bench -p promlite-benches --bench chunk`. Bytes per sample of each data set are
-//! printed to stderr before the measurements (chunk bytes / samples, 120-sample chunks, the
-//! head's default, and 480-sample chunks in the smaller of the two value modes, what block
-//! compaction writes), next to what
-//! Prometheus's XOR encoding would take for the same samples (computed from its layout).
+//! printed to stderr before the measurements (chunk bytes / samples): 120-sample XOR chunks (the
+//! head's default); 480-sample XOR chunks in the smaller of the two value modes (format version
+//! 1 as blocks held it before version 2); 480-sample packed chunks (version 2); and the smallest
+//! of the three, what block compaction writes. Next to them, what Prometheus's XOR encoding would
+//! take for the same samples (computed from its layout).
+//!
+//! Decode benches: `decode/*` decodes head chunks (120, XOR) with `XorDecoder`;
+//! `decode_block_xor/*` and `decode_block_packed/*` decode 480-sample block chunks of each
+//! format through the one entry point readers use, `promlite_chunk::decode_range`;
+//! `decode_range_packed/*` decodes a quarter of each packed chunk's time range.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use promlite_chunk::{XorDecoder, XorEncoder};
+use promlite_chunk::{decode_range, encode_packed, XorDecoder, XorEncoder};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -113,6 +119,35 @@ fn encode_with(data: &[Vec<(i64, f64)>], per_chunk: u16, best: bool) -> Vec<Vec<
     chunks
 }
 
+/// Encodes each series in packed (version 2) chunks of `per_chunk` samples; with `smallest`,
+/// keeps the XOR chunk instead where it is smaller (what block compaction writes).
+fn encode_packed_chunks(data: &[Vec<(i64, f64)>], per_chunk: u16, smallest: bool) -> Vec<Vec<u8>> {
+    let xor = encode_with(data, per_chunk, true);
+    let mut chunks = Vec::new();
+    for s in data {
+        for group in s.chunks(usize::from(per_chunk)) {
+            // Groups are non-empty, increasing and at most u16::MAX long.
+            chunks.push(encode_packed(group).unwrap_or_default());
+        }
+    }
+    if smallest {
+        for (packed, xor) in chunks.iter_mut().zip(xor) {
+            if xor.len() < packed.len() {
+                *packed = xor;
+            }
+        }
+    }
+    chunks
+}
+
+/// Decodes every chunk through `decode_range` into `out`.
+fn decode_all(chunks: &[Vec<u8>], mint: i64, maxt: i64, out: &mut Vec<(i64, f64)>) {
+    out.clear();
+    for chunk in chunks {
+        let _ = decode_range(chunk, mint, maxt, |t, v| out.push((t, v)));
+    }
+}
+
 /// Size in bytes that Prometheus's XOR chunk encoding (2.x `chunkenc`) would need for one chunk
 /// of `samples`, including its on-disk framing in a chunk segment (length uvarint, encoding
 /// byte, CRC32). Computed from the published layout (bit counts only), for comparison.
@@ -178,17 +213,17 @@ fn bench_chunk(c: &mut Criterion) {
             .flat_map(|s| s.chunks(120))
             .map(prometheus_xor_bytes)
             .sum();
-        let ours: Vec<String> = [(120u16, false, "head"), (480, true, "block")]
+        let sizes = [
+            ("head v1 120", encode_with(&data, 120, false)),
+            ("block v1 480", encode_with(&data, 480, true)),
+            ("block v2 480", encode_packed_chunks(&data, 480, false)),
+            ("block best 480", encode_packed_chunks(&data, 480, true)),
+        ];
+        let ours: Vec<String> = sizes
             .iter()
-            .map(|&(per_chunk, best, what)| {
-                let bytes: usize = encode_with(&data, per_chunk, best)
-                    .iter()
-                    .map(Vec::len)
-                    .sum();
-                format!(
-                    "{:.3} ({what}: {per_chunk}-sample chunks)",
-                    bytes as f64 / n as f64
-                )
+            .map(|(what, chunks)| {
+                let bytes: usize = chunks.iter().map(Vec::len).sum();
+                format!("{what}: {:.3}", bytes as f64 / n as f64)
             })
             .collect();
         eprintln!(
@@ -214,6 +249,54 @@ fn bench_chunk(c: &mut Criterion) {
                     if let Ok(mut d) = XorDecoder::new(chunk) {
                         let _ = d.decode_into(&mut out);
                     }
+                }
+                black_box(out.len())
+            })
+        });
+        let xor_blocks = encode_with(&data, 480, true);
+        group.bench_function(format!("decode_block_xor/{kind}"), |b| {
+            b.iter(|| {
+                decode_all(black_box(&xor_blocks), i64::MIN, i64::MAX, &mut out);
+                black_box(out.len())
+            })
+        });
+        let packed_blocks = encode_packed_chunks(&data, 480, false);
+        group.bench_function(format!("decode_block_packed/{kind}"), |b| {
+            b.iter(|| {
+                decode_all(black_box(&packed_blocks), i64::MIN, i64::MAX, &mut out);
+                black_box(out.len())
+            })
+        });
+    }
+    // Range decoding: the second quarter of every 480-sample chunk's time range. Throughput
+    // counts the samples returned.
+    for kind in ["counter_cpu_seconds", "gauge_bytes", "constant"] {
+        let data = dataset(kind);
+        let chunks = encode_packed_chunks(&data, 480, false);
+        let span = 480 * STEP;
+        // The window of each chunk, from its first timestamp (a querier knows it from the index).
+        let windows: Vec<(i64, i64)> = chunks
+            .iter()
+            .map(|chunk| {
+                let mut first = None;
+                let _ = decode_range(chunk, i64::MIN, i64::MAX, |t, _| {
+                    first.get_or_insert(t);
+                });
+                let mint = first.unwrap_or(0) + span / 4;
+                (mint, mint + span / 4 - 1)
+            })
+            .collect();
+        let mut out: Vec<(i64, f64)> = Vec::new();
+        let mut returned = 0usize;
+        for (chunk, &(mint, maxt)) in chunks.iter().zip(&windows) {
+            let _ = decode_range(chunk, mint, maxt, |_, _| returned += 1);
+        }
+        group.throughput(Throughput::Elements(returned as u64));
+        group.bench_function(format!("decode_range_packed/{kind}"), |b| {
+            b.iter(|| {
+                out.clear();
+                for (chunk, &(mint, maxt)) in chunks.iter().zip(&windows) {
+                    let _ = decode_range(chunk, mint, maxt, |t, v| out.push((t, v)));
                 }
                 black_box(out.len())
             })

@@ -453,7 +453,10 @@ proptest! {
             .map(|(i, &v)| (i64::from(start) + i as i64 * step, v))
             .collect();
         let bytes = encode(&samples);
-        prop_assert_eq!(value_mode(&bytes), VALUES_DECIMAL);
+        // A very short chunk may be smaller as raw floats (no section header).
+        if samples.len() >= 16 {
+            prop_assert_eq!(value_mode(&bytes), VALUES_DECIMAL);
+        }
         prop_assert!(is_regular(&bytes) || samples.len() == 1);
         prop_assert_eq!(bits(&decode(&bytes)), bits(&samples));
     }
