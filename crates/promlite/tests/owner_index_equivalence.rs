@@ -311,7 +311,7 @@ fn owner_index_replaces_decoding() {
             samples: (0..SCRAPES).map(|k| (k, 7)).collect(),
         }],
         rs_rows: vec![],
-        alive: vec![0..SCRAPES],
+        alive: std::iter::once(0..SCRAPES).collect(),
     };
     ingest(&db, &samples(&cluster), 0, SCRAPES);
     assert!(
