@@ -81,12 +81,13 @@ pub fn spec_for(size: &str, style: &str, seed: Option<u64>) -> Result<ClusterSpe
     Ok(spec)
 }
 
-/// The directory name for a spec: readable prefix plus a hash of every field, so changing any
-/// field (or the generator's defaults) gets a fresh directory.
+/// The directory name for a spec: readable prefix plus a hash of every field and of the
+/// generator's version, so changing any field (or the generator's defaults or value model)
+/// gets a fresh directory.
 pub fn dir_name(size: &str, style: &str, spec: &ClusterSpec) -> String {
     format!(
         "{size}-{style}-{:016x}",
-        fnv1a(format!("{spec:?}").as_bytes())
+        fnv1a(format!("{spec:?} v{}", promlite_cluster::GENERATOR_VERSION).as_bytes())
     )
 }
 

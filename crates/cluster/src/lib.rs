@@ -60,6 +60,11 @@ mod write;
 mod tests;
 
 pub use error::{Error, Result};
+
+/// Version of the generated data: bumped whenever the same [`ClusterSpec`] starts producing
+/// different samples, so caches keyed by the spec (the benchmark harness's data directories)
+/// are rebuilt. 2: CPU counters in whole nanoseconds, memory in 4 KiB pages.
+pub const GENERATOR_VERSION: u32 = 2;
 pub use series::{Family, SeriesDef, ValueModel};
 pub use spec::{ClusterSpec, LabelStyle, Size, DEFAULT_START_MS};
 pub use topology::{Container, Node, OwnerKind, Pod, ReplicaSet, Span, Topology};
