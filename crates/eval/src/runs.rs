@@ -100,7 +100,7 @@ fn points(
     offset: i64,
     lookback: i64,
 ) -> Vec<Sample> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(capacity(runs, grid, at, offset, lookback));
     // Index of the first run starting after the reference time; reference times never
     // decrease along the grid, so it only moves forward.
     let mut next = 0usize;
@@ -128,6 +128,22 @@ fn points(
         }
     }
     out
+}
+
+/// An upper bound of the number of points (steps whose reference time lies between the first
+/// run's start and the last run's end plus the lookback), so the point vector is allocated
+/// once. Only a size hint.
+fn capacity(runs: &[ValueRun], grid: &Grid, at: Option<i64>, offset: i64, lookback: i64) -> usize {
+    let (Some(first), Some(last), None) = (runs.first(), runs.last(), at) else {
+        return grid.len();
+    };
+    let step = i128::from(grid.step.max(1));
+    let start = i128::from(grid.start);
+    let lo = i128::from(first.first) + i128::from(offset) - start;
+    let hi = i128::from(last.last) + i128::from(lookback) + i128::from(offset) - start;
+    let k_lo = lo.max(0).div_euclid(step);
+    let k_hi = hi.div_euclid(step) + 1;
+    usize::try_from((k_hi - k_lo).clamp(0, grid.len() as i128)).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -168,6 +184,10 @@ mod tests {
                 from_samples(&samples, &grid, lookback),
                 "lookback {lookback}"
             );
+        }
+        for lookback in [10, 30, 100] {
+            let got = points(&runs, &grid, None, 0, lookback);
+            assert!(got.len() <= capacity(&runs, &grid, None, 0, lookback));
         }
         // Without the marker the first run stays visible for the lookback after its last sample.
         let runs = vec![run(0, 50, 10, 1.0, None)];

@@ -4,7 +4,7 @@
 //! N) and `samples_loaded`.
 //!
 //! ```text
-//! cargo run --release -p promlite --example owner_index -- [tiny|small|medium] [mem|disk] [runs]
+//! cargo run --release -p promlite --example owner_index -- [tiny|small|medium] [mem|disk] [runs] [extra queries...]
 //! ```
 //!
 //! `mem` keeps everything in the head; `disk` flushes it into blocks first (the first fast query
@@ -96,13 +96,29 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/workload/legacy");
     println!("| query | step | generic ms | fast, no index ms | fast + index ms | samples_loaded generic / no index / index |");
     println!("|---|---|---|---|---|---|");
-    for name in ["pod_owner", "deployment_owner", "owner_join"] {
-        let q = std::fs::read_to_string(root.join(format!("{name}.promql"))).expect("query file");
+    // OWNER_INDEX_ONLY=1 repeats only the indexed fast path (for profiling).
+    let only = std::env::var_os("OWNER_INDEX_ONLY").is_some();
+    let mut queries: Vec<(String, String)> = ["pod_owner", "deployment_owner", "owner_join"]
+        .iter()
+        .map(|name| {
+            let path = root.join(format!("{name}.promql"));
+            let q = std::fs::read_to_string(path).expect("query file");
+            (name.to_string(), q)
+        })
+        .collect();
+    // Extra query texts from the command line, measured the same way.
+    queries.extend(args.iter().skip(4).map(|q| (format!("`{q}`"), q.clone())));
+    for (name, q) in queries {
         for step in [15_000, 60_000] {
             let (first, _) = run(&fast, &indexed, &q, &spec, step);
-            let best = |engine: &Engine, db: &Db| {
+            let best = |engine: &Engine, db: &Db, runs: usize| {
                 let mut best = Duration::MAX;
                 let mut last = None;
+                let runs = if only && !std::ptr::eq(db, &indexed) {
+                    1
+                } else {
+                    runs
+                };
                 for _ in 0..runs {
                     let (d, out) = run(engine, db, &q, &spec, step);
                     best = best.min(d);
@@ -110,21 +126,22 @@ fn main() {
                 }
                 (best, last.expect("at least one run"))
             };
-            let (g, g_out) = best(&generic, &plain);
-            let (p, p_out) = best(&fast, &plain);
-            let (f, f_out) = best(&fast, &indexed);
+            let (g, g_out) = best(&generic, &plain, if only { 1 } else { runs });
+            let (p, p_out) = best(&fast, &plain, if only { 1 } else { runs });
+            let (f, f_out) = best(&fast, &indexed, runs);
             assert_eq!(
                 format!("{:?}", g_out.value),
                 format!("{:?}", f_out.value),
                 "{name}: answers differ"
             );
             println!(
-                "| {name} | {}s | {:.1} | {:.1} | {:.1} (first {:.1}) | {} / {} / {} |",
+                "| {name} | {}s | {:.1} | {:.1} | {:.1} (first {:.1}, select {:.1}) | {} / {} / {} |",
                 step / 1000,
                 g.as_secs_f64() * 1e3,
                 p.as_secs_f64() * 1e3,
                 f.as_secs_f64() * 1e3,
                 first.as_secs_f64() * 1e3,
+                f_out.stats.prepare.as_secs_f64() * 1e3,
                 g_out.stats.samples_loaded,
                 p_out.stats.samples_loaded,
                 f_out.stats.samples_loaded,

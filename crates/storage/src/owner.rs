@@ -246,20 +246,13 @@ fn merge(mut parts: Vec<Part>, lo: Timestamp, hi: Timestamp) -> Option<Vec<Serie
     // Stable: equal labels keep source (time) order.
     parts.sort_by(|a, b| a.labels.cmp(&b.labels));
     let mut out: Vec<SeriesRuns> = Vec::new();
-    let flush = |series: SeriesRuns, out: &mut Vec<SeriesRuns>| -> bool {
+    let flush = |mut series: SeriesRuns, out: &mut Vec<SeriesRuns>| -> bool {
         if !is_ordered(&series.runs) {
             return false;
         }
-        let runs: Vec<ValueRun> = series
-            .runs
-            .into_iter()
-            .filter(|r| r.last >= lo && r.first <= hi)
-            .collect();
-        if !runs.is_empty() {
-            out.push(SeriesRuns {
-                labels: series.labels,
-                runs,
-            });
+        series.runs.retain(|r| r.last >= lo && r.first <= hi);
+        if !series.runs.is_empty() {
+            out.push(series);
         }
         true
     };
