@@ -4,11 +4,12 @@
 //! "Golden answers"), with the fast path on and off.
 //!
 //! The data is the cluster `gen --preset small --seed 1 --style <style>` writes as OpenMetrics for
-//! `promtool tsdb create-blocks-from openmetrics`: the same series, timestamps and values,
-//! appended in process, without staleness markers (the text carries none, and promtool adds
-//! none). Values round-trip exactly through the text (shortest round-trip decimals), so the
-//! samples are bit-identical to what Prometheus loaded; the sample count is checked against the
-//! manifest like scripts/prom_golden.py checks promtool's.
+//! `promtool tsdb create-blocks-from openmetrics`, loaded two ways: appended in process into the
+//! in-memory head (the same series, timestamps and values; values round-trip exactly through
+//! the text, which prints shortest round-trip decimals), and that very OpenMetrics text replayed
+//! through the facade into blocks on disk. Neither has staleness markers (the text carries
+//! none, and promtool adds none). The sample counts are checked against the manifest like
+//! scripts/prom_golden.py checks promtool's.
 //!
 //! Compared per evaluation: success or error (errors: `errorType` and the message text), result
 //! type, the set of series (label sets as maps), timestamps, and values within a relative
@@ -18,6 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
 use promlite::{Db, EngineOptions, Labels, Options, QueryOutput, Value};
@@ -98,11 +100,12 @@ fn workload_queries_match_prometheus_goldens() {
         }
     }
 
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
     let mut mismatches: Vec<String> = Vec::new();
     let mut n_evaluations = 0usize;
+    let mut n_series = 0usize;
     for style in &styles {
-        let db_fast = load_cluster(&manifest, style, true);
-        let db_generic = load_cluster(&manifest, style, false);
+        let databases = load_databases(&manifest, style, tmp.path());
         for q in queries.iter().filter(|q| q["style"] == style.as_str()) {
             let name = q["name"].as_str().unwrap_or_default();
             let file = q["file"].as_str().unwrap_or_default();
@@ -114,7 +117,10 @@ fn workload_queries_match_prometheus_goldens() {
             check_times_match_manifest(&manifest, &evals, style, name, &mut mismatches);
             for (eval, expected) in &evals {
                 let want = answer_from_prometheus(expected);
-                for (mode, db) in [("fast path on", &db_fast), ("fast path off", &db_generic)] {
+                if let Answer::Success { series, .. } = &want {
+                    n_series += series.len() * databases.len();
+                }
+                for (mode, db) in &databases {
                     let got = answer_from_promlite(run(db, &expr, *eval));
                     let context = format!("{style}/{name} [{mode}] {eval}");
                     compare(&context, *eval, &want, &got, &mut mismatches);
@@ -133,7 +139,7 @@ fn workload_queries_match_prometheus_goldens() {
         }
     }
     eprintln!(
-        "workload_golden: {} queries, {n_evaluations} evaluations compared in {:.1}s, {} mismatches",
+        "workload_golden: {} queries, {n_evaluations} evaluations ({n_series} series) compared in {:.1}s, {} mismatches",
         queries.len(),
         started.elapsed().as_secs_f64(),
         mismatches.len()
@@ -146,8 +152,11 @@ fn workload_queries_match_prometheus_goldens() {
     );
 }
 
-/// Generates the style's small cluster with the manifest's seed into an in-memory database.
-fn load_cluster(manifest: &Json, style: &str, fast_path: bool) -> Db {
+/// The style's small cluster, generated with the manifest's seed, in every layout the test
+/// queries, each named for messages: appended in process into an in-memory head, and written
+/// as the OpenMetrics text promtool backfilled, replayed through the facade into blocks on disk;
+/// each with the fast path on and off.
+fn load_databases(manifest: &Json, style: &str, tmp: &Path) -> Vec<(String, Db)> {
     let data = &manifest["data"];
     assert_eq!(
         data["preset"], "small",
@@ -162,39 +171,73 @@ fn load_cluster(manifest: &Json, style: &str, fast_path: bool) -> Db {
     assert!(!spec.stale_markers, "promtool backfills without markers");
     assert_eq!(Some(spec.start_ms), data["start_ms"].as_i64());
     assert_eq!(Some(spec.interval_ms), data["interval_ms"].as_i64());
+    let want_samples = data["counts"][style]["samples"].as_u64();
     let cluster = Cluster::build(&spec).unwrap_or_else(|e| panic!("{style}: {e}"));
+    let openmetrics = tmp.join(format!("{style}.om"));
+    let file = std::fs::File::create(&openmetrics)
+        .unwrap_or_else(|e| panic!("{}: {e}", openmetrics.display()));
+    let written = cluster
+        .write_openmetrics(file)
+        .unwrap_or_else(|e| panic!("{}: {e}", openmetrics.display()));
+    assert_eq!(Some(written), want_samples, "{style}: OpenMetrics samples");
 
-    let db = Db::in_memory_with(Options {
-        engine: EngineOptions {
-            fast_path,
-            ..EngineOptions::default()
-        },
-        ..Options::default()
-    });
+    let mut databases = Vec::new();
+    for fast_path in [true, false] {
+        let options = Options {
+            engine: EngineOptions {
+                fast_path,
+                ..EngineOptions::default()
+            },
+            ..Options::default()
+        };
+        let mode = if fast_path {
+            "fast path on"
+        } else {
+            "fast path off"
+        };
+
+        let db = Db::in_memory_with(options.clone());
+        let appended = append_cluster(&db, &cluster).unwrap_or_else(|e| panic!("{style}: {e}"));
+        assert_eq!(
+            Some(appended),
+            want_samples,
+            "{style}: appended samples differ from the count promtool loaded for the goldens"
+        );
+        databases.push((format!("head, {mode}"), db));
+
+        let dir = tmp.join(format!("{style}-{mode}"));
+        let db = Db::open(&dir, options).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let stats = db
+            .replay_file(&openmetrics)
+            .unwrap_or_else(|e| panic!("{}: {e}", openmetrics.display()));
+        assert_eq!(
+            (Some(stats.input.samples), stats.rejected_samples),
+            (want_samples, 0),
+            "{style}: replayed samples"
+        );
+        assert!(stats.blocks_written > 0, "{style}: replay wrote no blocks");
+        databases.push((format!("blocks from OpenMetrics, {mode}"), db));
+    }
+    databases
+}
+
+/// Appends every sample of `cluster` (series by series, in time order) and commits once.
+fn append_cluster(db: &Db, cluster: &Cluster) -> promlite::Result<u64> {
     let mut appender = db.appender();
-    let mut failure: Option<String> = None;
+    let mut failure = None;
     cluster.for_each_series(|def, samples| {
         for sample in samples {
-            if failure.is_some() {
-                return;
-            }
-            if let Err(e) = appender.append(&def.labels, sample.t, sample.v) {
-                failure = Some(format!("{:?} at {}: {e}", def.labels, sample.t));
+            if failure.is_none() {
+                if let Err(e) = appender.append(&def.labels, sample.t, sample.v) {
+                    failure = Some(e);
+                }
             }
         }
     });
-    if let Some(failure) = failure {
-        panic!("{style}: append failed: {failure}");
+    match failure {
+        Some(e) => Err(e),
+        None => appender.commit(),
     }
-    let appended = appender
-        .commit()
-        .unwrap_or_else(|e| panic!("{style}: commit failed: {e}"));
-    assert_eq!(
-        Some(appended),
-        data["counts"][style]["samples"].as_u64(),
-        "{style}: sample count differs from the one promtool loaded for the goldens"
-    );
-    db
 }
 
 /// The golden's evaluations: each instant time and the range, with Prometheus's response.
