@@ -11,7 +11,8 @@
 //! none, and promtool adds none). The sample counts are checked against the manifest like
 //! scripts/prom_golden.py checks promtool's.
 //!
-//! Compared per evaluation: success or error (errors: `errorType` and the message text), result
+//! Compared per evaluation: success or error (errors: `errorType` and the message text; the
+//! many-to-many error by its stable parts, see [`compare_error_messages`]), result
 //! type, the set of series (label sets as maps), timestamps, and values within a relative
 //! tolerance of 1e-9 (absolute 1e-12 near zero, NaN equal to NaN, infinities exact), and warnings.
 //! Result order is not compared (Prometheus 2.42 emits some results in hash-map order). Every
