@@ -778,7 +778,7 @@ fn fused_range_call(
             let points = window_points(name, buf, &g, &windows, scalars)?;
             Ok((
                 loaded,
-                (!points.is_empty()).then(|| Series {
+                (!points.is_empty()).then_some(Series {
                     labels: s.labels,
                     drop_name: !keep_name,
                     points,
