@@ -11,13 +11,14 @@
 //!
 //! Decode benches: `decode/*` decodes head chunks (120, XOR) with `XorDecoder`;
 //! `decode_block_xor/*` and `decode_block_packed/*` decode 480-sample block chunks of each
-//! format through the one entry point readers use, `promlite_chunk::decode_range`;
+//! format through the one entry point readers use, `promlite_chunk::decode_batches` (what the
+//! querier calls; `decode_range` is its per-sample form);
 //! `decode_range_packed/*` decodes a quarter of each packed chunk's time range.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use promlite_chunk::{decode_range, encode_packed, XorDecoder, XorEncoder};
+use promlite_chunk::{decode_batches, decode_range, encode_packed, XorDecoder, XorEncoder};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -140,11 +141,13 @@ fn encode_packed_chunks(data: &[Vec<(i64, f64)>], per_chunk: u16, smallest: bool
     chunks
 }
 
-/// Decodes every chunk through `decode_range` into `out`.
+/// Decodes every chunk through `decode_batches` into `out`, as the querier does.
 fn decode_all(chunks: &[Vec<u8>], mint: i64, maxt: i64, out: &mut Vec<(i64, f64)>) {
     out.clear();
     for chunk in chunks {
-        let _ = decode_range(chunk, mint, maxt, |t, v| out.push((t, v)));
+        let _ = decode_batches(chunk, mint, maxt, |ts, vs| {
+            out.extend(ts.iter().zip(vs).map(|(&t, &v)| (t, v)))
+        });
     }
 }
 
@@ -296,7 +299,9 @@ fn bench_chunk(c: &mut Criterion) {
             b.iter(|| {
                 out.clear();
                 for (chunk, &(mint, maxt)) in chunks.iter().zip(&windows) {
-                    let _ = decode_range(chunk, mint, maxt, |t, v| out.push((t, v)));
+                    let _ = decode_batches(chunk, mint, maxt, |ts, vs| {
+                        out.extend(ts.iter().zip(vs).map(|(&t, &v)| (t, v)))
+                    });
                 }
                 black_box(out.len())
             })

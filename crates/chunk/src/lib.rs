@@ -37,7 +37,9 @@ mod packed;
 mod xor;
 
 pub use bits::{BitReader, BitWriter};
-pub use decode::{decode_range, decode_range_into, num_samples, LATEST_FORMAT_VERSION};
+pub use decode::{
+    decode_batches, decode_range, decode_range_into, num_samples, LATEST_FORMAT_VERSION,
+};
 pub use error::{AppendError, EncodeError, Error, Result};
 pub use packed::{encode_packed, PACKED_FORMAT_VERSION};
 pub use xor::{

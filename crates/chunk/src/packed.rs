@@ -402,12 +402,13 @@ impl ValueCursor<'_> {
     }
 }
 
-/// Decodes the samples of a packed chunk with `mint <= t <= maxt` into `sink`, in order.
-pub(crate) fn decode_range(
+/// Decodes the samples of a packed chunk with `mint <= t <= maxt` into `sink`, in order, in
+/// batches of at most [`BATCH`] samples (timestamps and values of equal length).
+pub(crate) fn decode_batches(
     chunk: &[u8],
     mint: i64,
     maxt: i64,
-    sink: impl FnMut(i64, f64),
+    sink: impl FnMut(&[i64], &[f64]),
 ) -> Result<()> {
     let p = parse(chunk)?;
     if mint > maxt {
@@ -450,6 +451,14 @@ pub(crate) fn decode_range(
     }
 }
 
+/// Converts raw values to `f64` in a separate tight loop (independent divisions pipeline).
+#[inline(always)]
+fn convert_all(raw: &[u64], out: &mut [f64], convert: &impl Fn(u64) -> f64) {
+    for (o, &r) in out.iter_mut().zip(raw) {
+        *o = convert(r);
+    }
+}
+
 /// The batch loop, monomorphised per value conversion.
 #[inline(always)]
 fn run(
@@ -457,10 +466,12 @@ fn run(
     values: &mut ValueCursor<'_>,
     mint: i64,
     maxt: i64,
-    mut sink: impl FnMut(i64, f64),
+    mut sink: impl FnMut(&[i64], &[f64]),
     convert: impl Fn(u64) -> f64,
 ) -> Result<()> {
     let mut raw = [0u64; BATCH];
+    let mut times = [0i64; BATCH];
+    let mut floats = [0f64; BATCH];
     match p.times {
         Times::Regular { delta } => {
             // Index range [start, end) of the samples in [mint, maxt], from the arithmetic
@@ -490,19 +501,31 @@ fn run(
                 };
                 values.fill(batch)?;
                 let first = start.saturating_sub(idx).min(len);
+                idx += len;
+                let (Some(ts), Some(vs), Some(rs)) = (
+                    times.get_mut(first..len),
+                    floats.get_mut(first..len),
+                    batch.get(first..),
+                ) else {
+                    continue;
+                };
+                if ts.is_empty() {
+                    continue; // the whole batch is before `mint`
+                }
                 // t_j = t0 + j * delta fits an i64 for j < n (checked on parse).
-                let mut t =
-                    p.t0.wrapping_add(((idx + first) as u64).wrapping_mul(delta) as i64);
-                for &v in batch.get(first..).unwrap_or(&[]) {
-                    sink(t, convert(v));
+                let t_first =
+                    p.t0.wrapping_add(((idx - len + first) as u64).wrapping_mul(delta) as i64);
+                let mut t = t_first;
+                for slot in ts.iter_mut() {
+                    *slot = t;
                     t = t.wrapping_add(delta as i64);
                 }
-                idx += len;
+                convert_all(rs, vs, &convert);
+                sink(ts, vs);
             }
             Ok(())
         }
         Times::Packed { section, offset } => {
-            let mut deltas = [0u64; BATCH];
             let mut cursor = section.cursor();
             let mut t = p.t0;
             let mut idx = 0usize;
@@ -512,31 +535,47 @@ fn run(
             };
             while idx < p.n {
                 let len = (p.n - idx).min(BATCH);
-                let (Some(batch), Some(times)) = (raw.get_mut(..len), deltas.get_mut(..len)) else {
+                let (Some(batch), Some(ts)) = (raw.get_mut(..len), times.get_mut(..len)) else {
                     break;
                 };
                 values.fill(batch)?;
                 // The first sample's timestamp is t0; later ones add their delta.
                 let from_deltas = if idx == 0 { len - 1 } else { len };
-                let Some(delta_slots) = times.get_mut(len - from_deltas..) else {
+                let mut deltas = [0u64; BATCH];
+                let Some(deltas) = deltas.get_mut(..from_deltas) else {
                     break;
                 };
-                cursor.fill(delta_slots);
-                for (k, (&delta, &v)) in times.iter().zip(batch.iter()).enumerate() {
-                    if idx + k > 0 {
-                        if delta == 0 {
-                            return Err(overflow);
-                        }
-                        t = t.checked_add_unsigned(delta).ok_or(overflow.clone())?;
-                    }
-                    if t > maxt {
-                        return Ok(());
-                    }
-                    if t >= mint {
-                        sink(t, convert(v));
+                cursor.fill(deltas);
+                if idx == 0 {
+                    if let Some(first) = ts.first_mut() {
+                        *first = t;
                     }
                 }
+                let Some(delta_slots) = ts.get_mut(len - from_deltas..) else {
+                    break;
+                };
+                for (slot, &delta) in delta_slots.iter_mut().zip(deltas.iter()) {
+                    if delta == 0 {
+                        return Err(overflow);
+                    }
+                    t = t.checked_add_unsigned(delta).ok_or(overflow.clone())?;
+                    *slot = t;
+                }
                 idx += len;
+                // Timestamps increase: the samples in range are one run of the batch.
+                let lo = ts.partition_point(|&t| t < mint);
+                let hi = ts.partition_point(|&t| t <= maxt);
+                if lo < hi {
+                    if let (Some(ts), Some(vs), Some(rs)) =
+                        (ts.get(lo..hi), floats.get_mut(lo..hi), batch.get(lo..hi))
+                    {
+                        convert_all(rs, vs, &convert);
+                        sink(ts, vs);
+                    }
+                }
+                if hi < len {
+                    break; // past `maxt`
+                }
             }
             Ok(())
         }

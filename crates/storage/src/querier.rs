@@ -229,8 +229,8 @@ fn decode_chunk(chunk: &ChunkMeta, out: &mut Vec<Sample>) -> Result<()> {
     out.reserve(usize::from(
         promlite_chunk::num_samples(bytes).map_err(Error::Chunk)?,
     ));
-    promlite_chunk::decode_range(bytes, Timestamp::MIN, Timestamp::MAX, |t, v| {
-        out.push(Sample { t, v })
+    promlite_chunk::decode_batches(bytes, Timestamp::MIN, Timestamp::MAX, |ts, vs| {
+        out.extend(ts.iter().zip(vs).map(|(&t, &v)| Sample { t, v }))
     })
     .map_err(Error::Chunk)
 }

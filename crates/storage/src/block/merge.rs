@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use promlite_chunk::{decode_range, encode_packed, XorEncoder};
+use promlite_chunk::{decode_batches, encode_packed, XorEncoder};
 use promlite_model::{Labels, Timestamp};
 
 use super::writer::{BlockWriter, WriteOptions};
@@ -153,8 +153,8 @@ fn decode_chunk(
     out.reserve(usize::from(
         promlite_chunk::num_samples(bytes).map_err(corrupt)?,
     ));
-    decode_range(bytes, Timestamp::MIN, Timestamp::MAX, |t, v| {
-        out.push((t, v))
+    decode_batches(bytes, Timestamp::MIN, Timestamp::MAX, |ts, vs| {
+        out.extend(ts.iter().zip(vs).map(|(&t, &v)| (t, v)))
     })
     .map_err(corrupt)
 }
@@ -284,7 +284,7 @@ mod tests {
 
     fn decode_all(chunk: &ChunkMeta) -> Vec<(i64, f64)> {
         let mut back = Vec::new();
-        decode_range(chunk.data.as_slice(), i64::MIN, i64::MAX, |t, v| {
+        promlite_chunk::decode_range(chunk.data.as_slice(), i64::MIN, i64::MAX, |t, v| {
             back.push((t, v))
         })
         .unwrap();
