@@ -6,6 +6,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::{decode_range_into, num_samples, XorEncoder};
+use section::put_varint;
 
 fn encode(samples: &[(i64, f64)]) -> Vec<u8> {
     encode_packed(samples).unwrap()
@@ -540,5 +541,125 @@ proptest! {
             prop_assert!(out.windows(2).all(|w| w[0].0 < w[1].0));
             prop_assert_eq!(out.len(), usize::from(n));
         }
+    }
+}
+
+/// Decodes a chunk built by hand from `docs/format/chunk.md`, independent of the encoder.
+fn decode_hand_built(bytes: &[u8]) -> Result<Vec<(i64, f64)>> {
+    let mut out = Vec::new();
+    decode_range_into(bytes, i64::MIN, i64::MAX, &mut out).map(|()| out)
+}
+
+#[test]
+fn hand_built_chunks_match_the_documented_layout() {
+    // n = 3, t0 = 10 (zigzag 20), regular delta 5; decimal, order 1, scale 1, i0 = 15
+    // (zigzag 30); section: base 5 (zigzag 10), shift 0, width 0, no exceptions.
+    let regular = [2, 3, 0, 20, 0, 5, 0, 0x11, 30, 10, 0, 0, 0];
+    assert_eq!(
+        decode_hand_built(&regular).unwrap(),
+        vec![(10, 1.5), (15, 2.0), (20, 2.5)]
+    );
+    // n = 4, t0 = 0; packed deltas: base 10, shift 0, width 1, one exception at index 1 (gap 1)
+    // with delta 100, fields [1, 0] in one byte (LSB first); float values: 1.0 then three
+    // '0' codes (same value).
+    let packed = [
+        2, 4, 0, 0, 1, 10, 0, 1, 1, 1, 100, 0b01, 1, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    assert_eq!(
+        decode_hand_built(&packed).unwrap(),
+        vec![(0, 1.0), (11, 1.0), (111, 1.0), (121, 1.0)]
+    );
+    // Order 2 with shifted fields: n = 4, i0 = 0, d1 = 4096 (zigzag 8192 = 0x80 0x40);
+    // residuals base -4096 (zigzag 8191 = 0xff 0x3f), shift 12, width 2, fields [1, 2].
+    let order2 = [
+        2, 4, 0, 0, 0, 1, 0, 0x20, 0, 0x80, 0x40, 0xff, 0x3f, 12, 2, 0, 0b1001,
+    ];
+    // d: 4096, then 4096 + (-4096 + 4096) = 4096, then 4096 + (-4096 + 8192) = 8192.
+    assert_eq!(
+        decode_hand_built(&order2).unwrap(),
+        vec![(0, 0.0), (1, 4096.0), (2, 8192.0), (3, 16384.0)]
+    );
+}
+
+#[test]
+fn hand_built_corruptions_are_typed_errors() {
+    let regular: [u8; 13] = [2, 3, 0, 20, 0, 5, 0, 0x11, 30, 10, 0, 0, 0];
+    let corrupt_at = |bytes: &[u8]| match decode_hand_built(bytes) {
+        Err(Error::Corrupt { offset, .. }) => offset,
+        other => panic!("expected corruption, got {other:?}"),
+    };
+    let with = |idx: usize, byte: u8| {
+        let mut b = regular.to_vec();
+        b[idx] = byte;
+        b
+    };
+    assert_eq!(corrupt_at(&with(4, 7)), 5, "unknown timestamp mode");
+    assert_eq!(corrupt_at(&with(5, 0)), 6, "regular delta 0");
+    assert_eq!(corrupt_at(&with(6, 9)), 7, "unknown value mode");
+    assert_eq!(corrupt_at(&with(7, 0x31)), 8, "order 3");
+    assert_eq!(corrupt_at(&with(10, 64)), 11, "shift 64");
+    assert_eq!(corrupt_at(&with(11, 65)), 12, "width 65");
+    assert_eq!(corrupt_at(&with(11, 8)), 13, "width 8 without packed bytes");
+    assert_eq!(
+        corrupt_at(&with(12, 3)),
+        13,
+        "three exceptions of two residuals"
+    );
+    let mut trailing = regular.to_vec();
+    trailing.push(0);
+    assert_eq!(corrupt_at(&trailing), 13, "trailing byte");
+    // Exception index 2 of two residuals.
+    let mut exc = regular[..12].to_vec();
+    exc.extend_from_slice(&[1, 2, 0]);
+    assert!(matches!(
+        decode_hand_built(&exc),
+        Err(Error::Corrupt {
+            detail: "exception index out of range",
+            ..
+        })
+    ));
+    // The last regular timestamp would overflow.
+    let mut overflow = vec![2, 3, 0];
+    put_varint(&mut overflow, i64::MAX - 9);
+    overflow.extend_from_slice(&[0, 5, 0, 0x11, 30, 10, 0, 0, 0]);
+    assert!(matches!(
+        decode_hand_built(&overflow),
+        Err(Error::Corrupt { .. })
+    ));
+    // Packed deltas that overflow i64 are caught while decoding.
+    let mut packed_overflow = vec![2, 2, 0];
+    put_varint(&mut packed_overflow, i64::MAX);
+    packed_overflow.extend_from_slice(&[1, 1, 0, 0, 0, 0, 0x00, 0, 0, 0, 0]);
+    assert!(matches!(
+        decode_hand_built(&packed_overflow),
+        Err(Error::Corrupt { .. })
+    ));
+}
+
+proptest! {
+    #[test]
+    fn batches_are_consecutive_and_bounded(ts in increasing_timestamps(), values in decimal_series(), v1 in any::<bool>()) {
+        let samples: Vec<(i64, f64)> = ts.iter().copied().zip(values).collect();
+        prop_assume!(!samples.is_empty());
+        let bytes = if v1 {
+            let mut enc = XorEncoder::with_limits(u16::MAX, usize::MAX);
+            for &(t, v) in &samples {
+                if enc.append(t, v).is_err() {
+                    break;
+                }
+            }
+            enc.finish()
+        } else {
+            encode(&samples)
+        };
+        let mut batched = Vec::new();
+        crate::decode_batches(&bytes, i64::MIN, i64::MAX, |ts, vs| {
+            assert_eq!(ts.len(), vs.len());
+            assert!(!ts.is_empty() && ts.len() <= 128);
+            batched.extend(ts.iter().zip(vs).map(|(&t, &v)| (t, v)));
+        })
+        .unwrap();
+        prop_assert_eq!(bits(&batched), bits(&samples[..batched.len()]));
+        prop_assert_eq!(batched.len(), usize::from(num_samples(&bytes).unwrap()));
     }
 }
