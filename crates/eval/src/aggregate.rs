@@ -6,6 +6,7 @@
 
 use promlite_model::Labels;
 use promlite_promql::ast::{Aggregate, AggregateOp, Expr};
+use rayon::prelude::*;
 
 use crate::annotations::Kind;
 use crate::error::{Error, Result};
@@ -198,6 +199,7 @@ fn group_labels(labels: &Labels, without: bool, grouping: &[String]) -> Labels {
 /// cell, series still arrive in input order, so every sum is accumulated in the same order as
 /// the step-major walk (and Prometheus); but each series' points are read sequentially instead
 /// of hopping across all series at every step, which dominated large range aggregations.
+/// Groups are independent, so their rows are filled in parallel.
 #[allow(clippy::too_many_arguments)]
 fn aggregate_series_major(
     ev: &Evaluator<'_>,
@@ -209,25 +211,64 @@ fn aggregate_series_major(
     grid: &Grid,
     out: &mut [Series],
 ) -> Result<()> {
-    let mut table = vec![Core::default(); cells];
-    for (si, (s, &g)) in input.iter().zip(group_of).enumerate() {
-        if si % 1024 == 0 {
-            ev.check_deadline("expression evaluation")?;
-        }
-        let Some(row) = table.get_mut(g * n_steps..(g + 1) * n_steps) else {
-            continue;
-        };
-        for p in &s.points {
-            let Some(cell) = row.get_mut(grid.index(p.t)) else {
-                continue;
-            };
-            if cell.seen {
-                update_core(cell, op, p.v, s.drop_name);
-            } else {
-                *cell = init_core(op, p.v, s.drop_name);
-            }
+    // Members of each group in input order (a counting sort by group), so that every group's
+    // row can be filled independently, on any thread, in the same order.
+    let n_groups = out.len();
+    let mut starts = vec![0usize; n_groups + 1];
+    for &g in group_of {
+        if let Some(c) = starts.get_mut(g + 1) {
+            *c += 1;
         }
     }
+    for g in 0..n_groups {
+        let before = starts.get(g).copied().unwrap_or(0);
+        if let Some(c) = starts.get_mut(g + 1) {
+            *c += before;
+        }
+    }
+    let mut fill = starts.clone();
+    let mut members = vec![0usize; group_of.len()];
+    for (si, &g) in group_of.iter().enumerate() {
+        if let Some(pos) = fill.get_mut(g) {
+            if let Some(m) = members.get_mut(*pos) {
+                *m = si;
+            }
+            *pos += 1;
+        }
+    }
+    ev.check_deadline("expression evaluation")?;
+    let mut table = vec![Core::default(); cells];
+    let fill_row = |(g, row): (usize, &mut [Core])| {
+        let (lo, hi) = (
+            starts.get(g).copied().unwrap_or(0),
+            starts.get(g + 1).copied().unwrap_or(0),
+        );
+        for &si in members.get(lo..hi).unwrap_or(&[]) {
+            let Some(s) = input.get(si) else { continue };
+            for p in &s.points {
+                let Some(cell) = row.get_mut(grid.index(p.t)) else {
+                    continue;
+                };
+                if cell.seen {
+                    update_core(cell, op, p.v, s.drop_name);
+                } else {
+                    *cell = init_core(op, p.v, s.drop_name);
+                }
+            }
+        }
+    };
+    if ev.parallel(input.len()) {
+        table
+            .par_chunks_mut(n_steps.max(1))
+            .enumerate()
+            .for_each(fill_row);
+    } else {
+        table
+            .chunks_mut(n_steps.max(1))
+            .enumerate()
+            .for_each(fill_row);
+    }
+    ev.check_deadline("expression evaluation")?;
     for (row, o) in table.chunks_exact(n_steps.max(1)).zip(out.iter_mut()) {
         for (k, cell) in row.iter().enumerate() {
             if cell.seen {
