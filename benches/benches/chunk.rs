@@ -9,6 +9,7 @@
 //! of the three, what block compaction writes. Next to them, what Prometheus's XOR encoding would
 //! take for the same samples (computed from its layout).
 //!
+//! `encode/*` encodes head chunks (120, XOR); `encode_block_packed/*` packs 480-sample chunks.
 //! Decode benches: `decode/*` decodes head chunks (120, XOR) with `XorDecoder`;
 //! `decode_block_xor/*` and `decode_block_packed/*` decode 480-sample block chunks of each
 //! format through the one entry point readers use, `promlite_chunk::decode_batches` (what the
@@ -123,7 +124,6 @@ fn encode_with(data: &[Vec<(i64, f64)>], per_chunk: u16, best: bool) -> Vec<Vec<
 /// Encodes each series in packed (version 2) chunks of `per_chunk` samples; with `smallest`,
 /// keeps the XOR chunk instead where it is smaller (what block compaction writes).
 fn encode_packed_chunks(data: &[Vec<(i64, f64)>], per_chunk: u16, smallest: bool) -> Vec<Vec<u8>> {
-    let xor = encode_with(data, per_chunk, true);
     let mut chunks = Vec::new();
     for s in data {
         for group in s.chunks(usize::from(per_chunk)) {
@@ -132,7 +132,7 @@ fn encode_packed_chunks(data: &[Vec<(i64, f64)>], per_chunk: u16, smallest: bool
         }
     }
     if smallest {
-        for (packed, xor) in chunks.iter_mut().zip(xor) {
+        for (packed, xor) in chunks.iter_mut().zip(encode_with(data, per_chunk, true)) {
             if xor.len() < packed.len() {
                 *packed = xor;
             }
@@ -255,6 +255,9 @@ fn bench_chunk(c: &mut Criterion) {
                 }
                 black_box(out.len())
             })
+        });
+        group.bench_function(format!("encode_block_packed/{kind}"), |b| {
+            b.iter(|| black_box(encode_packed_chunks(black_box(&data), 480, false)))
         });
         let xor_blocks = encode_with(&data, 480, true);
         group.bench_function(format!("decode_block_xor/{kind}"), |b| {

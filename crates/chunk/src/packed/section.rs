@@ -94,57 +94,65 @@ struct Plan {
 pub(crate) fn encode_section(residuals: &[u64], signed: bool, out: &mut Vec<u8>) {
     let count = residuals.len();
     // Residual indices sorted by value: the candidates for exceptions are at both ends.
-    let mut by_value: Vec<u32> = (0..count as u32).collect();
-    by_value.sort_unstable_by_key(|&j| {
-        order_key(residuals.get(j as usize).copied().unwrap_or(0), signed)
-    });
-    let value_at = |rank: usize| -> u64 {
-        by_value
-            .get(rank)
-            .and_then(|&j| residuals.get(j as usize))
-            .copied()
-            .unwrap_or(0)
-    };
+    // Sorting (key, index) pairs compares plain integers.
+    let mut pairs: Vec<(u64, u32)> = residuals
+        .iter()
+        .enumerate()
+        .map(|(j, &r)| (order_key(r, signed), j as u32))
+        .collect();
+    pairs.sort_unstable();
+    let by_value: Vec<u32> = pairs.iter().map(|&(_, j)| j).collect();
+    let sorted: Vec<u64> = pairs
+        .iter()
+        .map(|&(key, _)| order_key(key, signed))
+        .collect();
+    // Trailing zeros of the differences of neighbours in value order (64 for equal ones). All
+    // kept residuals are congruent modulo 2^s exactly when every neighbouring difference among
+    // them is, so a trim's shift is the minimum of this over its kept range, whatever the base.
+    let neighbour_zeros: Vec<u8> = sorted
+        .windows(2)
+        .map(|w| match w {
+            [a, b] => b.wrapping_sub(*a).trailing_zeros() as u8,
+            _ => 64,
+        })
+        .collect();
     let mut best: Option<Plan> = None;
-    let mut is_exception = vec![false; count];
+    let mut exception_idx: Vec<u32> = Vec::with_capacity(2 * TRIMS.len());
     for &lo in &TRIMS {
         for &hi in &TRIMS {
             if lo + hi >= count {
                 continue; // keep at least one packed residual
             }
-            let base = value_at(lo);
-            let kept = by_value.get(lo..count - hi).unwrap_or(&[]);
-            let mut any = 0u64;
-            for &j in kept {
-                any |= residuals
-                    .get(j as usize)
-                    .copied()
-                    .unwrap_or(0)
-                    .wrapping_sub(base);
-            }
-            let shift = if any == 0 { 0 } else { any.trailing_zeros() };
-            let max_field = value_at(count - hi - 1).wrapping_sub(base) >> shift;
+            let kept_end = count - hi;
+            let base = sorted.get(lo).copied().unwrap_or(0);
+            let zeros = neighbour_zeros
+                .get(lo..kept_end - 1)
+                .unwrap_or(&[])
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(64);
+            // All kept residuals equal: no bits at all.
+            let shift = if zeros >= 64 { 0 } else { u32::from(zeros) };
+            let max_field = sorted
+                .get(kept_end - 1)
+                .copied()
+                .unwrap_or(0)
+                .wrapping_sub(base)
+                >> shift;
             let width = bit_width(max_field);
-            let mut bytes = residual_len(base, signed) + 2;
-            bytes += uvarint_len((lo + hi) as u64);
-            if lo + hi > 0 {
-                is_exception.iter_mut().for_each(|e| *e = false);
-                for rank in (0..lo).chain(count - hi..count) {
-                    if let Some(&j) = by_value.get(rank) {
-                        if let Some(e) = is_exception.get_mut(j as usize) {
-                            *e = true;
-                        }
-                    }
-                }
-                let mut next = 0u64;
-                for (j, (&e, &r)) in is_exception.iter().zip(residuals).enumerate() {
-                    if e {
-                        bytes += uvarint_len(j as u64 - next) + residual_len(r, signed);
-                        next = j as u64 + 1;
-                    }
-                }
+            let mut bytes = residual_len(base, signed) + 2 + uvarint_len((lo + hi) as u64);
+            exception_idx.clear();
+            exception_idx.extend(by_value.get(..lo).unwrap_or(&[]));
+            exception_idx.extend(by_value.get(kept_end..).unwrap_or(&[]));
+            exception_idx.sort_unstable();
+            let mut next = 0u64;
+            for &j in &exception_idx {
+                let r = residuals.get(j as usize).copied().unwrap_or(0);
+                bytes += uvarint_len(u64::from(j) - next) + residual_len(r, signed);
+                next = u64::from(j) + 1;
             }
-            bytes += ((count - lo - hi) as u64 * u64::from(width)).div_ceil(8);
+            bytes += ((kept_end - lo) as u64 * u64::from(width)).div_ceil(8);
             if best.as_ref().is_none_or(|b| bytes < b.bytes) {
                 best = Some(Plan {
                     lo,
@@ -159,7 +167,7 @@ pub(crate) fn encode_section(residuals: &[u64], signed: bool, out: &mut Vec<u8>)
     }
     // `TRIMS` starts with (0, 0), which is always a candidate since `count >= 1`.
     let Some(plan) = best else { return };
-    is_exception.iter_mut().for_each(|e| *e = false);
+    let mut is_exception = vec![false; count];
     for rank in (0..plan.lo).chain(count - plan.hi..count) {
         if let Some(&j) = by_value.get(rank) {
             if let Some(e) = is_exception.get_mut(j as usize) {
