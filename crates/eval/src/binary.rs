@@ -8,7 +8,9 @@ use promlite_model::{Labels, METRIC_NAME};
 use promlite_promql::ast::{Binary, BinaryOp, Cardinality};
 
 use crate::error::{Error, Result};
-use crate::evaluator::Evaluator;
+use rayon::prelude::*;
+
+use crate::evaluator::{Deadline, Evaluator};
 use crate::series::{
     match_labels, Grid, OutBuilder, PrehashedHasher, Series, SigTable, StepCursor, Val,
 };
@@ -314,113 +316,187 @@ fn vector_vector(
     } else {
         (&lhs, &rhs, &lsig, &rsig)
     };
-    let one_side_name = if swapped { "left" } else { "right" };
+    let join = Join {
+        b,
+        on,
+        names: &names,
+        card,
+        swapped,
+        many,
+        one,
+        many_sig,
+        one_sig,
+        n_sigs: sigs.count,
+        one_side_name: if swapped { "left" } else { "right" },
+        grid,
+        deadline: ev.deadline(),
+    };
+    let n_steps = grid.len();
+    let parts = rayon::current_num_threads().min(n_steps / MIN_STEPS_PER_PART);
+    if parts < 2 || !ev.parallel(many.len()) {
+        return join.steps(0..n_steps).map(OutBuilder::finish);
+    }
+    // Steps are independent, so contiguous step ranges are joined in parallel. The first error
+    // in step order is the first error of the earliest range that has one, as sequentially;
+    // outputs are concatenated range by range, which keeps first-seen series order and time
+    // order within each series.
+    let per = n_steps.div_ceil(parts);
+    let ranges: Vec<std::ops::Range<usize>> = (0..parts)
+        .map(|p| (p * per).min(n_steps)..((p + 1) * per).min(n_steps))
+        .collect();
+    let results: Vec<Result<OutBuilder>> = ranges.into_par_iter().map(|r| join.steps(r)).collect();
+    let mut merged: Option<OutBuilder> = None;
+    for r in results {
+        let part = r?;
+        merged = Some(match merged {
+            None => part,
+            Some(mut acc) => {
+                acc.append(part)?;
+                acc
+            }
+        });
+    }
+    Ok(merged.map(OutBuilder::finish).unwrap_or_default())
+}
 
-    let mut one_at: Vec<Option<(usize, f64)>> = vec![None; sigs.count];
-    // One-to-one: the step at which a signature was last matched.
-    let mut matched_step: Vec<usize> = vec![usize::MAX; sigs.count];
-    // Many-to-one: result label hashes already produced per signature at this step.
-    // (signature, result label hash) pairs already produced at this step; the label hash is a
-    // good hash already, so the set does not rehash it.
-    let mut matched_sets: HashSet<(usize, u64), BuildHasherDefault<PrehashedHasher>> =
-        HashSet::default();
-    // The last (one-side index, result labels, their hash, output slot) each many-side series
-    // produced; matches are usually stable across steps.
-    let mut pair_cache: Vec<Option<(usize, Labels, u64, usize)>> = vec![None; many.len()];
-    let mut out = OutBuilder::new(grid);
-    let (mut mcur, mut ocur) = (StepCursor::new(many.len()), StepCursor::new(one.len()));
-    let (mut mnow, mut onow) = (Vec::new(), Vec::new());
+/// Joins shorter than this many steps per part are not split.
+const MIN_STEPS_PER_PART: usize = 16;
 
-    for (k, t) in grid.times().enumerate() {
-        if k % 64 == 0 {
-            ev.check_deadline("expression evaluation")?;
-        }
-        gather(many, &mut mcur, t, &mut mnow);
-        gather(one, &mut ocur, t, &mut onow);
-        if mnow.is_empty() || onow.is_empty() {
-            continue;
-        }
-        for &(j, v) in &onow {
-            let Some(&o) = one_sig.get(j) else { continue };
-            let Some(slot) = one_at.get_mut(o) else {
+/// Everything a vector-vector join needs, shared by the workers of a split join.
+struct Join<'a> {
+    b: &'a Binary,
+    on: bool,
+    names: &'a [String],
+    card: Cardinality,
+    swapped: bool,
+    many: &'a [Series],
+    one: &'a [Series],
+    many_sig: &'a [usize],
+    one_sig: &'a [usize],
+    n_sigs: usize,
+    one_side_name: &'static str,
+    grid: &'a Grid,
+    deadline: Deadline,
+}
+
+impl Join<'_> {
+    /// Joins the grid steps with indices in `steps`.
+    fn steps(&self, steps: std::ops::Range<usize>) -> Result<OutBuilder> {
+        let Join {
+            b,
+            on,
+            names,
+            card,
+            swapped,
+            many,
+            one,
+            many_sig,
+            one_sig,
+            one_side_name,
+            grid,
+            ..
+        } = *self;
+        let mut one_at: Vec<Option<(usize, f64)>> = vec![None; self.n_sigs];
+        // One-to-one: the step at which a signature was last matched.
+        let mut matched_step: Vec<usize> = vec![usize::MAX; self.n_sigs];
+        // (signature, result label hash) pairs already produced at this step; the label hash
+        // is a good hash already, so the set does not rehash it.
+        let mut matched_sets: HashSet<(usize, u64), BuildHasherDefault<PrehashedHasher>> =
+            HashSet::default();
+        // The last (one-side index, result labels, their hash, output slot) each many-side
+        // series produced; matches are usually stable across steps.
+        let mut pair_cache: Vec<Option<(usize, Labels, u64, usize)>> = vec![None; many.len()];
+        let mut out = OutBuilder::new(grid);
+        let (mut mcur, mut ocur) = (StepCursor::new(many.len()), StepCursor::new(one.len()));
+        let (mut mnow, mut onow) = (Vec::new(), Vec::new());
+
+        for k in steps.clone() {
+            let t = grid.t(k);
+            if (k - steps.start).is_multiple_of(64) {
+                self.deadline.check("expression evaluation")?;
+            }
+            gather(many, &mut mcur, t, &mut mnow);
+            gather(one, &mut ocur, t, &mut onow);
+            if mnow.is_empty() || onow.is_empty() {
                 continue;
-            };
-            if let Some((prev, _)) = *slot {
-                let (Some(a), Some(c)) = (one.get(j), one.get(prev)) else {
+            }
+            for &(j, v) in &onow {
+                let Some(&o) = one_sig.get(j) else { continue };
+                let Some(slot) = one_at.get_mut(o) else {
                     continue;
                 };
-                let matched = match_labels(&a.labels, on, &names);
-                let (mut d1, mut d2) = (a.labels.to_string(), c.labels.to_string());
-                if d1 > d2 {
-                    std::mem::swap(&mut d1, &mut d2);
-                }
-                for &(jj, _) in &onow {
-                    if let Some(x) = one_sig.get(jj).and_then(|&oo| one_at.get_mut(oo)) {
-                        *x = None;
-                    }
-                }
-                return Err(Error::Execution(format!(
-                    "found duplicate series for the match group {matched} on the {one_side_name} hand-side of the operation: [{d1}, {d2}];many-to-many matching not allowed: matching labels must be unique on one side"
-                )));
-            }
-            *slot = Some((j, v));
-        }
-        matched_sets.clear();
-        for &(i, v) in &mnow {
-            let Some(&o) = many_sig.get(i) else { continue };
-            let Some((j, rv)) = one_at.get(o).copied().flatten() else {
-                continue;
-            };
-            let (fl, fr) = if swapped { (rv, v) } else { (v, rv) };
-            let (mut value, keep) = elem_binop(b.op, fl, fr);
-            if b.return_bool {
-                value = btos(keep);
-            }
-            let cached = match pair_cache.get(i) {
-                Some(Some((cj, _, hash, slot))) if *cj == j => Some((*hash, *slot)),
-                _ => None,
-            };
-            let entry = match cached {
-                Some(e) => e,
-                None => {
-                    let (Some(ms), Some(os)) = (many.get(i), one.get(j)) else {
+                if let Some((prev, _)) = *slot {
+                    let (Some(a), Some(c)) = (one.get(j), one.get(prev)) else {
                         continue;
                     };
-                    let labels = result_labels(&ms.labels, &os.labels, b, card, on, &names);
-                    let hash = labels.stable_hash();
-                    let slot = out.slot(labels.clone(), b.return_bool);
-                    if let Some(c) = pair_cache.get_mut(i) {
-                        *c = Some((j, labels, hash, slot));
+                    let matched = match_labels(&a.labels, on, names);
+                    let (mut d1, mut d2) = (a.labels.to_string(), c.labels.to_string());
+                    if d1 > d2 {
+                        std::mem::swap(&mut d1, &mut d2);
                     }
-                    (hash, slot)
+                    return Err(Error::Execution(format!(
+                        "found duplicate series for the match group {matched} on the {one_side_name} hand-side of the operation: [{d1}, {d2}];many-to-many matching not allowed: matching labels must be unique on one side"
+                    )));
                 }
-            };
-            if card == Cardinality::OneToOne {
-                if let Some(m) = matched_step.get_mut(o) {
-                    if *m == k {
-                        return Err(Error::Execution(
-                            "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
-                                .into(),
-                        ));
+                *slot = Some((j, v));
+            }
+            matched_sets.clear();
+            for &(i, v) in &mnow {
+                let Some(&o) = many_sig.get(i) else { continue };
+                let Some((j, rv)) = one_at.get(o).copied().flatten() else {
+                    continue;
+                };
+                let (fl, fr) = if swapped { (rv, v) } else { (v, rv) };
+                let (mut value, keep) = elem_binop(b.op, fl, fr);
+                if b.return_bool {
+                    value = btos(keep);
+                }
+                let cached = match pair_cache.get(i) {
+                    Some(Some((cj, _, hash, slot))) if *cj == j => Some((*hash, *slot)),
+                    _ => None,
+                };
+                let entry = match cached {
+                    Some(e) => e,
+                    None => {
+                        let (Some(ms), Some(os)) = (many.get(i), one.get(j)) else {
+                            continue;
+                        };
+                        let labels = result_labels(&ms.labels, &os.labels, b, card, on, names);
+                        let hash = labels.stable_hash();
+                        let slot = out.slot(labels.clone(), b.return_bool);
+                        if let Some(c) = pair_cache.get_mut(i) {
+                            *c = Some((j, labels, hash, slot));
+                        }
+                        (hash, slot)
                     }
-                    *m = k;
+                };
+                if card == Cardinality::OneToOne {
+                    if let Some(m) = matched_step.get_mut(o) {
+                        if *m == k {
+                            return Err(Error::Execution(
+                                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                                    .into(),
+                            ));
+                        }
+                        *m = k;
+                    }
+                } else if !matched_sets.insert((o, entry.0)) {
+                    return Err(Error::Execution(
+                        "multiple matches for labels: grouping labels must ensure unique matches"
+                            .into(),
+                    ));
                 }
-            } else if !matched_sets.insert((o, entry.0)) {
-                return Err(Error::Execution(
-                    "multiple matches for labels: grouping labels must ensure unique matches"
-                        .into(),
-                ));
+                if !keep && !b.return_bool {
+                    continue;
+                }
+                out.push(entry.1, t, value)?;
             }
-            if !keep && !b.return_bool {
-                continue;
-            }
-            out.push(entry.1, t, value)?;
-        }
-        for &(j, _) in &onow {
-            if let Some(x) = one_sig.get(j).and_then(|&o| one_at.get_mut(o)) {
-                *x = None;
+            for &(j, _) in &onow {
+                if let Some(x) = one_sig.get(j).and_then(|&o| one_at.get_mut(o)) {
+                    *x = None;
+                }
             }
         }
+        Ok(out)
     }
-    Ok(out.finish())
 }

@@ -52,6 +52,38 @@ impl RangeInput {
     }
 }
 
+/// A query's deadline and cancellation token, shareable with worker threads.
+#[derive(Debug, Clone)]
+pub(crate) struct Deadline {
+    cancel: Option<CancelToken>,
+    at: Instant,
+    limit: Duration,
+}
+
+impl Deadline {
+    /// Fails with [`Error::Cancelled`] or [`Error::Timeout`] once the query must stop.
+    #[inline]
+    pub(crate) fn check(&self, stage: &'static str) -> Result<()> {
+        check_deadline(self.cancel.as_ref(), self.at, self.limit, stage)
+    }
+}
+
+#[inline]
+fn check_deadline(
+    cancel: Option<&CancelToken>,
+    at: Instant,
+    limit: Duration,
+    stage: &'static str,
+) -> Result<()> {
+    if cancel.is_some_and(CancelToken::is_cancelled) {
+        return Err(Error::Cancelled(stage.to_string()));
+    }
+    if Instant::now() > at {
+        return Err(Error::Timeout { stage, limit });
+    }
+    Ok(())
+}
+
 /// Per-query evaluation state.
 pub(crate) struct Evaluator<'a> {
     pub opts: &'a EngineOptions,
@@ -169,16 +201,21 @@ impl<'a> Evaluator<'a> {
     /// Fails with a timeout once the deadline has passed.
     #[inline]
     pub(crate) fn check_deadline(&self, stage: &'static str) -> Result<()> {
-        if self.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
-            return Err(Error::Cancelled(stage.to_string()));
+        check_deadline(
+            self.cancel.as_ref(),
+            self.deadline,
+            self.opts.timeout,
+            stage,
+        )
+    }
+
+    /// The query's deadline and cancellation, for work running on other threads.
+    pub(crate) fn deadline(&self) -> Deadline {
+        Deadline {
+            cancel: self.cancel.clone(),
+            at: self.deadline,
+            limit: self.opts.timeout,
         }
-        if Instant::now() > self.deadline {
-            return Err(Error::Timeout {
-                stage,
-                limit: self.opts.timeout,
-            });
-        }
-        Ok(())
     }
 
     /// Records an intermediate result of `n` samples against the limit.

@@ -233,6 +233,18 @@ impl OutBuilder {
         Ok(())
     }
 
+    /// Appends the output of a later, disjoint range of steps: its series join the slots with
+    /// equal labels (or become new slots, in its order) and its points follow.
+    pub(crate) fn append(&mut self, later: OutBuilder) -> Result<()> {
+        for s in later.series {
+            let i = self.slot(s.labels, s.drop_name);
+            for p in s.points {
+                self.push(i, p.t, p.v)?;
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn finish(self) -> Vec<Series> {
         self.series
             .into_iter()

@@ -261,3 +261,49 @@ fn name_removal_is_immediate_by_default_and_delayed_on_request() {
         "vector cannot contain metrics with the same labelset"
     );
 }
+
+/// A range join split across threads reports the error of the earliest step, as a sequential
+/// walk does: here `k="2"` has a duplicate on the one side early in the range and `k="1"` late.
+#[test]
+fn split_range_join_reports_the_earliest_error() {
+    let db = MemStore::new();
+    let series =
+        |name: &str, k: &str, l: &str| Labels::from_pairs([("__name__", name), ("k", k), ("l", l)]);
+    for t in (0..=1_200_000).step_by(15_000) {
+        for k in ["1", "2"] {
+            db.add(series("a", k, "m"), Sample::new(t, 1.0));
+            db.add(series("b", k, "x"), Sample::new(t, 2.0));
+        }
+        if t >= 1_000_000 {
+            db.add(series("b", "1", "y"), Sample::new(t, 3.0));
+        }
+        if (100_000..=200_000).contains(&t) {
+            db.add(series("b", "2", "y"), Sample::new(t, 3.0));
+        }
+    }
+    let q = "a * on(k) group_left b";
+    for parallel in [false, true] {
+        let engine = Engine::new(EngineOptions {
+            parallel,
+            parallel_min_series: 1,
+            ..EngineOptions::default()
+        });
+        let err = engine
+            .range_query(&db, q, 0, 1_200_000, 30_000)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("found duplicate series for the match group {k=\"2\"}"),
+            "parallel={parallel}: {err}"
+        );
+        // Without the early duplicate the late one is reported.
+        let late = engine
+            .range_query(&db, q, 600_000, 1_200_000, 30_000)
+            .unwrap_err();
+        assert!(
+            late.to_string()
+                .starts_with("found duplicate series for the match group {k=\"1\"}"),
+            "parallel={parallel}: {late}"
+        );
+    }
+}
