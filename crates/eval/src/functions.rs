@@ -705,7 +705,16 @@ fn window_points(
     scalars: &[Vec<f64>],
 ) -> Result<Vec<Sample>> {
     let (mut lo, mut hi) = (0usize, 0usize);
-    let mut out = Vec::new();
+    // Steps whose windows can reach the samples: a capacity hint that avoids regrowing the
+    // output without reserving the whole grid for short-lived series.
+    let reach = match (pts.first(), pts.last()) {
+        (Some(a), Some(b)) => {
+            let span = b.t.saturating_sub(a.t).saturating_add(windows.range);
+            usize::try_from(span / g.step.max(1)).map_or(usize::MAX, |n| n.saturating_add(1))
+        }
+        _ => 0,
+    };
+    let mut out = Vec::with_capacity(reach.min(g.len()));
     let mut step_scalars = vec![0.0; scalars.len()];
     for (k, t) in g.times().enumerate() {
         let end = windows.window_end(t);

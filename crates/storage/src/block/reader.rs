@@ -165,8 +165,8 @@ impl BlockReader for Block {
         maxt: Timestamp,
         out: &mut Vec<ChunkMeta>,
     ) -> Result<()> {
-        let entry = self.index.series(series)?;
-        self.entry_chunks(series, &entry, mint, maxt, out)
+        let entry = self.index.series_entry(series)?;
+        self.entry_chunks(series, entry, mint, maxt, out)
     }
 
     fn series_with_chunks(
@@ -176,10 +176,10 @@ impl BlockReader for Block {
         maxt: Timestamp,
         out: &mut Vec<ChunkMeta>,
     ) -> Result<Option<Labels>> {
-        let entry = self.index.series(series)?;
+        let entry = self.index.series_entry(series)?;
         let before = out.len();
-        self.entry_chunks(series, &entry, mint, maxt, out)?;
-        Ok((out.len() > before).then_some(entry.labels))
+        self.entry_chunks(series, entry, mint, maxt, out)?;
+        Ok((out.len() > before).then(|| entry.labels.clone()))
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {

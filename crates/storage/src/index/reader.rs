@@ -73,10 +73,10 @@ pub struct IndexReader {
     pub(crate) names: Vec<NameEntry>,
     /// Payload lengths of the sections, in [`Section::ALL`] order.
     section_lens: [u64; super::N_SECTIONS],
-    /// Label sets decoded so far, by series ref. The block is immutable, so a label set is
-    /// decoded (and its strings reference-counted) once; later selections clone one `Arc`.
-    /// Costs a pointer-sized slot per series plus the label sets that queries touched.
-    label_cache: Arc<[OnceLock<Labels>]>,
+    /// Series entries decoded so far, by series ref. The block is immutable, so an entry is
+    /// parsed (and its label strings reference-counted) once; later selections borrow it and
+    /// clone one `Arc` for the labels. Costs a slot per series plus the entries queries touched.
+    entry_cache: Arc<[OnceLock<SeriesEntry>]>,
 }
 
 impl IndexReader {
@@ -242,7 +242,7 @@ impl IndexReader {
             series_offsets: offsets_offset,
             names,
             section_lens: sections.map(|(_, len)| len),
-            label_cache: (0..n_series).map(|_| OnceLock::new()).collect(),
+            entry_cache: (0..n_series).map(|_| OnceLock::new()).collect(),
         })
     }
 
@@ -288,6 +288,23 @@ impl IndexReader {
 
     /// The series entry of `series`.
     pub fn series(&self, series: SeriesRef) -> Result<SeriesEntry> {
+        self.series_entry(series).cloned()
+    }
+
+    /// The series entry of `series`, parsed on first use and then kept.
+    pub fn series_entry(&self, series: SeriesRef) -> Result<&SeriesEntry> {
+        let slot = self.entry_cache.get(series as usize);
+        if let Some(entry) = slot.and_then(OnceLock::get) {
+            return Ok(entry);
+        }
+        let parsed = self.parse_entry(series)?;
+        match slot {
+            Some(slot) => Ok(slot.get_or_init(|| parsed)),
+            None => Err(self.corrupt(0, format!("series ref {series} out of range"))),
+        }
+    }
+
+    fn parse_entry(&self, series: SeriesRef) -> Result<SeriesEntry> {
         let data = self.bytes.as_slice();
         let (sec_offset, sec_len) = self.series;
         let off_at = self.series_offsets + u64::from(series) * 4;
@@ -318,33 +335,19 @@ impl IndexReader {
             .zip(usize::try_from(sec_offset + end).ok())
             .and_then(|(s, e)| data.get(s..e))
             .ok_or_else(|| self.corrupt(sec_offset + start, "series entry out of bounds"))?;
-        let cache = self.label_cache.get(series as usize);
-        self.parse_series(entry, sec_offset + start, cache)
+        self.parse_series(entry, sec_offset + start)
             .map_err(|(o, d)| self.corrupt(o, d))
     }
 
-    fn parse_series(
-        &self,
-        entry: &[u8],
-        base: u64,
-        cache: Option<&OnceLock<Labels>>,
-    ) -> Result<SeriesEntry, DecodeError> {
+    fn parse_series(&self, entry: &[u8], base: u64) -> Result<SeriesEntry, DecodeError> {
         let mut c = Cursor::new(entry, base);
         let n_labels = c.uvarint_usize()?;
         if n_labels > c.remaining() / 2 {
             return Err(c.err(format!("{n_labels} labels cannot fit in the entry")));
         }
-        let cached = cache.and_then(|slot| slot.get());
-        if cached.is_some() {
-            // Validated when the label set was cached: only step over the symbol refs.
-            for _ in 0..n_labels {
-                c.uvarint_u32()?;
-                c.uvarint_u32()?;
-            }
-        }
-        let mut labels = Vec::with_capacity(if cached.is_some() { 0 } else { n_labels });
+        let mut labels = Vec::with_capacity(n_labels);
         let mut prev_name: Option<u32> = None;
-        for _ in 0..if cached.is_some() { 0 } else { n_labels } {
+        for _ in 0..n_labels {
             let at = c.offset();
             let name = c.uvarint_u32()?;
             let value = c.uvarint_u32()?;
@@ -415,18 +418,8 @@ impl IndexReader {
         if !c.is_empty() {
             return Err(c.err("trailing bytes after series entry"));
         }
-        let labels = match cached {
-            Some(l) => l.clone(),
-            None => {
-                let l = Labels::from_sorted_vec(labels);
-                if let Some(slot) = cache {
-                    let _ = slot.set(l.clone());
-                }
-                l
-            }
-        };
         Ok(SeriesEntry {
-            labels,
+            labels: Labels::from_sorted_vec(labels),
             segment,
             offset,
             chunks,
@@ -435,7 +428,7 @@ impl IndexReader {
 
     /// The labels of `series`.
     pub fn series_labels(&self, series: SeriesRef) -> Result<Labels> {
-        Ok(self.series(series)?.labels)
+        Ok(self.series_entry(series)?.labels.clone())
     }
 
     pub(crate) fn name_entry(&self, name: &str) -> Option<&NameEntry> {
