@@ -13,7 +13,7 @@ use crate::aggregate::{fmt_g, go_sort};
 use crate::annotations::Kind;
 use crate::error::{Error, Result};
 use crate::evaluator::{expr_pos, merge_same_labels, unparen, Evaluator, RangeInput};
-use crate::range_fns::{window_value, WinCtx, RANGE_FUNCTIONS};
+use crate::range_fns::{extrapolated_rate, window_value, WinCtx, RANGE_FUNCTIONS};
 use crate::series::{Grid, Series, StepCursor, Val};
 
 pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
@@ -716,6 +716,13 @@ fn window_points(
     };
     let mut out = Vec::with_capacity(reach.min(g.len()));
     let mut step_scalars = vec![0.0; scalars.len()];
+    // The workload's functions, resolved once instead of by name at every window.
+    let counter_fn = match name {
+        "rate" => Some((true, true)),
+        "increase" => Some((true, false)),
+        "delta" => Some((false, false)),
+        _ => None,
+    };
     for (k, t) in g.times().enumerate() {
         let end = windows.window_end(t);
         let start = end.saturating_sub(windows.range);
@@ -741,7 +748,11 @@ fn window_points(
             range: windows.range,
             scalars: &step_scalars,
         };
-        if let Some(v) = window_value(name, w, &ctx)? {
+        let value = match counter_fn {
+            Some((is_counter, is_rate)) => extrapolated_rate(w, &ctx, is_counter, is_rate),
+            None => window_value(name, w, &ctx)?,
+        };
+        if let Some(v) = value {
             out.push(Sample::new(t, v));
         }
     }

@@ -135,7 +135,7 @@ pub(crate) fn window_value(name: &str, w: &[Sample], ctx: &WinCtx<'_>) -> Result
 /// `rate`, `increase` and `delta`: the increase between the first and last samples (corrected
 /// for counter resets), extrapolated towards the window's edges when the samples come close
 /// enough to them (within 1.1 average sample intervals), and never below zero for counters.
-fn extrapolated_rate(
+pub(crate) fn extrapolated_rate(
     w: &[Sample],
     ctx: &WinCtx<'_>,
     is_counter: bool,
