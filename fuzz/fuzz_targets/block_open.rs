@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use libfuzzer_sys::fuzz_target;
-use promlite_chunk::XorDecoder;
+use promlite_chunk::decode_batches;
 use promlite_model::{MatchOp, Matcher};
 use promlite_storage::block::Block;
 use promlite_storage::reader::BlockReader;
@@ -32,13 +32,19 @@ const TOC_LEN: usize = 152;
 
 /// Recomputes the section CRCs named by the (possibly mutated) table of contents, then the TOC's.
 fn reseal_index(index: &mut [u8]) {
-    let Some(toc_start) = index.len().checked_sub(TOC_LEN) else { return };
+    let Some(toc_start) = index.len().checked_sub(TOC_LEN) else {
+        return;
+    };
     for i in 0..5 {
         let at = toc_start + i * 16;
         let offset = u64::from_le_bytes(index[at..at + 8].try_into().unwrap());
         let len = u64::from_le_bytes(index[at + 8..at + 16].try_into().unwrap());
-        let (Ok(offset), Ok(len)) = (usize::try_from(offset), usize::try_from(len)) else { continue };
-        let Some(end) = offset.checked_add(len) else { continue };
+        let (Ok(offset), Ok(len)) = (usize::try_from(offset), usize::try_from(len)) else {
+            continue;
+        };
+        let Some(end) = offset.checked_add(len) else {
+            continue;
+        };
         if end.checked_add(4).is_some_and(|e| e <= toc_start) {
             let crc = crc32fast::hash(&index[offset..end]);
             index[end..end + 4].copy_from_slice(&crc.to_le_bytes());
@@ -64,12 +70,18 @@ fn read_everything(dir: &Path) {
     let _ = block.time_range();
     if let Ok(names) = block.label_names(&[]) {
         for name in names {
-            let Ok(values) = block.label_values(&name, &[]) else { continue };
+            let Ok(values) = block.label_values(&name, &[]) else {
+                continue;
+            };
             for value in values {
                 let _ = block.postings(&[Matcher::equal(name.clone(), value.clone())]);
                 let _ = block.label_values(&name, &[Matcher::equal(name.clone(), value)]);
             }
-            for (op, re) in [(MatchOp::Regex, "w.*"), (MatchOp::NotRegex, ".+"), (MatchOp::NotEqual, "x")] {
+            for (op, re) in [
+                (MatchOp::Regex, "w.*"),
+                (MatchOp::NotRegex, ".+"),
+                (MatchOp::NotEqual, "x"),
+            ] {
                 if let Ok(m) = Matcher::new(op, name.clone(), re) {
                     let _ = block.postings(&[m.clone()]);
                     let _ = block.label_names(&[m]);
@@ -78,25 +90,31 @@ fn read_everything(dir: &Path) {
         }
     }
     let Ok(all) = block.postings(&[]) else { return };
-    let Ok(refs) = block.sorted_postings(&all) else { return };
+    let Ok(refs) = block.sorted_postings(&all) else {
+        return;
+    };
     for r in refs {
         let _ = block.series_labels(r);
         let mut chunks = Vec::new();
-        if block.series_chunks(r, i64::MIN, i64::MAX, &mut chunks).is_err() {
+        if block
+            .series_chunks(r, i64::MIN, i64::MAX, &mut chunks)
+            .is_err()
+        {
             continue;
         }
         for c in &chunks {
-            let mut out = Vec::new();
-            if let Ok(mut d) = XorDecoder::new(c.data.as_slice()) {
-                let _ = d.decode_into(&mut out);
-            }
+            // The dispatching decoder, as the querier uses it: XOR (v1) and packed (v2) chunks.
+            let mut n = 0usize;
+            let _ = decode_batches(c.data.as_slice(), i64::MIN, i64::MAX, |ts, _| n += ts.len());
         }
     }
 }
 
 fuzz_target!(|data: &[u8]| {
     // Byte 0: which file to mutate and how; bytes 1..3: where; the rest: the mutation.
-    let [mode, at_lo, at_hi, patch @ ..] = data else { return };
+    let [mode, at_lo, at_hi, patch @ ..] = data else {
+        return;
+    };
     let mut meta = META.to_vec();
     let mut index = INDEX.to_vec();
     let mut segment = SEGMENT.to_vec();
