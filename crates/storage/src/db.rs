@@ -178,10 +178,11 @@ impl Db {
     /// embedders that do not need persistence.
     pub fn open_in_memory(opts: Options) -> Db {
         let head = Head::new(opts.block_range, false);
-        head.write().set_owner_index(crate::owner::OwnerIndexConfig::new(
-            &opts.owner_index_metrics,
-            opts.owner_index_split_gap,
-        ));
+        head.write()
+            .set_owner_index(crate::owner::OwnerIndexConfig::new(
+                &opts.owner_index_metrics,
+                opts.owner_index_split_gap,
+            ));
         Db {
             shared: Arc::new(Shared {
                 head,
@@ -217,10 +218,11 @@ impl Db {
         let blocks = crate::compact::load_blocks(&dir)?;
         let head = Head::new(opts.block_range, true);
         // Before replay, so replayed series are indexed like live ones.
-        head.write().set_owner_index(crate::owner::OwnerIndexConfig::new(
-            &opts.owner_index_metrics,
-            opts.owner_index_split_gap,
-        ));
+        head.write()
+            .set_owner_index(crate::owner::OwnerIndexConfig::new(
+                &opts.owner_index_metrics,
+                opts.owner_index_split_gap,
+            ));
         let outcome = {
             let mut data = head.write();
             // Samples before the end of the newest block are already persisted.
