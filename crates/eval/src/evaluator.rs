@@ -342,7 +342,6 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Selects series matching `matchers` and decodes their samples in `[mint, maxt]`.
     /// The series matching `matchers`, with their sample iterators not yet read. Callers that
     /// read them report the samples they loaded with [`Self::loaded`].
     pub(crate) fn select_series(
@@ -383,6 +382,7 @@ impl<'a> Evaluator<'a> {
         self.check_deadline("query preparation")
     }
 
+    /// Selects series matching `matchers` and decodes their samples in `[mint, maxt]`.
     fn select(
         &mut self,
         matchers: &[Matcher],
@@ -501,19 +501,25 @@ impl<'a> Evaluator<'a> {
         Ok(out)
     }
 
-    /// The raw samples a range selector feeds a function over `grid` (stale markers removed).
-    pub(crate) fn matrix_input(&mut self, ms: &MatrixSelector, grid: &Grid) -> Result<RangeInput> {
+    /// The resolved `@` time of range selector `ms` and the inclusive sample range
+    /// `[mint, maxt]` its windows read over `grid` (windows are left-open).
+    pub(crate) fn matrix_bounds(
+        &self,
+        ms: &MatrixSelector,
+        grid: &Grid,
+    ) -> (Option<i64>, i64, i64) {
         let vs = &ms.selector;
         let at = self.resolve_at(vs.at);
         let lo = at.unwrap_or(grid.start).saturating_sub(vs.offset);
         let hi = at.unwrap_or(grid.end).saturating_sub(vs.offset);
-        let data = self.select(
-            &vs.matchers,
-            lo.saturating_sub(ms.range).saturating_add(1),
-            hi,
-            grid.step,
-            ms.range,
-        )?;
+        (at, lo.saturating_sub(ms.range).saturating_add(1), hi)
+    }
+
+    /// The raw samples a range selector feeds a function over `grid` (stale markers removed).
+    pub(crate) fn matrix_input(&mut self, ms: &MatrixSelector, grid: &Grid) -> Result<RangeInput> {
+        let vs = &ms.selector;
+        let (at, mint, maxt) = self.matrix_bounds(ms, grid);
+        let data = self.select(&vs.matchers, mint, maxt, grid.step, ms.range)?;
         let series = data
             .into_iter()
             .filter_map(|(labels, mut samples)| {

@@ -773,10 +773,7 @@ fn fused_range_call(
 ) -> Result<Vec<Series>> {
     let started = Instant::now();
     let vs = &ms.selector;
-    let at = ev.resolve_at(vs.at);
-    let lo = at.unwrap_or(grid.start).saturating_sub(vs.offset);
-    let hi = at.unwrap_or(grid.end).saturating_sub(vs.offset);
-    let (mint, maxt) = (lo.saturating_sub(ms.range).saturating_add(1), hi);
+    let (at, mint, maxt) = ev.matrix_bounds(ms, grid);
     let selected = ev.select_series(&vs.matchers, mint, maxt, grid.step, ms.range)?;
     let windows = RangeInput {
         series: Vec::new(),

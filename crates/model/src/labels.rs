@@ -6,7 +6,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use xxhash_rust::xxh3::{xxh3_64, Xxh3};
+use xxhash_rust::xxh3::xxh3_64;
 
 /// The label that holds the metric name.
 pub const METRIC_NAME: &str = "__name__";
@@ -22,18 +22,7 @@ fn hash_pairs<'a>(labels: impl Iterator<Item = &'a Label>) -> u64 {
     thread_local! {
         static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    BUF.with(|buf| {
-        let Ok(mut buf) = buf.try_borrow_mut() else {
-            // Re-entered on this thread (cannot happen today): stream instead.
-            let mut h = Xxh3::new();
-            for l in labels {
-                h.update(l.name.as_bytes());
-                h.update(&[SEP]);
-                h.update(l.value.as_bytes());
-                h.update(&[SEP]);
-            }
-            return h.digest();
-        };
+    fn hash_in<'a>(buf: &mut Vec<u8>, labels: impl Iterator<Item = &'a Label>) -> u64 {
         buf.clear();
         for l in labels {
             buf.extend_from_slice(l.name.as_bytes());
@@ -41,7 +30,12 @@ fn hash_pairs<'a>(labels: impl Iterator<Item = &'a Label>) -> u64 {
             buf.extend_from_slice(l.value.as_bytes());
             buf.push(SEP);
         }
-        xxh3_64(&buf)
+        xxh3_64(buf)
+    }
+    BUF.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => hash_in(&mut buf, labels),
+        // Re-entered on this thread: a fresh buffer gives the same hash.
+        Err(_) => hash_in(&mut Vec::new(), labels),
     })
 }
 
@@ -383,6 +377,7 @@ impl LabelsBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xxhash_rust::xxh3::Xxh3;
 
     /// The hash is persisted-stable: it must stay xxh3 over `name 0xff value 0xff ...`.
     #[test]
