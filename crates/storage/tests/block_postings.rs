@@ -191,3 +191,38 @@ fn label_values_over_many_series() {
         vec!["a", "b"]
     );
 }
+
+/// Postings lists are decoded once and then served from the block's cache: repeating a
+/// selection, and intersecting a cached list with another, must leave the cached list intact.
+#[test]
+fn cached_postings_survive_intersections_and_repeats() {
+    let mut model = Model::new();
+    for i in 0..3000 {
+        let labels = Labels::from_pairs([
+            ("a", format!("v{}", i % 3)),
+            ("b", format!("w{}", i % 5)),
+            ("i", i.to_string()),
+        ]);
+        model.insert(labels, vec![(0, 0.0)]);
+    }
+    let (_dir, block) = open(&model);
+    let a = [m(MatchOp::Equal, "a", "v1")];
+    let a_and_b = [m(MatchOp::Equal, "a", "v1"), m(MatchOp::Equal, "b", "w2")];
+    let a_not_b = [
+        m(MatchOp::Equal, "a", "v1"),
+        m(MatchOp::NotEqual, "b", "w2"),
+    ];
+    for _ in 0..3 {
+        for matchers in [&a[..], &a_and_b[..], &a_not_b[..]] {
+            let got = block.postings(matchers).unwrap();
+            assert_eq!(
+                got.len() as usize,
+                matching(&model, matchers).len(),
+                "{matchers:?}"
+            );
+        }
+    }
+    assert_eq!(block.postings(&a).unwrap().len(), 1000);
+    assert_eq!(block.postings(&a_and_b).unwrap().len(), 200);
+    assert_eq!(block.postings(&a_not_b).unwrap().len(), 800);
+}

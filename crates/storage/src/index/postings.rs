@@ -7,6 +7,8 @@
 //! the values it rejects. With no intersecting matcher the start set is every series.
 
 use std::collections::BTreeSet;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use promlite_model::{MatchOp, Matcher};
 use roaring::RoaringBitmap;
@@ -21,26 +23,47 @@ const SCAN_SERIES_BELOW: u64 = 4096;
 
 /// Refs of the series that match every matcher.
 pub fn postings_for_matchers(ix: &IndexReader, matchers: &[Matcher]) -> Result<RoaringBitmap> {
-    let mut result: Option<RoaringBitmap> = None;
+    let mut result: Option<Postings> = None;
     for m in matchers.iter().filter(|m| !m.matches_empty()) {
         let p = union_where(ix, m, true)?;
         let next = match result {
             None => p,
-            Some(r) => r & p,
+            Some(r) => Postings::Owned(&*r & &*p),
         };
         if next.is_empty() {
-            return Ok(next);
+            return Ok(RoaringBitmap::new());
         }
         result = Some(next);
     }
-    let mut result = result.unwrap_or_else(|| all_series(ix));
+    let mut result = match result {
+        None => all_series(ix),
+        Some(Postings::Owned(r)) => r,
+        Some(Postings::Shared(r)) => RoaringBitmap::clone(&r),
+    };
     for m in matchers.iter().filter(|m| m.matches_empty()) {
         if result.is_empty() {
             break;
         }
-        result -= union_where(ix, m, false)?;
+        result -= &*union_where(ix, m, false)?;
     }
     Ok(result)
+}
+
+/// A postings set: one cached list, borrowed, or a computed union/intersection.
+enum Postings {
+    Shared(Arc<RoaringBitmap>),
+    Owned(RoaringBitmap),
+}
+
+impl Deref for Postings {
+    type Target = RoaringBitmap;
+
+    fn deref(&self) -> &RoaringBitmap {
+        match self {
+            Postings::Shared(b) => b,
+            Postings::Owned(b) => b,
+        }
+    }
 }
 
 /// Every series of the block.
@@ -51,10 +74,10 @@ pub fn all_series(ix: &IndexReader) -> RoaringBitmap {
 }
 
 /// Union of the postings of the values `v` of `m.name` with `m.matches(v) == want`.
-fn union_where(ix: &IndexReader, m: &Matcher, want: bool) -> Result<RoaringBitmap> {
+fn union_where(ix: &IndexReader, m: &Matcher, want: bool) -> Result<Postings> {
     let mut out = RoaringBitmap::new();
     let Some(entry) = ix.name_entry(&m.name) else {
-        return Ok(out);
+        return Ok(Postings::Owned(out));
     };
     let values = entry.values.as_slice();
     // The matcher whose accepted values we collect.
@@ -67,14 +90,22 @@ fn union_where(ix: &IndexReader, m: &Matcher, want: bool) -> Result<RoaringBitma
     };
     if let Some(set) = positive.set_matches() {
         // `=` and literal alternations: binary-search each listed value.
+        if let [value] = set.as_slice() {
+            // One value (`=`): its cached list as it is, without a copy.
+            let found = values.binary_search_by(|v| ix.value_str(v).cmp(value));
+            return match found.ok().and_then(|i| values.get(i)) {
+                Some(v) => Ok(Postings::Shared(ix.read_postings(v)?)),
+                None => Ok(Postings::Owned(out)),
+            };
+        }
         for value in set {
             if let Ok(i) = values.binary_search_by(|v| ix.value_str(v).cmp(value)) {
                 if let Some(v) = values.get(i) {
-                    out |= ix.read_postings(v)?;
+                    out |= &*ix.read_postings(v)?;
                 }
             }
         }
-        return Ok(out);
+        return Ok(Postings::Owned(out));
     }
     let candidates: &[ValueEntry] = match (positive.op, positive.prefix()) {
         (MatchOp::Regex, Some(prefix)) => {
@@ -88,10 +119,10 @@ fn union_where(ix: &IndexReader, m: &Matcher, want: bool) -> Result<RoaringBitma
     };
     for v in candidates {
         if positive.matches(ix.value_str(v)) {
-            out |= ix.read_postings(v)?;
+            out |= &*ix.read_postings(v)?;
         }
     }
-    Ok(out)
+    Ok(Postings::Owned(out))
 }
 
 /// Sorted label names of the series matching `matchers` (all names if `matchers` is empty).

@@ -47,6 +47,8 @@ pub struct SeriesEntry {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ValueEntry {
     pub(crate) value: u32,
+    /// Index of this value among all values of the table (its postings-cache slot).
+    pub(crate) slot: u32,
     /// Absolute file offset of the serialized bitmap.
     pub(crate) start: u64,
     pub(crate) len: u32,
@@ -77,6 +79,11 @@ pub struct IndexReader {
     /// parsed (and its label strings reference-counted) once; later selections borrow it and
     /// clone one `Arc` for the labels. Costs a slot per series plus the entries queries touched.
     entry_cache: Arc<[OnceLock<SeriesEntry>]>,
+    /// Postings decoded so far, by [`ValueEntry::slot`]. Decoding a delta-coded list costs a
+    /// varint and a bitmap push per series, which dominated small queries over large blocks;
+    /// the block never changes, so each list is decoded once. Bounded by the postings of the
+    /// whole block in roaring form (about 2 bytes per label of every series).
+    postings_cache: Arc<[OnceLock<Arc<RoaringBitmap>>]>,
 }
 
 impl IndexReader {
@@ -132,7 +139,9 @@ impl IndexReader {
         if stored_crc != actual_crc {
             return Err(corrupt((
                 toc_start as u64,
-                format!("table of contents checksum mismatch: stored {stored_crc:#010x}, computed {actual_crc:#010x}"),
+                format!(
+                    "table of contents checksum mismatch: stored {stored_crc:#010x}, computed {actual_crc:#010x}"
+                ),
             )));
         }
         let mut c = Cursor::new(body, toc_start as u64);
@@ -180,7 +189,9 @@ impl IndexReader {
             if actual != crc {
                 return Err(corrupt((
                     offset,
-                    format!("{name} section checksum mismatch: stored {crc:#010x}, computed {actual:#010x}"),
+                    format!(
+                        "{name} section checksum mismatch: stored {crc:#010x}, computed {actual:#010x}"
+                    ),
                 )));
             }
         }
@@ -232,6 +243,7 @@ impl IndexReader {
             postings_bytes.len() as u64,
         )
         .map_err(corrupt)?;
+        let n_values: usize = names.iter().map(|n| n.values.len()).sum();
 
         Ok(Self {
             path: path.to_path_buf(),
@@ -243,6 +255,7 @@ impl IndexReader {
             names,
             section_lens: sections.map(|(_, len)| len),
             entry_cache: (0..n_series).map(|_| OnceLock::new()).collect(),
+            postings_cache: (0..n_values).map(|_| OnceLock::new()).collect(),
         })
     }
 
@@ -399,7 +412,9 @@ impl IndexReader {
             if !ordered || max_time < min_time || max_time > self.summary.max_time {
                 return Err((
                     at,
-                    format!("chunk {i} time range [{min_time}, {max_time}] out of order or outside the block"),
+                    format!(
+                        "chunk {i} time range [{min_time}, {max_time}] out of order or outside the block"
+                    ),
                 ));
             }
             if (len as usize) < promlite_chunk::HEADER_LEN {
@@ -466,7 +481,20 @@ impl IndexReader {
     }
 
     /// Deserializes the postings bitmap of a value entry, checking it against the series count.
-    pub(crate) fn read_postings(&self, v: &ValueEntry) -> Result<RoaringBitmap> {
+    /// The postings of `v`, decoded on first use and then kept (see `postings_cache`).
+    pub(crate) fn read_postings(&self, v: &ValueEntry) -> Result<Arc<RoaringBitmap>> {
+        let slot = self.postings_cache.get(v.slot as usize);
+        if let Some(bitmap) = slot.and_then(OnceLock::get) {
+            return Ok(bitmap.clone());
+        }
+        let decoded = Arc::new(self.decode_postings(v)?);
+        match slot {
+            Some(slot) => Ok(slot.get_or_init(|| decoded).clone()),
+            None => Ok(decoded),
+        }
+    }
+
+    fn decode_postings(&self, v: &ValueEntry) -> Result<RoaringBitmap> {
         let data = self.bytes.as_slice();
         let blob = usize::try_from(v.start)
             .ok()
@@ -523,7 +551,7 @@ impl IndexReader {
             .binary_search_by(|v| self.value_str(v).cmp(value))
         {
             Ok(i) => match entry.values.get(i) {
-                Some(v) => self.read_postings(v),
+                Some(v) => Ok(RoaringBitmap::clone(&*self.read_postings(v)?)),
                 None => Ok(RoaringBitmap::new()),
             },
             Err(_) => Ok(RoaringBitmap::new()),
@@ -604,6 +632,7 @@ fn parse_label_table(
     }
     let mut names: Vec<NameEntry> = Vec::with_capacity(n_names);
     let mut pos = 0u64;
+    let mut slot = 0u32;
     for _ in 0..n_names {
         let at = c.offset();
         let name = c.uvarint_u32()?;
@@ -630,9 +659,13 @@ fn parse_label_table(
             }
             values.push(ValueEntry {
                 value,
+                slot,
                 start: postings_offset + pos,
                 len,
             });
+            slot = slot
+                .checked_add(1)
+                .ok_or_else(|| (at, "too many label values".to_string()))?;
             pos += u64::from(len);
         }
         names.push(NameEntry { name, values });
