@@ -4,7 +4,7 @@
 //! the steps are then walked in order, accumulating the series present at each step in input
 //! order, exactly as Prometheus does (which matters for floating-point sums and for ties).
 
-use promlite_model::Labels;
+use promlite_model::{Labels, METRIC_NAME};
 use promlite_promql::ast::{Aggregate, AggregateOp, Expr};
 use rayon::prelude::*;
 
@@ -88,7 +88,17 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &Aggregate, grid: &Grid)
         (Some(p), true) => Some(ev.eval_scalar(p, grid)?),
         _ => None,
     };
-    let input = ev.eval_vector(&a.expr, grid)?;
+    // Operators whose output labels come from the grouping alone never see `__name__` unless
+    // grouping by it; their input may keep its names (flagged) instead of rebuilding them.
+    let names_ignored = !matches!(
+        a.op,
+        AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk | AggregateOp::LimitRatio
+    ) && (a.without || !grouping.iter().any(|g| g == METRIC_NAME));
+    let (input, names_kept) = if names_ignored {
+        ev.eval_vector_names_ignored(&a.expr, grid)?
+    } else {
+        (ev.eval_vector(&a.expr, grid)?, false)
+    };
     let mut sigs = SigTable::new(!a.without, &grouping);
     let group_of: Vec<usize> = input.iter().map(|s| sigs.ordinal(&s.labels)).collect();
     let n_groups = sigs.count;
@@ -138,6 +148,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &Aggregate, grid: &Grid)
                         ev, a.op, &input, &group_of, n_steps, cells, grid, &mut out,
                     )?;
                     out.retain(|s| !s.points.is_empty());
+                    clear_kept_names(&mut out, names_kept);
                     return Ok(Val::Vector(out));
                 }
             }
@@ -178,7 +189,18 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &Aggregate, grid: &Grid)
                 }
             }
             out.retain(|s| !s.points.is_empty());
+            clear_kept_names(&mut out, names_kept);
             Ok(Val::Vector(out))
+        }
+    }
+}
+
+/// Inputs that kept their names (flagged `drop_name`) flag their groups too, but a group's
+/// labels never include `__name__` here, so there is nothing left to drop (and no merge owed).
+fn clear_kept_names(out: &mut [Series], names_kept: bool) {
+    if names_kept {
+        for s in out {
+            s.drop_name = false;
         }
     }
 }

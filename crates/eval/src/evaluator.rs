@@ -320,6 +320,43 @@ impl<'a> Evaluator<'a> {
         Ok(val)
     }
 
+    /// [`Evaluator::eval_vector`] for a consumer that never looks at `__name__` (an aggregation
+    /// that groups by other labels). A range function over a selector may then leave its
+    /// series' label sets as they are, flagged `drop_name` (see
+    /// [`functions::NameRemoval::LeftToConsumer`]); the flag says so. Everything else is
+    /// evaluated as by `eval_vector`, with the flag false.
+    pub(crate) fn eval_vector_names_ignored(
+        &mut self,
+        expr: &Expr,
+        grid: &Grid,
+    ) -> Result<(Vec<Series>, bool)> {
+        let call = match unparen(expr) {
+            Expr::Call(c)
+                if !self.opts.delayed_name_removal
+                    && c.func != "absent_over_time"
+                    && crate::range_fns::RANGE_FUNCTIONS.contains(&c.func.as_str())
+                    && !(!grid.is_instant()
+                        && wraps_step_invariant(expr)
+                        && is_step_invariant(expr)) =>
+            {
+                c
+            }
+            _ => return Ok((self.eval_vector(expr, grid)?, false)),
+        };
+        // The checks `eval` makes on entry and exit.
+        self.check_deadline("expression evaluation")?;
+        if grid.len() > self.opts.max_samples {
+            return Err(Error::TooManySamples {
+                stage: "query execution",
+                limit: self.opts.max_samples,
+            });
+        }
+        let (series, kept) = functions::range_call_for_grouping(self, call, grid)?;
+        let n: usize = series.iter().map(|s| s.points.len()).sum();
+        self.account(n)?;
+        Ok((series, kept))
+    }
+
     /// Evaluates `expr` and requires an instant vector.
     pub(crate) fn eval_vector(&mut self, expr: &Expr, grid: &Grid) -> Result<Vec<Series>> {
         match self.eval(expr, grid)? {
@@ -700,7 +737,8 @@ fn raw_windows(input: RangeInput, t: i64) -> Vec<Series> {
         .collect()
 }
 
-fn drop_names(mut series: Vec<Series>) -> Vec<Series> {
+/// Removes `__name__` from the series flagged `drop_name`.
+pub(crate) fn drop_names(mut series: Vec<Series>) -> Vec<Series> {
     for s in &mut series {
         if s.drop_name {
             s.labels = s.labels.without_metric_name();

@@ -12,14 +12,14 @@ use rayon::prelude::*;
 use crate::aggregate::{fmt_g, go_sort};
 use crate::annotations::Kind;
 use crate::error::{Error, Result};
-use crate::evaluator::{expr_pos, merge_same_labels, unparen, Evaluator, RangeInput};
+use crate::evaluator::{drop_names, expr_pos, merge_same_labels, unparen, Evaluator, RangeInput};
 use crate::range_fns::{extrapolated_rate, window_value, WinCtx, RANGE_FUNCTIONS};
 use crate::series::{Grid, Series, StepCursor, Val};
 
 pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
     let name = c.func.as_str();
     if RANGE_FUNCTIONS.contains(&name) {
-        return range_call(ev, c, grid);
+        return range_call(ev, c, grid, NameRemoval::Now);
     }
     let n = grid.len();
     match name {
@@ -581,8 +581,54 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// When a range function's output loses `__name__`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NameRemoval {
+    /// Before the result leaves the call (the generic rule).
+    Now,
+    /// Left to the consumer, which never looks at `__name__` (an aggregation grouping by other
+    /// labels): the series keep their label sets, flagged `drop_name`, when that is safe (see
+    /// [`same_metric_name`]), which spares rebuilding every label set.
+    LeftToConsumer,
+}
+
+/// Evaluates the range-function call `c` for a consumer that ignores `__name__` (see
+/// [`NameRemoval::LeftToConsumer`]). Returns the series and whether their names were left in
+/// place (all flagged `drop_name`); otherwise they are exactly what [`Evaluator::eval`] gives.
+pub(crate) fn range_call_for_grouping(
+    ev: &mut Evaluator<'_>,
+    c: &Call,
+    grid: &Grid,
+) -> Result<(Vec<Series>, bool)> {
+    let Val::Vector(series) = range_call(ev, c, grid, NameRemoval::LeftToConsumer)? else {
+        return Err(Error::BadQuery(format!(
+            "expected instant vector from function {:?}",
+            c.func
+        )));
+    };
+    if series.iter().all(|s| !s.drop_name) {
+        return Ok((series, false));
+    }
+    if same_metric_name(&series) {
+        return Ok((series, true));
+    }
+    Ok((merge_same_labels(drop_names(series))?, false))
+}
+
+/// True if every series drops its name and all carry the same name: removing one identical label
+/// from distinct label sets (one selection's) leaves them distinct, so no collision check is owed.
+fn same_metric_name(series: &[Series]) -> bool {
+    let Some(first) = series.first() else {
+        return true;
+    };
+    let name = first.labels.metric_name();
+    series
+        .iter()
+        .all(|s| s.drop_name && s.labels.metric_name() == name)
+}
+
 /// Runs a range function over every series and step, sliding two indices per series.
-fn range_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
+fn range_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid, names: NameRemoval) -> Result<Val> {
     let name = c.func.as_str();
     let mat_idx = c
         .args
@@ -671,28 +717,19 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
         return Ok(Val::Vector(absent_over_time(&out, grid, mat_arg)));
     }
     let mut out = out;
-    if matches!(unparen(mat_arg), Expr::MatrixSelector(_)) && !ev.opts.delayed_name_removal {
-        drop_names_without_collisions(&mut out);
-    }
-    Ok(Val::Vector(out))
-}
-
-/// Drops `__name__` now when that provably cannot make two series equal, sparing the caller's
-/// merge of equal label sets (which hashes every series). Holds when the series have distinct
-/// label sets (they come from one selection), all drop the name, and all carry the same name:
-/// removing one identical label from distinct sets leaves them distinct.
-fn drop_names_without_collisions(series: &mut [Series]) {
-    let Some(first) = series.first() else { return };
-    let name = first.labels.metric_name();
-    if series
-        .iter()
-        .all(|s| s.drop_name && s.labels.metric_name() == name)
+    if matches!(unparen(mat_arg), Expr::MatrixSelector(_))
+        && !ev.opts.delayed_name_removal
+        && names == NameRemoval::Now
+        && same_metric_name(&out)
     {
-        for s in series.iter_mut() {
+        // Dropped here, where it provably cannot make two series equal, sparing the caller's
+        // merge of equal label sets (which hashes every series).
+        for s in out.iter_mut() {
             s.labels = s.labels.without_metric_name();
             s.drop_name = false;
         }
     }
+    Ok(Val::Vector(out))
 }
 
 /// The value of range function `name` at every step of `grid` whose window over `pts` (sorted,

@@ -257,63 +257,102 @@ pub(crate) fn dup_labelset() -> Error {
     Error::Execution("vector cannot contain metrics with the same labelset".into())
 }
 
-/// Assigns each distinct join signature a small ordinal, so per-step matching indexes arrays
-/// instead of hashing. Signatures are u64 hashes; collisions are resolved by comparing the
-/// relevant labels of a representative.
+/// Assigns each distinct join or grouping signature a small ordinal, so per-step matching
+/// indexes arrays instead of hashing.
+///
+/// A signature is the byte string `name 0xff value 0xff ...` of the relevant labels in name order
+/// (`0xff` never occurs in UTF-8, so distinct signatures give distinct strings). It is built by
+/// one merge walk over the sorted labels and the sorted names, hashed with xxh3, and compared
+/// byte for byte on a hash match, so the ordinals are exact. The strings live in one arena.
 pub(crate) struct SigTable {
     on: bool,
+    /// Sorted and deduplicated.
     names: Vec<String>,
-    map: PrehashedMap<Vec<(Labels, usize)>>,
+    /// Hash → index of the newest entry with that hash (older ones are chained by `next`).
+    heads: PrehashedMap<u32>,
+    /// Per ordinal: its signature's range in `arena` and the previous entry with the same hash.
+    entries: Vec<SigEntry>,
+    arena: Vec<u8>,
+    buf: Vec<u8>,
     pub count: usize,
+}
+
+struct SigEntry {
+    start: usize,
+    end: usize,
+    next: Option<u32>,
 }
 
 impl SigTable {
     /// `on == true`: signature over `names` only; otherwise over all labels except `names` and
     /// `__name__`.
     pub(crate) fn new(on: bool, names: &[String]) -> Self {
+        let mut names = names.to_vec();
+        names.sort_unstable();
+        names.dedup();
         SigTable {
             on,
-            names: names.to_vec(),
-            map: PrehashedMap::default(),
+            names,
+            heads: PrehashedMap::default(),
+            entries: Vec::new(),
+            arena: Vec::new(),
+            buf: Vec::new(),
             count: 0,
         }
     }
 
     pub(crate) fn ordinal(&mut self, labels: &Labels) -> usize {
-        let h = if self.on {
-            labels.hash_for_labels(&self.names)
-        } else {
-            labels.hash_without_labels(&self.names)
-        };
-        let bucket = self.map.entry(h).or_default();
-        for (repr, ord) in bucket.iter() {
-            if same_signature(repr, labels, self.on, &self.names) {
-                return *ord;
+        self.buf.clear();
+        signature_bytes(labels, self.on, &self.names, &mut self.buf);
+        let h = xxhash_rust::xxh3::xxh3_64(&self.buf);
+        let mut at = self.heads.get(&h).copied();
+        while let Some(i) = at {
+            let Some(e) = self.entries.get(i as usize) else {
+                break;
+            };
+            if self.arena.get(e.start..e.end) == Some(self.buf.as_slice()) {
+                return i as usize;
             }
+            at = e.next;
         }
-        let ord = self.count;
-        self.count += 1;
-        bucket.push((labels.clone(), ord));
+        // Ordinals are entry indices; u32 holds more series than any selection can have.
+        let ord = self.entries.len();
+        let start = self.arena.len();
+        self.arena.extend_from_slice(&self.buf);
+        self.entries.push(SigEntry {
+            start,
+            end: self.arena.len(),
+            next: self.heads.get(&h).copied(),
+        });
+        self.heads.insert(h, ord as u32);
+        self.count = self.entries.len();
         ord
     }
 }
 
-/// True if `a` and `b` agree on the labels that make up the signature.
-fn same_signature(a: &Labels, b: &Labels, on: bool, names: &[String]) -> bool {
-    let relevant = |name: &str| {
-        if on {
-            names.iter().any(|n| n == name)
-        } else {
-            name != METRIC_NAME && !names.iter().any(|n| n == name)
+/// Appends the signature bytes of `labels` (see [`SigTable`]) to `buf`: a merge walk, since
+/// both the labels and `names` are sorted.
+fn signature_bytes(labels: &Labels, on: bool, names: &[String], buf: &mut Vec<u8>) {
+    let mut ni = 0usize;
+    for l in labels.iter() {
+        let name: &str = &l.name;
+        while names.get(ni).is_some_and(|n| n.as_str() < name) {
+            ni += 1;
         }
-    };
-    let mut ia = a.iter().filter(|l| relevant(&l.name));
-    let mut ib = b.iter().filter(|l| relevant(&l.name));
-    loop {
-        match (ia.next(), ib.next()) {
-            (None, None) => return true,
-            (Some(x), Some(y)) if x.name == y.name && x.value == y.value => {}
-            _ => return false,
+        let listed = names.get(ni).is_some_and(|n| n == name);
+        let relevant = if on {
+            listed
+        } else {
+            !listed && name != METRIC_NAME
+        };
+        if relevant {
+            buf.extend_from_slice(name.as_bytes());
+            buf.push(0xff);
+            buf.extend_from_slice(l.value.as_bytes());
+            buf.push(0xff);
+        }
+        if on && ni >= names.len() {
+            break;
         }
     }
 }
@@ -347,6 +386,42 @@ mod tests {
         assert_eq!(on.ordinal(&a), on.ordinal(&b));
         let mut ign = SigTable::new(false, &["job".to_string()]);
         assert_ne!(ign.ordinal(&a), ign.ordinal(&b));
+    }
+
+    proptest::proptest! {
+        /// Two label sets get the same ordinal exactly when their relevant labels are equal.
+        #[test]
+        fn sig_table_ordinals_are_exact(
+            sets in proptest::collection::vec(
+                proptest::collection::btree_map("__name__|[a-d]|dd", "[xy]{1,2}", 0..5),
+                1..40,
+            ),
+            names in proptest::collection::vec("__name__|[a-e]|dd", 0..4),
+            on in proptest::bool::ANY,
+        ) {
+            let labels: Vec<Labels> = sets.iter().map(|m| Labels::from_pairs(m.clone())).collect();
+            let relevant = |l: &Labels| -> Vec<(String, String)> {
+                l.iter()
+                    .filter(|x| {
+                        let listed = names.iter().any(|n| **n == *x.name);
+                        if on { listed } else { !listed && &*x.name != METRIC_NAME }
+                    })
+                    .map(|x| (x.name.to_string(), x.value.to_string()))
+                    .collect()
+            };
+            let mut table = SigTable::new(on, &names);
+            let ords: Vec<usize> = labels.iter().map(|l| table.ordinal(l)).collect();
+            for i in 0..labels.len() {
+                for j in 0..labels.len() {
+                    proptest::prop_assert_eq!(
+                        ords[i] == ords[j],
+                        relevant(&labels[i]) == relevant(&labels[j]),
+                        "{} vs {}", labels[i], labels[j]
+                    );
+                }
+            }
+            proptest::prop_assert_eq!(table.count, ords.iter().max().map_or(0, |m| m + 1));
+        }
     }
 
     #[test]

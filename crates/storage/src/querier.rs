@@ -248,6 +248,9 @@ pub struct ChunkSampleIter {
     cur: Option<usize>,
     /// An error found while merging overlapping chunks, reported on first use.
     deferred: Option<Error>,
+    /// Set by a windowed read straight from the chunks (see `collect_range`): the cursor is
+    /// logically on the first sample at or after this time, to be materialised on the next call.
+    resume_at: Option<Timestamp>,
 }
 
 impl ChunkSampleIter {
@@ -263,6 +266,7 @@ impl ChunkSampleIter {
                 buf: Vec::new(),
                 cur: None,
                 deferred: None,
+                resume_at: None,
             };
         }
         let mut all = Vec::new();
@@ -288,13 +292,77 @@ impl ChunkSampleIter {
             buf: merged,
             cur: None,
             deferred,
+            resume_at: None,
         }
     }
 
     fn check_deferred(&mut self) -> Result<()> {
-        match self.deferred.take() {
-            Some(e) => Err(e),
-            None => Ok(()),
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
+        if let Some(t) = self.resume_at.take() {
+            self.seek_from_cursor(t)?;
+        }
+        Ok(())
+    }
+
+    /// True before the first `seek`/`next`/`collect_range` on chunks that do not overlap.
+    fn is_fresh(&self) -> bool {
+        self.cur.is_none()
+            && self.next_chunk == 0
+            && self.buf.is_empty()
+            && self.deferred.is_none()
+            && self.resume_at.is_none()
+    }
+
+    /// The first read of a fresh iterator, the usual one-window read of a query: decodes only the
+    /// samples in `[mint, maxt]`, straight from the chunks into `out` (packed chunks skip to
+    /// `mint` arithmetically), instead of decoding whole chunks into the buffer and copying. The
+    /// cursor ends on the first sample past `maxt`, materialised lazily (`resume_at`).
+    fn collect_window(
+        &mut self,
+        mint: Timestamp,
+        maxt: Timestamp,
+        out: &mut Vec<Sample>,
+    ) -> Result<()> {
+        for chunk in &self.chunks {
+            if chunk.max_time < mint {
+                continue;
+            }
+            if chunk.min_time > maxt {
+                break;
+            }
+            promlite_chunk::decode_batches(chunk.data.as_slice(), mint, maxt, |ts, vs| {
+                out.extend(ts.iter().zip(vs).map(|(&t, &v)| Sample { t, v }))
+            })
+            .map_err(Error::Chunk)?;
+        }
+        match maxt.checked_add(1) {
+            Some(after) => self.resume_at = Some(after.max(mint)),
+            None => {
+                // Every sample was in range: the cursor is past the end.
+                self.next_chunk = self.chunks.len();
+                self.cur = Some(0);
+            }
+        }
+        Ok(())
+    }
+
+    /// `seek` without the deferred checks.
+    fn seek_from_cursor(&mut self, target: Timestamp) -> Result<Option<Sample>> {
+        let mut from = self.cur.unwrap_or(0);
+        loop {
+            let rest = self.buf.get(from..).unwrap_or(&[]);
+            let idx = from + rest.partition_point(|s| s.t < target);
+            if let Some(s) = self.buf.get(idx) {
+                self.cur = Some(idx);
+                return Ok(Some(*s));
+            }
+            if !self.load_next(target)? {
+                self.cur = Some(self.buf.len());
+                return Ok(None);
+            }
+            from = 0;
         }
     }
 
@@ -318,20 +386,7 @@ impl ChunkSampleIter {
 impl SampleIter for ChunkSampleIter {
     fn seek(&mut self, target: Timestamp) -> promlite_model::Result<Option<Sample>> {
         self.check_deferred()?;
-        let mut from = self.cur.unwrap_or(0);
-        loop {
-            let rest = self.buf.get(from..).unwrap_or(&[]);
-            let idx = from + rest.partition_point(|s| s.t < target);
-            if let Some(s) = self.buf.get(idx) {
-                self.cur = Some(idx);
-                return Ok(Some(*s));
-            }
-            if !self.load_next(target)? {
-                self.cur = Some(self.buf.len());
-                return Ok(None);
-            }
-            from = 0;
-        }
+        Ok(self.seek_from_cursor(target)?)
     }
 
     fn next(&mut self) -> promlite_model::Result<Option<Sample>> {
@@ -357,6 +412,9 @@ impl SampleIter for ChunkSampleIter {
         maxt: Timestamp,
         out: &mut Vec<Sample>,
     ) -> promlite_model::Result<()> {
+        if self.is_fresh() {
+            return Ok(self.collect_window(mint, maxt, out)?);
+        }
         if self.seek(mint)?.is_none() {
             return Ok(());
         }
