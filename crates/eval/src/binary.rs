@@ -283,9 +283,10 @@ fn result_labels(
     }
     if let Some(g) = &b.matching.group {
         for name in &g.include {
-            match one.get(name) {
-                Some(v) => {
-                    lb.set(name.as_str(), v);
+            match one.iter().find(|l| *l.name == **name) {
+                Some(l) => {
+                    // The one side's shared strings, not copies.
+                    lb.set_label(l.clone());
                 }
                 None => {
                     lb.del(name);

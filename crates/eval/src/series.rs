@@ -171,19 +171,33 @@ impl Hasher for PrehashedHasher {
 pub(crate) type PrehashedMap<V> = HashMap<u64, V, BuildHasherDefault<PrehashedHasher>>;
 
 /// Finds equal label sets through their xxh3 hash, comparing labels only on hash equality.
+/// Entries with equal hashes are chained, so there is no allocation per entry beyond its slot.
 #[derive(Default)]
 pub(crate) struct LabelIndex {
-    map: PrehashedMap<Vec<(Labels, usize)>>,
+    /// Hash → newest entry with that hash.
+    heads: PrehashedMap<u32>,
+    /// (labels, stored value, previous entry with the same hash).
+    entries: Vec<(Labels, usize, Option<u32>)>,
 }
 
 impl LabelIndex {
     /// Stores `value` for `labels` unless present; returns the stored index and whether it is new.
     pub(crate) fn get_or_insert(&mut self, labels: &Labels, value: usize) -> (usize, bool) {
-        let bucket = self.map.entry(labels.stable_hash()).or_default();
-        if let Some((_, i)) = bucket.iter().find(|(l, _)| l == labels) {
-            return (*i, false);
+        let h = labels.stable_hash();
+        let head = self.heads.get(&h).copied();
+        let mut at = head;
+        while let Some(i) = at {
+            let Some((l, v, next)) = self.entries.get(i as usize) else {
+                break;
+            };
+            if l == labels {
+                return (*v, false);
+            }
+            at = *next;
         }
-        bucket.push((labels.clone(), value));
+        // Entry indices fit u32: no vector holds 4 billion series.
+        self.heads.insert(h, self.entries.len() as u32);
+        self.entries.push((labels.clone(), value, head));
         (value, true)
     }
 }

@@ -368,9 +368,10 @@ impl LabelsBuilder {
         self
     }
 
-    /// Finishes the label set.
-    pub fn build(&self) -> Labels {
-        Labels(self.labels.clone().into())
+    /// Finishes the label set. Consumes the builder: its labels move into the set, so no
+    /// string is reference-counted again.
+    pub fn build(self) -> Labels {
+        Labels(self.labels.into())
     }
 }
 

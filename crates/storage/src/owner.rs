@@ -243,8 +243,11 @@ pub(crate) fn select_runs(
 /// Merges the parts of equal series (in source order), keeps the runs with a sample possibly in
 /// `[lo, hi]`, and checks the result is strictly ordered (`None` if not).
 fn merge(mut parts: Vec<Part>, lo: Timestamp, hi: Timestamp) -> Option<Vec<SeriesRuns>> {
-    // Stable: equal labels keep source (time) order.
-    parts.sort_by(|a, b| a.labels.cmp(&b.labels));
+    // Stable: equal labels keep source (time) order. Each source lists its series in label
+    // order, so a selection from one source is sorted already (the usual instant query).
+    if !parts.is_sorted_by(|a, b| a.labels <= b.labels) {
+        parts.sort_by(|a, b| a.labels.cmp(&b.labels));
+    }
     let mut out: Vec<SeriesRuns> = Vec::new();
     let flush = |mut series: SeriesRuns, out: &mut Vec<SeriesRuns>| -> bool {
         if !is_ordered(&series.runs) {
