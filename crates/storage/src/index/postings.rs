@@ -23,9 +23,18 @@ const SCAN_SERIES_BELOW: u64 = 4096;
 
 /// Refs of the series that match every matcher.
 pub fn postings_for_matchers(ix: &IndexReader, matchers: &[Matcher]) -> Result<RoaringBitmap> {
-    let mut result: Option<Postings> = None;
+    let mut sets: Vec<Postings> = Vec::new();
     for m in matchers.iter().filter(|m| !m.matches_empty()) {
         let p = union_where(ix, m, true)?;
+        if p.is_empty() {
+            return Ok(RoaringBitmap::new());
+        }
+        sets.push(p);
+    }
+    // Smallest first: every intersection is then at most as large as the smallest list.
+    sets.sort_by_key(|p| p.len());
+    let mut result: Option<Postings> = None;
+    for p in sets {
         let next = match result {
             None => p,
             Some(r) => Postings::Owned(&*r & &*p),
