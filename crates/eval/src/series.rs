@@ -350,10 +350,17 @@ fn signature_bytes(labels: &Labels, on: bool, names: &[String], buf: &mut Vec<u8
     let mut ni = 0usize;
     for l in labels.iter() {
         let name: &str = &l.name;
-        while names.get(ni).is_some_and(|n| n.as_str() < name) {
-            ni += 1;
+        let mut listed = false;
+        while let Some(n) = names.get(ni) {
+            match cmp_bytes(n.as_bytes(), name.as_bytes()) {
+                std::cmp::Ordering::Less => ni += 1,
+                std::cmp::Ordering::Equal => {
+                    listed = true;
+                    break;
+                }
+                std::cmp::Ordering::Greater => break,
+            }
         }
-        let listed = names.get(ni).is_some_and(|n| n == name);
         let relevant = if on {
             listed
         } else {
@@ -369,6 +376,18 @@ fn signature_bytes(labels: &Labels, on: bool, names: &[String], buf: &mut Vec<u8
             break;
         }
     }
+}
+
+/// Byte-wise order of two short strings, inlined: label names usually differ in their first
+/// bytes, where a call into `memcmp` would cost more than the comparison.
+#[inline]
+fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// Labels kept by `on(names)` or, for `ignoring(names)`, all but `names` and `__name__`

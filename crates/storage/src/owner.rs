@@ -188,6 +188,8 @@ pub(crate) fn select_runs(
     drop(to_warm);
 
     let mut parts: Vec<Part> = Vec::new();
+    // Sources that contributed parts: one source lists distinct series in label order already.
+    let mut sources_with_parts = 0usize;
     // Time ranges of the sources read, in the order read (blocks by time, then the head).
     let mut ranges: Vec<(Timestamp, Timestamp)> = Vec::new();
     {
@@ -200,6 +202,7 @@ pub(crate) fn select_runs(
                 return Ok(None);
             };
             let postings = b.reader.postings(matchers)?;
+            let before = parts.len();
             for series_ref in b.reader.sorted_postings(&postings)? {
                 let Some(builder) = runs.by_ref.get(&series_ref) else {
                     return Ok(None);
@@ -210,12 +213,14 @@ pub(crate) fn select_runs(
                     leading_stale: builder.leading_stale(),
                 });
             }
+            sources_with_parts += usize::from(parts.len() > before);
         }
         let head = shared.head.read();
         let (hmin, hmax) = head.time_range();
         if hmax >= lo && hmin <= hi {
             ranges.push((hmin, hmax));
             let postings = head.postings(matchers)?;
+            let before = parts.len();
             for series_ref in head.sorted_postings(&postings)? {
                 let Some(series) = head.series(series_ref) else {
                     continue;
@@ -232,22 +237,45 @@ pub(crate) fn select_runs(
                     leading_stale: builder.leading_stale(),
                 });
             }
+            sources_with_parts += usize::from(parts.len() > before);
         }
     }
     if ranges.windows(2).any(|w| matches!(w, [a, b] if b.0 <= a.1)) {
         return Ok(None);
     }
-    Ok(merge(parts, lo, hi))
+    Ok(merge(parts, sources_with_parts > 1, lo, hi))
 }
 
 /// Merges the parts of equal series (in source order), keeps the runs with a sample possibly in
 /// `[lo, hi]`, and checks the result is strictly ordered (`None` if not).
-fn merge(mut parts: Vec<Part>, lo: Timestamp, hi: Timestamp) -> Option<Vec<SeriesRuns>> {
-    // Stable: equal labels keep source (time) order. Each source lists its series in label
-    // order, so a selection from one source is sorted already (the usual instant query).
-    if !parts.is_sorted_by(|a, b| a.labels <= b.labels) {
-        parts.sort_by(|a, b| a.labels.cmp(&b.labels));
+/// `several_sources`: the parts come from more than one source, so they need sorting and equal
+/// series need joining; one source lists distinct series in label order already (the usual
+/// instant query).
+fn merge(
+    mut parts: Vec<Part>,
+    several_sources: bool,
+    lo: Timestamp,
+    hi: Timestamp,
+) -> Option<Vec<SeriesRuns>> {
+    if !several_sources {
+        let mut out = Vec::with_capacity(parts.len());
+        for part in parts {
+            let mut series = SeriesRuns {
+                labels: part.labels,
+                runs: part.runs,
+            };
+            if !is_ordered(&series.runs) {
+                return None;
+            }
+            series.runs.retain(|r| r.last >= lo && r.first <= hi);
+            if !series.runs.is_empty() {
+                out.push(series);
+            }
+        }
+        return Some(out);
     }
+    // Stable: equal labels keep source (time) order.
+    parts.sort_by(|a, b| a.labels.cmp(&b.labels));
     let mut out: Vec<SeriesRuns> = Vec::new();
     let flush = |mut series: SeriesRuns, out: &mut Vec<SeriesRuns>| -> bool {
         if !is_ordered(&series.runs) {
@@ -327,7 +355,7 @@ mod tests {
             // The head: pod a's first sample there is a marker right after the block's last run.
             part("a", vec![run(120, 150, None)], Some(105)),
         ];
-        let got = merge(parts, 40, 200).expect("ordered");
+        let got = merge(parts, true, 40, 200).expect("ordered");
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].labels.get("pod"), Some("a"));
         assert_eq!(
@@ -336,8 +364,37 @@ mod tests {
         );
         assert_eq!(got[1].runs, vec![run(0, 90, None)]);
         // Nothing of pod b in a window after its samples.
-        let got = merge(vec![part("b", vec![run(0, 90, None)], None)], 91, 200).expect("ordered");
-        assert!(got.is_empty());
+        for several in [true, false] {
+            let one = vec![part("b", vec![run(0, 90, None)], None)];
+            assert!(merge(one, several, 91, 200).expect("ordered").is_empty());
+        }
+    }
+
+    #[test]
+    fn one_source_merges_like_several() {
+        let parts = || {
+            vec![
+                part("a", vec![run(0, 30, None), run(60, 90, Some(100))], None),
+                part("b", vec![run(0, 10, None)], Some(-5)),
+                part("c", vec![run(50, 90, None)], None),
+            ]
+        };
+        let render = |v: Vec<SeriesRuns>| -> Vec<(String, Vec<ValueRun>)> {
+            v.into_iter()
+                .map(|s| (s.labels.to_string(), s.runs))
+                .collect()
+        };
+        for (lo, hi) in [(0, 200), (20, 55), (95, 200)] {
+            let several = render(merge(parts(), true, lo, hi).expect("ordered"));
+            let one = render(merge(parts(), false, lo, hi).expect("ordered"));
+            assert_eq!(one, several, "window {lo}..{hi}");
+        }
+        let bad = vec![part(
+            "a",
+            vec![run(0, 30, Some(45)), run(45, 60, None)],
+            None,
+        )];
+        assert!(merge(bad, false, 0, 100).is_none());
     }
 
     #[test]
@@ -346,13 +403,13 @@ mod tests {
             part("a", vec![run(0, 30, None)], None),
             part("a", vec![run(30, 60, None)], None),
         ];
-        assert!(merge(parts, 0, 100).is_none());
+        assert!(merge(parts, true, 0, 100).is_none());
         let parts = vec![part(
             "a",
             vec![run(0, 30, Some(45)), run(45, 60, None)],
             None,
         )];
-        assert!(merge(parts, 0, 100).is_none());
+        assert!(merge(parts, true, 0, 100).is_none());
     }
 
     #[test]

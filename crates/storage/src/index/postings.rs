@@ -11,7 +11,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use promlite_model::{MatchOp, Matcher};
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 
 use super::reader::{IndexReader, ValueEntry};
 use crate::reader::SeriesRef;
@@ -107,14 +107,17 @@ fn union_where(ix: &IndexReader, m: &Matcher, want: bool) -> Result<Postings> {
                 None => Ok(Postings::Owned(out)),
             };
         }
+        // One multi-way union: folding `|=` value by value rebuilds the growing result each
+        // time, quadratic for the thousands of values a pushed-down join key can carry.
+        let mut lists = Vec::with_capacity(set.len());
         for value in set {
             if let Ok(i) = values.binary_search_by(|v| ix.value_str(v).cmp(value)) {
                 if let Some(v) = values.get(i) {
-                    out |= &*ix.read_postings(v)?;
+                    lists.push(ix.read_postings(v)?);
                 }
             }
         }
-        return Ok(Postings::Owned(out));
+        return Ok(Postings::Owned(lists.iter().map(|l| &**l).union()));
     }
     let candidates: &[ValueEntry] = match (positive.op, positive.prefix()) {
         (MatchOp::Regex, Some(prefix)) => {
@@ -126,11 +129,13 @@ fn union_where(ix: &IndexReader, m: &Matcher, want: bool) -> Result<Postings> {
         }
         _ => values,
     };
+    let mut lists = Vec::new();
     for v in candidates {
         if positive.matches(ix.value_str(v)) {
-            out |= &*ix.read_postings(v)?;
+            lists.push(ix.read_postings(v)?);
         }
     }
+    out = lists.iter().map(|l| &**l).union();
     Ok(Postings::Owned(out))
 }
 
