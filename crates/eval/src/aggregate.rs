@@ -100,6 +100,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &Aggregate, grid: &Grid)
         (ev.eval_vector(&a.expr, grid)?, false)
     };
     let mut sigs = SigTable::new(!a.without, &grouping);
+    sigs.reserve(input.len());
     let group_of: Vec<usize> = input.iter().map(|s| sigs.ordinal(&s.labels)).collect();
     let n_groups = sigs.count;
     match a.op {

@@ -170,6 +170,7 @@ fn set_op(
 ) -> Result<Vec<Series>> {
     let (on, names) = matching_of(b);
     let mut sigs = SigTable::new(on, &names);
+    sigs.reserve(lhs.len() + rhs.len());
     let lsig: Vec<usize> = lhs.iter().map(|s| sigs.ordinal(&s.labels)).collect();
     let rsig: Vec<usize> = rhs.iter().map(|s| sigs.ordinal(&s.labels)).collect();
     let mut present = vec![false; sigs.count];
@@ -307,6 +308,7 @@ fn vector_vector(
     let (on, names) = matching_of(b);
     let card = b.cardinality();
     let mut sigs = SigTable::new(on, &names);
+    sigs.reserve(lhs.len() + rhs.len());
     let lsig: Vec<usize> = lhs.iter().map(|s| sigs.ordinal(&s.labels)).collect();
     let rsig: Vec<usize> = rhs.iter().map(|s| sigs.ordinal(&s.labels)).collect();
     // For one-to-many, swap sides so the "many" side is always iterated and the "one" side is

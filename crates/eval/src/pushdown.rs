@@ -247,6 +247,7 @@ fn one_side_is_lhs(b: &Binary) -> Option<bool> {
 /// owe a many-to-many error that depends on the unfiltered other side, so pushdown stands aside.
 fn has_duplicate_signatures(side: &[Series], names: &[String]) -> bool {
     let mut sigs = SigTable::new(true, names);
+    sigs.reserve(side.len());
     let mut seen: Vec<(usize, i64)> = Vec::new();
     for s in side {
         let ord = sigs.ordinal(&s.labels);

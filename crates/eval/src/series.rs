@@ -315,6 +315,13 @@ impl SigTable {
         }
     }
 
+    /// Makes room for `n` more signatures (typically the number of series about to be looked
+    /// up), sparing the table's regrowth and rehashing.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.heads.reserve(n);
+        self.entries.reserve(n);
+    }
+
     pub(crate) fn ordinal(&mut self, labels: &Labels) -> usize {
         self.buf.clear();
         signature_bytes(labels, self.on, &self.names, &mut self.buf);
