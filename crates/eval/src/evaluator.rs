@@ -247,16 +247,22 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    /// Evaluates `expr` over `grid`.
-    pub(crate) fn eval(&mut self, expr: &Expr, grid: &Grid) -> Result<Val> {
+    /// The checks made before evaluating any node: the deadline, and a grid so long that even
+    /// one series over it would exceed the sample limit (refused before allocating).
+    fn enter_node(&self, grid: &Grid) -> Result<()> {
         self.check_deadline("expression evaluation")?;
         if grid.len() > self.opts.max_samples {
-            // Even one series over this grid would exceed the limit; refuse before allocating.
             return Err(Error::TooManySamples {
                 stage: "query execution",
                 limit: self.opts.max_samples,
             });
         }
+        Ok(())
+    }
+
+    /// Evaluates `expr` over `grid`.
+    pub(crate) fn eval(&mut self, expr: &Expr, grid: &Grid) -> Result<Val> {
+        self.enter_node(grid)?;
         if !grid.is_instant() && wraps_step_invariant(expr) && is_step_invariant(expr) {
             let once = self.eval(expr, &Grid::instant(grid.start))?;
             return Ok(broadcast(once, grid));
@@ -344,13 +350,7 @@ impl<'a> Evaluator<'a> {
             _ => return Ok((self.eval_vector(expr, grid)?, false)),
         };
         // The checks `eval` makes on entry and exit.
-        self.check_deadline("expression evaluation")?;
-        if grid.len() > self.opts.max_samples {
-            return Err(Error::TooManySamples {
-                stage: "query execution",
-                limit: self.opts.max_samples,
-            });
-        }
+        self.enter_node(grid)?;
         let (series, kept) = functions::range_call_for_grouping(self, call, grid)?;
         let n: usize = series.iter().map(|s| s.points.len()).sum();
         self.account(n)?;

@@ -257,26 +257,11 @@ fn merge(
     lo: Timestamp,
     hi: Timestamp,
 ) -> Option<Vec<SeriesRuns>> {
-    if !several_sources {
-        let mut out = Vec::with_capacity(parts.len());
-        for part in parts {
-            let mut series = SeriesRuns {
-                labels: part.labels,
-                runs: part.runs,
-            };
-            if !is_ordered(&series.runs) {
-                return None;
-            }
-            series.runs.retain(|r| r.last >= lo && r.first <= hi);
-            if !series.runs.is_empty() {
-                out.push(series);
-            }
-        }
-        return Some(out);
+    if several_sources {
+        // Stable: equal labels keep source (time) order.
+        parts.sort_by(|a, b| a.labels.cmp(&b.labels));
     }
-    // Stable: equal labels keep source (time) order.
-    parts.sort_by(|a, b| a.labels.cmp(&b.labels));
-    let mut out: Vec<SeriesRuns> = Vec::new();
+    let mut out: Vec<SeriesRuns> = Vec::with_capacity(parts.len());
     let flush = |mut series: SeriesRuns, out: &mut Vec<SeriesRuns>| -> bool {
         if !is_ordered(&series.runs) {
             return false;
@@ -290,7 +275,7 @@ fn merge(
     let mut current: Option<SeriesRuns> = None;
     for part in parts {
         match &mut current {
-            Some(cur) if cur.labels == part.labels => {
+            Some(cur) if several_sources && cur.labels == part.labels => {
                 concat_runs(&mut cur.runs, &part.runs, part.leading_stale);
             }
             _ => {

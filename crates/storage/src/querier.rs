@@ -296,7 +296,8 @@ impl ChunkSampleIter {
         }
     }
 
-    fn check_deferred(&mut self) -> Result<()> {
+    /// Reports a deferred merge error, and materialises a cursor left by a windowed read.
+    fn settle_cursor(&mut self) -> Result<()> {
         if let Some(e) = self.deferred.take() {
             return Err(e);
         }
@@ -385,12 +386,12 @@ impl ChunkSampleIter {
 
 impl SampleIter for ChunkSampleIter {
     fn seek(&mut self, target: Timestamp) -> promlite_model::Result<Option<Sample>> {
-        self.check_deferred()?;
+        self.settle_cursor()?;
         Ok(self.seek_from_cursor(target)?)
     }
 
     fn next(&mut self) -> promlite_model::Result<Option<Sample>> {
-        self.check_deferred()?;
+        self.settle_cursor()?;
         let idx = self
             .cur
             .map_or(0, |c| c.saturating_add(1).min(self.buf.len()));

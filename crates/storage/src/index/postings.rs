@@ -84,9 +84,8 @@ pub fn all_series(ix: &IndexReader) -> RoaringBitmap {
 
 /// Union of the postings of the values `v` of `m.name` with `m.matches(v) == want`.
 fn union_where(ix: &IndexReader, m: &Matcher, want: bool) -> Result<Postings> {
-    let mut out = RoaringBitmap::new();
     let Some(entry) = ix.name_entry(&m.name) else {
-        return Ok(Postings::Owned(out));
+        return Ok(Postings::Owned(RoaringBitmap::new()));
     };
     let values = entry.values.as_slice();
     // The matcher whose accepted values we collect.
@@ -104,7 +103,7 @@ fn union_where(ix: &IndexReader, m: &Matcher, want: bool) -> Result<Postings> {
             let found = values.binary_search_by(|v| ix.value_str(v).cmp(value));
             return match found.ok().and_then(|i| values.get(i)) {
                 Some(v) => Ok(Postings::Shared(ix.read_postings(v)?)),
-                None => Ok(Postings::Owned(out)),
+                None => Ok(Postings::Owned(RoaringBitmap::new())),
             };
         }
         // One multi-way union: folding `|=` value by value rebuilds the growing result each
@@ -135,8 +134,7 @@ fn union_where(ix: &IndexReader, m: &Matcher, want: bool) -> Result<Postings> {
             lists.push(ix.read_postings(v)?);
         }
     }
-    out = lists.iter().map(|l| &**l).union();
-    Ok(Postings::Owned(out))
+    Ok(Postings::Owned(lists.iter().map(|l| &**l).union()))
 }
 
 /// Sorted label names of the series matching `matchers` (all names if `matchers` is empty).
