@@ -37,7 +37,7 @@ pub fn postings_for_matchers(ix: &IndexReader, matchers: &[Matcher]) -> Result<R
     for p in sets {
         let next = match result {
             None => p,
-            Some(r) => Postings::Owned(&*r & &*p),
+            Some(r) => Postings::Owned(intersect(&r, &p)),
         };
         if next.is_empty() {
             return Ok(RoaringBitmap::new());
@@ -56,6 +56,37 @@ pub fn postings_for_matchers(ix: &IndexReader, matchers: &[Matcher]) -> Result<R
         result -= &*union_where(ix, m, false)?;
     }
     Ok(result)
+}
+
+/// `small ∩ large`, with `small` the shorter list, by the cheapest of three methods:
+/// - either list is one contiguous run of refs (a metric name's series: a block numbers its
+///   series in label order, `__name__` first): the other list's refs inside that run, found by
+///   binary search, with no per-element test;
+/// - `small` is much shorter: each of its refs looked up in `large`;
+/// - otherwise roaring's merge, which walks both lists.
+///
+/// A selector like `m{namespace="x"}` thus costs about the size of the answer rather than the
+/// size of the namespace's postings.
+fn intersect(small: &RoaringBitmap, large: &RoaringBitmap) -> RoaringBitmap {
+    /// Below `large.len() / PROBE_RATIO` elements, lookups beat the merge walk.
+    const PROBE_RATIO: u64 = 16;
+    let (Some(lo), Some(hi)) = (large.min(), large.max()) else {
+        return RoaringBitmap::new();
+    };
+    let (Some(small_lo), Some(small_hi)) = (small.min(), small.max()) else {
+        return RoaringBitmap::new();
+    };
+    let found = if u64::from(hi - lo) + 1 == large.len() {
+        RoaringBitmap::from_sorted_iter(small.range(lo..=hi))
+    } else if u64::from(small_hi - small_lo) + 1 == small.len() {
+        RoaringBitmap::from_sorted_iter(large.range(small_lo..=small_hi))
+    } else if small.len().saturating_mul(PROBE_RATIO) < large.len() {
+        RoaringBitmap::from_sorted_iter(small.iter().filter(|r| large.contains(*r)))
+    } else {
+        return small & large;
+    };
+    // Both iterators ascend, so `from_sorted_iter` cannot fail; the merge is the fallback anyway.
+    found.unwrap_or_else(|_| small & large)
 }
 
 /// A postings set: one cached list, borrowed, or a computed union/intersection.
@@ -214,4 +245,52 @@ pub(crate) fn label_values_with(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A list of refs below 200_000 (so lists span several roaring containers): either a
+    /// contiguous run or scattered refs.
+    fn refs() -> impl Strategy<Value = RoaringBitmap> {
+        prop_oneof![
+            (0u32..150_000, 0u32..70_000).prop_map(|(lo, n)| {
+                let mut b = RoaringBitmap::new();
+                b.insert_range(lo..lo + n);
+                b
+            }),
+            proptest::collection::vec(0u32..200_000, 0..3000)
+                .prop_map(|v| v.into_iter().collect::<RoaringBitmap>()),
+            // Dense and clustered, so bitmap containers and skewed sizes both occur.
+            (
+                0u32..100_000,
+                proptest::collection::vec(0u32..8192, 0..9000)
+            )
+                .prop_map(|(base, v)| v.into_iter().map(|x| base + x).collect::<RoaringBitmap>()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn intersect_equals_the_merge(a in refs(), b in refs()) {
+            let (small, large) = if a.len() <= b.len() { (&a, &b) } else { (&b, &a) };
+            prop_assert_eq!(intersect(small, large), &a & &b);
+        }
+    }
+
+    #[test]
+    fn intersect_agrees_on_each_shape() {
+        let run: RoaringBitmap = (1000..5000).collect();
+        let scattered: RoaringBitmap = (0..20_000).step_by(7).collect();
+        let few: RoaringBitmap = [3, 1001, 4999, 5000, 19_999].into_iter().collect();
+        // large contiguous
+        assert_eq!(intersect(&few, &run), &few & &run);
+        // small contiguous
+        assert_eq!(intersect(&run, &scattered), &run & &scattered);
+        // probing a much longer list
+        assert_eq!(intersect(&few, &scattered), &few & &scattered);
+        assert_eq!(intersect(&RoaringBitmap::new(), &run), RoaringBitmap::new());
+    }
 }
