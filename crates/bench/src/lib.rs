@@ -4,8 +4,11 @@
 //! [`run`] generates a synthetic cluster (crates/cluster) once per spec into a work directory,
 //! ingests it into each engine (Prometheus through `promtool tsdb create-blocks-from
 //! openmetrics`, VictoriaMetrics through `/api/v1/import/prometheus`, promlite through its
-//! appender), then runs the instant and range version of every workload query on each engine in
-//! turn: warm-up runs, then timed runs whose median is reported. Prometheus is the oracle:
+//! appender), then runs the instant and range version of every workload query on each engine:
+//! warm-up runs, then timed runs whose median is reported. By default the engines are all up at
+//! once and measured interleaved (each timed run of a query executes once on every engine, the
+//! first engine rotating), so a drift in the machine's speed affects them alike;
+//! [`Order::Sequential`] measures one engine after the other instead. Prometheus is the oracle:
 //! promlite must give its answers (relative tolerance 1e-9) or [`run`] fails after printing the
 //! report; VictoriaMetrics' differences are reported only. Engines whose binaries are missing are
 //! skipped with a note. Servers listen on 127.0.0.1 only and are stopped by PID, also on error.
@@ -24,6 +27,8 @@ pub mod dataset;
 pub mod engine;
 mod error;
 pub mod http;
+pub mod measure;
+mod prepare;
 pub mod process;
 pub mod prometheus;
 pub mod promjson;
@@ -33,18 +38,18 @@ pub mod report;
 pub mod victoria;
 pub mod workload;
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use error::{Error, Result};
+pub use measure::Order;
 pub use report::{BenchReport, Check, IngestLine, Measurement, QueryKind, Row, Setup};
 
 use answer::{compare, QueryResult, Verdict};
-use engine::Engine;
-use prometheus::{Prometheus, PrometheusConfig};
-use victoria::{Victoria, VictoriaConfig};
-use workload::WorkloadQuery;
+use measure::{Job, Outcome, Role, Runs};
+use prepare::SetupLog;
+use prometheus::PrometheusConfig;
+use victoria::VictoriaConfig;
 
 /// Which engines to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +105,8 @@ pub struct BenchOptions {
     pub step_ms: i64,
     /// Engines to run.
     pub engines: EngineSet,
+    /// Whether the engines are measured interleaved (default) or one after the other.
+    pub order: Order,
     /// Prometheus binaries and limits.
     pub prometheus: PrometheusConfig,
     /// VictoriaMetrics binary and limits.
@@ -129,6 +136,7 @@ impl Default for BenchOptions {
             warmup: 1,
             step_ms: 60_000,
             engines: EngineSet::default(),
+            order: Order::default(),
             prometheus: PrometheusConfig::default(),
             victoria: VictoriaConfig::default(),
             fast_path: true,
@@ -174,19 +182,6 @@ pub fn times(spec: &promlite_cluster::ClusterSpec, step_ms: i64) -> Result<Times
     })
 }
 
-/// One query version to run.
-#[derive(Debug, Clone)]
-struct Job<'a> {
-    query: &'a WorkloadQuery,
-    kind: QueryKind,
-}
-
-/// What one engine did with one job: timings and (for the oracle) the answer.
-struct Outcome {
-    measurement: Measurement,
-    answer: QueryResult,
-}
-
 /// Runs the benchmark and writes progress, then the table, to `out`. Returns the report; fails
 /// with [`Error::Mismatch`] (after writing everything) if promlite disagreed with Prometheus.
 pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
@@ -218,7 +213,7 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
         opts.work_dir.display()
     )?;
     let data = dataset::prepare(&opts.work_dir, &opts.size, &opts.style, &spec)?;
-    let mut ingest = vec![IngestLine {
+    let ingest = vec![IngestLine {
         engine: "generate".into(),
         step: format!("OpenMetrics text, {} MB", data.stats.bytes / 1_000_000),
         seconds: data.generate_time.as_secs_f64(),
@@ -249,163 +244,25 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
         }
     }
 
-    let mut notes = Vec::new();
-    let key = |job: &Job<'_>| (job.query.name.clone(), job.kind);
-    let mut oracle: HashMap<(String, QueryKind), Outcome> = HashMap::new();
-    let mut prometheus_ran = false;
-
-    // Prometheus first: its answers are the reference for the others.
-    if opts.engines.prometheus {
-        match opts.prometheus.missing() {
-            Some(why) => notes.push(format!("prometheus skipped: {why}")),
-            None => {
-                let blocks = data.engine_dir("prometheus");
-                writeln!(out, "# prometheus: building blocks with promtool")?;
-                let built = prometheus::build_blocks(&opts.prometheus, &data.openmetrics, &blocks)?;
-                ingest.push(IngestLine {
-                    engine: "prometheus".into(),
-                    step: "promtool tsdb create-blocks-from openmetrics".into(),
-                    seconds: built.as_secs_f64(),
-                    reused: built.is_zero(),
-                });
-                let (mut server, ready) = Prometheus::start(&opts.prometheus, &blocks, &data.dir)?;
-                ingest.push(IngestLine {
-                    engine: "prometheus".into(),
-                    step: "start-up until /-/ready".into(),
-                    seconds: ready.as_secs_f64(),
-                    reused: false,
-                });
-                for job in &jobs {
-                    let outcome = run_job(&mut server, job, &times, opts, out)?;
-                    oracle.insert(key(job), outcome);
-                }
-                server.stop()?;
-                prometheus_ran = true;
-            }
-        }
-    }
-
-    let mut victoria: HashMap<(String, QueryKind), (Measurement, Check, usize, bool)> =
-        HashMap::new();
-    if opts.engines.victoria {
-        match opts.victoria.missing() {
-            Some(why) => notes.push(format!("victoria-metrics skipped: {why}")),
-            None => {
-                let dir = data.engine_dir("victoria-metrics");
-                let (server, ready) = Victoria::start(&opts.victoria, &dir, &data.dir)?;
-                let mut server = if server.has_import() {
-                    ingest.push(IngestLine {
-                        engine: "victoria-metrics".into(),
-                        step: "start-up until /health".into(),
-                        seconds: ready.as_secs_f64(),
-                        reused: false,
-                    });
-                    server
-                } else {
-                    writeln!(out, "# victoria-metrics: importing")?;
-                    let imported = server.import(&data.openmetrics)?;
-                    ingest.push(IngestLine {
-                        engine: "victoria-metrics".into(),
-                        step: format!(
-                            "/api/v1/import/prometheus ({} samples) + force_flush",
-                            imported.samples
-                        ),
-                        seconds: imported.elapsed.as_secs_f64(),
-                        reused: false,
-                    });
-                    // Restart so background merges of the fresh parts do not run during timing.
-                    server.stop()?;
-                    Victoria::start(&opts.victoria, &dir, &data.dir)?.0
-                };
-                for job in &jobs {
-                    let outcome = run_job(&mut server, job, &times, opts, out)?;
-                    let check =
-                        check_against(oracle.get(&key(job)), &outcome.answer, opts.rel_tolerance);
-                    let is_error = matches!(outcome.answer, QueryResult::Error(_));
-                    let n_series = outcome.answer.n_series();
-                    victoria.insert(key(job), (outcome.measurement, check, n_series, is_error));
-                }
-                server.stop()?;
-            }
-        }
-    }
-
-    let mut promlite: HashMap<(String, QueryKind), (Measurement, Check, usize, bool)> =
-        HashMap::new();
-    #[cfg(not(feature = "promlite"))]
-    if opts.engines.promlite {
-        notes.push("promlite skipped: built without the `promlite` feature".into());
-    }
-    #[cfg(feature = "promlite")]
-    if opts.engines.promlite {
-        writeln!(out, "# promlite: opening (ingesting on first use)")?;
-        let (mut engine, stats) = promlite_engine::Promlite::open_or_ingest(
-            &data.engine_dir("promlite"),
-            &data.spec,
-            opts.fast_path,
-        )?;
-        // promlite ingests from the generator's stream, the others from data.om: the counts must
-        // agree, or the generator changed since data.om was written (delete the work directory).
-        if stats.samples != 0 && stats.samples != data.stats.samples {
-            return Err(Error::Promlite(format!(
-                "ingested {} samples but {} holds {}; the generator changed, delete {}",
-                stats.samples,
-                data.openmetrics.display(),
-                data.stats.samples,
-                data.dir.display()
-            )));
-        }
-        ingest.push(IngestLine {
-            engine: "promlite".into(),
-            step: format!("appender ({} samples) + flush into blocks", stats.samples),
-            seconds: stats.elapsed.as_secs_f64(),
-            reused: stats.elapsed.is_zero(),
-        });
-        for job in &jobs {
-            let outcome = run_job(&mut engine, job, &times, opts, out)?;
-            let check = check_against(oracle.get(&key(job)), &outcome.answer, opts.rel_tolerance);
-            let is_error = matches!(outcome.answer, QueryResult::Error(_));
-            promlite.insert(
-                key(job),
-                (
-                    outcome.measurement,
-                    check,
-                    outcome.answer.n_series(),
-                    is_error,
-                ),
-            );
-        }
-    }
-
-    let mut rows = Vec::with_capacity(jobs.len());
-    for job in &jobs {
-        let k = key(job);
-        let reference = oracle.get(&k);
-        let pl = promlite.remove(&k);
-        let vm = victoria.remove(&k);
-        // The reference answer's shape: Prometheus's, else promlite's, else VictoriaMetrics'.
-        let (series, error) = match (reference, &pl, &vm) {
-            (Some(o), _, _) => (
-                Some(o.answer.n_series()),
-                matches!(o.answer, QueryResult::Error(_)),
-            ),
-            (None, Some((_, _, n, is_error)), _) | (None, None, Some((_, _, n, is_error))) => {
-                (Some(*n), *is_error)
-            }
-            (None, None, None) => (None, false),
-        };
-        rows.push(Row {
-            query: job.query.name.clone(),
-            kind: job.kind,
-            series: series.filter(|_| !error),
-            error,
-            prometheus: reference.map(|o| o.measurement.clone()),
-            promlite_check: pl.as_ref().map_or(Check::NotRun, |p| p.1.clone()),
-            promlite: pl.map(|p| p.0),
-            victoria_check: vm.as_ref().map_or(Check::NotRun, |v| v.1.clone()),
-            victoria: vm.map(|v| v.0),
-        });
-    }
+    let mut log = SetupLog {
+        ingest,
+        notes: Vec::new(),
+    };
+    let measured = measure::measure_all(
+        opts.order,
+        &Role::ALL,
+        |role, out| prepare::prepare(role, opts, &data, &mut log, out),
+        &jobs,
+        &times,
+        Runs {
+            warmup: opts.warmup,
+            timed: opts.runs,
+        },
+        out,
+    )?;
+    let SetupLog { ingest, mut notes } = log;
+    let rows = build_rows(&jobs, &measured, opts.rel_tolerance);
+    let prometheus_ran = measured.iter().any(|(role, _)| *role == Role::Prometheus);
     if !prometheus_ran {
         notes.push("no Prometheus answers: nothing was checked".into());
     }
@@ -427,6 +284,7 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
             runs: opts.runs,
             warmup: opts.warmup,
             fast_path: opts.fast_path,
+            order: opts.order,
         },
         ingest,
         notes,
@@ -464,61 +322,44 @@ fn check_against(oracle: Option<&Outcome>, answer: &QueryResult, rel_tol: f64) -
     }
 }
 
-/// Runs one job on one engine: warm-up runs, then the timed runs. The answer kept is the first
-/// run's. Prints one progress line.
-fn run_job(
-    engine: &mut dyn Engine,
-    job: &Job<'_>,
-    times: &Times,
-    opts: &BenchOptions,
-    out: &mut dyn Write,
-) -> Result<Outcome> {
-    let mut answer: Option<QueryResult> = None;
-    let mut wall = Vec::with_capacity(opts.runs);
-    let mut eval = Vec::with_capacity(opts.runs);
-    let mut exec = Vec::with_capacity(opts.runs);
-    for run_idx in 0..opts.warmup + opts.runs {
-        let timed = match job.kind {
-            QueryKind::Instant => engine.instant_query(&job.query.query, times.instant)?,
-            QueryKind::Range => {
-                engine.range_query(&job.query.query, times.start, times.end, times.step)?
-            }
-        };
-        if run_idx >= opts.warmup {
-            wall.push(timed.wall);
-            eval.extend(timed.server.eval_total);
-            exec.extend(timed.server.exec_total);
-        }
-        if answer.is_none() {
-            answer = Some(timed.result);
-        }
-    }
-    let measurement = Measurement::new(&wall, &eval, &exec);
-    let answer = answer.unwrap_or(QueryResult::Error("not run".into()));
-    let shape = match &answer {
-        QueryResult::Error(e) => format!(
-            "error: {}",
-            e.lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(80)
-                .collect::<String>()
-        ),
-        other => format!("{} series", other.n_series()),
+/// One table row per job from every measured engine's outcomes (`[job]` per engine). The
+/// reference answer's shape is Prometheus's, else promlite's, else VictoriaMetrics'.
+fn build_rows(jobs: &[Job<'_>], measured: &[(Role, Vec<Outcome>)], rel_tol: f64) -> Vec<Row> {
+    let outcome = |role: Role, job_idx: usize| {
+        measured
+            .iter()
+            .find(|(r, _)| *r == role)
+            .and_then(|(_, outcomes)| outcomes.get(job_idx))
     };
-    writeln!(
-        out,
-        "{:<17} {:<32} {:<7} median {:>9} ms  ({shape})",
-        engine.name(),
-        job.query.name,
-        job.kind.as_str(),
-        report::fmt_ms(measurement.median_ms)
-    )?;
-    Ok(Outcome {
-        measurement,
-        answer,
-    })
+    let is_error = |o: &Outcome| matches!(o.answer, QueryResult::Error(_));
+    jobs.iter()
+        .enumerate()
+        .map(|(job_idx, job)| {
+            let reference = outcome(Role::Prometheus, job_idx);
+            let pl = outcome(Role::Promlite, job_idx);
+            let vm = outcome(Role::Victoria, job_idx);
+            let (series, error) = match reference.or(pl).or(vm) {
+                Some(o) => (Some(o.answer.n_series()), is_error(o)),
+                None => (None, false),
+            };
+            let check = |o: Option<&Outcome>| {
+                o.map_or(Check::NotRun, |o| {
+                    check_against(reference, &o.answer, rel_tol)
+                })
+            };
+            Row {
+                query: job.query.name.clone(),
+                kind: job.kind,
+                series: series.filter(|_| !error),
+                error,
+                prometheus: reference.map(|o| o.measurement.clone()),
+                promlite_check: check(pl),
+                promlite: pl.map(|o| o.measurement.clone()),
+                victoria_check: check(vm),
+                victoria: vm.map(|o| o.measurement.clone()),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

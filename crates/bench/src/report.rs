@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::measure::Order;
+
 /// Instant or range version of a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -194,6 +196,8 @@ pub struct Setup {
     pub warmup: usize,
     /// promlite's workload-join fast path setting.
     pub fast_path: bool,
+    /// The order the engines were measured in.
+    pub order: Order,
 }
 
 /// Everything a benchmark run found.
@@ -286,6 +290,13 @@ impl BenchReport {
             s.warmup,
             if s.fast_path { "on" } else { "off" }
         );
+        let how = match s.order {
+            Order::Interleaved => {
+                "all engines up at once; each timed run executes on every engine in turn, the first engine rotating"
+            }
+            Order::Sequential => "one engine at a time, each running every query",
+        };
+        let _ = writeln!(out, "{bullet}order: {} ({how})", s.order.as_str());
         for line in &self.ingest {
             let how = if line.reused {
                 "reused".to_string()
@@ -431,6 +442,7 @@ mod tests {
                 runs: 5,
                 warmup: 1,
                 fast_path: true,
+                order: Order::Interleaved,
             },
             ingest: vec![IngestLine {
                 engine: "prometheus".into(),
@@ -520,6 +532,10 @@ mod tests {
         );
         assert!(table.contains("note: victoria-metrics skipped"), "{table}");
         assert!(
+            table.contains("  order: interleaved (all engines up"),
+            "{table}"
+        );
+        assert!(
             table.contains("ingest prometheus: promtool 1.2 s")
                 || table.contains("ingest prometheus: promtool 1.3 s")
         );
@@ -549,6 +565,8 @@ mod tests {
         );
         let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(json["rows"][0]["kind"], "range");
+        assert_eq!(json["setup"]["order"], "interleaved");
+        assert!(md.contains("- order: interleaved ("), "{md}");
         assert_eq!(json["rows"][0]["promlite_check"]["status"], "same");
         assert_eq!(json["rows"][0]["prometheus"]["median_ms"], 250.0);
     }

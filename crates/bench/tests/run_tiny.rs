@@ -1,7 +1,7 @@
 //! End to end: `run` on the tiny cluster with every installed engine; promlite must agree with
 //! Prometheus on every answer (when Prometheus is installed), and a missing engine is a note.
 
-use promlite_bench::{run, BenchOptions, Check, EngineSet, QueryKind};
+use promlite_bench::{run, BenchOptions, Check, EngineSet, Order, QueryKind};
 
 #[test]
 fn tiny_cluster_on_every_installed_engine() {
@@ -97,17 +97,20 @@ fn tiny_cluster_on_every_installed_engine() {
         serde_json::from_str(&std::fs::read_to_string(work.path().join("report.json")).unwrap())
             .unwrap();
     assert_eq!(json["rows"].as_array().map(Vec::len), Some(8));
+    assert_eq!(json["setup"]["order"], "interleaved");
     assert!(std::fs::read_to_string(work.path().join("report.md"))
         .unwrap()
         .starts_with("| query |"));
 
-    // A second run reuses the generated data and every engine's ingested copy.
+    // A second run, in the sequential order, reuses the generated data and every engine's
+    // ingested copy, and gets the same answers.
     let again = run(
         &BenchOptions {
             engines: EngineSet {
                 victoria: false,
                 ..EngineSet::default()
             },
+            order: Order::Sequential,
             ..opts
         },
         &mut Vec::new(),
@@ -118,4 +121,15 @@ fn tiny_cluster_on_every_installed_engine() {
         .iter()
         .filter(|l| l.engine == "generate" || l.engine == "promlite")
         .all(|l| l.reused));
+    assert_eq!(again.setup.order, Order::Sequential);
+    assert_eq!(again.rows.len(), report.rows.len());
+    for (first, second) in report.rows.iter().zip(&again.rows) {
+        assert_eq!(
+            (first.series, first.error, &first.promlite_check),
+            (second.series, second.error, &second.promlite_check),
+            "{} {:?}",
+            first.query,
+            first.kind
+        );
+    }
 }

@@ -270,6 +270,16 @@ pub enum BenchEngine {
     Victoria,
 }
 
+/// The order `bench` measures the engines in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchOrder {
+    /// All engines up at once; each timed run of a query executes on every engine in turn, the
+    /// first engine rotating, so drifts in machine speed affect every engine alike.
+    Interleaved,
+    /// One engine at a time: each starts, runs every query and stops before the next starts.
+    Sequential,
+}
+
 /// `promlite bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -300,6 +310,9 @@ pub struct BenchArgs {
     /// Untimed warm-up runs before the timed ones.
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
+    /// Measurement order of the engines.
+    #[arg(long, value_enum, default_value_t = BenchOrder::Interleaved)]
+    pub order: BenchOrder,
     /// Range query step (Prometheus duration).
     #[arg(long, value_name = "DURATION", default_value = "1m")]
     pub step: String,

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use promlite_bench::{BenchOptions, EngineSet};
+use promlite_bench::{BenchOptions, EngineSet, Order};
 use promlite_http::params::parse_duration;
 
-use crate::args::{BenchArgs, BenchEngine, LabelStyleArg, SizeArg};
+use crate::args::{BenchArgs, BenchEngine, BenchOrder, LabelStyleArg, SizeArg};
 
 fn size_name(size: SizeArg) -> &'static str {
     match size {
@@ -61,6 +61,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         warmup: args.warmup,
         step_ms,
         engines,
+        order: match args.order {
+            BenchOrder::Interleaved => Order::Interleaved,
+            BenchOrder::Sequential => Order::Sequential,
+        },
         prometheus,
         victoria,
         fast_path: !args.no_fast_path,

@@ -1,0 +1,270 @@
+//! Measuring: runs every job on the prepared engines in one of two orders, interleaved (the
+//! default: all engines up at once, each timed run executed once on every engine with the first
+//! engine rotating) or sequential (one engine at a time), and keeps each engine's timings and
+//! first answer per job.
+//!
+//! The machine's speed drifts over minutes, so an engine measured alone during a slow stretch
+//! looks slower than it is. Interleaving puts the engines' runs of one query within seconds of
+//! each other, and the rotation keeps any engine from always going first (or last) after another
+//! engine's run.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::answer::QueryResult;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::report::{self, Measurement, QueryKind};
+use crate::workload::WorkloadQuery;
+use crate::Times;
+
+/// The order in which the engines are measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Every engine is started first and they all stay up. For each query, every engine does its
+    /// warm-up runs, then each timed run executes once on every engine, the engine that goes
+    /// first rotating from run to run (see [`rotation`]).
+    #[default]
+    Interleaved,
+    /// One engine at a time: it is started, runs every query (warm-ups, then timed runs) and is
+    /// stopped before the next engine starts.
+    Sequential,
+}
+
+impl Order {
+    /// `interleaved` or `sequential`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Interleaved => "interleaved",
+            Order::Sequential => "sequential",
+        }
+    }
+}
+
+/// The engines' positions in round `round` of a job, first to last: a cyclic shift of
+/// `0..n_engines` by `round`. Over any `n_engines` consecutive rounds every engine goes first
+/// once and stands at every position once.
+pub fn rotation(n_engines: usize, round: usize) -> impl Iterator<Item = usize> {
+    // The range is empty when there are no engines, so the modulo never sees zero.
+    (0..n_engines).map(move |k| (round % n_engines + k) % n_engines)
+}
+
+/// The engines the harness knows, in the order they are prepared and listed. Prometheus comes
+/// first: its answers are the reference for the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Prometheus,
+    Victoria,
+    Promlite,
+}
+
+impl Role {
+    /// Every role, in preparation order.
+    pub(crate) const ALL: [Role; 3] = [Role::Prometheus, Role::Victoria, Role::Promlite];
+}
+
+/// One query version to run.
+#[derive(Debug, Clone)]
+pub(crate) struct Job<'a> {
+    pub(crate) query: &'a WorkloadQuery,
+    pub(crate) kind: QueryKind,
+}
+
+/// What one engine did with one job: its timings and its first run's answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub(crate) measurement: Measurement,
+    pub(crate) answer: QueryResult,
+}
+
+/// A prepared engine: something to query, and to stop once measuring is over.
+pub(crate) trait Running {
+    /// Which engine this is.
+    fn role(&self) -> Role;
+    /// The engine to query.
+    fn engine(&mut self) -> &mut dyn Engine;
+    /// Stops it (servers by PID); dropping it without calling this stops it too.
+    fn stop(self) -> Result<()>;
+}
+
+/// How many runs each job gets on each engine.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Runs {
+    /// Untimed runs first.
+    pub(crate) warmup: usize,
+    /// Timed runs after them.
+    pub(crate) timed: usize,
+}
+
+/// Prepares the engines of `roles` with `prepare` (which returns `None` for an engine that is
+/// skipped) and runs every job on them in `order`. Returns each measured engine's outcomes, one
+/// per job in job order, in the order of `roles`. Every prepared engine is stopped, also when
+/// measuring fails (by dropping it).
+pub(crate) fn measure_all<R: Running>(
+    order: Order,
+    roles: &[Role],
+    mut prepare: impl FnMut(Role, &mut dyn Write) -> Result<Option<R>>,
+    jobs: &[Job<'_>],
+    times: &Times,
+    runs: Runs,
+    out: &mut dyn Write,
+) -> Result<Vec<(Role, Vec<Outcome>)>> {
+    let mut measured = Vec::with_capacity(roles.len());
+    match order {
+        Order::Sequential => {
+            for role in roles {
+                let Some(mut running) = prepare(*role, out)? else {
+                    continue;
+                };
+                let mut outcomes = measure(&mut [running.engine()], jobs, times, runs, out)?;
+                running.stop()?;
+                measured.push((*role, outcomes.pop().unwrap_or_default()));
+            }
+        }
+        Order::Interleaved => {
+            let mut all = Vec::with_capacity(roles.len());
+            for role in roles {
+                if let Some(running) = prepare(*role, out)? {
+                    all.push(running);
+                }
+            }
+            let mut engines: Vec<&mut dyn Engine> = all.iter_mut().map(R::engine).collect();
+            let outcomes = measure(&mut engines, jobs, times, runs, out)?;
+            let roles_run: Vec<Role> = all.iter().map(R::role).collect();
+            stop_all(all)?;
+            measured.extend(roles_run.into_iter().zip(outcomes));
+        }
+    }
+    Ok(measured)
+}
+
+/// Stops every engine, even after one fails to stop; returns the first failure.
+fn stop_all<R: Running>(all: Vec<R>) -> Result<()> {
+    let mut first = Ok(());
+    for running in all {
+        let stopped = running.stop();
+        if first.is_ok() {
+            first = stopped;
+        }
+    }
+    first
+}
+
+/// Runs every job on every engine of `engines`, interleaved: per job, the warm-up rounds, then
+/// the timed rounds, each round executing the job once on every engine in [`rotation`] order.
+/// With one engine this is simply that engine's warm-ups and timed runs back to back. Prints one
+/// progress line per engine per job. Returns `[engine][job]`.
+pub(crate) fn measure(
+    engines: &mut [&mut dyn Engine],
+    jobs: &[Job<'_>],
+    times: &Times,
+    runs: Runs,
+    out: &mut dyn Write,
+) -> Result<Vec<Vec<Outcome>>> {
+    let mut outcomes: Vec<Vec<Outcome>> = engines
+        .iter()
+        .map(|_| Vec::with_capacity(jobs.len()))
+        .collect();
+    for job in jobs {
+        let mut tallies: Vec<Tally> = engines.iter().map(|_| Tally::new(runs.timed)).collect();
+        for (round, timed) in (0..runs.warmup)
+            .map(|round| (round, false))
+            .chain((0..runs.timed).map(|round| (round, true)))
+        {
+            for engine_idx in rotation(engines.len(), round) {
+                if let (Some(engine), Some(tally)) =
+                    (engines.get_mut(engine_idx), tallies.get_mut(engine_idx))
+                {
+                    tally.record(execute(&mut **engine, job, times)?, timed);
+                }
+            }
+        }
+        for ((engine, tally), kept) in engines.iter().zip(tallies).zip(outcomes.iter_mut()) {
+            let outcome = tally.finish();
+            progress(out, engine.name(), job, &outcome)?;
+            kept.push(outcome);
+        }
+    }
+    Ok(outcomes)
+}
+
+/// One execution of `job` on `engine`.
+fn execute(engine: &mut dyn Engine, job: &Job<'_>, times: &Times) -> Result<crate::engine::Timed> {
+    match job.kind {
+        QueryKind::Instant => engine.instant_query(&job.query.query, times.instant),
+        QueryKind::Range => {
+            engine.range_query(&job.query.query, times.start, times.end, times.step)
+        }
+    }
+}
+
+/// One engine's runs of one job so far.
+struct Tally {
+    answer: Option<QueryResult>,
+    wall: Vec<Duration>,
+    eval: Vec<Duration>,
+    exec: Vec<Duration>,
+}
+
+impl Tally {
+    fn new(timed_runs: usize) -> Self {
+        Self {
+            answer: None,
+            wall: Vec::with_capacity(timed_runs),
+            eval: Vec::with_capacity(timed_runs),
+            exec: Vec::with_capacity(timed_runs),
+        }
+    }
+
+    /// Keeps the first run's answer, and the timings of timed runs.
+    fn record(&mut self, run: crate::engine::Timed, timed: bool) {
+        if timed {
+            self.wall.push(run.wall);
+            self.eval.extend(run.server.eval_total);
+            self.exec.extend(run.server.exec_total);
+        }
+        if self.answer.is_none() {
+            self.answer = Some(run.result);
+        }
+    }
+
+    fn finish(self) -> Outcome {
+        Outcome {
+            measurement: Measurement::new(&self.wall, &self.eval, &self.exec),
+            answer: self
+                .answer
+                .unwrap_or_else(|| QueryResult::Error("not run".into())),
+        }
+    }
+}
+
+/// The progress line of one engine on one job: its median and the answer's shape.
+fn progress(out: &mut dyn Write, engine: &str, job: &Job<'_>, outcome: &Outcome) -> Result<()> {
+    let shape = match &outcome.answer {
+        QueryResult::Error(e) => format!(
+            "error: {}",
+            e.lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(80)
+                .collect::<String>()
+        ),
+        other => format!("{} series", other.n_series()),
+    };
+    writeln!(
+        out,
+        "{:<17} {:<32} {:<7} median {:>9} ms  ({shape})",
+        engine,
+        job.query.name,
+        job.kind.as_str(),
+        report::fmt_ms(outcome.measurement.median_ms)
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
