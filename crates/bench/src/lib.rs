@@ -6,9 +6,10 @@
 //! openmetrics`, VictoriaMetrics through `/api/v1/import/prometheus`, promlite through its
 //! appender), then runs the instant and range version of every workload query on each engine:
 //! warm-up runs, then timed runs whose median is reported. By default the engines are all up at
-//! once and measured interleaved (each timed run of a query executes once on every engine, the
-//! first engine rotating), so a drift in the machine's speed affects them alike;
-//! [`Order::Sequential`] measures one engine after the other instead. Prometheus is the oracle:
+//! once and measured grouped (per query, each engine's runs back to back, the first engine
+//! rotating from query to query), so a drift in the machine's speed affects them alike;
+//! [`Order::Interleaved`] alternates engines run by run, [`Order::Sequential`] measures one
+//! engine after the other. Prometheus is the oracle:
 //! promlite must give its answers (relative tolerance 1e-9) or [`run`] fails after printing the
 //! report; VictoriaMetrics' differences are reported only. Engines whose binaries are missing are
 //! skipped with a note. Servers listen on 127.0.0.1 only and are stopped by PID, also on error.
@@ -105,7 +106,8 @@ pub struct BenchOptions {
     pub step_ms: i64,
     /// Engines to run.
     pub engines: EngineSet,
-    /// Whether the engines are measured interleaved (default) or one after the other.
+    /// How the engines' runs are ordered: grouped per query (default), interleaved run by run, or
+    /// one engine after the other.
     pub order: Order,
     /// Prometheus binaries and limits.
     pub prometheus: PrometheusConfig,

@@ -294,6 +294,9 @@ impl BenchReport {
             Order::Interleaved => {
                 "all engines up at once; each timed run executes on every engine in turn, the first engine rotating"
             }
+            Order::Grouped => {
+                "all engines up at once; per query each engine runs back to back, the first engine rotating"
+            }
             Order::Sequential => "one engine at a time, each running every query",
         };
         let _ = writeln!(out, "{bullet}order: {} ({how})", s.order.as_str());

@@ -97,7 +97,7 @@ fn tiny_cluster_on_every_installed_engine() {
         serde_json::from_str(&std::fs::read_to_string(work.path().join("report.json")).unwrap())
             .unwrap();
     assert_eq!(json["rows"].as_array().map(Vec::len), Some(8));
-    assert_eq!(json["setup"]["order"], "interleaved");
+    assert_eq!(json["setup"]["order"], "grouped");
     assert!(std::fs::read_to_string(work.path().join("report.md"))
         .unwrap()
         .starts_with("| query |"));

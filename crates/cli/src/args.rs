@@ -273,8 +273,13 @@ pub enum BenchEngine {
 /// The order `bench` measures the engines in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BenchOrder {
+    /// All engines up at once; per query, each engine runs its warm-ups and timed runs back to
+    /// back, the first engine rotating from query to query: engines are measured within seconds
+    /// of each other, each with warm caches.
+    Grouped,
     /// All engines up at once; each timed run of a query executes on every engine in turn, the
-    /// first engine rotating, so drifts in machine speed affect every engine alike.
+    /// first engine rotating, so drifts in machine speed affect every engine alike (but every run
+    /// starts with caches the other engines evicted).
     Interleaved,
     /// One engine at a time: each starts, runs every query and stops before the next starts.
     Sequential,
@@ -311,7 +316,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
     /// Measurement order of the engines.
-    #[arg(long, value_enum, default_value_t = BenchOrder::Interleaved)]
+    #[arg(long, value_enum, default_value_t = BenchOrder::Grouped)]
     pub order: BenchOrder,
     /// Range query step (Prometheus duration).
     #[arg(long, value_name = "DURATION", default_value = "1m")]

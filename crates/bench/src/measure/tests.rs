@@ -238,6 +238,7 @@ fn interleaved_runs_rotate_and_keep_each_engines_first_answer() {
         &jobs,
         &TIMES,
         runs,
+        Order::Interleaved,
         &mut out,
     )
     .unwrap();
@@ -486,4 +487,90 @@ fn a_failing_preparation_drops_the_engines_already_started() {
     assert!(matches!(err, Error::Promlite(_)), "{err}");
     assert!(query_calls(&log).is_empty());
     assert_eq!(*log.borrow(), ["prometheus drop", "victoria-metrics drop"]);
+}
+
+#[test]
+fn grouped_runs_each_engine_back_to_back_and_rotates_per_query() {
+    let log = Log::default();
+    let mut prometheus = Fake::new("prometheus", 0.0, &log);
+    let mut victoria = Fake::new("victoria-metrics", 0.5, &log);
+    let mut promlite = Fake::new("promlite", 0.0, &log);
+    let queries = queries();
+    let jobs = jobs(&queries);
+    let runs = Runs {
+        warmup: 1,
+        timed: 2,
+    };
+    let mut out = Vec::new();
+    let outcomes = measure(
+        &mut [&mut prometheus, &mut victoria, &mut promlite],
+        &jobs,
+        &TIMES,
+        runs,
+        Order::Grouped,
+        &mut out,
+    )
+    .unwrap();
+
+    let engines: Vec<String> = query_calls(&log).into_iter().map(|(e, _)| e).collect();
+    let block = |name: &str| vec![name.to_string(); runs.warmup + runs.timed];
+    // Job 0 starts with Prometheus, job 1 with VictoriaMetrics; each engine's runs are adjacent.
+    let expected: Vec<String> = [
+        "prometheus",
+        "victoria-metrics",
+        "promlite",
+        "victoria-metrics",
+        "promlite",
+        "prometheus",
+    ]
+    .iter()
+    .flat_map(|name| block(name))
+    .collect();
+    assert_eq!(engines, expected);
+
+    // Answers are each engine's first call of the job; the timed runs are the two after it.
+    // Prometheus makes calls 1..=3 for job 0 and 4..=6 for job 1.
+    assert_eq!(
+        outcomes[0][0].answer,
+        QueryResult::Scalar(TIMES.instant, 1.0)
+    );
+    assert_eq!(outcomes[0][0].measurement.runs_ms, vec![2.0, 3.0]);
+    assert_eq!(outcomes[0][1].measurement.runs_ms, vec![5.0, 6.0]);
+    assert_eq!(outcomes[1][1].answer, QueryResult::Scalar(TIMES.start, 4.5));
+    // Progress lines stay in engine order whoever went first.
+    let text = String::from_utf8(out).unwrap();
+    let firsts: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        firsts,
+        ["prometheus", "victoria-metrics", "promlite"].repeat(2)
+    );
+}
+
+#[test]
+fn schedules_cover_every_engine_and_run() {
+    let runs = Runs {
+        warmup: 2,
+        timed: 3,
+    };
+    for order in [Order::Interleaved, Order::Grouped, Order::Sequential] {
+        for job in 0..4 {
+            let calls = schedule(order, 3, job, runs);
+            for engine in 0..3 {
+                let mine: Vec<bool> = calls
+                    .iter()
+                    .filter(|(e, _)| *e == engine)
+                    .map(|(_, timed)| *timed)
+                    .collect();
+                assert_eq!(
+                    mine,
+                    [false, false, true, true, true],
+                    "{order:?} job {job} engine {engine}"
+                );
+            }
+        }
+    }
+    assert!(schedule(Order::Grouped, 0, 3, runs).is_empty());
 }

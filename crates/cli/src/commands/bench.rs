@@ -63,6 +63,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         engines,
         order: match args.order {
             BenchOrder::Interleaved => Order::Interleaved,
+            BenchOrder::Grouped => Order::Grouped,
             BenchOrder::Sequential => Order::Sequential,
         },
         prometheus,
