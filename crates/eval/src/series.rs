@@ -323,31 +323,42 @@ impl SigTable {
     }
 
     pub(crate) fn ordinal(&mut self, labels: &Labels) -> usize {
+        use std::collections::hash_map::Entry;
         self.buf.clear();
         signature_bytes(labels, self.on, &self.names, &mut self.buf);
         let h = xxhash_rust::xxh3::xxh3_64(&self.buf);
-        let mut at = self.heads.get(&h).copied();
-        while let Some(i) = at {
-            let Some(e) = self.entries.get(i as usize) else {
-                break;
-            };
-            if self.arena.get(e.start..e.end) == Some(self.buf.as_slice()) {
-                return i as usize;
-            }
-            at = e.next;
-        }
         // Ordinals are entry indices; u32 holds more series than any selection can have.
-        let ord = self.entries.len();
+        let ord = self.entries.len() as u32;
+        // One probe of the map for both the lookup and the insertion: the map is larger than
+        // the caches for big inputs, and each probe was a miss.
+        let next = match self.heads.entry(h) {
+            Entry::Occupied(mut head) => {
+                let mut at = Some(*head.get());
+                while let Some(i) = at {
+                    let Some(e) = self.entries.get(i as usize) else {
+                        break;
+                    };
+                    if self.arena.get(e.start..e.end) == Some(self.buf.as_slice()) {
+                        return i as usize;
+                    }
+                    at = e.next;
+                }
+                Some(std::mem::replace(head.get_mut(), ord))
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(ord);
+                None
+            }
+        };
         let start = self.arena.len();
         self.arena.extend_from_slice(&self.buf);
         self.entries.push(SigEntry {
             start,
             end: self.arena.len(),
-            next: self.heads.get(&h).copied(),
+            next,
         });
-        self.heads.insert(h, ord as u32);
         self.count = self.entries.len();
-        ord
+        ord as usize
     }
 }
 
