@@ -2,6 +2,7 @@
 //! that runs range functions over sliding windows.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use std::time::Instant;
 
@@ -392,24 +393,42 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
     } else {
         None
     };
+    // The output has distinct label sets without checking when no input series has `dst`:
+    // inputs are distinct (every vector the evaluator produces is), and each output is either
+    // its input unchanged or its input plus `dst`, so two outputs can only be equal if their
+    // inputs were. `__name__` is excluded: its removal is deferred by a flag.
+    let mut dst_anywhere = dst == METRIC_NAME;
     for s in &mut series {
+        dst_anywhere = dst_anywhere || s.labels.has(&dst);
         if let Some(kind) = copy {
-            let src_label = s.labels.iter().find(|l| *l.name == *src).cloned();
-            let matched = match (&src_label, kind) {
+            let src_value = s
+                .labels
+                .iter()
+                .find(|l| *l.name == *src)
+                .map(|l| Arc::clone(&l.value));
+            let matched = match (&src_value, kind) {
                 (Some(_), _) => true,
                 (None, crate::pushdown::CopyKind::Any) => true,
                 (None, crate::pushdown::CopyKind::NonEmpty) => false,
             };
             if matched {
-                let mut lb = s.labels.builder();
-                match src_label {
-                    Some(l) => lb.set_label(promlite_model::Label {
-                        name: dst.as_str().into(),
-                        value: l.value,
-                    }),
-                    None => lb.del(&dst),
-                };
-                s.labels = lb.build();
+                match src_value {
+                    // An overwrite of a set nobody else holds: one string swapped in place.
+                    Some(value) if s.labels.replace_value(&dst, &value) => {}
+                    Some(value) => {
+                        let mut lb = s.labels.builder();
+                        lb.set_label(promlite_model::Label {
+                            name: dst.as_str().into(),
+                            value,
+                        });
+                        s.labels = lb.build();
+                    }
+                    None => {
+                        let mut lb = s.labels.builder();
+                        lb.del(&dst);
+                        s.labels = lb.build();
+                    }
+                }
                 if dst == METRIC_NAME {
                     s.drop_name = false;
                 }
@@ -427,6 +446,9 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
                 s.drop_name = false;
             }
         }
+    }
+    if !dst_anywhere {
+        return Ok(Val::Vector(series));
     }
     Ok(Val::Vector(merge_same_labels(series)?))
 }

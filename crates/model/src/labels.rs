@@ -220,6 +220,28 @@ impl Labels {
         )
     }
 
+    /// Sets the value of label `name`, which must already be present, to the non-empty `value`,
+    /// in place if this set is not shared: the other labels are not copied and their strings'
+    /// reference counts are not touched. Returns false, changing nothing, if `name` is absent,
+    /// `value` is empty or the set is shared (then use [`builder`](Self::builder)).
+    pub fn replace_value(&mut self, name: &str, value: &Arc<str>) -> bool {
+        if value.is_empty() {
+            return false;
+        }
+        let Some(labels) = Arc::get_mut(&mut self.0) else {
+            return false;
+        };
+        match labels.iter_mut().find(|l| &*l.name == name) {
+            Some(l) => {
+                if !Arc::ptr_eq(&l.value, value) {
+                    l.value = Arc::clone(value);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
     /// A builder starting from these labels.
     pub fn builder(&self) -> LabelsBuilder {
         LabelsBuilder {
@@ -443,6 +465,22 @@ mod tests {
         );
         assert_eq!(x.hash_without_labels(&["c"]), y.hash_without_labels(&["c"]));
         assert_ne!(x.stable_hash(), y.stable_hash());
+    }
+
+    #[test]
+    fn replace_value_changes_only_unshared_sets_with_the_label() {
+        let mut l = Labels::from_pairs([("a", "1"), ("b", "2")]);
+        let v: Arc<str> = Arc::from("x");
+        assert!(l.replace_value("b", &v));
+        assert_eq!(l.to_string(), r#"{a="1", b="x"}"#);
+        assert!(!l.replace_value("c", &v), "absent label");
+        assert!(!l.replace_value("a", &Arc::from("")), "empty value");
+        let shared = l.clone();
+        assert!(!l.replace_value("a", &v), "shared set");
+        assert_eq!(l, shared);
+        drop(shared);
+        assert!(l.replace_value("a", &v));
+        assert_eq!(l.to_string(), r#"{a="x", b="x"}"#);
     }
 
     #[test]
