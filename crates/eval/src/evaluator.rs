@@ -182,6 +182,8 @@ impl<'a> Evaluator<'a> {
     /// and converts to the public value.
     pub(crate) fn finish(&mut self, val: Val, is_range: bool) -> Result<(Value, Annotations)> {
         let val = match val {
+            // Without a flagged name nothing can have become equal (see `drop_names_and_merge`).
+            Val::Vector(series) if !series.iter().any(|s| s.drop_name) => Val::Vector(series),
             Val::Vector(series) => {
                 let series = drop_names(series);
                 if self.grid.is_instant() {
@@ -191,7 +193,7 @@ impl<'a> Evaluator<'a> {
                     Val::Vector(merge_same_labels(series)?)
                 }
             }
-            Val::Matrix(series) => Val::Matrix(merge_same_labels(drop_names(series))?),
+            Val::Matrix(series) => Val::Matrix(drop_names_and_merge(series)?),
             other => other,
         };
         let value = to_public(val, &self.grid, is_range)?;
@@ -315,7 +317,7 @@ impl<'a> Evaluator<'a> {
             Val::Vector(series)
                 if !self.opts.delayed_name_removal && series.iter().any(|s| s.drop_name) =>
             {
-                Val::Vector(merge_same_labels(drop_names(series))?)
+                Val::Vector(drop_names_and_merge(series)?)
             }
             other => other,
         };
@@ -746,6 +748,17 @@ pub(crate) fn drop_names(mut series: Vec<Series>) -> Vec<Series> {
         }
     }
     series
+}
+
+/// Drops the flagged metric names and merges the series that became equal. Every vector the
+/// evaluator produces has distinct label sets (selectors, aggregations, joins and relabelling
+/// all guarantee it), so without a flagged series nothing can have become equal and the merge,
+/// a hash of every label set, is skipped.
+pub(crate) fn drop_names_and_merge(series: Vec<Series>) -> Result<Vec<Series>> {
+    if !series.iter().any(|s| s.drop_name) {
+        return Ok(series);
+    }
+    merge_same_labels(drop_names(series))
 }
 
 fn check_no_duplicates(series: &[Series]) -> Result<()> {

@@ -13,7 +13,9 @@ use rayon::prelude::*;
 use crate::aggregate::{fmt_g, go_sort};
 use crate::annotations::Kind;
 use crate::error::{Error, Result};
-use crate::evaluator::{drop_names, expr_pos, merge_same_labels, unparen, Evaluator, RangeInput};
+use crate::evaluator::{
+    drop_names_and_merge, expr_pos, merge_same_labels, unparen, Evaluator, RangeInput,
+};
 use crate::range_fns::{extrapolated_rate, window_value, WinCtx, RANGE_FUNCTIONS};
 use crate::series::{Grid, Series, StepCursor, Val};
 
@@ -634,7 +636,7 @@ pub(crate) fn range_call_for_grouping(
     if same_metric_name(&series) {
         return Ok((series, true));
     }
-    Ok((merge_same_labels(drop_names(series))?, false))
+    Ok((drop_names_and_merge(series)?, false))
 }
 
 /// True if every series drops its name and all carry the same name: removing one identical label
