@@ -161,6 +161,29 @@ fn gather(series: &[Series], cursor: &mut StepCursor, t: i64, out: &mut Vec<(usi
     }
 }
 
+/// The signature of a set-operation series that cannot match any series on the other side.
+const NO_MATCH: usize = usize::MAX;
+
+/// The number of labels of `s` other than `__name__`.
+fn plain_label_count(s: &Series) -> usize {
+    s.labels.len() - usize::from(s.labels.has(METRIC_NAME))
+}
+
+/// `counts[n]` is true if some series of `series` has `n` labels other than `__name__`.
+fn label_counts(series: &[Series]) -> Vec<bool> {
+    let mut counts = Vec::new();
+    for s in series {
+        let n = plain_label_count(s);
+        if counts.len() <= n {
+            counts.resize(n + 1, false);
+        }
+        if let Some(c) = counts.get_mut(n) {
+            *c = true;
+        }
+    }
+    counts
+}
+
 fn set_op(
     ev: &mut Evaluator<'_>,
     b: &Binary,
@@ -171,8 +194,27 @@ fn set_op(
     let (on, names) = matching_of(b);
     let mut sigs = SigTable::new(on, &names);
     sigs.reserve(lhs.len() + rhs.len());
-    let lsig: Vec<usize> = lhs.iter().map(|s| sigs.ordinal(&s.labels)).collect();
-    let rsig: Vec<usize> = rhs.iter().map(|s| sigs.ordinal(&s.labels)).collect();
+    // Under the default matching a signature is every label but `__name__`, so two series can
+    // only match with as many such labels. A series whose count no series on the other side has
+    // gets `NO_MATCH` (which indexes nothing in `present`) instead of a signature, sparing its
+    // serialisation and hash: `x or kube_pod_owner` skips every right-hand series this way when
+    // the left side carries fewer labels.
+    let plain = !on && names.is_empty();
+    let (lcounts, rcounts) = if plain {
+        (label_counts(&lhs), label_counts(&rhs))
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut signature = |s: &Series, other_counts: &[bool]| {
+        let can_match = !plain || other_counts.get(plain_label_count(s)) == Some(&true);
+        if can_match {
+            sigs.ordinal(&s.labels)
+        } else {
+            NO_MATCH
+        }
+    };
+    let lsig: Vec<usize> = lhs.iter().map(|s| signature(s, &rcounts)).collect();
+    let rsig: Vec<usize> = rhs.iter().map(|s| signature(s, &lcounts)).collect();
     let mut present = vec![false; sigs.count];
     let mut out = OutBuilder::new(grid);
     let mut lslot: Vec<Option<usize>> = vec![None; lhs.len()];

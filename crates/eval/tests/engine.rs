@@ -307,3 +307,54 @@ fn split_range_join_reports_the_earliest_error() {
         );
     }
 }
+
+/// Set operations under the default matching compare every label but `__name__`; series whose
+/// label counts differ cannot match (and skip the signature), equal ones must still match.
+#[test]
+fn set_operations_match_on_all_labels_whatever_the_counts() {
+    let s = MemStore::new();
+    let add = |pairs: &[(&str, &str)]| {
+        s.add(
+            Labels::from_pairs(pairs.iter().copied()),
+            Sample::new(0, 1.0),
+        );
+    };
+    add(&[("__name__", "a"), ("pod", "p1")]);
+    add(&[("__name__", "a"), ("pod", "p2"), ("ns", "n")]);
+    add(&[("__name__", "b"), ("pod", "p1")]);
+    add(&[("__name__", "b"), ("pod", "p2")]);
+    add(&[("__name__", "b"), ("pod", "p2"), ("ns", "n")]);
+    add(&[("__name__", "b"), ("pod", "p3"), ("ns", "n"), ("x", "y")]);
+    let engine = Engine::default();
+    let names = |q: &str| -> Vec<String> {
+        let out = engine.instant_query(&s, q, 1_000).unwrap();
+        let mut got: Vec<String> = vector(&out.value).into_iter().map(|(l, _)| l).collect();
+        got.sort();
+        got
+    };
+    assert_eq!(
+        names("a or b"),
+        [
+            r#"{__name__="a", ns="n", pod="p2"}"#,
+            r#"{__name__="a", pod="p1"}"#,
+            r#"{__name__="b", ns="n", pod="p3", x="y"}"#,
+            r#"{__name__="b", pod="p2"}"#,
+        ]
+    );
+    assert_eq!(
+        names("b and a"),
+        [
+            r#"{__name__="b", ns="n", pod="p2"}"#,
+            r#"{__name__="b", pod="p1"}"#
+        ]
+    );
+    assert_eq!(
+        names("b unless a"),
+        [
+            r#"{__name__="b", ns="n", pod="p3", x="y"}"#,
+            r#"{__name__="b", pod="p2"}"#
+        ]
+    );
+    // With `on`, counts do not matter.
+    assert_eq!(names("b and on(pod) a").len(), 3);
+}
