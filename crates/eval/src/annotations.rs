@@ -27,6 +27,16 @@ impl Annotations {
         }
     }
 
+    /// Appends `other`'s annotations after these, skipping ones already here: the order a
+    /// sequential evaluation would have produced when `other` was collected after `self`.
+    pub(crate) fn extend(&mut self, other: Annotations) {
+        for (kind, msg) in other.items {
+            if !self.items.iter().any(|(_, m)| *m == msg) {
+                self.items.push((kind, msg));
+            }
+        }
+    }
+
     /// Splits into (warnings, infos).
     pub(crate) fn into_strings(self) -> (Vec<String>, Vec<String>) {
         let mut warnings = Vec::new();

@@ -16,13 +16,15 @@ use crate::series::{
 };
 
 pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> Result<Val> {
-    let pushed = if ev.opts.fast_path {
+    let concurrent = ev.opts.parallel && crate::pushdown::sides_worth_concurrency(b);
+    let pushed = if ev.opts.fast_path && !concurrent {
         crate::pushdown::eval_binary_pushdown(ev, b, grid)?
     } else {
         None
     };
     let (lhs, rhs) = match pushed {
         Some(pair) => pair,
+        None if concurrent => ev.eval_pair(&b.lhs, &b.rhs, grid)?,
         None => (ev.eval(&b.lhs, grid)?, ev.eval(&b.rhs, grid)?),
     };
     match (lhs, rhs) {

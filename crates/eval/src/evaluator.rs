@@ -5,6 +5,7 @@
 //! into a `Vec<Sample>` per series, and then walked with indices that only move forward as the
 //! steps advance (no re-seeking per step).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use promlite_model::{is_stale_nan, Labels, Matcher, Querier, Queryable, Sample, SelectHints};
@@ -87,7 +88,8 @@ fn check_deadline(
 /// Per-query evaluation state.
 pub(crate) struct Evaluator<'a> {
     pub opts: &'a EngineOptions,
-    querier: Option<Box<dyn Querier>>,
+    /// Shared with the evaluators of concurrently evaluated sides (see [`Evaluator::eval_pair`]).
+    querier: Option<Arc<dyn Querier>>,
     /// The query text, for annotation positions.
     pub query: &'a str,
     /// Query start and end, for `@ start()` / `@ end()`.
@@ -126,7 +128,7 @@ impl<'a> Evaluator<'a> {
         );
         let prep = Instant::now();
         let querier = match window {
-            Some((mint, maxt)) => Some(db.querier(mint, maxt)?),
+            Some((mint, maxt)) => Some(Arc::from(db.querier(mint, maxt)?)),
             None => None,
         };
         let prepare = prep.elapsed();
@@ -146,6 +148,49 @@ impl<'a> Evaluator<'a> {
             grid,
             cancel,
         })
+    }
+
+    /// An evaluator for another part of the same query, to run on another thread: the same
+    /// options, querier, deadline and cancellation, with its own annotations and statistics,
+    /// which [`absorb`](Self::absorb) adds back.
+    fn fork(&self) -> Evaluator<'a> {
+        Evaluator {
+            opts: self.opts,
+            querier: self.querier.clone(),
+            query: self.query,
+            query_start: self.query_start,
+            query_end: self.query_end,
+            deadline: self.deadline,
+            annos: Annotations::default(),
+            samples_loaded: 0,
+            peak_samples: 0,
+            series_selected: 0,
+            prepare: Duration::ZERO,
+            eval_started: self.eval_started,
+            grid: self.grid,
+            cancel: self.cancel.clone(),
+        }
+    }
+
+    /// Adds a forked evaluator's annotations (after this one's) and statistics.
+    fn absorb(&mut self, child: Evaluator<'a>) {
+        self.annos.extend(child.annos);
+        self.samples_loaded += child.samples_loaded;
+        self.peak_samples = self.peak_samples.max(child.peak_samples);
+        self.series_selected += child.series_selected;
+        self.prepare += child.prepare;
+    }
+
+    /// Evaluates `lhs` here and `rhs` on another rayon thread at the same time. The outcome is
+    /// the sequential one: `lhs`'s error if it fails, else `rhs`'s, else both values, with
+    /// `rhs`'s annotations after `lhs`'s.
+    pub(crate) fn eval_pair(&mut self, lhs: &Expr, rhs: &Expr, grid: &Grid) -> Result<(Val, Val)> {
+        let mut child = self.fork();
+        let (l, r) = rayon::join(|| self.eval(lhs, grid), || child.eval(rhs, grid));
+        let l = l?;
+        let r = r?;
+        self.absorb(child);
+        Ok((l, r))
     }
 
     /// Query start, end and step (0 for an instant query), for `start()`, `end()`, `step()`,

@@ -243,6 +243,57 @@ fn one_side_is_lhs(b: &Binary) -> Option<bool> {
     }
 }
 
+/// True if `b` is a join the fast path would push keys across, but whose "one" side selects
+/// every series of its metrics (see [`selects_everything`]): its keys would then filter little,
+/// and evaluating the two sides at the same time, on two threads, beats evaluating them one
+/// after the other. The answers are the generic path's either way.
+pub(crate) fn sides_worth_concurrency(b: &Binary) -> bool {
+    let Some(one_is_lhs) = one_side_is_lhs(b) else {
+        return false;
+    };
+    if expr_type(&b.lhs) != ValueType::Vector || expr_type(&b.rhs) != ValueType::Vector {
+        return false;
+    }
+    selects_everything(if one_is_lhs { &b.lhs } else { &b.rhs })
+}
+
+/// True if `expr` passes on every series of the metrics it selects: its selectors match on
+/// `__name__` only, and between them and the result there are only aggregations that keep every
+/// group, label-preserving functions, `label_replace`, and `or` with one such arm. A static,
+/// conservative estimate (false whenever unsure).
+fn selects_everything(expr: &Expr) -> bool {
+    match expr {
+        Expr::Paren(e) => selects_everything(e),
+        Expr::VectorSelector(vs) => vs.matchers.iter().all(|m| m.name == METRIC_NAME),
+        Expr::Aggregate(a) => {
+            !matches!(
+                a.op,
+                AggregateOp::Topk
+                    | AggregateOp::Bottomk
+                    | AggregateOp::Limitk
+                    | AggregateOp::LimitRatio
+            ) && selects_everything(&a.expr)
+        }
+        Expr::Call(c) if c.func == "label_replace" => {
+            c.args.first().is_some_and(selects_everything)
+        }
+        Expr::Call(c) => LABEL_PRESERVING
+            .iter()
+            .find(|(f, _)| *f == c.func)
+            .and_then(|(_, i)| c.args.get(*i))
+            .is_some_and(|arg| match arg {
+                Expr::MatrixSelector(ms) => {
+                    ms.selector.matchers.iter().all(|m| m.name == METRIC_NAME)
+                }
+                other => selects_everything(other),
+            }),
+        Expr::Binary(b) if b.op == BinaryOp::Or => {
+            selects_everything(&b.lhs) || selects_everything(&b.rhs)
+        }
+        _ => false,
+    }
+}
+
 /// True if two series of `side` share a join signature at some step. The generic path may then
 /// owe a many-to-many error that depends on the unfiltered other side, so pushdown stands aside.
 fn has_duplicate_signatures(side: &[Series], names: &[String]) -> bool {
