@@ -243,10 +243,12 @@ fn one_side_is_lhs(b: &Binary) -> Option<bool> {
     }
 }
 
-/// True if `b` is a join the fast path would push keys across, but whose "one" side selects
-/// every series of its metrics (see [`selects_everything`]): its keys would then filter little,
-/// and evaluating the two sides at the same time, on two threads, beats evaluating them one
-/// after the other. The answers are the generic path's either way.
+/// True if `b` is a join the fast path would push keys across, but whose keys would filter
+/// little: its "one" side selects every series of its metrics, or every series within the
+/// restrictions every selector of the "many" side already carries (`namespace="x"` on both
+/// sides). Evaluating the two sides at the same time, on two threads, then beats evaluating them
+/// one after the other. Only speed depends on this estimate: the answers are the generic path's
+/// either way.
 pub(crate) fn sides_worth_concurrency(b: &Binary) -> bool {
     let Some(one_is_lhs) = one_side_is_lhs(b) else {
         return false;
@@ -254,17 +256,53 @@ pub(crate) fn sides_worth_concurrency(b: &Binary) -> bool {
     if expr_type(&b.lhs) != ValueType::Vector || expr_type(&b.rhs) != ValueType::Vector {
         return false;
     }
-    selects_everything(if one_is_lhs { &b.lhs } else { &b.rhs })
+    let (one, many) = if one_is_lhs {
+        (&b.lhs, &b.rhs)
+    } else {
+        (&b.rhs, &b.lhs)
+    };
+    let mut shared: Option<Vec<Matcher>> = None;
+    common_restrictions(many, &mut shared);
+    selects_everything(one, shared.as_deref().unwrap_or(&[]))
 }
 
-/// True if `expr` passes on every series of the metrics it selects: its selectors match on
-/// `__name__` only, and between them and the result there are only aggregations that keep every
-/// group, label-preserving functions, `label_replace`, and `or` with one such arm. A static,
-/// conservative estimate (false whenever unsure).
-fn selects_everything(expr: &Expr) -> bool {
+/// Narrows `acc` to the label matchers (other than on `__name__`) that every selector under
+/// `expr` carries; `None` until the first selector is seen.
+fn common_restrictions(expr: &Expr, acc: &mut Option<Vec<Matcher>>) {
+    let mut visit = |matchers: &[Matcher]| {
+        let own = matchers.iter().filter(|m| m.name != METRIC_NAME);
+        match acc {
+            None => *acc = Some(own.cloned().collect()),
+            Some(kept) => kept.retain(|k| matchers.contains(k)),
+        }
+    };
     match expr {
-        Expr::Paren(e) => selects_everything(e),
-        Expr::VectorSelector(vs) => vs.matchers.iter().all(|m| m.name == METRIC_NAME),
+        Expr::VectorSelector(vs) => visit(&vs.matchers),
+        Expr::MatrixSelector(ms) => visit(&ms.selector.matchers),
+        Expr::Paren(e) | Expr::Unary(_, e) => common_restrictions(e, acc),
+        Expr::Subquery(sq) => common_restrictions(&sq.expr, acc),
+        Expr::Aggregate(a) => common_restrictions(&a.expr, acc),
+        Expr::Call(c) => c.args.iter().for_each(|a| common_restrictions(a, acc)),
+        Expr::Binary(b) => {
+            common_restrictions(&b.lhs, acc);
+            common_restrictions(&b.rhs, acc);
+        }
+        Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => {}
+    }
+}
+
+/// True if `expr` passes on every series its metrics have within `allowed`: its selectors match
+/// on `__name__` and `allowed` matchers only, and between them and the result there are only
+/// aggregations that keep every group, label-preserving functions, `label_replace`, and `or`
+/// with one such arm. A static, conservative estimate (false whenever unsure).
+fn selects_everything(expr: &Expr, allowed: &[Matcher]) -> bool {
+    let unrestricted = |ms: &[Matcher]| {
+        ms.iter()
+            .all(|m| m.name == METRIC_NAME || allowed.contains(m))
+    };
+    match expr {
+        Expr::Paren(e) => selects_everything(e, allowed),
+        Expr::VectorSelector(vs) => unrestricted(&vs.matchers),
         Expr::Aggregate(a) => {
             !matches!(
                 a.op,
@@ -272,23 +310,22 @@ fn selects_everything(expr: &Expr) -> bool {
                     | AggregateOp::Bottomk
                     | AggregateOp::Limitk
                     | AggregateOp::LimitRatio
-            ) && selects_everything(&a.expr)
+            ) && selects_everything(&a.expr, allowed)
         }
-        Expr::Call(c) if c.func == "label_replace" => {
-            c.args.first().is_some_and(selects_everything)
-        }
+        Expr::Call(c) if c.func == "label_replace" => c
+            .args
+            .first()
+            .is_some_and(|a| selects_everything(a, allowed)),
         Expr::Call(c) => LABEL_PRESERVING
             .iter()
             .find(|(f, _)| *f == c.func)
             .and_then(|(_, i)| c.args.get(*i))
             .is_some_and(|arg| match arg {
-                Expr::MatrixSelector(ms) => {
-                    ms.selector.matchers.iter().all(|m| m.name == METRIC_NAME)
-                }
-                other => selects_everything(other),
+                Expr::MatrixSelector(ms) => unrestricted(&ms.selector.matchers),
+                other => selects_everything(other, allowed),
             }),
         Expr::Binary(b) if b.op == BinaryOp::Or => {
-            selects_everything(&b.lhs) || selects_everything(&b.rhs)
+            selects_everything(&b.lhs, allowed) || selects_everything(&b.rhs, allowed)
         }
         _ => false,
     }
@@ -379,6 +416,49 @@ mod tests {
 
     fn pushed(q: &str, label: &str, vals: &[&str]) -> Option<String> {
         push_filter(&parse(q), label, &set(vals)).map(|e| e.to_string())
+    }
+
+    fn concurrent(q: &str) -> bool {
+        match parse(q) {
+            Expr::Binary(b) => sides_worth_concurrency(&b),
+            other => panic!("not a binary expression: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn concurrency_only_where_keys_would_filter_little() {
+        let cpu = r#"label_replace(sum by (pod_name, namespace) (rate(cpu{namespace="kube-system"}[1m])), "pod", "$1", "pod_name", "(.+)")"#;
+        let join = |one: &str, many: &str| {
+            format!("{one} * on(pod, namespace) group_right(owner_name) {many}")
+        };
+        // Every owner row: the keys cover every pod.
+        assert!(concurrent(&join(
+            "max(kube_pod_owner) by (pod, namespace, owner_name)",
+            "x"
+        )));
+        // Restricted only as the many side already is.
+        assert!(concurrent(&join(
+            r#"max(kube_pod_owner{namespace="kube-system"}) by (pod, namespace, owner_name)"#,
+            cpu
+        )));
+        // `or` with one unrestricted arm.
+        assert!(concurrent(&join(
+            r#"(kube_pod_owner{owner_kind="ReplicaSet"} or kube_pod_owner)"#,
+            "x"
+        )));
+        // A restriction the many side lacks: the keys filter.
+        assert!(!concurrent(&join(
+            r#"max(kube_pod_owner{owner_name="calico-node"}) by (pod, namespace, owner_name)"#,
+            cpu
+        )));
+        assert!(!concurrent(&join(
+            r#"max(kube_pod_owner{namespace="kube-system"}) by (pod, namespace, owner_name)"#,
+            "x"
+        )));
+        // topk drops series; set operators and ignoring() never push keys.
+        assert!(!concurrent(&join("topk(1, kube_pod_owner)", "x")));
+        assert!(!concurrent("kube_pod_owner or x"));
+        assert!(!concurrent("kube_pod_owner * ignoring(a) x"));
     }
 
     #[test]
