@@ -377,24 +377,29 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
             String::from_utf8_lossy(re_bytes)
         ))
     })?;
-    let re = regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
-        Error::Execution(format!(
-            "invalid regular expression in label_replace(): {re_src}"
-        ))
-    })?;
+    // Fast path: `"$1"` with `(.*)`/`(.+)` copies the source value unchanged, so the regex
+    // engine (and a String per series) is not needed; the shared label string is reused. Those
+    // two regexes are valid, so nothing is compiled at all: compiling one costs more than the
+    // rest of a small query.
+    let copy = if ev.opts.fast_path {
+        crate::pushdown::copy_kind(&repl, re_src)
+    } else {
+        None
+    };
+    let re = match copy {
+        Some(_) => None,
+        None => Some(regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
+            Error::Execution(format!(
+                "invalid regular expression in label_replace(): {re_src}"
+            ))
+        })?),
+    };
     let dst = dst.map_err(|dst| {
         Error::Execution(format!(
             "invalid destination label name in label_replace(): {dst}"
         ))
     })?;
     let mut series = ev.eval_vector(arg(c, 0)?, grid)?;
-    // Fast path: `"$1"` with `(.*)`/`(.+)` copies the source value unchanged, so the regex
-    // engine (and a String per series) is not needed; the shared label string is reused.
-    let copy = if ev.opts.fast_path {
-        crate::pushdown::copy_kind(&repl, re_src)
-    } else {
-        None
-    };
     // The output has distinct label sets without checking when no input series has `dst`:
     // inputs are distinct (every vector the evaluator produces is), and each output is either
     // its input unchanged or its input plus `dst`, so two outputs can only be equal if their
@@ -437,6 +442,9 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
             }
             continue;
         }
+        let Some(re) = &re else {
+            continue;
+        };
         let src_val = s.labels.get(&src).unwrap_or("");
         if let Some(caps) = re.captures(src_val) {
             let mut value = String::new();
