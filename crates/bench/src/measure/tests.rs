@@ -220,28 +220,38 @@ fn rotation_shifts_the_first_engine_each_round() {
     }
 }
 
-#[test]
-fn interleaved_runs_rotate_and_keep_each_engines_first_answer() {
+/// Measures the two test jobs on fake Prometheus, VictoriaMetrics (answers offset by 0.5) and
+/// promlite engines in `order`: the call log, the outcomes and the progress output.
+fn measure_three_fakes(order: Order, runs: Runs) -> (Log, Vec<Vec<Outcome>>, Vec<u8>) {
     let log = Log::default();
     let mut prometheus = Fake::new("prometheus", 0.0, &log);
     let mut victoria = Fake::new("victoria-metrics", 0.5, &log);
     let mut promlite = Fake::new("promlite", 0.0, &log);
     let queries = queries();
     let jobs = jobs(&queries);
-    let runs = Runs {
-        warmup: 1,
-        timed: 4,
-    };
     let mut out = Vec::new();
     let outcomes = measure(
         &mut [&mut prometheus, &mut victoria, &mut promlite],
         &jobs,
         &TIMES,
         runs,
-        Order::Interleaved,
+        order,
         &mut out,
     )
     .unwrap();
+    drop((prometheus, victoria, promlite));
+    (log, outcomes, out)
+}
+
+#[test]
+fn interleaved_runs_rotate_and_keep_each_engines_first_answer() {
+    let runs = Runs {
+        warmup: 1,
+        timed: 4,
+    };
+    let (log, outcomes, out) = measure_three_fakes(Order::Interleaved, runs);
+    let queries = queries();
+    let jobs = jobs(&queries);
 
     let names = ["prometheus", "victoria-metrics", "promlite"];
     let calls = query_calls(&log);
@@ -491,26 +501,11 @@ fn a_failing_preparation_drops_the_engines_already_started() {
 
 #[test]
 fn grouped_runs_each_engine_back_to_back_and_rotates_per_query() {
-    let log = Log::default();
-    let mut prometheus = Fake::new("prometheus", 0.0, &log);
-    let mut victoria = Fake::new("victoria-metrics", 0.5, &log);
-    let mut promlite = Fake::new("promlite", 0.0, &log);
-    let queries = queries();
-    let jobs = jobs(&queries);
     let runs = Runs {
         warmup: 1,
         timed: 2,
     };
-    let mut out = Vec::new();
-    let outcomes = measure(
-        &mut [&mut prometheus, &mut victoria, &mut promlite],
-        &jobs,
-        &TIMES,
-        runs,
-        Order::Grouped,
-        &mut out,
-    )
-    .unwrap();
+    let (log, outcomes, out) = measure_three_fakes(Order::Grouped, runs);
 
     let engines: Vec<String> = query_calls(&log).into_iter().map(|(e, _)| e).collect();
     let block = |name: &str| vec![name.to_string(); runs.warmup + runs.timed];
