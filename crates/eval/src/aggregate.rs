@@ -90,10 +90,8 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &Aggregate, grid: &Grid)
     };
     // Operators whose output labels come from the grouping alone never see `__name__` unless
     // grouping by it; their input may keep its names (flagged) instead of rebuilding them.
-    let names_ignored = !matches!(
-        a.op,
-        AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk | AggregateOp::LimitRatio
-    ) && (a.without || !grouping.iter().any(|g| g == METRIC_NAME));
+    let names_ignored =
+        !a.op.selects_series() && (a.without || !grouping.iter().any(|g| g == METRIC_NAME));
     let (input, names_kept) = if names_ignored {
         ev.eval_vector_names_ignored(&a.expr, grid)?
     } else {

@@ -171,19 +171,15 @@ fn plain_label_count(s: &Series) -> usize {
     s.labels.len() - usize::from(s.labels.has(METRIC_NAME))
 }
 
-/// `counts[n]` is true if some series of `series` has `n` labels other than `__name__`.
-fn label_counts(series: &[Series]) -> Vec<bool> {
-    let mut counts = Vec::new();
-    for s in series {
-        let n = plain_label_count(s);
-        if counts.len() <= n {
-            counts.resize(n + 1, false);
-        }
-        if let Some(c) = counts.get_mut(n) {
-            *c = true;
+/// `present[n]` is true if `n` occurs in `counts`.
+fn count_set(counts: &[usize]) -> Vec<bool> {
+    let mut present = vec![false; counts.iter().max().map_or(0, |&m| m + 1)];
+    for &n in counts {
+        if let Some(p) = present.get_mut(n) {
+            *p = true;
         }
     }
-    counts
+    present
 }
 
 fn set_op(
@@ -202,21 +198,30 @@ fn set_op(
     // serialisation and hash: `x or kube_pod_owner` skips every right-hand series this way when
     // the left side carries fewer labels.
     let plain = !on && names.is_empty();
-    let (lcounts, rcounts) = if plain {
-        (label_counts(&lhs), label_counts(&rhs))
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    let mut signature = |s: &Series, other_counts: &[bool]| {
-        let can_match = !plain || other_counts.get(plain_label_count(s)) == Some(&true);
-        if can_match {
-            sigs.ordinal(&s.labels)
+    let counts = |side: &[Series]| -> Vec<usize> {
+        if plain {
+            side.iter().map(plain_label_count).collect()
         } else {
-            NO_MATCH
+            Vec::new()
         }
     };
-    let lsig: Vec<usize> = lhs.iter().map(|s| signature(s, &rcounts)).collect();
-    let rsig: Vec<usize> = rhs.iter().map(|s| signature(s, &lcounts)).collect();
+    let (lcounts, rcounts) = (counts(&lhs), counts(&rhs));
+    let (lpresent, rpresent) = (count_set(&lcounts), count_set(&rcounts));
+    let mut signatures = |side: &[Series], own: &[usize], other: &[bool]| -> Vec<usize> {
+        side.iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let can_match = !plain || own.get(i).is_some_and(|&n| other.get(n) == Some(&true));
+                if can_match {
+                    sigs.ordinal(&s.labels)
+                } else {
+                    NO_MATCH
+                }
+            })
+            .collect()
+    };
+    let lsig = signatures(&lhs, &lcounts, &rpresent);
+    let rsig = signatures(&rhs, &rcounts, &lpresent);
     let mut present = vec![false; sigs.count];
     let mut out = OutBuilder::new(grid);
     let mut lslot: Vec<Option<usize>> = vec![None; lhs.len()];

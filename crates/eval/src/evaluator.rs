@@ -359,9 +359,7 @@ impl<'a> Evaluator<'a> {
         let val = match val {
             // Without delayed removal the name goes as soon as an operation drops it; series
             // that become equal merge, and collide if they have a point at the same step.
-            Val::Vector(series)
-                if !self.opts.delayed_name_removal && series.iter().any(|s| s.drop_name) =>
-            {
+            Val::Vector(series) if !self.opts.delayed_name_removal => {
                 Val::Vector(drop_names_and_merge(series)?)
             }
             other => other,

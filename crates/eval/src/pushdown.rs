@@ -101,16 +101,7 @@ fn string_arg(c: &Call, i: usize) -> Option<&str> {
 fn may_have_label(expr: &Expr, label: &str) -> bool {
     match expr {
         Expr::Paren(e) => may_have_label(e, label),
-        Expr::Aggregate(a)
-            if !a.without
-                && !matches!(
-                    a.op,
-                    AggregateOp::Topk
-                        | AggregateOp::Bottomk
-                        | AggregateOp::Limitk
-                        | AggregateOp::LimitRatio
-                ) =>
-        {
+        Expr::Aggregate(a) if !a.without && !a.op.selects_series() => {
             a.grouping.iter().any(|g| g == label)
                 || (a.op == AggregateOp::CountValues
                     && a.param
@@ -222,6 +213,20 @@ fn push_through_label_replace(c: &Call, label: &str, values: &BTreeSet<String>) 
     Some(Expr::Call(c))
 }
 
+/// For a join keys can be pushed across (two vector operands, see [`one_side_is_lhs`]): whether
+/// the "one" side is the left, the "one" side and the "many" side.
+fn join_sides(b: &Binary) -> Option<(bool, &Expr, &Expr)> {
+    let one_is_lhs = one_side_is_lhs(b)?;
+    if expr_type(&b.lhs) != ValueType::Vector || expr_type(&b.rhs) != ValueType::Vector {
+        return None;
+    }
+    Some(if one_is_lhs {
+        (true, &*b.lhs, &*b.rhs)
+    } else {
+        (false, &*b.rhs, &*b.lhs)
+    })
+}
+
 /// Which operand is the "one" side whose keys filter the other, for a binary expression the
 /// fast path can rewrite. `None` when the shape does not qualify.
 fn one_side_is_lhs(b: &Binary) -> Option<bool> {
@@ -250,16 +255,8 @@ fn one_side_is_lhs(b: &Binary) -> Option<bool> {
 /// one after the other. Only speed depends on this estimate: the answers are the generic path's
 /// either way.
 pub(crate) fn sides_worth_concurrency(b: &Binary) -> bool {
-    let Some(one_is_lhs) = one_side_is_lhs(b) else {
+    let Some((_, one, many)) = join_sides(b) else {
         return false;
-    };
-    if expr_type(&b.lhs) != ValueType::Vector || expr_type(&b.rhs) != ValueType::Vector {
-        return false;
-    }
-    let (one, many) = if one_is_lhs {
-        (&b.lhs, &b.rhs)
-    } else {
-        (&b.rhs, &b.lhs)
     };
     let mut shared: Option<Vec<Matcher>> = None;
     common_restrictions(many, &mut shared);
@@ -303,15 +300,7 @@ fn selects_everything(expr: &Expr, allowed: &[Matcher]) -> bool {
     match expr {
         Expr::Paren(e) => selects_everything(e, allowed),
         Expr::VectorSelector(vs) => unrestricted(&vs.matchers),
-        Expr::Aggregate(a) => {
-            !matches!(
-                a.op,
-                AggregateOp::Topk
-                    | AggregateOp::Bottomk
-                    | AggregateOp::Limitk
-                    | AggregateOp::LimitRatio
-            ) && selects_everything(&a.expr, allowed)
-        }
+        Expr::Aggregate(a) => !a.op.selects_series() && selects_everything(&a.expr, allowed),
         Expr::Call(c) if c.func == "label_replace" => c
             .args
             .first()
@@ -352,19 +341,11 @@ pub(crate) fn eval_binary_pushdown(
     b: &Binary,
     grid: &Grid,
 ) -> Result<Option<(Val, Val)>> {
-    let Some(one_is_lhs) = one_side_is_lhs(b) else {
+    let Some((one_is_lhs, one_expr, many_expr)) = join_sides(b) else {
         return Ok(None);
     };
-    if expr_type(&b.lhs) != ValueType::Vector || expr_type(&b.rhs) != ValueType::Vector {
-        return Ok(None);
-    }
     let Some(names) = b.matching.labels.as_ref().map(|m| m.names.clone()) else {
         return Ok(None);
-    };
-    let (one_expr, many_expr) = if one_is_lhs {
-        (&b.lhs, &b.rhs)
-    } else {
-        (&b.rhs, &b.lhs)
     };
     let one = match ev.eval(one_expr, grid) {
         Ok(v) => v,
@@ -380,7 +361,7 @@ pub(crate) fn eval_binary_pushdown(
     };
     let mut rewritten: Option<Expr> = None;
     if !has_duplicate_signatures(&one_series, &names) {
-        let mut current = many_expr.as_ref().clone();
+        let mut current = many_expr.clone();
         let mut changed = false;
         for name in &names {
             let values: BTreeSet<String> = one_series

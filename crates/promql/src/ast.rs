@@ -370,6 +370,18 @@ impl AggregateOp {
         }
     }
 
+    /// True for operators whose output is some of their input series, labels and all
+    /// (`topk`, `bottomk`, `limitk`, `limit_ratio`), rather than one series per group.
+    pub fn selects_series(self) -> bool {
+        matches!(
+            self,
+            AggregateOp::Topk
+                | AggregateOp::Bottomk
+                | AggregateOp::Limitk
+                | AggregateOp::LimitRatio
+        )
+    }
+
     /// True for operators that take a parameter before the expression.
     pub fn takes_param(self) -> bool {
         matches!(
