@@ -51,34 +51,77 @@ pub struct Request<'a> {
     pub body: &'a [u8],
     /// When the request was received (for `execQueueTime`).
     pub received: Instant,
+    /// Every request header as `(name, value)`, in arrival order (names as sent; compare
+    /// them case-insensitively, see [`Request::header`]).
+    pub headers: &'a [(String, String)],
 }
 
-/// A response: status, content type and body.
+impl Request<'_> {
+    /// The first value of header `name` (case-insensitive), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(field, _)| field.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A set of endpoints mounted beside the built-in ones (remote write and read, rules, scrape
+/// targets, the web page, ...). [`Api::handle`] asks each mounted set in order before it
+/// answers 404, so a set only sees paths the built-in API does not serve.
+pub trait Endpoints: Send + Sync {
+    /// Answers `req` if this set serves `req.path`, else `None`.
+    fn handle(&self, api: &Api, req: &Request<'_>) -> Option<Response>;
+}
+
+/// A response: status, content type, extra headers and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     /// HTTP status code.
     pub status: u16,
     /// `Content-Type` header value.
     pub content_type: &'static str,
-    /// The body.
-    pub body: String,
+    /// Headers besides `Content-Type` (e.g. `Content-Encoding`), as `(name, value)`.
+    pub headers: Vec<(&'static str, String)>,
+    /// The body (JSON and text are UTF-8; protobuf and images are not).
+    pub body: Vec<u8>,
 }
 
 impl Response {
-    fn json(status: u16, body: String) -> Response {
+    /// A response with a JSON body.
+    pub fn json(status: u16, body: String) -> Response {
+        Response::bytes(status, "application/json", body.into_bytes())
+    }
+
+    /// A response with a plain-text body.
+    pub fn text(status: u16, body: &str) -> Response {
+        Response::bytes(
+            status,
+            "text/plain; charset=utf-8",
+            body.as_bytes().to_vec(),
+        )
+    }
+
+    /// A response with an arbitrary body.
+    pub fn bytes(status: u16, content_type: &'static str, body: Vec<u8>) -> Response {
         Response {
             status,
-            content_type: "application/json",
+            content_type,
+            headers: Vec::new(),
             body,
         }
     }
 
-    fn text(status: u16, body: &str) -> Response {
-        Response {
-            status,
-            content_type: "text/plain; charset=utf-8",
-            body: body.to_string(),
-        }
+    /// Adds a header.
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The body as text (lossy for non-UTF-8 bodies); for tests and logs.
+    pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
     }
 }
 
@@ -116,7 +159,8 @@ impl ApiError {
         json::error(self.error_type, &self.message)
     }
 
-    fn into_response(self) -> Response {
+    /// The error as an HTTP response (status by error type, JSON body).
+    pub fn into_response(self) -> Response {
         Response::json(self.status(), json::error(self.error_type, &self.message))
     }
 }
@@ -152,10 +196,21 @@ pub fn api_error(err: &promlite::Error, param: &str) -> ApiError {
 }
 
 /// The API over one database.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Api {
     db: Db,
     options: ApiOptions,
+    mounted: Vec<std::sync::Arc<dyn Endpoints>>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("db", &self.db)
+            .field("options", &self.options)
+            .field("mounted", &self.mounted.len())
+            .finish()
+    }
 }
 
 /// Decoded request parameters: body values first, then URL values, as Go's `r.Form`.
@@ -232,7 +287,23 @@ fn now_ms() -> Timestamp {
 impl Api {
     /// An API serving `db`.
     pub fn new(db: Db, options: ApiOptions) -> Api {
-        Api { db, options }
+        Api {
+            db,
+            options,
+            mounted: Vec::new(),
+        }
+    }
+
+    /// Mounts a set of extra endpoints, asked after the built-in ones and before a 404.
+    #[must_use]
+    pub fn mount(mut self, endpoints: std::sync::Arc<dyn Endpoints>) -> Api {
+        self.mounted.push(endpoints);
+        self
+    }
+
+    /// The API's settings.
+    pub fn options(&self) -> &ApiOptions {
+        &self.options
     }
 
     /// The database served.
@@ -252,11 +323,14 @@ impl Api {
             "/-/ready" | "/-/healthy" => &["GET", "HEAD"],
             _ if label_values_name(path).is_some() => &["GET"],
             _ => {
+                if let Some(response) = self.mounted.iter().find_map(|set| set.handle(self, req)) {
+                    return response;
+                }
                 return ApiError {
                     error_type: "not_found",
                     message: format!("unknown API endpoint {path:?}"),
                 }
-                .into_response()
+                .into_response();
             }
         };
         if !allowed.contains(&req.method) {

@@ -29,6 +29,6 @@ pub mod json;
 pub mod params;
 mod server;
 
-pub use api::{Api, ApiOptions};
+pub use api::{Api, ApiOptions, Endpoints, Request, Response};
 pub use error::{Error, Result};
 pub use server::{Server, ServerOptions};

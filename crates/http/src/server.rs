@@ -62,6 +62,13 @@ impl Server {
     /// Binds `options.listen` and starts serving `db` on `options.workers` threads. Port 0
     /// picks a free port; see [`local_addr`](Self::local_addr).
     pub fn start(db: Db, options: ServerOptions) -> Result<Server> {
+        let api = Api::new(db, options.api.clone());
+        Server::start_api(api, options)
+    }
+
+    /// Like [`start`](Self::start), serving an [`Api`] built by the caller (with mounted
+    /// [`Endpoints`](crate::api::Endpoints)); `options.api` is ignored in favour of the API's own.
+    pub fn start_api(api: Api, options: ServerOptions) -> Result<Server> {
         let http = tiny_http::Server::http(options.listen).map_err(|source| Error::Bind {
             addr: options.listen,
             message: source.to_string(),
@@ -71,7 +78,7 @@ impl Server {
             message: "listener has no IP address".to_string(),
         })?;
         let http = Arc::new(http);
-        let api = Arc::new(Api::new(db, options.api.clone()));
+        let api = Arc::new(api);
         let stopping = Arc::new(AtomicBool::new(false));
         let mut workers = Vec::with_capacity(options.workers.max(1));
         for worker_idx in 0..options.workers.max(1) {
@@ -136,11 +143,20 @@ fn serve_one(api: &Api, mut request: tiny_http::Request, max_body: usize) {
     let received = Instant::now();
     let method = request.method().as_str().to_string();
     let url = request.url().to_string();
-    let content_type = request
+    let headers: Vec<(String, String)> = request
         .headers()
         .iter()
-        .find(|h| h.field.equiv("Content-Type"))
-        .map(|h| h.value.as_str().to_string());
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_string(),
+                h.value.as_str().to_string(),
+            )
+        })
+        .collect();
+    let content_type = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("Content-Type"))
+        .map(|(_, value)| value.clone());
     let mut body = Vec::new();
     let limit = u64::try_from(max_body)
         .unwrap_or(u64::MAX)
@@ -165,6 +181,7 @@ fn serve_one(api: &Api, mut request: tiny_http::Request, max_body: usize) {
                 content_type: content_type.as_deref(),
                 body: &body,
                 received,
+                headers: &headers,
             })
         }
     };
@@ -173,19 +190,20 @@ fn serve_one(api: &Api, mut request: tiny_http::Request, max_body: usize) {
 }
 
 fn error_response(status: u16, error_type: &'static str, message: &str) -> Response {
-    Response {
-        status,
-        content_type: "application/json",
-        body: json::error(error_type, message),
-    }
+    Response::json(status, json::error(error_type, message))
 }
 
 fn to_tiny(response: Response) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
-    let mut out = tiny_http::Response::from_string(response.body).with_status_code(response.status);
+    let mut out = tiny_http::Response::from_data(response.body).with_status_code(response.status);
     if let Ok(header) =
         tiny_http::Header::from_bytes(&b"Content-Type"[..], response.content_type.as_bytes())
     {
         out = out.with_header(header);
+    }
+    for (name, value) in &response.headers {
+        if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+            out = out.with_header(header);
+        }
     }
     out
 }

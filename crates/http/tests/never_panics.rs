@@ -56,15 +56,16 @@ proptest! {
             content_type: Some("application/x-www-form-urlencoded"),
             body: query.as_bytes(),
             received: Instant::now(),
+            headers: &[],
         };
         let response = api.handle(&req);
         if response.status >= 400 && response.content_type == "application/json" {
-            let body: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
             prop_assert_eq!(&body["status"], "error");
             prop_assert!(body["errorType"].is_string());
             prop_assert!(body["error"].is_string());
         } else {
-            prop_assert!(response.status == 200, "{} {}", response.status, response.body);
+            prop_assert!(response.status == 200, "{} {}", response.status, response.body_text());
         }
     }
 }
