@@ -203,7 +203,10 @@ mod tests {
         assert_eq!(date_time(951_782_400_000), "2000-02-29 00:00:00");
         assert_eq!(time_label(1_700_000_000_000, HOUR, MINUTE), "22:13");
         assert_eq!(time_label(1_700_000_000_000, 2 * DAY, HOUR), "11-14 22:13");
-        assert_eq!(time_label(1_700_000_005_000, MINUTE, 5 * SECOND), "22:13:25");
+        assert_eq!(
+            time_label(1_700_000_005_000, MINUTE, 5 * SECOND),
+            "22:13:25"
+        );
     }
 
     #[test]

@@ -226,10 +226,8 @@ fn runs(points: &[(i64, f64)], step: i64) -> Vec<Vec<(i64, f64)>> {
         let joins = current
             .last()
             .is_some_and(|&(last_t, _)| t - last_t <= max_gap);
-        if !v.is_finite() || !joins {
-            if !current.is_empty() {
-                out.push(std::mem::take(&mut current));
-            }
+        if (!v.is_finite() || !joins) && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
         }
         if v.is_finite() {
             current.push((t, v));
@@ -315,12 +313,12 @@ fn draw<DB: DrawingBackend>(
         .map_err(err)?;
         let (x, y) = ctx.backend_coord(&(t, y_lo));
         let label = axis::time_label(t, span, tick_step);
-        let style = TextStyle::from((FONT, 12).into_font())
-            .color(&BLACK)
-            .pos(plotters::style::text_anchor::Pos::new(
+        let style = TextStyle::from((FONT, 12).into_font()).color(&BLACK).pos(
+            plotters::style::text_anchor::Pos::new(
                 plotters::style::text_anchor::HPos::Center,
                 plotters::style::text_anchor::VPos::Top,
-            ));
+            ),
+        );
         root.draw(&Text::new(label, (x, y + 6), style))
             .map_err(err)?;
     }
@@ -369,10 +367,7 @@ fn draw<DB: DrawingBackend>(
         let y = row_y(row);
         let color = rgb(row);
         legend_area
-            .draw(&Rectangle::new(
-                [(90, y + 3), (110, y + 9)],
-                color.filled(),
-            ))
+            .draw(&Rectangle::new([(90, y + 3), (110, y + 9)], color.filled()))
             .map_err(err)?;
         legend_area
             .draw(&Text::new(
@@ -385,7 +380,11 @@ fn draw<DB: DrawingBackend>(
     if n_series > MAX_LEGEND_ROWS {
         let more = format!("… and {} more series", n_series - MAX_LEGEND_ROWS);
         legend_area
-            .draw(&Text::new(more, (118, row_y(MAX_LEGEND_ROWS)), legend_style))
+            .draw(&Text::new(
+                more,
+                (118, row_y(MAX_LEGEND_ROWS)),
+                legend_style,
+            ))
             .map_err(err)?;
     }
     Ok(())

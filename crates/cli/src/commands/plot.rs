@@ -17,9 +17,8 @@ const DEFAULT_POINTS: i64 = 250;
 /// Runs the range query and writes the picture.
 pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
     let out_name = args.out.to_string_lossy();
-    let format = Format::from_file_name(&out_name).with_context(|| {
-        format!("--out {out_name}: the file name must end in .png or .svg")
-    })?;
+    let format = Format::from_file_name(&out_name)
+        .with_context(|| format!("--out {out_name}: the file name must end in .png or .svg"))?;
     let start = time_param("start", &args.start)?;
     let end = time_param("end", &args.end)?;
     let step = match &args.step {
