@@ -447,6 +447,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::excessive_precision,
+        reason = "the literals are the exact binary values, written as Prometheus was asked them"
+    )]
     fn ties_round_to_even_as_prometheus_does() {
         // Prometheus 2.42's /api/v1/query answers for these literals (Go's FormatFloat).
         for (v, prometheus) in [
