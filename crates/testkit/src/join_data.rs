@@ -224,7 +224,13 @@ pub fn join_case(seed: u64) -> JoinCase {
             let stretches = presence(&mut rng);
             let slope = 0.5 + rng.below(8) as f64 * 0.25;
             let reset_at = rng.chance(30).then(|| rng.below(SCRAPES));
-            let ns_label = if rng.chance(6) { "" } else { ns };
+            // Without `namespace` sometimes, and often when the owner row lacks it too (so
+            // that rows with an empty join label do match).
+            let ns_label = if rng.chance(if owner_ns.is_empty() { 60 } else { 6 }) {
+                ""
+            } else {
+                ns
+            };
             let pod_label = if rng.chance(6) { "" } else { pod.as_str() };
             let mut labels = vec![
                 ("__name__", "container_cpu_usage_seconds_total"),
@@ -369,6 +375,10 @@ pub fn join_queries() -> Vec<String> {
         "topk by (namespace, pod) (1, container_memory_working_set_bytes)",
         r#"abs(sum by (__name__, namespace, pod) ({__name__=~"container_cpu_.*_total"}))"#,
         "container_memory_working_set_bytes",
+        // Drops `namespace`: joins only one-side rows without it, from sums over every
+        // namespace (a filter on `namespace` must not reach inside).
+        "sum by (pod) (rate(container_cpu_usage_seconds_total[1m]))",
+        "quantile by (namespace, pod) (1.5, container_memory_working_set_bytes)",
     ];
     let mut out = Vec::new();
     for (i, one) in ones.iter().enumerate() {
@@ -386,6 +396,16 @@ pub fn join_queries() -> Vec<String> {
             }
         }
     }
+    // Both sides annotate and the one side is the right operand: annotations must come in
+    // left-then-right order.
+    out.push(
+        "rate(container_memory_working_set_bytes[1m]) * on(pod, namespace) group_left(owner_name) max by (pod, namespace, owner_name) (quantile_over_time(1.5, kube_pod_owner[1m]))"
+            .to_string(),
+    );
+    out.push(
+        r#"quantile_over_time(-1, container_memory_working_set_bytes[1m]) * on(pod, namespace) group_left(owner_name) max by (pod, namespace, owner_name) (quantile_over_time(1.5, kube_pod_owner{owner_kind="ReplicaSet"}[1m]))"#
+            .to_string(),
+    );
     let deployment = r#"max(label_replace(label_replace(label_replace(max(kube_replicaset_owner) by (namespace, owner_name, replicaset), "new_name", "$1", "owner_name", "(.+)"), "owner_name", "$1", "replicaset", "(.+)") * on(owner_name, namespace) group_right(new_name) max(kube_pod_owner{owner_kind="ReplicaSet"}) by (owner_name, pod, namespace), "workload", "$1", "new_name", "(.+)")) by (workload, pod, namespace)"#;
     out.push(deployment.to_string());
     out.push(format!(
