@@ -473,7 +473,11 @@ pub(crate) fn eval_binary_pushdown(
         return Ok(None);
     };
     let mut rewritten: Option<Expr> = None;
-    if !has_duplicate_signatures(&one_series, &names) {
+    if has_duplicate_signatures(&one_series, &names) {
+        ev.decide(|| {
+            "pushdown declined: the one side has two series with one signature at a step".into()
+        });
+    } else {
         let mut current = many_expr.clone();
         let mut changed = false;
         for name in &names {
@@ -483,8 +487,19 @@ pub(crate) fn eval_binary_pushdown(
                 .map(|s| s.labels.get(name).unwrap_or("").to_string())
                 .collect();
             if let Some(next) = push_filter(&current, name, &values) {
+                ev.decide(|| {
+                    format!(
+                        "join key {name} pushed into the {} side ({} values)",
+                        if one_is_lhs { "right" } else { "left" },
+                        values.len()
+                    )
+                });
                 current = next;
                 changed = true;
+            } else {
+                ev.decide(|| {
+                    format!("join key {name} not pushed: the many side cannot take the filter without possibly changing its answer, error or annotations")
+                });
             }
         }
         if changed {

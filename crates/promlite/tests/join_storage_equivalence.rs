@@ -81,7 +81,10 @@ fn render(result: &Result<QueryOutput, promlite_eval::Error>) -> String {
             .collect(),
         other => format!("{other:?}"),
     };
-    s.push_str(&format!("warnings {:?} infos {:?}", out.warnings, out.infos));
+    s.push_str(&format!(
+        "warnings {:?} infos {:?}",
+        out.warnings, out.infos
+    ));
     s
 }
 
@@ -98,7 +101,10 @@ fn check(db: &Db, case: &JoinCase, lookback: i64, stage: &str) -> usize {
         })
     };
     let generic = engine(false, false);
-    let fast = [("pushdown", engine(true, false)), ("concurrent", engine(true, true))];
+    let fast = [
+        ("pushdown", engine(true, false)),
+        ("concurrent", engine(true, true)),
+    ];
     let store = db.storage();
     let mut runs: Vec<(i64, i64, i64)> = case.instant_times.iter().map(|&t| (t, t, 0)).collect();
     runs.extend(case.ranges.iter().copied());
