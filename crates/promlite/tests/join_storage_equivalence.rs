@@ -14,20 +14,25 @@ use promlite_testkit::join_data::{join_case, join_queries, JoinCase, SCRAPES, SC
 /// Datasets per run (each runs at three storage stages).
 const CASES: u64 = 6;
 
-fn options(block_range: i64) -> Options {
+/// Storage options: `detect` indexes by detection only (no configured metric), else the
+/// datasets' owner and info metrics are configured.
+fn options(block_range: i64, detect: bool) -> Options {
+    let configured: &[&str] = if detect {
+        &[]
+    } else {
+        &[
+            "kube_pod_owner",
+            "kube_replicaset_owner",
+            "kube_pod_info",
+            "node_uname_info",
+        ]
+    };
     Options {
         storage: StorageOptions {
             block_range,
             wal_sync: WalSync::Never,
-            owner_index_metrics: [
-                "kube_pod_owner",
-                "kube_replicaset_owner",
-                "kube_pod_info",
-                "node_uname_info",
-            ]
-            .iter()
-            .map(|m| m.to_string())
-            .collect(),
+            owner_index_metrics: configured.iter().map(|m| m.to_string()).collect(),
+            owner_index_detect: detect,
             ..StorageOptions::default()
         },
         ..Options::default()
@@ -136,30 +141,45 @@ fn check(db: &Db, case: &JoinCase, lookback: i64, stage: &str) -> usize {
     fewer
 }
 
-#[test]
-fn fast_path_matches_generic_over_head_and_blocks() {
+/// Every dataset at the three storage stages; returns how many fast runs loaded fewer
+/// samples than the generic path.
+fn check_cases(seeds: std::ops::Range<u64>, detect: bool) -> usize {
     let mut fewer = 0;
-    for seed in 0..CASES {
+    for seed in seeds {
         let case = join_case(1_000 + seed);
         let lookback = if seed % 3 == 2 { 60_000 } else { 300_000 };
         // Everything in the head (block range far beyond the data).
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = Db::open(dir.path(), options(24 * 3_600_000)).expect("open");
+        let db = Db::open(dir.path(), options(24 * 3_600_000, detect)).expect("open");
         ingest(&db, &case);
         assert!(db.storage().blocks().is_empty());
         fewer += check(&db, &case, lookback, "head");
         drop(db);
         // Five-minute blocks cut while ingesting: blocks and head.
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = Db::open(dir.path(), options(300_000)).expect("open");
+        let db = Db::open(dir.path(), options(300_000, detect)).expect("open");
         ingest(&db, &case);
         assert!(!db.storage().blocks().is_empty(), "no block was cut");
         fewer += check(&db, &case, lookback, "blocks and head");
         db.flush().expect("flush");
         fewer += check(&db, &case, lookback, "all in blocks");
     }
+    fewer
+}
+
+#[test]
+fn fast_path_matches_generic_over_head_and_blocks() {
+    let fewer = check_cases(0..CASES, false);
     // Not vacuous: the fast path did take shortcuts (index or pushdown) in many runs.
     assert!(fewer > 200, "only {fewer} runs loaded fewer samples");
     eprintln!("{fewer} fast runs loaded fewer samples than the generic path");
     let _ = SCRAPES;
+}
+
+/// The same with runs found by detection alone (no metric configured): owner and info series
+/// stay constant for long runs, counters and gauges are rejected as they change.
+#[test]
+fn fast_path_matches_generic_with_detected_runs() {
+    let fewer = check_cases(CASES..CASES + 4, true);
+    assert!(fewer > 100, "only {fewer} runs loaded fewer samples");
 }

@@ -338,6 +338,7 @@ pub fn join_case(seed: u64) -> JoinCase {
             });
         }
     }
+    let series = merge_equal_series(series);
     let on_grid = (8 + rng.below(SCRAPES - 8)) as i64 * SCRAPE_MS + 1_000;
     let off_grid = (8 + rng.below(SCRAPES - 8)) as i64 * SCRAPE_MS + 7_500;
     let end = SCRAPES as i64 * SCRAPE_MS + 60_000;
@@ -350,6 +351,26 @@ pub fn join_case(seed: u64) -> JoinCase {
             (0, end, 60_000),
         ],
     }
+}
+
+/// One series per label set: rows generated twice (an owner "changing" to itself) are merged,
+/// in time order; at a shared timestamp a value wins over a staleness marker.
+fn merge_equal_series(series: Vec<GenSeries>) -> Vec<GenSeries> {
+    let mut out: Vec<GenSeries> = Vec::with_capacity(series.len());
+    for s in series {
+        match out.iter_mut().find(|o| o.labels == s.labels) {
+            Some(existing) => existing.samples.extend(s.samples),
+            None => out.push(s),
+        }
+    }
+    for s in &mut out {
+        s.samples.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then((a.1.to_bits() == STALE_BITS).cmp(&(b.1.to_bits() == STALE_BITS)))
+        });
+        s.samples.dedup_by(|later, earlier| later.0 == earlier.0);
+    }
+    out
 }
 
 /// The join queries checked over every dataset: one sides filtered and not, with and without
