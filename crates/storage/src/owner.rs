@@ -468,15 +468,52 @@ mod tests {
     #[test]
     fn config_matches_only_name_equality_on_indexed_metrics() {
         let cfg = OwnerIndexConfig::new(&["kube_pod_owner".to_string()], 300_000, false);
-        assert!(cfg.covers(&[
-            Matcher::equal("namespace", "x"),
-            Matcher::equal(METRIC_NAME, "kube_pod_owner"),
-        ]));
-        assert!(!cfg.covers(&[Matcher::equal(METRIC_NAME, "up")]));
-        assert!(!cfg.covers(&[Matcher::equal("pod", "kube_pod_owner")]));
+        assert_eq!(
+            cfg.covers(&[
+                Matcher::equal("namespace", "x"),
+                Matcher::equal(METRIC_NAME, "kube_pod_owner"),
+            ]),
+            Some("kube_pod_owner")
+        );
+        assert!(cfg.covers(&[Matcher::equal(METRIC_NAME, "up")]).is_none());
+        assert!(cfg
+            .covers(&[Matcher::equal("pod", "kube_pod_owner")])
+            .is_none());
         let re = Matcher::new(MatchOp::Regex, METRIC_NAME, "kube_pod_owner").expect("valid");
-        assert!(!cfg.covers(&[re]));
-        assert!(cfg.is_indexed(&Labels::from_pairs([(METRIC_NAME, "kube_pod_owner")])));
-        assert!(!cfg.is_indexed(&Labels::from_pairs([("pod", "kube_pod_owner")])));
+        assert!(cfg.covers(&[re]).is_none());
+        assert_eq!(
+            cfg.indexing(&Labels::from_pairs([(METRIC_NAME, "kube_pod_owner")])),
+            Indexing::Configured
+        );
+        assert_eq!(
+            cfg.indexing(&Labels::from_pairs([("pod", "kube_pod_owner")])),
+            Indexing::Off
+        );
+    }
+
+    #[test]
+    fn patterns_and_detection_choose_what_is_indexed() {
+        let cfg = OwnerIndexConfig::new(
+            &["*_info".to_string(), "kube_*_owner".to_string()],
+            300_000,
+            false,
+        );
+        let name = |n: &str| Labels::from_pairs([(METRIC_NAME, n)]);
+        assert_eq!(cfg.indexing(&name("node_uname_info")), Indexing::Configured);
+        assert_eq!(cfg.indexing(&name("kube_job_owner")), Indexing::Configured);
+        assert_eq!(cfg.indexing(&name("kube_owner")), Indexing::Off);
+        assert_eq!(cfg.indexing(&name("info")), Indexing::Off);
+        assert!(cfg.covers(&[Matcher::equal(METRIC_NAME, "up")]).is_none());
+        let detect = OwnerIndexConfig::new(&[], 300_000, true);
+        assert_eq!(detect.indexing(&name("up")), Indexing::Detected);
+        assert_eq!(
+            detect.covers(&[Matcher::equal(METRIC_NAME, "up")]),
+            Some("up")
+        );
+        // A run per sample is rejected after the grace runs; long runs are kept.
+        assert!(info_like(4, 4));
+        assert!(!info_like(5, 5));
+        assert!(info_like(10, 80));
+        assert!(!info_like(10, 79));
     }
 }
