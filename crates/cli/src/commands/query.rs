@@ -104,7 +104,7 @@ fn engine_options(no_fast_path: bool) -> promlite::Options {
 /// `--explain`: the evaluator's decisions on stderr, so stdout stays the result alone.
 fn print_explain(output: &promlite::QueryOutput, explain: bool) {
     if explain {
-        eprint!("explain:\n{}", promlite::render_explain(&output.explain));
+        eprint!("\nexplain:\n{}", promlite::render_explain(&output.explain));
     }
 }
 
