@@ -93,6 +93,14 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+    /// Print the evaluator's decisions per node (join keys pushed, fused range functions, names
+    /// kept, concurrent sides, value runs used) and the series and samples each selector read,
+    /// after the result (on stderr).
+    #[arg(long)]
+    pub explain: bool,
+    /// Evaluate without any fast path (the generic evaluator), to cross-check answers.
+    #[arg(long)]
+    pub no_fast_path: bool,
     /// The PromQL expression.
     #[arg(value_name = "EXPR")]
     pub expr: String,
@@ -115,6 +123,14 @@ pub struct QueryRangeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+    /// Print the evaluator's decisions per node (join keys pushed, fused range functions, names
+    /// kept, concurrent sides, value runs used) and the series and samples each selector read,
+    /// after the result (on stderr).
+    #[arg(long)]
+    pub explain: bool,
+    /// Evaluate without any fast path (the generic evaluator), to cross-check answers.
+    #[arg(long)]
+    pub no_fast_path: bool,
     /// The PromQL expression.
     #[arg(value_name = "EXPR")]
     pub expr: String,
@@ -281,6 +297,9 @@ pub struct ServeArgs {
     /// Worker threads (maximum concurrent requests). Default: twice the CPU count, at least 4.
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Answer every query with the generic evaluator (no fast path), to cross-check answers.
+    #[arg(long)]
+    pub no_fast_path: bool,
 }
 
 /// `promlite demo`.

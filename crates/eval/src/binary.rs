@@ -16,7 +16,16 @@ use crate::series::{
 };
 
 pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> Result<Val> {
-    let concurrent = ev.opts.parallel && crate::pushdown::sides_worth_concurrency(b);
+    // Rule: concurrency changes only when each side runs; `eval_pair` returns the sequential
+    // outcome (left error first, annotations left then right), so it cannot change the answer
+    // or the error.
+    let concurrent =
+        ev.opts.fast_path && ev.opts.parallel && crate::pushdown::sides_worth_concurrency(b);
+    if concurrent {
+        ev.decide(|| {
+            "join sides evaluated concurrently (the one side's keys would filter little)".into()
+        });
+    }
     let pushed = if ev.opts.fast_path && !concurrent {
         crate::pushdown::eval_binary_pushdown(ev, b, grid)?
     } else {
@@ -197,7 +206,15 @@ fn set_op(
     // gets `NO_MATCH` (which indexes nothing in `present`) instead of a signature, sparing its
     // serialisation and hash: `x or kube_pod_owner` skips every right-hand series this way when
     // the left side carries fewer labels.
-    let plain = !on && names.is_empty();
+    // Rule: a series whose label count no series on the other side has cannot match under the
+    // default matching, so skipping its signature cannot change the answer; set operations
+    // raise no errors. Part of the fast path (off with `--no-fast-path`).
+    let plain = ev.opts.fast_path && !on && names.is_empty();
+    if plain {
+        ev.decide(|| {
+            "set operation: series whose label count the other side lacks get no signature".into()
+        });
+    }
     let counts = |side: &[Series]| -> Vec<usize> {
         if plain {
             side.iter().map(plain_label_count).collect()

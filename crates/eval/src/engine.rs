@@ -35,6 +35,9 @@ pub struct EngineOptions {
     /// results (so `label_replace` and `by (__name__)` still see it) and drop it at the end.
     /// Off by default, as in Prometheus; the conformance suite runs with it on.
     pub delayed_name_removal: bool,
+    /// Record the evaluator's decisions per node in [`QueryOutput::explain`] (`--explain`).
+    /// Off by default; recording never changes what is evaluated.
+    pub explain: bool,
 }
 
 impl Default for EngineOptions {
@@ -48,6 +51,7 @@ impl Default for EngineOptions {
             parallel_min_series: 256,
             fast_path: true,
             delayed_name_removal: false,
+            explain: false,
         }
     }
 }
@@ -82,6 +86,9 @@ pub struct QueryOutput {
     pub infos: Vec<String>,
     /// Timings and counters.
     pub stats: QueryStats,
+    /// The evaluator's decisions per node, in evaluation order (empty unless
+    /// [`EngineOptions::explain`] is on); [`crate::render_explain`] prints them.
+    pub explain: Vec<crate::ExplainNode>,
 }
 
 /// Cancels a running query from another thread (e.g. when an HTTP client disconnects). Clones
@@ -258,11 +265,13 @@ impl Engine {
         let (warnings, infos) = annotations.into_strings();
         let mut stats = ev.stats();
         stats.total = started.elapsed();
+        let explain = ev.explain.take().map(|log| log.nodes).unwrap_or_default();
         Ok(QueryOutput {
             value,
             warnings,
             infos,
             stats,
+            explain,
         })
     }
 }

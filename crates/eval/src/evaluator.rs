@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use crate::annotations::{Annotations, Kind};
 use crate::engine::{to_public, CancelToken, EngineOptions, QueryStats};
 use crate::error::{Error, Result};
+use crate::explain::ExplainLog;
 use crate::series::{dup_labelset, Grid, LabelIndex, Series, Val};
 use crate::value::Value;
 use crate::{aggregate, binary, functions};
@@ -104,6 +105,8 @@ pub(crate) struct Evaluator<'a> {
     eval_started: Instant,
     grid: Grid,
     cancel: Option<CancelToken>,
+    /// The decisions taken per node, when [`EngineOptions::explain`] asks for them.
+    pub(crate) explain: Option<ExplainLog>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -147,6 +150,7 @@ impl<'a> Evaluator<'a> {
             eval_started: Instant::now(),
             grid,
             cancel,
+            explain: opts.explain.then(ExplainLog::default),
         })
     }
 
@@ -169,6 +173,7 @@ impl<'a> Evaluator<'a> {
             eval_started: self.eval_started,
             grid: self.grid,
             cancel: self.cancel.clone(),
+            explain: self.explain.as_ref().map(|_| ExplainLog::default()),
         }
     }
 
@@ -179,6 +184,18 @@ impl<'a> Evaluator<'a> {
         self.peak_samples = self.peak_samples.max(child.peak_samples);
         self.series_selected += child.series_selected;
         self.prepare += child.prepare;
+        if let (Some(mine), Some(theirs)) = (self.explain.as_mut(), child.explain) {
+            mine.absorb(theirs);
+        }
+    }
+
+    /// Records a decision on the node being evaluated, for `--explain` (the text is built only
+    /// when explaining).
+    #[inline]
+    pub(crate) fn decide(&mut self, text: impl FnOnce() -> String) {
+        if let Some(log) = self.explain.as_mut() {
+            log.decide(text());
+        }
     }
 
     /// Evaluates `lhs` here and `rhs` on another rayon thread at the same time. The outcome is
@@ -309,9 +326,26 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates `expr` over `grid`.
     pub(crate) fn eval(&mut self, expr: &Expr, grid: &Grid) -> Result<Val> {
+        if self.explain.is_none() {
+            return self.eval_node(expr, grid);
+        }
+        if let Some(log) = self.explain.as_mut() {
+            log.enter(expr.to_string());
+        }
+        let out = self.eval_node(expr, grid);
+        if let Some(log) = self.explain.as_mut() {
+            log.leave();
+        }
+        out
+    }
+
+    fn eval_node(&mut self, expr: &Expr, grid: &Grid) -> Result<Val> {
         self.enter_node(grid)?;
         if !grid.is_instant() && wraps_step_invariant(expr) && is_step_invariant(expr) {
-            let once = self.eval(expr, &Grid::instant(grid.start))?;
+            // Rule: a step-invariant node has the same value at every step, so evaluating it
+            // once and copying it cannot change the answer or the error.
+            self.decide(|| "step-invariant: evaluated once and broadcast to every step".into());
+            let once = self.eval_node(expr, &Grid::instant(grid.start))?;
             return Ok(broadcast(once, grid));
         }
         let val = match expr {
@@ -382,8 +416,12 @@ impl<'a> Evaluator<'a> {
         grid: &Grid,
     ) -> Result<(Vec<Series>, bool)> {
         let call = match unparen(expr) {
+            // Rule: the consumer never reads `__name__` and every series carries the same one
+            // (checked in `range_call_for_grouping`), so leaving it in place cannot make two
+            // groups differ or collide. Part of the fast path.
             Expr::Call(c)
-                if !self.opts.delayed_name_removal
+                if self.opts.fast_path
+                    && !self.opts.delayed_name_removal
                     && c.func != "absent_over_time"
                     && crate::range_fns::RANGE_FUNCTIONS.contains(&c.func.as_str())
                     && !(!grid.is_instant()
@@ -395,8 +433,28 @@ impl<'a> Evaluator<'a> {
             _ => return Ok((self.eval_vector(expr, grid)?, false)),
         };
         // The checks `eval` makes on entry and exit.
+        if let Some(log) = self.explain.as_mut() {
+            log.enter(expr.to_string());
+        }
+        let out = self.names_ignored_call(call, grid);
+        if let Some(log) = self.explain.as_mut() {
+            log.leave();
+        }
+        out
+    }
+
+    fn names_ignored_call(
+        &mut self,
+        call: &promlite_promql::ast::Call,
+        grid: &Grid,
+    ) -> Result<(Vec<Series>, bool)> {
         self.enter_node(grid)?;
         let (series, kept) = functions::range_call_for_grouping(self, call, grid)?;
+        if kept {
+            self.decide(|| {
+                "__name__ left to the consuming aggregation (one metric name, never seen)".into()
+            });
+        }
         let n: usize = series.iter().map(|s| s.points.len()).sum();
         self.account(n)?;
         Ok((series, kept))
@@ -446,6 +504,9 @@ impl<'a> Evaluator<'a> {
         };
         let selected = querier.select(&hints, matchers)?;
         self.series_selected += selected.len();
+        if let Some(log) = self.explain.as_mut() {
+            log.selected(selected.len(), 0);
+        }
         Ok(selected)
     }
 
@@ -453,6 +514,9 @@ impl<'a> Evaluator<'a> {
     /// and enforces the sample limit and the deadline.
     pub(crate) fn loaded(&mut self, n: usize, peak: usize, started: Instant) -> Result<()> {
         self.samples_loaded += n;
+        if let Some(log) = self.explain.as_mut() {
+            log.selected(0, n);
+        }
         self.prepare += started.elapsed();
         self.peak_samples = self.peak_samples.max(peak);
         if self.samples_loaded > self.opts.max_samples {
@@ -523,6 +587,13 @@ impl<'a> Evaluator<'a> {
                 {
                     let n_runs = crate::runs::count_runs(&found);
                     self.series_selected += found.len();
+                    if let Some(log) = self.explain.as_mut() {
+                        log.selected(found.len(), 0);
+                        log.decide(format!(
+                            "value runs: {} series as {n_runs} runs, no sample decoded",
+                            found.len()
+                        ));
+                    }
                     self.samples_loaded += n_runs;
                     self.peak_samples = self.peak_samples.max(n_runs);
                     self.prepare += started.elapsed();

@@ -386,6 +386,9 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
     } else {
         None
     };
+    if copy.is_some() {
+        ev.decide(|| "label_replace copy form: source value reused, no regex compiled".into());
+    }
     let re = match copy {
         Some(_) => None,
         None => Some(regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
@@ -684,6 +687,7 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid, names: NameRemoval)
         // quantile_over_time warns about its parameter only when there is data, which the
         // fused path does not know up front.
         Expr::MatrixSelector(ms) if name != "quantile_over_time" => {
+            ev.decide(|| format!("{name} fused with its selection (no matrix materialised)"));
             fused_range_call(ev, name, ms, grid, &scalars, keep_name)?
         }
         _ => {
@@ -749,13 +753,16 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid, names: NameRemoval)
         return Ok(Val::Vector(absent_over_time(&out, grid, mat_arg)));
     }
     let mut out = out;
-    if matches!(unparen(mat_arg), Expr::MatrixSelector(_))
+    if ev.opts.fast_path
+        && matches!(unparen(mat_arg), Expr::MatrixSelector(_))
         && !ev.opts.delayed_name_removal
         && names == NameRemoval::Now
         && same_metric_name(&out)
     {
         // Dropped here, where it provably cannot make two series equal, sparing the caller's
-        // merge of equal label sets (which hashes every series).
+        // merge of equal label sets (which hashes every series). Rule: that merge could
+        // neither merge nor raise anything here, so skipping it changes no answer or error.
+        ev.decide(|| "__name__ dropped in place (one metric name: no merge needed)".into());
         for s in out.iter_mut() {
             s.labels = s.labels.without_metric_name();
             s.drop_name = false;

@@ -36,6 +36,7 @@ mod binary;
 mod engine;
 mod error;
 mod evaluator;
+mod explain;
 mod functions;
 pub mod promqltest;
 mod pushdown;
@@ -46,6 +47,7 @@ pub mod value;
 
 pub use engine::{CancelToken, Engine, EngineOptions, QueryOutput, QueryStats};
 pub use error::{Error, Result};
+pub use explain::{render_explain, ExplainNode};
 pub use value::{InstantSample, RangeSeries, Value};
 
 /// Relative float comparison shared with the test-script interpreter.

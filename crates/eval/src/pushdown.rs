@@ -7,19 +7,45 @@
 //! `label=~"v1|v2|..."` set matchers. Storage answers those from the postings index before any
 //! sample is decoded.
 //!
-//! **Invariant (why this gives the generic evaluator's answers):** the rewrite only ever selects
-//! a *superset* of the many-side series that can match, and it keeps whole groups: a filter on
-//! label `L` passes through an aggregation only if `L` is one of its grouping labels, through a
-//! function only if the function keeps all labels but `__name__`, and through `label_replace`
-//! only where the destination label is an exact (or widened) copy of its source. So every
-//! many-side result row that matches a one-side row is computed from exactly the same inputs.
-//! Errors are preserved too: pushdown is skipped when the one side has two series with the same
-//! signature at any step (the generic path may then owe a many-to-many error that depends on the
-//! unfiltered many side), and set operators other than `and` are never rewritten.
+//! **Rule (ARCHITECTURE.md): a rewrite may only skip work whose result cannot change the answer
+//! or the error.** The keys remove many-side series before they are evaluated, so two things must
+//! hold for every construct the filter passes through:
+//!
+//! 1. *The answer.* The rewrite selects a superset of the many-side series that can match and
+//!    keeps whole groups: a filter on label `L` passes through an aggregation only if `L` is one
+//!    of its grouping labels, through a function only if the function keeps all labels but
+//!    `__name__`, and through `label_replace` only where the destination label is an exact copy
+//!    of its source. So every many-side row that matches a one-side row is computed from exactly
+//!    the same inputs, and the join's own errors (which Prometheus raises only for matched
+//!    series) are the same.
+//! 2. *The error and the annotations.* Nothing the filter removes could have raised an error or
+//!    an annotation: the construct must be *quiet* on the series it drops. Two removed series can
+//!    collide (`vector cannot contain metrics with the same labelset`) once a function drops
+//!    their metric names or `label_replace` overwrites the label that told them apart; they
+//!    agree on every output label then, join keys included, so the filter removes both and the
+//!    error with them (issue 12, finding 1). Hence a name-dropping function is passed only over
+//!    an argument whose series provably share one metric name (or have none, see
+//!    [`one_metric_name`]), `label_replace` only when its input provably lacks the destination
+//!    label ([`may_have_label`]), `rate`/`increase` only over a literal counter name (their
+//!    "might not be a counter" info names the series' metric), `quantile_over_time` only with a
+//!    literal quantile in `[0, 1]`, and aggregations only without a parameter (their warnings
+//!    and `limit_ratio`'s NaN error depend on which groups have data).
+//!
+//! The one side is evaluated in full. Its duplicate-signature error is raised by Prometheus only
+//! at steps where the many side is not empty, which depends on the removed series: pushdown
+//! stands aside when the one side has two series with one signature at any step
+//! ([`has_duplicate_signatures`]). Set operators other than `and` are never rewritten. When the
+//! one side is the right operand it is evaluated first here, so its errors wait for the left
+//! side's and its annotations are moved after the left side's, as sequential evaluation orders
+//! them.
+//!
+//! Resource limits (`max_samples`, the timeout) and storage read errors are outside the rule:
+//! they concern the work actually done, and the fast path does less (as Prometheus's own
+//! selection does relative to a full scan).
 
 use std::collections::BTreeSet;
 
-use promlite_model::{Matcher, METRIC_NAME};
+use promlite_model::{MatchOp, Matcher, METRIC_NAME};
 use promlite_promql::ast::{
     Aggregate, AggregateOp, Binary, BinaryOp, Call, Cardinality, Expr, ValueType,
 };
@@ -150,6 +176,11 @@ pub(crate) fn push_filter(expr: &Expr, label: &str, values: &BTreeSet<String>) -
         Expr::Call(c) if c.func == "label_replace" => push_through_label_replace(c, label, values),
         Expr::Call(c) => {
             let (_, idx) = LABEL_PRESERVING.iter().find(|(f, _)| *f == c.func)?;
+            // Rule part 2: the function drops `__name__`, so the series it would see must not be
+            // able to collide without it, nor owe an annotation the filter could remove.
+            if !call_is_quiet(c, *idx) {
+                return None;
+            }
             let mut c = c.clone();
             let arg = c.args.get_mut(*idx)?;
             *arg = push_filter(arg, label, values)?;
@@ -166,15 +197,87 @@ pub(crate) fn push_filter(expr: &Expr, label: &str, values: &BTreeSet<String>) -
     }
 }
 
-fn push_through_aggregate(a: &Aggregate, label: &str, values: &BTreeSet<String>) -> Option<Expr> {
-    if a.op == AggregateOp::CountValues {
-        // count_values adds its own label; a filter on it cannot move inside.
-        if a.param
-            .as_deref()
-            .is_some_and(|p| matches!(unparen(p), Expr::String(s) if s == label))
-        {
-            return None;
+/// Aggregations that take a parameter (`topk(k, ...)`, `quantile(q, ...)`, ...).
+fn aggregate_has_param(op: AggregateOp) -> bool {
+    matches!(
+        op,
+        AggregateOp::Topk
+            | AggregateOp::Bottomk
+            | AggregateOp::Quantile
+            | AggregateOp::CountValues
+            | AggregateOp::Limitk
+            | AggregateOp::LimitRatio
+    )
+}
+
+/// Suffixes that spare `rate` and `increase` their "might not be a counter" info.
+const COUNTER_SUFFIXES: [&str; 4] = ["_total", "_sum", "_count", "_bucket"];
+
+/// True if the label-preserving call `c` (series argument at `idx`) raises no error and no
+/// annotation on any series of its argument, whatever data they hold: its argument's series
+/// share one metric name or have none (dropping it keeps them distinct), `rate`/`increase` read
+/// a literal counter name, and `quantile_over_time`'s quantile is a literal in `[0, 1]`.
+fn call_is_quiet(c: &Call, idx: usize) -> bool {
+    let Some(series_arg) = c.args.get(idx) else {
+        return false;
+    };
+    if !one_metric_name(series_arg) {
+        return false;
+    }
+    match c.func.as_str() {
+        "rate" | "increase" => literal_metric_name(series_arg)
+            .is_some_and(|n| COUNTER_SUFFIXES.iter().any(|s| n.ends_with(s))),
+        "quantile_over_time" => c
+            .args
+            .first()
+            .map(unparen)
+            .is_some_and(|q| matches!(q, Expr::Number(q) if (0.0..=1.0).contains(q))),
+        _ => true,
+    }
+}
+
+/// The metric name a selector (vector or range) fixes with `__name__="..."`, if any.
+fn literal_metric_name(expr: &Expr) -> Option<&str> {
+    let matchers = match unparen(expr) {
+        Expr::VectorSelector(vs) => &vs.matchers,
+        Expr::MatrixSelector(ms) => &ms.selector.matchers,
+        _ => return None,
+    };
+    matchers
+        .iter()
+        .find(|m| m.name == METRIC_NAME && m.op == MatchOp::Equal && !m.value.is_empty())
+        .map(|m| m.value.as_str())
+}
+
+/// Conservative: do all series `expr` produces carry the same `__name__`, or none? Then dropping
+/// the name cannot make two of them equal. `false` whenever unsure.
+fn one_metric_name(expr: &Expr) -> bool {
+    match expr {
+        Expr::Paren(e) => one_metric_name(e),
+        Expr::VectorSelector(_) | Expr::MatrixSelector(_) => literal_metric_name(expr).is_some(),
+        // `by (...)` without `__name__` and every `without (...)` drop the name; topk-like
+        // aggregations pass their input's series through.
+        Expr::Aggregate(a) if a.op.selects_series() => one_metric_name(&a.expr),
+        Expr::Aggregate(a) => a.without || !a.grouping.iter().any(|g| g == METRIC_NAME),
+        Expr::Call(c) if c.func == "label_replace" => {
+            string_arg(c, 1) != Some(METRIC_NAME) && c.args.first().is_some_and(one_metric_name)
         }
+        Expr::Call(c) if c.func == "last_over_time" || c.func == "first_over_time" => {
+            c.args.first().is_some_and(one_metric_name)
+        }
+        // These drop the name from every output series.
+        Expr::Call(c) => LABEL_PRESERVING.iter().any(|(f, _)| *f == c.func),
+        Expr::Binary(b) if b.op == BinaryOp::And => one_metric_name(&b.lhs),
+        _ => false,
+    }
+}
+
+fn push_through_aggregate(a: &Aggregate, label: &str, values: &BTreeSet<String>) -> Option<Expr> {
+    // Rule part 2: a parameter's warnings (quantile, limit_ratio) and errors (limit_ratio's NaN)
+    // are raised only when some group has data, which the filter can change; count_values adds
+    // its own label. Only the parameterless aggregations, which raise nothing, are passed.
+    if a.param.is_some() || aggregate_has_param(a.op) {
+        return None;
     }
     // The filter keeps whole groups only if every series of a group shares the label's value.
     let in_grouping = a.grouping.iter().any(|g| g == label);
@@ -190,21 +293,23 @@ fn push_through_aggregate(a: &Aggregate, label: &str, values: &BTreeSet<String>)
 fn push_through_label_replace(c: &Call, label: &str, values: &BTreeSet<String>) -> Option<Expr> {
     let dst = string_arg(c, 1)?;
     let inner = c.args.first()?;
+    // Rule part 2: when some input series may already carry `dst`, overwriting it can make two
+    // series equal (an error the generic path raises even for series the filter removes). When
+    // none can, each output is its input plus `dst`, so outputs are distinct like the inputs.
+    if dst == METRIC_NAME || may_have_label(inner, dst) {
+        return None;
+    }
     let rewritten_inner = if dst != label {
         push_filter(inner, label, values)?
     } else {
-        let kind = copy_kind(string_arg(c, 2)?, string_arg(c, 4)?)?;
+        // `(.*)` and `(.+)` copy the source unchanged (an empty source leaves `dst` absent
+        // either way, as the input has none), so a filter on `dst` is a filter on `src`.
+        copy_kind(string_arg(c, 2)?, string_arg(c, 4)?)?;
         let src = string_arg(c, 3)?;
         if src == dst {
             return None;
         }
-        let mut src_values = values.clone();
-        if kind == CopyKind::NonEmpty && may_have_label(inner, dst) {
-            // An empty source leaves the series unchanged, so its result value is whatever the
-            // inner series already had in `dst`: keep all empty-source series (widening).
-            src_values.insert(String::new());
-        }
-        push_filter(inner, src, &src_values)?
+        push_filter(inner, src, values)?
     };
     let mut c = c.clone();
     if let Some(first) = c.args.first_mut() {
@@ -347,20 +452,32 @@ pub(crate) fn eval_binary_pushdown(
     let Some(names) = b.matching.labels.as_ref().map(|m| m.names.clone()) else {
         return Ok(None);
     };
+    // Sequential evaluation collects the left side's annotations first; when the one side is
+    // the right operand its annotations are set aside and appended after the many side's.
+    let before = (!one_is_lhs).then(|| std::mem::take(&mut ev.annos));
     let one = match ev.eval(one_expr, grid) {
         Ok(v) => v,
         Err(e) if !one_is_lhs => {
             // The generic path evaluates the left side first: report its error if it has one.
+            if let Some(before) = before {
+                ev.annos = before;
+            }
             ev.eval(&b.lhs, grid)?;
             return Err(e);
         }
         Err(e) => return Err(e),
     };
+    let one_annos = before.map(|before| std::mem::replace(&mut ev.annos, before));
     let Val::Vector(one_series) = one else {
+        // Not a vector after all: the caller evaluates generically (both sides again).
         return Ok(None);
     };
     let mut rewritten: Option<Expr> = None;
-    if !has_duplicate_signatures(&one_series, &names) {
+    if has_duplicate_signatures(&one_series, &names) {
+        ev.decide(|| {
+            "pushdown declined: the one side has two series with one signature at a step".into()
+        });
+    } else {
         let mut current = many_expr.clone();
         let mut changed = false;
         for name in &names {
@@ -370,8 +487,19 @@ pub(crate) fn eval_binary_pushdown(
                 .map(|s| s.labels.get(name).unwrap_or("").to_string())
                 .collect();
             if let Some(next) = push_filter(&current, name, &values) {
+                ev.decide(|| {
+                    format!(
+                        "join key {name} pushed into the {} side ({} values)",
+                        if one_is_lhs { "right" } else { "left" },
+                        values.len()
+                    )
+                });
                 current = next;
                 changed = true;
+            } else {
+                ev.decide(|| {
+                    format!("join key {name} not pushed: the many side cannot take the filter without possibly changing its answer, error or annotations")
+                });
             }
         }
         if changed {
@@ -379,6 +507,9 @@ pub(crate) fn eval_binary_pushdown(
         }
     }
     let many = ev.eval(rewritten.as_ref().unwrap_or(many_expr), grid)?;
+    if let Some(one_annos) = one_annos {
+        ev.annos.extend(one_annos);
+    }
     let one = Val::Vector(one_series);
     Ok(Some(if one_is_lhs { (one, many) } else { (many, one) }))
 }
@@ -454,10 +585,55 @@ mod tests {
     }
 
     #[test]
-    fn non_empty_copy_widens_when_destination_may_exist() {
-        let q = r#"label_replace(rate(x[1m]), "pod", "$1", "pod_name", "(.+)")"#;
+    fn copy_over_a_possible_destination_is_not_pushed() {
+        // `rate(x)` may carry `pod`: overwriting it could make two series equal, an error the
+        // generic path raises even for series a filter would remove (issue 12, finding 1).
+        let q = r#"label_replace(rate(x_total[1m]), "pod", "$1", "pod_name", "(.+)")"#;
+        assert_eq!(pushed(q, "pod", &["a"]), None);
+        assert_eq!(pushed(q, "namespace", &["a"]), None);
+        let q = r#"label_replace(sum by (pod_name) (rate(x_total[1m])), "pod", "$1", "pod_name", "(.*)")"#;
         let out = pushed(q, "pod", &["a"]).expect("pushable");
-        assert!(out.contains(r#"pod_name=~"|a""#), "{out}");
+        assert!(out.contains(r#"pod_name=~"a""#), "{out}");
+    }
+
+    #[test]
+    fn only_quiet_functions_are_passed() {
+        // Two metric names collide once `rate` drops them.
+        assert_eq!(
+            pushed(r#"rate({__name__=~"a_total|b_total"}[1m])"#, "pod", &["a"]),
+            None
+        );
+        assert_eq!(pushed(r#"abs({__name__=~"a|b"})"#, "pod", &["a"]), None);
+        assert_eq!(pushed(r#"rate({pod!=""}[1m])"#, "pod", &["a"]), None);
+        // One name: distinct series stay distinct.
+        assert!(pushed("rate(a_total[1m])", "pod", &["a"]).is_some());
+        assert!(pushed("abs(rate(a_total[1m]))", "pod", &["a"]).is_some());
+        assert!(pushed("abs(a)", "pod", &["a"]).is_some());
+        // `rate` of a non-counter name owes an info annotation per name.
+        assert_eq!(pushed("rate(a[1m])", "pod", &["a"]), None);
+        assert_eq!(pushed("increase(a_seconds[1m])", "pod", &["a"]), None);
+        assert!(pushed("irate(a[1m])", "pod", &["a"]).is_some());
+        // quantile_over_time warns about a quantile outside [0, 1] only when there is data.
+        assert_eq!(pushed("quantile_over_time(2, a[1m])", "pod", &["a"]), None);
+        assert_eq!(
+            pushed("quantile_over_time(scalar(b), a[1m])", "pod", &["a"]),
+            None
+        );
+        assert!(pushed("quantile_over_time(0.5, a[1m])", "pod", &["a"]).is_some());
+        // Parameters warn (quantile, limit_ratio) or fail (limit_ratio's NaN) per group.
+        assert_eq!(pushed("quantile by (pod) (2, a)", "pod", &["a"]), None);
+        assert_eq!(pushed("topk by (pod) (1, a)", "pod", &["a"]), None);
+        assert!(pushed("sum by (pod) (a)", "pod", &["a"]).is_some());
+        // Grouping by the name keeps several names for the function above.
+        assert_eq!(
+            pushed(
+                r#"abs(sum by (__name__, pod) ({__name__=~"a|b"}))"#,
+                "pod",
+                &["a"]
+            ),
+            None
+        );
+        assert!(pushed(r#"abs(sum by (pod) ({__name__=~"a|b"}))"#, "pod", &["a"]).is_some());
     }
 
     #[test]

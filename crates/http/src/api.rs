@@ -382,6 +382,8 @@ impl Api {
         Ok(QueryOptions {
             timeout: Some(timeout),
             max_samples: Some(self.options.max_samples),
+            // `stats=all` also reports the evaluator's decisions (`data.stats.explain`).
+            explain: form.value("stats") == "all",
         })
     }
 
@@ -523,7 +525,13 @@ fn query_body(mut output: QueryOutput, form: &Form, limit: usize, queued: Durati
         promlite::Value::Matrix(m) => warnings.extend(truncate(m, limit)),
         _ => {}
     }
-    let stats = (!form.value("stats").is_empty()).then(|| stats_json(&output.stats, queued));
+    let stats = (!form.value("stats").is_empty()).then(|| {
+        let mut stats = stats_json(&output.stats, queued);
+        if form.value("stats") == "all" {
+            add_explain(&mut stats, &output.explain);
+        }
+        stats
+    });
     json::query_success(&output.value, stats.as_deref(), &warnings, &output.infos)
 }
 
@@ -554,6 +562,34 @@ pub fn stats_json(stats: &promlite::QueryStats, queued: Duration) -> String {
     out.push_str(&stats.peak_samples.to_string());
     out.push_str("}}");
     out
+}
+
+/// Adds `"explain":[{"depth":..,"node":..,"decisions":[..],"series":..,"samples":..},..]` to
+/// the stats object `stats` (a promlite extension of `stats=all`; clients ignore unknown fields).
+fn add_explain(stats: &mut String, nodes: &[promlite::ExplainNode]) {
+    if stats.ends_with('}') {
+        stats.pop();
+    }
+    stats.push_str(",\"explain\":[");
+    for (i, n) in nodes.iter().enumerate() {
+        if i > 0 {
+            stats.push(',');
+        }
+        stats.push_str(&format!("{{\"depth\":{},\"node\":", n.depth));
+        json::write_string(stats, &n.node);
+        stats.push_str(",\"decisions\":[");
+        for (j, d) in n.decisions.iter().enumerate() {
+            if j > 0 {
+                stats.push(',');
+            }
+            json::write_string(stats, d);
+        }
+        stats.push_str(&format!(
+            "],\"series\":{},\"samples\":{}}}",
+            n.series_selected, n.samples_loaded
+        ));
+    }
+    stats.push_str("]}");
 }
 
 /// The decoded `<name>` of `/api/v1/label/<name>/values`.

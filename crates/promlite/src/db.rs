@@ -28,6 +28,8 @@ pub struct QueryOptions {
     pub timeout: Option<Duration>,
     /// Maximum samples this query may hold at once; `None` keeps the engine's.
     pub max_samples: Option<usize>,
+    /// Record the evaluator's decisions per node in [`QueryOutput::explain`].
+    pub explain: bool,
 }
 
 /// A promlite database: storage plus a PromQL engine. Cloning is cheap (an `Arc`); clones
@@ -143,7 +145,7 @@ impl Db {
     /// The engine to use for one query: the shared one, or a copy with overridden limits
     /// (an `Engine` holds only options, so the copy is cheap).
     fn engine_for(&self, options: &QueryOptions) -> std::borrow::Cow<'_, Engine> {
-        if options.timeout.is_none() && options.max_samples.is_none() {
+        if options.timeout.is_none() && options.max_samples.is_none() && !options.explain {
             return std::borrow::Cow::Borrowed(&self.inner.engine);
         }
         let mut engine_options = self.inner.engine.options().clone();
@@ -153,6 +155,7 @@ impl Db {
         if let Some(max_samples) = options.max_samples {
             engine_options.max_samples = max_samples;
         }
+        engine_options.explain |= options.explain;
         std::borrow::Cow::Owned(Engine::new(engine_options))
     }
 

@@ -61,6 +61,11 @@ pub struct Options {
     /// new run; queries whose lookback delta is shorter than a run's largest gap fall back to
     /// decoding samples. Default five minutes, Prometheus's default lookback.
     pub owner_index_split_gap: i64,
+    /// Also index every other series while its values stay constant for long runs (at most a
+    /// few runs, or at least eight samples per run on average), detected at ingest in the head
+    /// and per metric when a block's runs are built: decode-free joins for any info-like
+    /// series. `owner_index_metrics` stay indexed regardless. Default off.
+    pub owner_index_detect: bool,
 }
 
 impl Default for Options {
@@ -78,6 +83,7 @@ impl Default for Options {
                 .map(|m| m.to_string())
                 .collect(),
             owner_index_split_gap: crate::owner::DEFAULT_OWNER_INDEX_SPLIT_GAP,
+            owner_index_detect: false,
         }
     }
 }
@@ -182,6 +188,7 @@ impl Db {
             .set_owner_index(crate::owner::OwnerIndexConfig::new(
                 &opts.owner_index_metrics,
                 opts.owner_index_split_gap,
+                opts.owner_index_detect,
             ));
         Db {
             shared: Arc::new(Shared {
@@ -222,6 +229,7 @@ impl Db {
             .set_owner_index(crate::owner::OwnerIndexConfig::new(
                 &opts.owner_index_metrics,
                 opts.owner_index_split_gap,
+                opts.owner_index_detect,
             ));
         let outcome = {
             let mut data = head.write();

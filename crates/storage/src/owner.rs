@@ -29,7 +29,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use promlite_model::{
     concat_runs, Labels, MatchOp, Matcher, RunBuilder, SelectHints, SeriesRuns, Timestamp,
@@ -51,42 +51,97 @@ pub const DEFAULT_OWNER_INDEX_METRICS: &[&str] = &[
     "kube_node_info",
     "kube_job_info",
     "kube_cronjob_info",
+    // Info series by convention (`node_uname_info`, `target_info`, `kube_*_info`, ...):
+    // constant 1s whose labels carry the metadata joins pick up.
+    "*_info",
 ];
+
+/// With detection on, a series that is not configured keeps its runs only while it has at most
+/// this many runs, or at least [`DETECT_MIN_SAMPLES_PER_RUN`] samples per run on average.
+const DETECT_GRACE_RUNS: usize = 4;
+
+/// The average run length (in samples) below which a detected series stops being indexed: its
+/// runs would cost about as much as its samples.
+const DETECT_MIN_SAMPLES_PER_RUN: usize = 8;
+
+/// True if `n_runs` runs over `n_samples` samples are worth keeping for a detected series.
+pub(crate) fn info_like(n_runs: usize, n_samples: usize) -> bool {
+    n_runs <= DETECT_GRACE_RUNS || n_runs.saturating_mul(DETECT_MIN_SAMPLES_PER_RUN) <= n_samples
+}
+
+/// True if metric `name` matches `pattern`: an exact name, or a glob with one `*` (`*_info`,
+/// `kube_*`, `kube_*_owner`).
+fn name_matches(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((prefix, suffix)) => {
+            name.len() >= prefix.len() + suffix.len()
+                && name.starts_with(prefix)
+                && name.ends_with(suffix)
+        }
+    }
+}
+
+/// Whether a new head series gets value runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Indexing {
+    /// No runs.
+    Off,
+    /// Its metric is configured: runs for the series' whole life.
+    Configured,
+    /// Detection: runs while the series stays [`info_like`].
+    Detected,
+}
 
 /// Default for [`crate::Options::owner_index_split_gap`]: Prometheus's default lookback delta,
 /// five minutes. A gap larger than this between two samples of a series starts a new run.
 pub const DEFAULT_OWNER_INDEX_SPLIT_GAP: i64 = 300_000;
 
-/// What the head indexes: a small list of metric names (a linear scan at series creation is
-/// cheaper than hashing for the handful of names involved).
+/// What the head indexes: metric names and one-`*` globs (a linear scan at series creation is
+/// cheaper than hashing for the handful of entries involved), and whether every other series is
+/// indexed while its values stay constant for long runs (detection).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OwnerIndexConfig {
     metrics: Vec<Box<str>>,
     pub(crate) split_gap: i64,
+    detect: bool,
 }
 
 impl OwnerIndexConfig {
-    pub(crate) fn new(metrics: &[String], split_gap: i64) -> Self {
+    pub(crate) fn new(metrics: &[String], split_gap: i64, detect: bool) -> Self {
         Self {
             metrics: metrics.iter().map(|m| m.as_str().into()).collect(),
             split_gap,
+            detect,
         }
     }
 
-    /// True if a series with these labels is indexed.
-    pub(crate) fn is_indexed(&self, labels: &Labels) -> bool {
-        labels
-            .get(METRIC_NAME)
-            .is_some_and(|name| self.metrics.iter().any(|m| **m == *name))
+    /// True if metric `name` is configured (by name or pattern).
+    fn configured(&self, name: &str) -> bool {
+        self.metrics.iter().any(|m| name_matches(m, name))
     }
 
-    /// True if `matchers` restrict the selection to one indexed metric.
-    fn covers(&self, matchers: &[Matcher]) -> bool {
-        matchers.iter().any(|m| {
-            m.op == MatchOp::Equal
-                && m.name == METRIC_NAME
-                && self.metrics.iter().any(|x| **x == *m.value)
-        })
+    /// Whether a new series with these labels gets runs.
+    pub(crate) fn indexing(&self, labels: &Labels) -> Indexing {
+        match labels.get(METRIC_NAME) {
+            Some(name) if self.configured(name) => Indexing::Configured,
+            Some(_) if self.detect => Indexing::Detected,
+            _ => Indexing::Off,
+        }
+    }
+
+    /// The metric `matchers` restrict the selection to (by `__name__` equality), if it may
+    /// have runs: configured, or any metric with detection on.
+    fn covers<'m>(&self, matchers: &'m [Matcher]) -> Option<&'m str> {
+        matchers
+            .iter()
+            .find(|m| {
+                m.op == MatchOp::Equal
+                    && m.name == METRIC_NAME
+                    && !m.value.is_empty()
+                    && (self.detect || self.configured(&m.value))
+            })
+            .map(|m| m.value.as_str())
     }
 }
 
@@ -96,54 +151,66 @@ pub(crate) struct BlockRuns {
     by_ref: HashMap<SeriesRef, RunBuilder>,
 }
 
-/// A loaded block's lazily built runs; `Some(None)` records that building failed (the block is
-/// then always answered by the generic path).
-pub(crate) type BlockRunsCell = OnceLock<Option<BlockRuns>>;
+/// A loaded block's lazily built runs, per metric name; `None` records that building failed or
+/// (detection) that the metric is not info-like, so the block is answered by the generic path.
+pub(crate) type BlockRunsCell = Mutex<HashMap<Box<str>, Option<Arc<BlockRuns>>>>;
 
 /// A new, empty cache for a loaded block.
 pub(crate) fn new_block_cell() -> Arc<BlockRunsCell> {
-    Arc::new(OnceLock::new())
+    Arc::new(Mutex::new(HashMap::new()))
 }
 
-/// Decodes the indexed series of `reader` once and builds their runs. `None` on any decode
-/// error or out-of-order sample.
-fn build_block_runs(reader: &dyn BlockReader, cfg: &OwnerIndexConfig) -> Option<BlockRuns> {
+/// Decodes the series of metric `name` in `reader` once and builds their runs. `None` on any
+/// decode error or out-of-order sample, and for a metric that is only detected (not configured)
+/// whose runs are not [`info_like`].
+fn build_block_runs(
+    reader: &dyn BlockReader,
+    cfg: &OwnerIndexConfig,
+    name: &str,
+) -> Option<BlockRuns> {
     let mut by_ref = HashMap::new();
     let mut chunks = Vec::new();
-    for name in &cfg.metrics {
-        let postings = reader
-            .postings(&[Matcher::equal(METRIC_NAME, &**name)])
+    let (mut n_runs, mut n_samples) = (0usize, 0usize);
+    let postings = reader.postings(&[Matcher::equal(METRIC_NAME, name)]).ok()?;
+    for series_ref in postings.iter() {
+        chunks.clear();
+        reader
+            .series_chunks(series_ref, Timestamp::MIN, Timestamp::MAX, &mut chunks)
             .ok()?;
-        for series_ref in postings.iter() {
-            chunks.clear();
-            reader
-                .series_chunks(series_ref, Timestamp::MIN, Timestamp::MAX, &mut chunks)
-                .ok()?;
-            let mut builder = RunBuilder::new();
-            let mut in_order = true;
-            for chunk in &chunks {
-                promlite_chunk::decode_range(
-                    chunk.data.as_slice(),
-                    Timestamp::MIN,
-                    Timestamp::MAX,
-                    |t, v| in_order &= builder.push(t, v, cfg.split_gap),
-                )
-                .ok()?;
-            }
-            if !in_order {
-                return None;
-            }
-            by_ref.insert(series_ref, builder);
+        let mut builder = RunBuilder::new();
+        let mut in_order = true;
+        for chunk in &chunks {
+            promlite_chunk::decode_range(
+                chunk.data.as_slice(),
+                Timestamp::MIN,
+                Timestamp::MAX,
+                |t, v| {
+                    n_samples += 1;
+                    in_order &= builder.push(t, v, cfg.split_gap);
+                },
+            )
+            .ok()?;
         }
+        if !in_order {
+            return None;
+        }
+        n_runs += builder.runs().len();
+        by_ref.insert(series_ref, builder);
+    }
+    if !cfg.configured(name) && !info_like(n_runs, n_samples) {
+        return None;
     }
     Some(BlockRuns { by_ref })
 }
 
-fn block_runs<'a>(block: &'a LoadedBlock, cfg: &OwnerIndexConfig) -> Option<&'a BlockRuns> {
-    block
-        .runs
-        .get_or_init(|| build_block_runs(&*block.reader, cfg))
-        .as_ref()
+/// The runs of metric `name` in `block`, built on first use.
+fn block_runs(block: &LoadedBlock, cfg: &OwnerIndexConfig, name: &str) -> Option<Arc<BlockRuns>> {
+    // A poisoned lock only means another query panicked while building: build again.
+    let mut cache = block.runs.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry(name.into())
+        .or_insert_with(|| build_block_runs(&*block.reader, cfg, name).map(Arc::new))
+        .clone()
 }
 
 /// One source's contribution for one series.
@@ -164,10 +231,11 @@ pub(crate) fn select_runs(
     let cfg = OwnerIndexConfig::new(
         &shared.opts.owner_index_metrics,
         shared.opts.owner_index_split_gap,
+        shared.opts.owner_index_detect,
     );
-    if !cfg.covers(matchers) {
+    let Some(metric) = cfg.covers(matchers) else {
         return Ok(None);
-    }
+    };
     // The samples the generic path would read: the querier's range intersected with the hints.
     let lo = hints.start.max(mint);
     let hi = hints.end.min(maxt);
@@ -183,7 +251,7 @@ pub(crate) fn select_runs(
         .cloned()
         .collect();
     for b in &to_warm {
-        block_runs(b, &cfg);
+        block_runs(b, &cfg, metric);
     }
     drop(to_warm);
 
@@ -198,7 +266,7 @@ pub(crate) fn select_runs(
         let blocks = shared.read_blocks();
         for b in blocks.iter().filter(|b| overlaps(b)) {
             ranges.push((b.min_t, b.max_t));
-            let Some(runs) = block_runs(b, &cfg) else {
+            let Some(runs) = block_runs(b, &cfg, metric) else {
                 return Ok(None);
             };
             let postings = b.reader.postings(matchers)?;
@@ -399,16 +467,53 @@ mod tests {
 
     #[test]
     fn config_matches_only_name_equality_on_indexed_metrics() {
-        let cfg = OwnerIndexConfig::new(&["kube_pod_owner".to_string()], 300_000);
-        assert!(cfg.covers(&[
-            Matcher::equal("namespace", "x"),
-            Matcher::equal(METRIC_NAME, "kube_pod_owner"),
-        ]));
-        assert!(!cfg.covers(&[Matcher::equal(METRIC_NAME, "up")]));
-        assert!(!cfg.covers(&[Matcher::equal("pod", "kube_pod_owner")]));
+        let cfg = OwnerIndexConfig::new(&["kube_pod_owner".to_string()], 300_000, false);
+        assert_eq!(
+            cfg.covers(&[
+                Matcher::equal("namespace", "x"),
+                Matcher::equal(METRIC_NAME, "kube_pod_owner"),
+            ]),
+            Some("kube_pod_owner")
+        );
+        assert!(cfg.covers(&[Matcher::equal(METRIC_NAME, "up")]).is_none());
+        assert!(cfg
+            .covers(&[Matcher::equal("pod", "kube_pod_owner")])
+            .is_none());
         let re = Matcher::new(MatchOp::Regex, METRIC_NAME, "kube_pod_owner").expect("valid");
-        assert!(!cfg.covers(&[re]));
-        assert!(cfg.is_indexed(&Labels::from_pairs([(METRIC_NAME, "kube_pod_owner")])));
-        assert!(!cfg.is_indexed(&Labels::from_pairs([("pod", "kube_pod_owner")])));
+        assert!(cfg.covers(&[re]).is_none());
+        assert_eq!(
+            cfg.indexing(&Labels::from_pairs([(METRIC_NAME, "kube_pod_owner")])),
+            Indexing::Configured
+        );
+        assert_eq!(
+            cfg.indexing(&Labels::from_pairs([("pod", "kube_pod_owner")])),
+            Indexing::Off
+        );
+    }
+
+    #[test]
+    fn patterns_and_detection_choose_what_is_indexed() {
+        let cfg = OwnerIndexConfig::new(
+            &["*_info".to_string(), "kube_*_owner".to_string()],
+            300_000,
+            false,
+        );
+        let name = |n: &str| Labels::from_pairs([(METRIC_NAME, n)]);
+        assert_eq!(cfg.indexing(&name("node_uname_info")), Indexing::Configured);
+        assert_eq!(cfg.indexing(&name("kube_job_owner")), Indexing::Configured);
+        assert_eq!(cfg.indexing(&name("kube_owner")), Indexing::Off);
+        assert_eq!(cfg.indexing(&name("info")), Indexing::Off);
+        assert!(cfg.covers(&[Matcher::equal(METRIC_NAME, "up")]).is_none());
+        let detect = OwnerIndexConfig::new(&[], 300_000, true);
+        assert_eq!(detect.indexing(&name("up")), Indexing::Detected);
+        assert_eq!(
+            detect.covers(&[Matcher::equal(METRIC_NAME, "up")]),
+            Some("up")
+        );
+        // A run per sample is rejected after the grace runs; long runs are kept.
+        assert!(info_like(4, 4));
+        assert!(!info_like(5, 5));
+        assert!(info_like(10, 80));
+        assert!(!info_like(10, 79));
     }
 }

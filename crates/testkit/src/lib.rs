@@ -13,6 +13,8 @@
 //! }
 //! ```
 
+pub mod join_data;
+
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

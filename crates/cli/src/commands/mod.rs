@@ -55,9 +55,14 @@ pub fn json_error(err: &anyhow::Error) -> String {
 
 /// Opens an existing data directory (read commands must not create one by accident).
 fn open_existing(dir: &Path) -> anyhow::Result<promlite::Db> {
+    open_existing_with(dir, promlite::Options::default())
+}
+
+/// [`open_existing`] with `options` (e.g. the fast path turned off).
+fn open_existing_with(dir: &Path, options: promlite::Options) -> anyhow::Result<promlite::Db> {
     if !dir.is_dir() {
         anyhow::bail!("data directory {} does not exist", dir.display());
     }
-    promlite::Db::open(dir, promlite::Options::default())
+    promlite::Db::open(dir, options)
         .with_context(|| format!("opening data directory {}", dir.display()))
 }

@@ -8,7 +8,7 @@ use promlite::Timestamp;
 use promlite_http::api::{api_error, check_range, ApiError};
 use promlite_http::params::{format_rfc3339, parse_duration, parse_time, MAX_TIME, MIN_TIME};
 
-use super::open_existing;
+use super::{open_existing, open_existing_with};
 use crate::args::{
     LabelValuesArgs, LabelsArgs, ListRange, OutputFormat, QueryArgs, QueryRangeArgs, SeriesArgs,
 };
@@ -60,11 +60,16 @@ pub fn instant(args: &QueryArgs) -> anyhow::Result<()> {
         Some(text) => time_param("time", text)?,
         None => now_ms(),
     };
-    let db = open_existing(&args.data.data_dir)?;
+    let db = open_existing_with(&args.data.data_dir, engine_options(args.no_fast_path))?;
+    let options = promlite::QueryOptions {
+        explain: args.explain,
+        ..promlite::QueryOptions::default()
+    };
     let output = db
-        .query(&args.expr, time)
+        .query_with(&args.expr, time, &options)
         .map_err(|e| api_error(&e, "query"))?;
     print(&output::query(&output, args.format))?;
+    print_explain(&output, args.explain);
     hint_if_empty(&db, &output, time, args.format);
     Ok(())
 }
@@ -76,11 +81,31 @@ pub fn range(args: &QueryRangeArgs) -> anyhow::Result<()> {
     let step = parse_duration(&args.step).map_err(|e| ApiError::invalid_param("step", e))?;
     check_range(start, end, step)?;
     let step = Duration::from_millis(u64::try_from(step).unwrap_or(1));
-    let db = open_existing(&args.data.data_dir)?;
+    let db = open_existing_with(&args.data.data_dir, engine_options(args.no_fast_path))?;
+    let options = promlite::QueryOptions {
+        explain: args.explain,
+        ..promlite::QueryOptions::default()
+    };
     let output = db
-        .query_range(&args.expr, start, end, step)
+        .query_range_with(&args.expr, start, end, step, &options)
         .map_err(|e| api_error(&e, "query"))?;
-    print(&output::query(&output, args.format))
+    print(&output::query(&output, args.format))?;
+    print_explain(&output, args.explain);
+    Ok(())
+}
+
+/// Database options for a query command: the defaults, or without the fast path.
+fn engine_options(no_fast_path: bool) -> promlite::Options {
+    let mut options = promlite::Options::default();
+    options.engine.fast_path = !no_fast_path;
+    options
+}
+
+/// `--explain`: the evaluator's decisions on stderr, so stdout stays the result alone.
+fn print_explain(output: &promlite::QueryOutput, explain: bool) {
+    if explain {
+        eprint!("\nexplain:\n{}", promlite::render_explain(&output.explain));
+    }
 }
 
 fn list_bounds(range: &ListRange) -> Result<(Timestamp, Timestamp), ApiError> {

@@ -14,7 +14,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let timeout = Duration::from_millis(
         u64::try_from(timeout_ms).context("--query-timeout must not be negative")?,
     );
-    let db = promlite::Db::open(&args.data.data_dir, promlite::Options::default())
+    let mut db_options = promlite::Options::default();
+    db_options.engine.fast_path = !args.no_fast_path;
+    let db = promlite::Db::open(&args.data.data_dir, db_options)
         .with_context(|| format!("opening data directory {}", args.data.data_dir.display()))?;
     let defaults = ServerOptions::default();
     let options = ServerOptions {

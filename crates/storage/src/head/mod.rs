@@ -68,10 +68,14 @@ pub struct MemSeries {
     /// The owner index's value runs of this series' samples in memory; `Some` iff the series'
     /// metric was indexed when it was created (see [`crate::owner`]).
     runs: Option<Box<RunBuilder>>,
+    /// Samples pushed into `runs`, for detection; `None` for a configured (always indexed) or
+    /// unindexed series.
+    detected_samples: Option<usize>,
 }
 
 impl MemSeries {
-    fn new(labels: Labels, hash: u64, indexed: bool) -> Self {
+    fn new(labels: Labels, hash: u64, indexing: crate::owner::Indexing) -> Self {
+        use crate::owner::Indexing;
         Self {
             labels,
             hash,
@@ -80,7 +84,8 @@ impl MemSeries {
             last_t: Timestamp::MIN,
             last_v: 0,
             has_samples: false,
-            runs: indexed.then(Box::default),
+            runs: (indexing != Indexing::Off).then(Box::default),
+            detected_samples: (indexing == Indexing::Detected).then_some(0),
         }
     }
 
@@ -113,6 +118,15 @@ impl MemSeries {
         if let Some(runs) = self.runs.as_deref_mut() {
             // Cannot refuse: `t` is after the newest sample, which the builder saw last.
             runs.push(t, v, split_gap);
+            if let Some(n) = self.detected_samples.as_mut() {
+                *n += 1;
+                if !crate::owner::info_like(runs.runs().len(), *n) {
+                    // Not info-like: stop indexing for good (a selector on this metric then
+                    // decodes, as a series without runs makes `select_runs` decline).
+                    self.runs = None;
+                    self.detected_samples = None;
+                }
+            }
         }
         if let Some(open) = &self.open {
             if t >= open.range_end || open.enc.is_full() {
@@ -556,8 +570,9 @@ impl HeadData {
                 self.collisions.entry(hash).or_default().push(r)
             }
         }
-        let indexed = self.owner_index.is_indexed(&labels);
-        self.series.insert(r, MemSeries::new(labels, hash, indexed));
+        let indexing = self.owner_index.indexing(&labels);
+        self.series
+            .insert(r, MemSeries::new(labels, hash, indexing));
         self.n_series += 1;
     }
 
