@@ -219,11 +219,10 @@ impl Db {
         }
         let dir = dir.as_ref().to_path_buf();
         let fs = opts.fs.clone();
-        fs.create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        create_dir_durably(&*fs, &dir)?;
         let lock_file = acquire_lock(&*fs, &dir)?;
         let wal_dir = dir.join("wal");
-        fs.create_dir_all(&wal_dir)
-            .map_err(|e| Error::io(&wal_dir, e))?;
+        create_dir_durably(&*fs, &wal_dir)?;
 
         let blocks = crate::compact::load_blocks(&*fs, &dir)?;
         let head = Head::new(opts.block_range, true);
@@ -350,6 +349,22 @@ impl Db {
     /// appender and querier of this database has been dropped.
     pub fn close(self) -> Result<()> {
         self.sync()
+    }
+}
+
+/// Creates `dir` (and missing parents) if needed and, when it was created, fsyncs its parent so
+/// the new entry survives a power cut (a synced WAL segment in a directory whose own entry was
+/// never made durable could vanish with it).
+fn create_dir_durably(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    if fs.is_dir(dir) {
+        return Ok(());
+    }
+    fs.create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            fs.sync_dir(parent).map_err(|e| Error::io(parent, e))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -99,13 +99,7 @@ fn finding1_torn_frame_followed_by_a_new_empty_segment_reopens() {
     bytes.extend_from_slice(&torn);
     std::fs::write(&last, &bytes).unwrap();
     // The segment the old writer cut after the failed write: header only.
-    let idx: u32 = last
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let idx: u32 = last.file_name().unwrap().to_str().unwrap().parse().unwrap();
     let next = dir.path().join("wal").join(format!("{:08}", idx + 1));
     let header = std::fs::read(&last).unwrap()[..8].to_vec();
     std::fs::write(&next, &header).unwrap();
@@ -113,7 +107,11 @@ fn finding1_torn_frame_followed_by_a_new_empty_segment_reopens() {
     let db = Db::open(dir.path(), plain_opts())
         .unwrap_or_else(|e| panic!("a torn tail before an empty segment must reopen: {e}"));
     assert_eq!(commits(&db), (0..5).collect::<Vec<_>>());
-    let torn = db.replay_report().torn_tail.clone().expect("torn tail reported");
+    let torn = db
+        .replay_report()
+        .torn_tail
+        .clone()
+        .expect("torn tail reported");
     assert_eq!(torn.path, last);
     assert_eq!(torn.offset, good_len);
     // Writes continue, and the next open is clean.
@@ -143,7 +141,10 @@ fn finding1_torn_frame_before_valid_frames_is_an_error() {
     assert!(segs.len() >= 3, "{segs:?}");
     let victim = &segs[0];
     let len = std::fs::metadata(victim).unwrap().len();
-    let f = std::fs::OpenOptions::new().write(true).open(victim).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(victim)
+        .unwrap();
     f.set_len(len - 3).unwrap();
     match Db::open(dir.path(), opts) {
         Err(Error::Corruption { path, detail, .. }) => {
@@ -299,14 +300,20 @@ fn finding3_block_without_meta_is_an_error() {
         }
         Err(other) => panic!("expected corruption, got {other:?}"),
     }
-    assert!(block.join("index").is_file(), "the damaged block is left in place");
+    assert!(
+        block.join("index").is_file(),
+        "the damaged block is left in place"
+    );
 }
 
 /// Finding 6: one default, the same from both places.
 #[test]
 fn finding6_wal_sync_has_one_default() {
     assert_eq!(Options::default().wal_sync, WalSync::default());
-    assert_eq!(WalSync::default(), WalSync::Interval(Duration::from_secs(1)));
+    assert_eq!(
+        WalSync::default(),
+        WalSync::Interval(Duration::from_secs(1))
+    );
 }
 
 /// Finding 6: with `Interval`, commits of a writer that then goes idle are synced by the
