@@ -68,6 +68,8 @@ struct State {
     synced_len: HashMap<PathBuf, u64>,
     /// Directory-entry changes not yet made durable, oldest first.
     pending: Vec<EntryChange>,
+    /// Every operation so far: kind and path.
+    log: Vec<(&'static str, PathBuf)>,
 }
 
 /// Operation kinds; `needs_space` ones fail while the disk is full.
@@ -173,6 +175,16 @@ impl FaultFs {
         }
     }
 
+    /// Every operation so far as `index kind path`, for diagnosing a failing case.
+    pub fn op_log(&self) -> Vec<String> {
+        self.lock_state()
+            .log
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, path))| format!("{i} {kind} {}", path.display()))
+            .collect()
+    }
+
     /// Ends a [`Fault::DiskFull`]: operations succeed again.
     pub fn free_space(&self) {
         self.lock_state().disk_full = false;
@@ -231,7 +243,7 @@ impl FaultFs {
     }
 
     /// Counts one operation and applies the plan.
-    fn begin(&self, op: Op) -> io::Result<Go> {
+    fn begin(&self, op: Op, path: &Path) -> io::Result<Go> {
         let mut s = self.lock_state();
         if s.dead {
             return Err(dead());
@@ -239,6 +251,7 @@ impl FaultFs {
         let index = s.ops;
         s.ops += 1;
         *s.by_kind.entry(op.name()).or_default() += 1;
+        s.log.push((op.name(), path.to_path_buf()));
         match s.plan {
             Some((at, fault)) if at == index => match fault {
                 Fault::Error => return Err(injected()),
@@ -263,8 +276,8 @@ impl FaultFs {
         Ok(Go::Normal)
     }
 
-    fn simple(&self, op: Op) -> io::Result<()> {
-        match self.begin(op)? {
+    fn simple(&self, op: Op, path: &Path) -> io::Result<()> {
+        match self.begin(op, path)? {
             Go::Normal => Ok(()),
             Go::Partial(e) => Err(e),
         }
@@ -286,7 +299,7 @@ struct FaultFile {
 
 impl WritableFile for FaultFile {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self.fs.begin(Op::Write)? {
+        match self.fs.begin(Op::Write, &self.path)? {
             Go::Normal => self.file.write_all(buf),
             Go::Partial(e) => {
                 let half = buf.get(..buf.len() / 2).unwrap_or_default();
@@ -297,7 +310,7 @@ impl WritableFile for FaultFile {
     }
 
     fn sync(&mut self) -> io::Result<()> {
-        self.fs.simple(Op::Sync)?;
+        self.fs.simple(Op::Sync, &self.path)?;
         let len = self.file.metadata()?.len();
         self.fs
             .lock_state()
@@ -308,7 +321,7 @@ impl WritableFile for FaultFile {
 
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         use std::io::Seek;
-        self.fs.simple(Op::SetLen)?;
+        self.fs.simple(Op::SetLen, &self.path)?;
         self.file.set_len(len)?;
         self.file.seek(io::SeekFrom::Start(len))?;
         // Shrinking is metadata the engine syncs right after; take it as durable at once, but
@@ -322,7 +335,7 @@ impl WritableFile for FaultFile {
 
 impl FileSystem for FaultFs {
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        self.simple(Op::Mkdir)?;
+        self.simple(Op::Mkdir, path)?;
         let mut missing = Vec::new();
         let mut p = Some(path);
         while let Some(dir) = p {
@@ -340,23 +353,23 @@ impl FileSystem for FaultFs {
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
-        self.simple(Op::ReadDir)?;
+        self.simple(Op::ReadDir, path)?;
         RealFs.read_dir(path)
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        self.simple(Op::Read)?;
+        self.simple(Op::Read, path)?;
         RealFs.read(path)
     }
 
     fn map(&self, path: &Path) -> io::Result<SharedBytes> {
-        self.simple(Op::Map)?;
+        self.simple(Op::Map, path)?;
         // A copy, not a map: `crash` may cut files that an old handle still references.
         Ok(SharedBytes::from_vec(std::fs::read(path)?))
     }
 
     fn file_len(&self, path: &Path) -> io::Result<Option<u64>> {
-        self.simple(Op::Stat)?;
+        self.simple(Op::Stat, path)?;
         RealFs.file_len(path)
     }
 
@@ -365,7 +378,7 @@ impl FileSystem for FaultFs {
     }
 
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        self.simple(Op::Create)?;
+        self.simple(Op::Create, path)?;
         let existed = path.exists();
         let file = std::fs::OpenOptions::new()
             .write(true)
@@ -387,7 +400,7 @@ impl FileSystem for FaultFs {
     }
 
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
-        self.simple(Op::Truncate)?;
+        self.simple(Op::Truncate, path)?;
         std::fs::OpenOptions::new()
             .write(true)
             .open(path)?
@@ -399,7 +412,7 @@ impl FileSystem for FaultFs {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.simple(Op::Rename)?;
+        self.simple(Op::Rename, to)?;
         std::fs::rename(from, to)?;
         let mut s = self.lock_state();
         // Move the durable lengths of the file (or of every file under the directory).
@@ -428,7 +441,7 @@ impl FileSystem for FaultFs {
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
-        self.simple(Op::Remove)?;
+        self.simple(Op::Remove, path)?;
         std::fs::remove_file(path)?;
         let mut s = self.lock_state();
         s.synced_len.remove(path);
@@ -438,7 +451,7 @@ impl FileSystem for FaultFs {
     }
 
     fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
-        self.simple(Op::RemoveDir)?;
+        self.simple(Op::RemoveDir, path)?;
         std::fs::remove_dir_all(path)?;
         let mut s = self.lock_state();
         s.synced_len.retain(|p, _| !p.starts_with(path));
@@ -448,7 +461,7 @@ impl FileSystem for FaultFs {
     }
 
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        self.simple(Op::SyncDir)?;
+        self.simple(Op::SyncDir, path)?;
         self.lock_state().pending.retain(|c| match c {
             EntryChange::Created(p) => p.parent() != Some(path),
             EntryChange::Renamed { to, .. } => to.parent() != Some(path),
@@ -457,7 +470,7 @@ impl FileSystem for FaultFs {
     }
 
     fn lock(&self, path: &Path) -> io::Result<Box<dyn Any + Send + Sync>> {
-        self.simple(Op::Lock)?;
+        self.simple(Op::Lock, path)?;
         RealFs.lock(path)
     }
 }
