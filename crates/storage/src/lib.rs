@@ -29,6 +29,7 @@
 
 pub mod block;
 pub mod bytes;
+pub mod check;
 pub mod compact;
 pub mod db;
 mod error;
