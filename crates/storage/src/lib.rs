@@ -29,11 +29,13 @@
 
 pub mod block;
 pub mod bytes;
+pub mod check;
 pub mod compact;
 pub mod db;
 mod error;
 pub mod head;
 pub mod index;
+pub mod io;
 pub mod owner;
 pub mod querier;
 pub mod reader;
