@@ -193,9 +193,12 @@ pub(crate) fn load_blocks(dir: &Path) -> Result<Vec<LoadedBlock>> {
     Ok(out)
 }
 
-fn loaded(block: Block) -> LoadedBlock {
+pub(crate) fn loaded(block: Block) -> LoadedBlock {
     let meta = block.meta();
     LoadedBlock {
+        id: meta.ulid,
+        level: meta.compaction.level,
+        sources: meta.compaction.sources.clone(),
         dir: block.dir().to_path_buf(),
         min_t: meta.min_time,
         max_t: meta.max_time,

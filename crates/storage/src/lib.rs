@@ -36,6 +36,7 @@ pub mod head;
 pub mod index;
 pub mod owner;
 pub mod querier;
+pub mod readonly;
 pub mod reader;
 pub mod wal;
 

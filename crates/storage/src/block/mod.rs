@@ -218,6 +218,34 @@ pub fn list_blocks(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out.into_iter().map(|(_, p)| p).collect())
 }
 
+/// Block directories directly inside `dir` as [`list_blocks`] finds them (names that parse as a
+/// [`BlockId`] and contain a `meta.json`), sorted by id, without removing anything: the listing
+/// of a read-only reader, which must never change the directory. Leftover `<id>.tmp`
+/// directories (a block being written or deleted by the writer) are skipped.
+pub fn list_block_dirs(dir: &Path) -> Result<Vec<(BlockId, PathBuf)>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+        let name = entry.file_name();
+        let Some(id) = name.to_str().and_then(BlockId::parse) else {
+            continue;
+        };
+        let path = entry.path();
+        if path.is_dir() && path.join(META_FILE).is_file() {
+            out.push((id, path));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Deletes a block directory: renames it to `<id>.tmp` first (so a crash midway never leaves a
 /// half-deleted directory that looks like a block), then removes it. Open [`Block`]s keep their
 /// mapped bytes readable until dropped.
