@@ -243,6 +243,15 @@ pub struct ServeArgs {
     /// Worker threads (maximum concurrent requests). Default: twice the CPU count, at least 4.
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Serve the directory read-only, beside a writer (another `serve`, a `replay`): no lock,
+    /// nothing written; queries see what the writer made durable, checked for changes at most
+    /// every --refresh-interval. The import endpoint is not mounted.
+    #[arg(long)]
+    pub read_only: bool,
+    /// With --read-only: how often queries check the directory for the writer's changes
+    /// (Prometheus duration; `0s` checks before every query).
+    #[arg(long, value_name = "DURATION", default_value = "1s", requires = "read_only")]
+    pub refresh_interval: String,
 }
 
 /// `promlite demo`.

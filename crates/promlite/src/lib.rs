@@ -126,7 +126,9 @@ mod db;
 mod error;
 mod replay;
 
-pub use db::{parse_selector, parse_selectors, Appender, Db, Options, QueryOptions};
+pub use db::{
+    parse_selector, parse_selectors, Appender, Db, Options, QueryOptions, DEFAULT_REFRESH_INTERVAL,
+};
 pub use error::{Error, Result};
 pub use promlite_eval::value::{InstantSample, RangeSeries, Value};
 pub use promlite_eval::{EngineOptions, Error as QueryError, QueryOutput, QueryStats};

@@ -295,6 +295,7 @@ impl Db {
         let db = Db { shared };
         if db.shared.opts.auto_compact {
             db.compact()?;
+            crate::compact::compact_blocks(&db.shared)?;
         }
         db.apply_retention()?;
         Ok(db)

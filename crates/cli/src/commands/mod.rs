@@ -51,11 +51,12 @@ pub fn json_error(err: &anyhow::Error) -> String {
     }
 }
 
-/// Opens an existing data directory (read commands must not create one by accident).
+/// Opens an existing data directory read-only: read commands must not create one by
+/// accident, never change it, and work while a writer (`serve`, `replay`) holds it.
 fn open_existing(dir: &Path) -> anyhow::Result<promlite::Db> {
     if !dir.is_dir() {
         anyhow::bail!("data directory {} does not exist", dir.display());
     }
-    promlite::Db::open(dir, promlite::Options::default())
-        .with_context(|| format!("opening data directory {}", dir.display()))
+    promlite::Db::open_read_only(dir, promlite::Options::default())
+        .with_context(|| format!("opening data directory {} read-only", dir.display()))
 }

@@ -32,6 +32,7 @@ use promlite_model::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub use merge::{compact, CompactOptions};
+pub(crate) use merge::encode_chunks;
 pub use reader::Block;
 pub use writer::{write_block, BlockWriter, WriteOptions};
 
