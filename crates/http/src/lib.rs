@@ -25,10 +25,12 @@
 
 pub mod api;
 mod error;
+pub mod import;
 pub mod json;
 pub mod params;
 mod server;
 
 pub use api::{Api, ApiOptions, Endpoints, Request, Response};
 pub use error::{Error, Result};
+pub use import::ImportEndpoints;
 pub use server::{Server, ServerOptions};

@@ -5,6 +5,7 @@ mod demo;
 mod gen_cluster;
 mod query;
 mod replay;
+mod retention;
 mod serve;
 
 use std::path::Path;

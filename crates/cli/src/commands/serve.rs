@@ -1,21 +1,40 @@
 //! `promlite serve`: the Prometheus-compatible HTTP API over a data directory.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use promlite_http::params::parse_duration;
-use promlite_http::{ApiOptions, Server, ServerOptions};
+use promlite_http::{Api, ApiOptions, ImportEndpoints, Server, ServerOptions};
 
 use crate::args::ServeArgs;
 
-/// Opens the data directory and serves it until the process is stopped.
+/// Opens the data directory (read-only with `--read-only`) and serves it until the process is
+/// stopped. A writing server also accepts `POST /api/v1/import/prometheus`.
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let timeout_ms = parse_duration(&args.query_timeout).context("--query-timeout")?;
     let timeout = Duration::from_millis(
         u64::try_from(timeout_ms).context("--query-timeout must not be negative")?,
     );
-    let db = promlite::Db::open(&args.data.data_dir, promlite::Options::default())
-        .with_context(|| format!("opening data directory {}", args.data.data_dir.display()))?;
+    let dir = &args.data.data_dir;
+    let db = if args.read_only {
+        anyhow::ensure!(
+            dir.is_dir(),
+            "data directory {} does not exist",
+            dir.display()
+        );
+        let db = promlite::Db::open_read_only(dir, promlite::Options::default())
+            .with_context(|| format!("opening data directory {} read-only", dir.display()))?;
+        let every = parse_duration(&args.refresh_interval).context("--refresh-interval")?;
+        db.set_refresh_interval(Duration::from_millis(
+            u64::try_from(every).context("--refresh-interval must not be negative")?,
+        ));
+        db
+    } else {
+        let options = super::retention::options(&args.retention)?;
+        promlite::Db::open(dir, options)
+            .with_context(|| format!("opening data directory {}", dir.display()))?
+    };
     let defaults = ServerOptions::default();
     let options = ServerOptions {
         listen: args.listen,
@@ -33,7 +52,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             args.listen
         );
     }
-    let server = Server::start(db, options).context("starting the HTTP server")?;
+    let mut api = Api::new(db, options.api.clone());
+    if !args.read_only {
+        // Adding data through the serving process (the only writer of the directory).
+        api = api.mount(Arc::new(ImportEndpoints));
+    }
+    let server = Server::start_api(api, options).context("starting the HTTP server")?;
     eprintln!(
         "promlite: serving the Prometheus API on http://{}/api/v1/",
         server.local_addr()
