@@ -270,7 +270,12 @@ pub struct ServeArgs {
     pub read_only: bool,
     /// With --read-only: how often queries check the directory for the writer's changes
     /// (Prometheus duration; `0s` checks before every query).
-    #[arg(long, value_name = "DURATION", default_value = "1s", requires = "read_only")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1s",
+        requires = "read_only"
+    )]
     pub refresh_interval: String,
 }
 

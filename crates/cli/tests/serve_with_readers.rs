@@ -158,12 +158,19 @@ fn regression_issue13_finding4_query_beside_serve_sees_imported_data() {
     }
     let series = promlite_ok(&["series", "--data-dir", path(&data), "up"]);
     assert!(series.contains("job=\"b\""), "{series}");
-    assert_eq!(snapshot(&data), before, "read-only commands changed the directory");
+    assert_eq!(
+        snapshot(&data),
+        before,
+        "read-only commands changed the directory"
+    );
 
     // A second server, read-only, beside the writer.
     let (_reader, reader_addr) = start_serve(&data, &["--read-only", "--refresh-interval", "0s"]);
     let target = format!("/api/v1/query?query=up&time={time}");
-    assert_eq!(values_by_job(&http(&reader_addr, "GET", &target, b"").1), want);
+    assert_eq!(
+        values_by_job(&http(&reader_addr, "GET", &target, b"").1),
+        want
+    );
     // It does not accept imports (the endpoint is not mounted there).
     assert_eq!(
         http(&reader_addr, "POST", "/api/v1/import/prometheus", b"up 1\n").0,
@@ -182,7 +189,10 @@ fn regression_issue13_finding4_query_beside_serve_sees_imported_data() {
     let mut want = want;
     want.insert("c".into(), "7".into());
     assert_eq!(values_by_job(&query("up")), want);
-    assert_eq!(values_by_job(&http(&reader_addr, "GET", &target, b"").1), want);
+    assert_eq!(
+        values_by_job(&http(&reader_addr, "GET", &target, b"").1),
+        want
+    );
 
     // A malformed body is refused with its line, and stores nothing.
     let (status, reply) = http(

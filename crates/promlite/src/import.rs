@@ -51,10 +51,7 @@ impl Db {
         };
         let mut parser = Parser::from_bytes(text, format).map_err(promlite_expfmt::Error::from)?;
         let mut samples: Vec<(Labels, Timestamp, f64)> = Vec::new();
-        while let Some(entry) = parser
-            .next_entry()
-            .map_err(promlite_expfmt::Error::from)?
-        {
+        while let Some(entry) = parser.next_entry().map_err(promlite_expfmt::Error::from)? {
             let Entry::Sample(sample) = entry else {
                 continue;
             };

@@ -125,9 +125,7 @@ impl SampleSink for DbSink<'_> {
             Err(
                 promlite_storage::Error::OutOfOrder { .. }
                 | promlite_storage::Error::OutOfBounds { .. },
-            ) if t < self.storage.backfill_boundary() => {
-                self.backfill.append(&series.labels, t, v)
-            }
+            ) if t < self.storage.backfill_boundary() => self.backfill.append(&series.labels, t, v),
             other => other,
         };
         match outcome {

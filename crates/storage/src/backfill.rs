@@ -11,9 +11,9 @@
 //! holds or will accept is older than a backfilled block's end, and reopening (which drops WAL
 //! samples before the newest block's end) can never lose a head sample because of a backfill.
 //!
-//! **Memory** is bounded: samples are buffered per aligned block range and a range is written as
-//! soon as the input moved a full range past it (inputs are mostly in time order) or the buffer
-//! holds [`Backfiller::MAX_BUFFERED_SAMPLES`]; [`Backfiller::commit`] writes the rest.
+//! **Memory** is bounded: samples are buffered per aligned block range, one block per range is
+//! written at [`Backfiller::commit`], and earlier whenever the buffer holds
+//! [`Backfiller::MAX_BUFFERED_SAMPLES`] samples.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::indexing_slicing))]
 
 use std::collections::{BTreeMap, HashMap};
@@ -43,7 +43,6 @@ pub struct Backfiller {
     /// Per aligned range start: per series, samples in append order.
     ranges: BTreeMap<Timestamp, HashMap<Labels, Vec<(Timestamp, f64)>>>,
     buffered: usize,
-    newest_appended: Timestamp,
     written: BackfillStats,
 }
 
@@ -55,7 +54,6 @@ impl Db {
             shared: self.shared.clone(),
             ranges: BTreeMap::new(),
             buffered: 0,
-            newest_appended: Timestamp::MIN,
             written: BackfillStats::default(),
         }
     }
@@ -80,8 +78,8 @@ fn boundary(shared: &Shared) -> Timestamp {
 }
 
 impl Backfiller {
-    /// Samples buffered before the oldest ranges are written regardless of time order.
-    pub const MAX_BUFFERED_SAMPLES: usize = 4 << 20;
+    /// Samples buffered before every buffered range is written out (about 40 bytes each).
+    pub const MAX_BUFFERED_SAMPLES: usize = 2 << 20;
 
     /// Buffers a sample. Fails with [`Error::OutOfOrder`] when `t` is not older than the
     /// backfill boundary (the head's range: append there instead), with [`Error::ReadOnly`]
@@ -108,14 +106,13 @@ impl Backfiller {
             .or_default()
             .push((t, v));
         self.buffered += 1;
-        self.newest_appended = self.newest_appended.max(t);
-        // A range the input has moved a whole range past is complete (for time-ordered input).
-        let done_before = aligned_range_start(self.newest_appended, range).saturating_sub(range);
-        while let Some((&oldest, _)) = self.ranges.first_key_value() {
-            if oldest >= done_before && self.buffered < Self::MAX_BUFFERED_SAMPLES {
-                break;
+        // Inputs are not necessarily in time order (an OpenMetrics file lists each series'
+        // samples in turn), so a range is never known to be complete before the commit; a full
+        // buffer is written out whole (the extra blocks overlap and are merged later).
+        if self.buffered >= Self::MAX_BUFFERED_SAMPLES {
+            while !self.ranges.is_empty() {
+                self.write_oldest()?;
             }
-            self.write_oldest()?;
         }
         Ok(())
     }

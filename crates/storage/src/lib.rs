@@ -37,8 +37,8 @@ pub mod head;
 pub mod index;
 pub mod owner;
 pub mod querier;
-pub mod readonly;
 pub mod reader;
+pub mod readonly;
 pub mod wal;
 
 pub use backfill::{BackfillStats, Backfiller};

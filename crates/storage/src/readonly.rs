@@ -47,7 +47,10 @@ pub(crate) struct ReadOnlyState {
 }
 
 fn fingerprint(dir: &Path) -> Result<Fingerprint> {
-    let blocks = list_block_dirs(dir)?.into_iter().map(|(id, _)| id).collect();
+    let blocks = list_block_dirs(dir)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     let wal = dir.join("wal");
     let mut wal_files = Vec::new();
     match std::fs::read_dir(&wal) {

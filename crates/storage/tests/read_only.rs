@@ -74,7 +74,11 @@ fn regression_issue13_finding4_twenty_reads_leave_the_directory_byte_identical()
         assert_eq!(dump(&reader), expected);
         assert!(!reader.refresh().unwrap(), "nothing changed");
     }
-    assert_eq!(snapshot(dir.path()), before, "a read-only open changed the directory");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "a read-only open changed the directory"
+    );
 }
 
 #[test]
@@ -99,7 +103,10 @@ fn reader_opens_beside_a_writer_and_sees_uncompacted_wal_data() {
         Err(Error::ReadOnly { .. })
     ));
     assert!(matches!(reader.compact_all(), Err(Error::ReadOnly { .. })));
-    assert!(matches!(reader.apply_retention(), Err(Error::ReadOnly { .. })));
+    assert!(matches!(
+        reader.apply_retention(),
+        Err(Error::ReadOnly { .. })
+    ));
 
     // The writer adds data and compacts; the reader's refresh picks both up.
     write_samples(&writer, 5_000, 40_000, 1_000);
@@ -153,9 +160,16 @@ fn reader_keeps_consistent_views_while_the_writer_compacts_and_deletes() {
         for id in 0..3 {
             let samples = data.get(&series(id)).expect("series present");
             let (first, last) = (samples[0].0, samples[samples.len() - 1].0);
-            assert!(last >= floor - 1_000, "refresh missed committed data: {last} < {floor}");
+            assert!(
+                last >= floor - 1_000,
+                "refresh missed committed data: {last} < {floor}"
+            );
             for (i, (t, v)) in samples.iter().enumerate() {
-                assert_eq!(*t, first + 1_000 * i as i64, "gap or duplicate in series {id}");
+                assert_eq!(
+                    *t,
+                    first + 1_000 * i as i64,
+                    "gap or duplicate in series {id}"
+                );
                 assert_eq!(f64::from_bits(*v), *t as f64);
             }
         }

@@ -31,8 +31,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use promlite_model::Timestamp;
 use serde::{Deserialize, Serialize};
 
-pub use merge::{compact, CompactOptions};
 pub(crate) use merge::encode_chunks;
+pub use merge::{compact, CompactOptions};
 pub use reader::Block;
 pub use writer::{write_block, BlockWriter, WriteOptions};
 
