@@ -209,7 +209,13 @@ fn write_backfill_block(
             .raise_min_valid_time(max_t.saturating_add(1));
     }
     let defaults = CompactOptions::default();
-    let mut writer = BlockWriter::create(&dir, WriteOptions::default())?;
+    let mut writer = BlockWriter::create(
+        &dir,
+        WriteOptions {
+            fs: shared.opts.fs.clone(),
+            ..WriteOptions::default()
+        },
+    )?;
     let mut n_samples = 0u64;
     for (labels, samples) in &sorted {
         let chunks = encode_chunks(
@@ -224,7 +230,10 @@ fn write_backfill_block(
         return Ok((0, 0));
     }
     let meta = writer.finish()?;
-    let block = crate::compact::loaded(Block::open(&dir.join(meta.ulid.to_string()))?);
+    let block = crate::compact::loaded(Block::open_in(
+        &*shared.opts.fs,
+        &dir.join(meta.ulid.to_string()),
+    )?);
     let mut blocks = shared.blocks.write().unwrap_or_else(|e| e.into_inner());
     blocks.push(block);
     blocks.sort_by_key(|b| (b.min_t, b.max_t));

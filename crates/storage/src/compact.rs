@@ -11,17 +11,18 @@
 //! samples before the newest block's end, so nothing is duplicated or lost.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::indexing_slicing))]
 
-use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
 use promlite_model::{Labels, Matcher, Timestamp};
 use roaring::RoaringBitmap;
 
-use crate::block::{self, list_blocks, Block, CompactOptions};
+use crate::block::{self, list_blocks_in, Block, CompactOptions};
 use crate::db::{LoadedBlock, Shared};
 use crate::head::{aligned_range_start, HeadChunk};
+use crate::io::FileSystem;
 use crate::reader::{BlockReader, ChunkMeta, SeriesRef};
+use crate::wal::bounds::{write_bounds, WalBounds};
 use crate::wal::checkpoint::write_checkpoint;
 use crate::wal::log::{list_checkpoints, list_segments};
 use crate::{Error, Result};
@@ -72,7 +73,7 @@ pub(crate) fn compact(shared: &Arc<Shared>, all: bool) -> Result<usize> {
             head.raise_min_valid_time(end);
             head.chunks_for_compaction(end)
         };
-        if let Some(block) = persist_block(&dir, start, end, series)? {
+        if let Some(block) = persist_block(shared, &dir, start, end, series)? {
             let mut blocks = shared.blocks.write().unwrap_or_else(|e| e.into_inner());
             blocks.push(block);
             blocks.sort_by_key(|b| (b.min_t, b.max_t));
@@ -229,12 +230,16 @@ pub(crate) fn compact_blocks(shared: &Arc<Shared>) -> Result<usize> {
             write: block::WriteOptions {
                 level: group.iter().map(|b| b.level).max().unwrap_or(1) + 1,
                 sources: group.iter().map(|b| b.id).collect(),
+                fs: shared.opts.fs.clone(),
                 ..block::WriteOptions::default()
             },
             ..CompactOptions::default()
         };
         let merged = match block::compact(&dir, &readers, &opts)? {
-            Some(meta) => Some(loaded(Block::open(&dir.join(meta.ulid.to_string()))?)),
+            Some(meta) => Some(loaded(Block::open_in(
+                &*shared.opts.fs,
+                &dir.join(meta.ulid.to_string()),
+            )?)),
             None => None,
         };
         {
@@ -245,7 +250,7 @@ pub(crate) fn compact_blocks(shared: &Arc<Shared>) -> Result<usize> {
         }
         for b in &group {
             // Readers holding the block keep its memory maps valid after the files are unlinked.
-            block::delete_block(&b.dir)?;
+            block::delete_block_in(&*shared.opts.fs, &b.dir)?;
         }
         merges += 1;
     }
@@ -277,15 +282,22 @@ fn truncate_wal(shared: &Shared, wal_dir: &Path, before: Timestamp) -> Result<()
         )
     };
     let (cutoff, series, next_ref, min_valid_time) = snapshot;
-    write_checkpoint(wal_dir, cutoff, &series, next_ref, min_valid_time)?;
-    for (index, path) in list_segments(wal_dir)? {
+    let fs = &*shared.opts.fs;
+    write_checkpoint(fs, wal_dir, cutoff, &series, next_ref, min_valid_time)?;
+    // Record the new start before deleting what the checkpoint replaces (see `wal::bounds`).
+    let bounds = WalBounds {
+        first_segment: cutoff.saturating_add(1),
+        checkpoint: Some(cutoff),
+    };
+    write_bounds(fs, wal_dir, &bounds)?;
+    for (index, path) in list_segments(fs, wal_dir)? {
         if index <= cutoff {
-            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            fs.remove_file(&path).map_err(|e| Error::io(&path, e))?;
         }
     }
-    for (index, path) in list_checkpoints(wal_dir)? {
+    for (index, path) in list_checkpoints(fs, wal_dir)? {
         if index < cutoff {
-            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            fs.remove_file(&path).map_err(|e| Error::io(&path, e))?;
         }
     }
     if let Some(ws) = shared.lock_wal().as_mut() {
@@ -319,7 +331,10 @@ pub(crate) fn apply_retention(shared: &Shared) -> Result<usize> {
             }
         }
         if let Some(limit) = opts.retention_size {
-            let wal_bytes = shared.dir.as_ref().map_or(0, |d| dir_size(&d.join("wal")));
+            let wal_bytes = shared
+                .dir
+                .as_ref()
+                .map_or(0, |d| dir_size(&*opts.fs, &d.join("wal")));
             let mut total: u64 = blocks.iter().map(|b| b.size_bytes).sum::<u64>() + wal_bytes;
             while total > limit && !blocks.is_empty() {
                 let b = blocks.remove(0);
@@ -330,31 +345,30 @@ pub(crate) fn apply_retention(shared: &Shared) -> Result<usize> {
     }
     for b in &doomed {
         // Readers holding the block keep its memory maps valid after the files are unlinked.
-        block::delete_block(&b.dir)?;
+        block::delete_block_in(&*opts.fs, &b.dir)?;
     }
     Ok(doomed.len())
 }
 
 /// Total size of the regular files directly inside `dir`.
-pub(crate) fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = fs::read_dir(dir) else {
+pub(crate) fn dir_size(fs: &dyn FileSystem, dir: &Path) -> u64 {
+    let Ok(entries) = fs.read_dir(dir) else {
         return 0;
     };
     entries
-        .flatten()
-        .filter_map(|e| e.metadata().ok())
-        .filter(|m| m.is_file())
-        .map(|m| m.len())
+        .into_iter()
+        .filter(|e| !e.is_dir)
+        .filter_map(|e| fs.file_len(&e.path).ok().flatten())
         .sum()
 }
 
 /// Loads every block directory in `dir`, sorted by time. Blocks that a present block lists as
 /// its compaction sources (a merge interrupted after its output was renamed into place) are
 /// deleted: their data is in the merged block.
-pub(crate) fn load_blocks(dir: &Path) -> Result<Vec<LoadedBlock>> {
+pub(crate) fn load_blocks(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<LoadedBlock>> {
     let mut out = Vec::new();
-    for path in list_blocks(dir)? {
-        out.push(loaded(Block::open(&path)?));
+    for path in list_blocks_in(fs, dir)? {
+        out.push(loaded(Block::open_in(fs, &path)?));
     }
     let superseded: std::collections::HashSet<block::BlockId> =
         out.iter().flat_map(|b| b.sources.iter().copied()).collect();
@@ -363,7 +377,7 @@ pub(crate) fn load_blocks(dir: &Path) -> Result<Vec<LoadedBlock>> {
     for b in stale {
         let dir = b.dir.clone();
         drop(b);
-        block::delete_block(&dir)?;
+        block::delete_block_in(fs, &dir)?;
     }
     out.sort_by_key(|b| (b.min_t, b.max_t));
     Ok(out)
@@ -387,21 +401,23 @@ pub(crate) fn loaded(block: Block) -> LoadedBlock {
 /// Writes one block covering `[start, end)` from head chunks sorted by labels. Chunks are
 /// re-encoded by the block merger into the block's larger chunk size.
 fn persist_block(
+    shared: &Shared,
     dir: &Path,
     start: Timestamp,
     end: Timestamp,
     series: Vec<(Labels, Vec<HeadChunk>)>,
 ) -> Result<Option<LoadedBlock>> {
     let snapshot = SnapshotReader { series };
-    let opts = CompactOptions {
+    let mut opts = CompactOptions {
         time_range: Some((start, end.saturating_sub(1))),
         ..CompactOptions::default()
     };
+    opts.write.fs = shared.opts.fs.clone();
     let Some(meta) = block::compact(dir, &[&snapshot], &opts)? else {
         return Ok(None);
     };
     let block_dir = dir.join(meta.ulid.to_string());
-    Ok(Some(loaded(Block::open(&block_dir)?)))
+    Ok(Some(loaded(Block::open_in(&*shared.opts.fs, &block_dir)?)))
 }
 
 /// Head chunks taken for compaction, sorted by labels, seen as a [`BlockReader`] whose refs are

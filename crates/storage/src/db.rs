@@ -11,15 +11,17 @@
 //! ```
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::indexing_slicing))]
 
-use std::fs::{self, File};
+use std::any::Any;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, Weak};
 use std::time::Duration;
 
 use promlite_model::Timestamp;
 
 use crate::head::{Appender, Head, HeadStats};
+use crate::io::{FileSystem, SharedFs};
 use crate::reader::BlockReader;
+use crate::wal::bounds::write_bounds;
 use crate::wal::log::{WalSync, WalWriter, DEFAULT_SEGMENT_SIZE};
 use crate::wal::record::RecordEncoder;
 use crate::wal::replay::{replay, ReplayReport};
@@ -34,7 +36,9 @@ pub const LOCK_FILE: &str = "lock";
 /// Options for [`Db::open`].
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// fsync policy of the WAL (see [`WalSync`]). Default: `Interval(1 s)`... see `Default`.
+    /// fsync policy of the WAL (see [`WalSync`]). Default [`crate::wal::DEFAULT_WAL_SYNC`],
+    /// `Interval(1 s)`, the same as `WalSync::default()`; with `Interval`, a background thread
+    /// syncs commits an idle writer left behind.
     pub wal_sync: WalSync,
     /// A new WAL segment is started when a commit would make the current one larger than this.
     pub wal_segment_size: u64,
@@ -61,12 +65,15 @@ pub struct Options {
     /// new run; queries whose lookback delta is shorter than a run's largest gap fall back to
     /// decoding samples. Default five minutes, Prometheus's default lookback.
     pub owner_index_split_gap: i64,
+    /// The file system every file operation goes through. Default [`crate::io::RealFs`]; tests
+    /// pass a [`crate::io::FaultFs`].
+    pub fs: SharedFs,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
-            wal_sync: WalSync::Interval(Duration::from_secs(1)),
+            wal_sync: WalSync::default(),
             wal_segment_size: DEFAULT_SEGMENT_SIZE,
             block_range: DEFAULT_BLOCK_RANGE,
             auto_compact: true,
@@ -78,6 +85,7 @@ impl Default for Options {
                 .map(|m| m.to_string())
                 .collect(),
             owner_index_split_gap: crate::owner::DEFAULT_OWNER_INDEX_SPLIT_GAP,
+            fs: crate::io::real(),
         }
     }
 }
@@ -130,7 +138,7 @@ pub(crate) struct Shared {
     /// Serialises compactions and retention.
     pub(crate) compact_lock: Mutex<()>,
     /// Holds the flock; released when the last handle drops.
-    _lock_file: Option<File>,
+    _lock_file: Option<Box<dyn Any + Send + Sync>>,
     replay: ReplayReport,
     /// `Some` for a database opened with [`Db::open_read_only`]: every write fails with
     /// [`Error::ReadOnly`] and nothing in the directory is ever changed.
@@ -250,12 +258,13 @@ impl Db {
             )));
         }
         let dir = dir.as_ref().to_path_buf();
-        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let lock_file = acquire_lock(&dir)?;
+        let fs = opts.fs.clone();
+        create_dir_durably(&*fs, &dir)?;
+        let lock_file = acquire_lock(&*fs, &dir)?;
         let wal_dir = dir.join("wal");
-        fs::create_dir_all(&wal_dir).map_err(|e| Error::io(&wal_dir, e))?;
+        create_dir_durably(&*fs, &wal_dir)?;
 
-        let blocks = crate::compact::load_blocks(&dir)?;
+        let blocks = crate::compact::load_blocks(&*fs, &dir)?;
         let head = Head::new(opts.block_range, true);
         // Before replay, so replayed series are indexed like live ones.
         head.write()
@@ -269,15 +278,20 @@ impl Db {
             if let Some(max) = blocks.iter().map(|b| b.max_t).max() {
                 data.raise_min_valid_time(max.saturating_add(1));
             }
-            replay(&wal_dir, &mut data, opts.wal_repair)?
+            replay(&*fs, &wal_dir, &mut data, opts.wal_repair)?
         };
         let writer = WalWriter::create(
+            fs.clone(),
             &wal_dir,
             outcome.next_segment,
             opts.wal_segment_size,
             opts.wal_sync,
             outcome.segment_max_t,
         )?;
+        if !outcome.bounds_recorded {
+            // Only now that the first segment exists (see the invariant in `wal::bounds`).
+            write_bounds(&*fs, &wal_dir, &outcome.bounds)?;
+        }
         let shared = Arc::new(Shared {
             head,
             wal: Mutex::new(Some(WalState {
@@ -292,6 +306,9 @@ impl Db {
             replay: outcome.report,
             read_only: None,
         });
+        if let WalSync::Interval(every) = shared.opts.wal_sync {
+            spawn_wal_syncer(Arc::downgrade(&shared), every).map_err(|e| Error::io(&wal_dir, e))?;
+        }
         let db = Db { shared };
         if db.shared.opts.auto_compact {
             db.compact()?;
@@ -380,30 +397,53 @@ impl Db {
     }
 }
 
+/// Creates `dir` (and missing parents) if needed and, when it was created, fsyncs its parent so
+/// the new entry survives a power cut (a synced WAL segment in a directory whose own entry was
+/// never made durable could vanish with it).
+fn create_dir_durably(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    if fs.is_dir(dir) {
+        return Ok(());
+    }
+    fs.create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            fs.sync_dir(parent).map_err(|e| Error::io(parent, e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The background half of [`WalSync::Interval`]: every tick, fsyncs commits that have waited
+/// at least `every`, so an idle writer's last commits reach the disk. Holds only a weak
+/// reference and ends once the database is dropped. A failed sync is retried at the next tick
+/// (the commits stay marked unsynced).
+fn spawn_wal_syncer(shared: Weak<Shared>, every: Duration) -> std::io::Result<()> {
+    let tick = every.clamp(Duration::from_millis(1), Duration::from_millis(100));
+    std::thread::Builder::new()
+        .name("promlite-wal-sync".into())
+        .spawn(move || loop {
+            std::thread::sleep(tick);
+            let Some(db) = shared.upgrade() else {
+                return;
+            };
+            let mut wal = db.lock_wal();
+            if let Some(ws) = wal.as_mut() {
+                let _ = ws.writer.sync_if_due(every);
+            }
+            drop(wal);
+        })?;
+    Ok(())
+}
+
 /// Creates (if needed) and flocks `<dir>/lock`. The lock is advisory and released by the
 /// kernel when the file is closed, including when the process dies, so a crash never leaves a
 /// stale lock behind. A second `Db::open` on the same directory, in this or another process,
 /// fails with [`Error::Locked`].
-#[allow(
-    clippy::incompatible_msrv,
-    reason = "File::try_lock is stable since Rust 1.89; the build uses 1.95"
-)]
-fn acquire_lock(dir: &Path) -> Result<File> {
+fn acquire_lock(fs: &dyn FileSystem, dir: &Path) -> Result<Box<dyn Any + Send + Sync>> {
     let path = dir.join(LOCK_FILE);
-    let file = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked { path }),
-        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+    match fs.lock(&path) {
+        Ok(guard) => Ok(guard),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(Error::Locked { path }),
+        Err(e) => Err(Error::io(&path, e)),
     }
-    // Record who holds it, for humans; the flock is what counts.
-    let _ = file.set_len(0);
-    let _ = std::io::Write::write_all(&mut &file, format!("{}\n", std::process::id()).as_bytes());
-    Ok(file)
 }

@@ -35,6 +35,7 @@ pub mod db;
 mod error;
 pub mod head;
 pub mod index;
+pub mod io;
 pub mod owner;
 pub mod querier;
 pub mod reader;

@@ -20,9 +20,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::block::{list_block_dirs, Block, BlockId};
+use crate::block::{list_block_dirs_in, Block, BlockId, META_FILE};
 use crate::db::{Db, LoadedBlock, Options, Shared};
 use crate::head::Head;
+use crate::io::FileSystem;
 use crate::wal::snapshot::{replay_read_only, SnapshotError};
 use crate::wal::ReplayReport;
 use crate::{Error, Result};
@@ -46,18 +47,19 @@ pub(crate) struct ReadOnlyState {
     loaded: Mutex<Fingerprint>,
 }
 
-fn fingerprint(dir: &Path) -> Result<Fingerprint> {
-    let blocks = list_block_dirs(dir)?
+fn fingerprint(fs: &dyn FileSystem, dir: &Path) -> Result<Fingerprint> {
+    let blocks = list_block_dirs_in(fs, dir)?
         .into_iter()
         .map(|(id, _)| id)
         .collect();
     let wal = dir.join("wal");
     let mut wal_files = Vec::new();
-    match std::fs::read_dir(&wal) {
+    match fs.read_dir(&wal) {
         Ok(entries) => {
-            for entry in entries.flatten() {
-                let len = entry.metadata().map_or(0, |m| m.len());
-                wal_files.push((entry.file_name().to_string_lossy().into_owned(), len));
+            for entry in entries {
+                // A file deleted since the listing counts as length 0; the next check differs.
+                let len = fs.file_len(&entry.path).ok().flatten().unwrap_or(0);
+                wal_files.push((entry.name.to_string_lossy().into_owned(), len));
             }
         }
         Err(e) if e.kind() == ErrorKind::NotFound => {}
@@ -114,8 +116,9 @@ fn try_load(
     opts: &Options,
     reuse: &HashMap<PathBuf, LoadedBlock>,
 ) -> Result<View, Attempt> {
-    let before = fingerprint(dir)?;
-    let listed = list_block_dirs(dir)?;
+    let fs = &*opts.fs;
+    let before = fingerprint(fs, dir)?;
+    let listed = list_block_dirs_in(fs, dir)?;
     let mut blocks = Vec::with_capacity(listed.len());
     let mut metas = Vec::with_capacity(listed.len());
     for (id, path) in &listed {
@@ -124,14 +127,14 @@ fn try_load(
             blocks.push(b.clone());
             continue;
         }
-        match Block::open(path) {
+        match Block::open_in(fs, path) {
             Ok(block) => {
                 let block = crate::compact::loaded(block);
                 metas.push((*id, block.sources.clone()));
                 blocks.push(block);
             }
             // Deleted by retention or a merge after it was listed.
-            Err(_) if !path.join(crate::block::META_FILE).is_file() => {
+            Err(_) if !matches!(fs.file_len(&path.join(META_FILE)), Ok(Some(_))) => {
                 return Err(Attempt::Changed(format!(
                     "block {} vanished while opening",
                     path.display()
@@ -164,13 +167,13 @@ fn try_load(
         if let Some(max) = kept.iter().map(|b| b.max_t).max() {
             data.raise_min_valid_time(max.saturating_add(1));
         }
-        match replay_read_only(&dir.join("wal"), &mut data) {
+        match replay_read_only(fs, &dir.join("wal"), &mut data) {
             Ok(report) => report,
             Err(SnapshotError::Changed(why)) => return Err(Attempt::Changed(why)),
             Err(SnapshotError::Failed(e)) => return Err(Attempt::Failed(e)),
         }
     };
-    let after = list_block_dirs(dir)?;
+    let after = list_block_dirs_in(fs, dir)?;
     let ids = |l: &[(BlockId, PathBuf)]| l.iter().map(|(id, _)| *id).collect::<Vec<_>>();
     if ids(&after) != ids(&listed) {
         return Err(Attempt::Changed(
@@ -199,7 +202,7 @@ impl Db {
     /// every load attempt.
     pub fn open_read_only(dir: impl AsRef<Path>, opts: Options) -> Result<Db> {
         let dir = dir.as_ref().to_path_buf();
-        std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        opts.fs.read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
         let view = load_view(&dir, &opts, &HashMap::new())?;
         let shared = Shared::read_only(
             view.head,
@@ -230,7 +233,7 @@ impl Db {
             return Ok(false);
         };
         let mut loaded = state.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        if fingerprint(dir)? == *loaded {
+        if fingerprint(&*self.shared.opts.fs, dir)? == *loaded {
             return Ok(false);
         }
         let reuse: HashMap<PathBuf, LoadedBlock> = self

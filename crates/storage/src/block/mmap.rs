@@ -9,7 +9,6 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 use crate::bytes::SharedBytes;
-use crate::{Error, Result};
 
 /// A read-only memory map of one block file.
 ///
@@ -34,27 +33,16 @@ impl AsRef<[u8]> for MappedFile {
 
 /// Maps `path` read-only and returns its bytes. Empty files are returned as an empty buffer
 /// (mapping zero bytes is an error on some platforms).
-pub(crate) fn map_file(path: &Path) -> Result<SharedBytes> {
-    let file = File::open(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?
-        .len();
+/// Reached only through [`crate::io::RealFs::map`].
+pub(crate) fn map_file(path: &Path) -> std::io::Result<SharedBytes> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
     if len == 0 {
         return Ok(SharedBytes::from_vec(Vec::new()));
     }
     // SAFETY: the map is read-only and the file is a sealed block file that promlite never
     // modifies while it exists (see the immutability contract on `MappedFile`). The bytes are
     // only ever read through `&[u8]` slices that are bounds-checked by `SharedBytes`.
-    let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    let map = unsafe { Mmap::map(&file) }?;
     Ok(SharedBytes::new(Arc::new(MappedFile { map })))
 }

@@ -32,10 +32,13 @@ use promlite_model::Timestamp;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use merge::encode_chunks;
+pub(crate) use mmap::map_file;
+
 pub use merge::{compact, CompactOptions};
 pub use reader::Block;
 pub use writer::{write_block, BlockWriter, WriteOptions};
 
+use crate::io::{FileSystem, RealFs};
 use crate::{Error, Result};
 
 /// Version of the block layout recorded in `meta.json`.
@@ -180,38 +183,51 @@ pub struct BlockMeta {
     pub version: u32,
 }
 
-/// Block directories directly inside `dir` (names that parse as a [`BlockId`] and contain a
-/// `meta.json`), sorted by id. Leftover `<id>.tmp` directories from interrupted writes are
-/// removed.
+/// Block directories directly inside `dir`, sorted by id: every directory whose name is a
+/// [`BlockId`]. Leftover `<id>.tmp` directories from interrupted writes or deletions are
+/// removed (a block only gets its final name once complete, see the module docs).
+///
+/// Errors: [`Error::Corruption`] for a directory with a block id as its name but no
+/// `meta.json`. Such a directory cannot come from a crash (the writer renames a block into place
+/// only after its metadata is durable, and deletion renames it away first), so it is damage,
+/// and skipping it would lose its data silently and reopen its time range to writes.
 pub fn list_blocks(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::Io {
-        path: dir.to_path_buf(),
-        source: e,
-    })?;
+    list_blocks_in(&RealFs, dir)
+}
+
+/// [`list_blocks`] through the file system `fs`.
+pub fn list_blocks_in(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = fs.read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut out = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| Error::Io {
-            path: dir.to_path_buf(),
-            source: e,
-        })?;
-        let path = entry.path();
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !path.is_dir() {
+        let path = entry.path;
+        let Some(name) = entry.name.to_str() else {
+            continue;
+        };
+        if !entry.is_dir {
             continue;
         }
         if let Some(stem) = name.strip_suffix(TMP_SUFFIX) {
             if BlockId::parse(stem).is_some() {
-                std::fs::remove_dir_all(&path).map_err(|e| Error::Io {
-                    path: path.clone(),
-                    source: e,
-                })?;
+                fs.remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
             }
             continue;
         }
         if let Some(id) = BlockId::parse(name) {
-            if path.join(META_FILE).is_file() {
-                out.push((id, path));
+            let meta = path.join(META_FILE);
+            match fs.file_len(&meta).map_err(|e| Error::io(&meta, e))? {
+                Some(_) => out.push((id, path)),
+                None => {
+                    return Err(Error::Corruption {
+                        path: meta,
+                        offset: 0,
+                        detail: format!(
+                            "block directory {name} has no {META_FILE}: the block is damaged \
+                             (its data would be lost and its time range reopened to writes); \
+                             restore the file or remove the directory with `promlite repair`"
+                        ),
+                    })
+                }
             }
         }
     }
@@ -220,27 +236,33 @@ pub fn list_blocks(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Block directories directly inside `dir` as [`list_blocks`] finds them (names that parse as a
-/// [`BlockId`] and contain a `meta.json`), sorted by id, without removing anything: the listing
-/// of a read-only reader, which must never change the directory. Leftover `<id>.tmp`
-/// directories (a block being written or deleted by the writer) are skipped.
-pub fn list_block_dirs(dir: &Path) -> Result<Vec<(BlockId, PathBuf)>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::Io {
-        path: dir.to_path_buf(),
-        source: e,
-    })?;
+/// [`BlockId`]), sorted by id, without removing anything: the listing of a read-only reader,
+/// which must never change the directory. Leftover `<id>.tmp` directories (a block being
+/// written or deleted by the writer) are skipped; a block directory without `meta.json` is
+/// corruption, as for the writer (a block appears by one rename of a complete directory and
+/// disappears by a rename to `.tmp`, so a reader never sees one half-made).
+pub fn list_block_dirs_in(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<(BlockId, PathBuf)>> {
+    let entries = fs.read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut out = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| Error::Io {
-            path: dir.to_path_buf(),
-            source: e,
-        })?;
-        let name = entry.file_name();
-        let Some(id) = name.to_str().and_then(BlockId::parse) else {
+        if !entry.is_dir {
+            continue;
+        }
+        let Some(id) = entry.name.to_str().and_then(BlockId::parse) else {
             continue;
         };
-        let path = entry.path();
-        if path.is_dir() && path.join(META_FILE).is_file() {
-            out.push((id, path));
+        let meta = entry.path.join(META_FILE);
+        match fs.file_len(&meta).map_err(|e| Error::io(&meta, e))? {
+            Some(_) => out.push((id, entry.path)),
+            // Deleted (renamed to .tmp) between the listing and this check: not a block.
+            None if !fs.is_dir(&entry.path) => {}
+            None => {
+                return Err(Error::Corruption {
+                    path: meta,
+                    offset: 0,
+                    detail: format!("block directory {id} has no {META_FILE}"),
+                })
+            }
         }
     }
     out.sort();
@@ -251,30 +273,33 @@ pub fn list_block_dirs(dir: &Path) -> Result<Vec<(BlockId, PathBuf)>> {
 /// half-deleted directory that looks like a block), then removes it. Open [`Block`]s keep their
 /// mapped bytes readable until dropped.
 pub fn delete_block(block_dir: &Path) -> Result<()> {
-    let io = |path: &Path, e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    };
+    delete_block_in(&RealFs, block_dir)
+}
+
+/// [`delete_block`] through the file system `fs`.
+pub fn delete_block_in(fs: &dyn FileSystem, block_dir: &Path) -> Result<()> {
     let mut tmp = block_dir.as_os_str().to_owned();
     tmp.push(TMP_SUFFIX);
     let tmp = PathBuf::from(tmp);
-    std::fs::rename(block_dir, &tmp).map_err(|e| io(block_dir, e))?;
+    fs.rename(block_dir, &tmp)
+        .map_err(|e| Error::io(block_dir, e))?;
     if let Some(parent) = block_dir.parent() {
-        writer::fsync_dir(parent)?;
+        writer::fsync_dir(fs, parent)?;
     }
-    std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))
+    fs.remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))
 }
 
 /// Total size in bytes of the files of a block directory (meta, index, segments).
 pub fn block_size(block_dir: &Path) -> u64 {
-    let file_len = |p: PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
+    block_size_in(&RealFs, block_dir)
+}
+
+/// [`block_size`] through the file system `fs`.
+pub fn block_size_in(fs: &dyn FileSystem, block_dir: &Path) -> u64 {
+    let file_len = |p: PathBuf| fs.file_len(&p).ok().flatten().unwrap_or(0);
     let mut total = file_len(block_dir.join(META_FILE)) + file_len(block_dir.join(INDEX_FILE));
-    if let Ok(entries) = std::fs::read_dir(block_dir.join(CHUNKS_DIR)) {
-        total += entries
-            .flatten()
-            .filter_map(|e| e.metadata().ok())
-            .map(|m| m.len())
-            .sum::<u64>();
+    if let Ok(entries) = fs.read_dir(&block_dir.join(CHUNKS_DIR)) {
+        total += entries.into_iter().map(|e| file_len(e.path)).sum::<u64>();
     }
     total
 }

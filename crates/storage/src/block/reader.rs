@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use promlite_model::{Labels, Matcher, Timestamp};
 use roaring::RoaringBitmap;
 
-use super::mmap::map_file;
 use super::{
-    block_size, segment_name, BlockMeta, BLOCK_VERSION, CHUNKS_DIR, INDEX_FILE, META_FILE,
+    block_size_in, segment_name, BlockMeta, BLOCK_VERSION, CHUNKS_DIR, INDEX_FILE, META_FILE,
     SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SEGMENT_VERSION,
 };
 use crate::bytes::SharedBytes;
 use crate::index::{postings, IndexReader, SeriesEntry};
+use crate::io::{FileSystem, RealFs};
 use crate::reader::{BlockReader, ChunkMeta, SeriesRef};
 use crate::{Error, Result};
 
@@ -33,11 +33,14 @@ impl Block {
     /// of contents, and maps the chunk segments after checking their headers. Chunk runs are
     /// checksummed when they are read.
     pub fn open(dir: &Path) -> Result<Block> {
+        Self::open_in(&RealFs, dir)
+    }
+
+    /// [`Block::open`] through the file system `fs`.
+    pub fn open_in(fs: &dyn FileSystem, dir: &Path) -> Result<Block> {
+        let map_file = |path: &Path| fs.map(path).map_err(|e| Error::io(path, e));
         let meta_path = dir.join(META_FILE);
-        let json = std::fs::read(&meta_path).map_err(|e| Error::Io {
-            path: meta_path.clone(),
-            source: e,
-        })?;
+        let json = fs.read(&meta_path).map_err(|e| Error::io(&meta_path, e))?;
         let meta_corrupt = |detail: String| Error::Corruption {
             path: meta_path.clone(),
             offset: 0,
@@ -103,7 +106,7 @@ impl Block {
             meta,
             index,
             segments,
-            size_bytes: block_size(dir),
+            size_bytes: block_size_in(fs, dir),
         })
     }
 

@@ -1,7 +1,6 @@
 //! Writes a block directory: chunk runs into segment files as series arrive, then the index and
 //! `meta.json`, then the fsync-and-rename dance that makes the block appear atomically.
 
-use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -13,6 +12,7 @@ use super::{
     SEGMENT_VERSION, TMP_SUFFIX,
 };
 use crate::index::{write_index, ChunkRef, IndexSeries, IndexSummary};
+use crate::io::{FileSystem, FileWriter, SharedFs};
 use crate::reader::ChunkMeta;
 use crate::{Error, Result};
 
@@ -27,6 +27,8 @@ pub struct WriteOptions {
     pub sources: Vec<BlockId>,
     /// Size at which a new chunk segment file is started.
     pub segment_size: u64,
+    /// The file system the block is written through.
+    pub fs: SharedFs,
 }
 
 impl Default for WriteOptions {
@@ -36,6 +38,7 @@ impl Default for WriteOptions {
             level: 1,
             sources: Vec::new(),
             segment_size: DEFAULT_SEGMENT_SIZE,
+            fs: crate::io::real(),
         }
     }
 }
@@ -59,7 +62,7 @@ pub struct BlockWriter {
     tmp: PathBuf,
     id: BlockId,
     opts: WriteOptions,
-    segment: Option<(BufWriter<File>, PathBuf)>,
+    segment: Option<(BufWriter<FileWriter>, PathBuf)>,
     n_segments: u32,
     segment_len: u64,
     series: Vec<PendingSeries>,
@@ -78,8 +81,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 /// Fsyncs a directory so that renames and file creations inside it are durable.
-pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|f| f.sync_all()).map_err(io(dir))
+pub(crate) fn fsync_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    fs.sync_dir(dir).map_err(io(dir))
 }
 
 impl BlockWriter {
@@ -87,11 +90,11 @@ impl BlockWriter {
     pub fn create(parent: &Path, opts: WriteOptions) -> Result<Self> {
         let id = opts.id.unwrap_or_default();
         let tmp = parent.join(format!("{id}{TMP_SUFFIX}"));
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+        if opts.fs.is_dir(&tmp) {
+            opts.fs.remove_dir_all(&tmp).map_err(io(&tmp))?;
         }
         let chunks = tmp.join(CHUNKS_DIR);
-        fs::create_dir_all(&chunks).map_err(io(&chunks))?;
+        opts.fs.create_dir_all(&chunks).map_err(io(&chunks))?;
         Ok(Self {
             parent: parent.to_path_buf(),
             tmp,
@@ -200,11 +203,11 @@ impl BlockWriter {
     /// Flushes and fsyncs the open segment, if any.
     fn close_segment(&mut self) -> Result<()> {
         if let Some((file, path)) = self.segment.take() {
-            let file = file.into_inner().map_err(|e| Error::Io {
+            let mut file = file.into_inner().map_err(|e| Error::Io {
                 path: path.clone(),
                 source: e.into_error(),
             })?;
-            file.sync_all().map_err(io(&path))?;
+            file.0.sync().map_err(io(&path))?;
         }
         Ok(())
     }
@@ -216,7 +219,8 @@ impl BlockWriter {
             .tmp
             .join(CHUNKS_DIR)
             .join(segment_name(self.n_segments));
-        let mut file = BufWriter::with_capacity(1 << 16, File::create(&path).map_err(io(&path))?);
+        let file = FileWriter(self.opts.fs.create(&path).map_err(io(&path))?);
+        let mut file = BufWriter::with_capacity(1 << 16, file);
         let mut header = [0u8; SEGMENT_HEADER_LEN];
         header[..4].copy_from_slice(&SEGMENT_MAGIC);
         header[4] = SEGMENT_VERSION;
@@ -252,7 +256,8 @@ impl BlockWriter {
         let index = write_index(&entries, &summary)
             .map_err(|_| Error::InvalidBlockInput("index series section exceeds 4 GiB".into()))?;
         drop(entries);
-        write_synced(&self.tmp.join(INDEX_FILE), &index)?;
+        let fs = self.opts.fs.clone();
+        write_synced(&*fs, &self.tmp.join(INDEX_FILE), &index)?;
 
         let meta = BlockMeta {
             ulid: self.id,
@@ -271,14 +276,14 @@ impl BlockWriter {
         };
         let json = serde_json::to_vec_pretty(&meta)
             .map_err(|e| Error::InvalidBlockInput(format!("cannot serialise block meta: {e}")))?;
-        write_synced(&self.tmp.join(META_FILE), &json)?;
-        fsync_dir(&self.tmp.join(CHUNKS_DIR))?;
-        fsync_dir(&self.tmp)?;
+        write_synced(&*fs, &self.tmp.join(META_FILE), &json)?;
+        fsync_dir(&*fs, &self.tmp.join(CHUNKS_DIR))?;
+        fsync_dir(&*fs, &self.tmp)?;
 
         let dest = self.parent.join(self.id.to_string());
-        fs::rename(&self.tmp, &dest).map_err(io(&dest))?;
+        fs.rename(&self.tmp, &dest).map_err(io(&dest))?;
         self.finished = true;
-        fsync_dir(&self.parent)?;
+        fsync_dir(&*fs, &self.parent)?;
         Ok(meta)
     }
 }
@@ -288,16 +293,16 @@ impl Drop for BlockWriter {
         if !self.finished {
             // Best effort: a leftover `.tmp` directory is also removed by `list_blocks`.
             self.segment = None;
-            let _ = fs::remove_dir_all(&self.tmp);
+            let _ = self.opts.fs.remove_dir_all(&self.tmp);
         }
     }
 }
 
 /// Creates `path` with `bytes` and fsyncs it.
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = File::create(path).map_err(io(path))?;
+fn write_synced(fs: &dyn FileSystem, path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = fs.create(path).map_err(io(path))?;
     file.write_all(bytes).map_err(io(path))?;
-    file.sync_all().map_err(io(path))
+    file.sync().map_err(io(path))
 }
 
 /// Writes a block from series sorted by labels (see [`BlockWriter::add_series`] for the

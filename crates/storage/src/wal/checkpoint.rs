@@ -3,14 +3,13 @@
 //! time stays bounded. A checkpoint has the segment format (header + frames) and is named after
 //! the last segment it covers: `checkpoint.00000042` replaces segments `..=42`.
 
-use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use promlite_model::{Labels, Timestamp};
 
 use super::log::{checkpoint_name, encode_frame, segment_header, sync_dir};
 use super::record::RecordEncoder;
+use crate::io::FileSystem;
 use crate::reader::SeriesRef;
 use crate::{Error, Result};
 
@@ -20,6 +19,7 @@ const SERIES_PER_FRAME: usize = 10_000;
 /// Writes `checkpoint.<index>` holding `series` and the head's `next_ref`/`min_valid_time`:
 /// written to a temporary name, fsynced, renamed into place, and the directory fsynced.
 pub fn write_checkpoint(
+    fs: &dyn FileSystem,
     dir: &Path,
     index: u32,
     series: &[(SeriesRef, Labels)],
@@ -28,7 +28,7 @@ pub fn write_checkpoint(
 ) -> Result<PathBuf> {
     let final_path = dir.join(checkpoint_name(index));
     let tmp_path = dir.join(format!("{}.tmp", checkpoint_name(index)));
-    let mut file = File::create(&tmp_path).map_err(|e| Error::io(&tmp_path, e))?;
+    let mut file = fs.create(&tmp_path).map_err(|e| Error::io(&tmp_path, e))?;
     let mut buf = segment_header().to_vec();
     let mut enc = RecordEncoder::new();
     let mut snappy = snap::raw::Encoder::new();
@@ -47,9 +47,10 @@ pub fn write_checkpoint(
         }
     }
     file.write_all(&buf).map_err(|e| Error::io(&tmp_path, e))?;
-    file.sync_all().map_err(|e| Error::io(&tmp_path, e))?;
+    file.sync().map_err(|e| Error::io(&tmp_path, e))?;
     drop(file);
-    fs::rename(&tmp_path, &final_path).map_err(|e| Error::io(&final_path, e))?;
-    sync_dir(dir)?;
+    fs.rename(&tmp_path, &final_path)
+        .map_err(|e| Error::io(&final_path, e))?;
+    sync_dir(fs, dir)?;
     Ok(final_path)
 }

@@ -7,11 +7,10 @@
 //! of the records and the CRC-32 (IEEE) covers the payload bytes. A commit is exactly one frame,
 //! so a commit is replayed whole or not at all.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::io::{FileSystem, SharedFs, WritableFile};
 use crate::{Error, Result};
 
 /// Segment file magic.
@@ -30,18 +29,31 @@ pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
 /// When the WAL calls `fsync`. Every policy writes each commit to the operating system (one
 /// `write(2)`) before `commit()` returns, so an acknowledged commit survives the process being
 /// killed; the policy only decides what survives a power loss or kernel crash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// **The default is `Interval(1 s)`** ([`DEFAULT_WAL_SYNC`]), both for `WalSync::default()` and
+/// for `Options::default().wal_sync`: a power loss loses at most about one second of commits,
+/// at the cost of one `fsync` per second, not one per commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WalSync {
     /// `fsync` before every commit returns: an acknowledged commit survives power loss.
     EveryCommit,
-    /// `fsync` during a commit when the last one is older than the interval, when a segment is
-    /// closed and on close: power loss loses at most the commits of the last interval (plus any
-    /// written after the last commit-triggered sync while the writer was idle).
+    /// `fsync` at most this long after a commit: during a commit when the last sync is older
+    /// than the interval, and from a background thread of the database for commits an idle
+    /// writer left unsynced; also when a segment is closed and on close. Power loss loses at most
+    /// the commits of the last interval.
     Interval(Duration),
     /// Never `fsync` the log (the operating system writes it back when it likes); segments and
     /// checkpoints are still synced when closed.
-    #[default]
     Never,
+}
+
+/// The default sync policy: `Interval(1 s)`.
+pub const DEFAULT_WAL_SYNC: WalSync = WalSync::Interval(Duration::from_secs(1));
+
+impl Default for WalSync {
+    fn default() -> Self {
+        DEFAULT_WAL_SYNC
+    }
 }
 
 /// Name of segment `index` inside the WAL directory.
@@ -63,25 +75,26 @@ fn parse_index(s: &str) -> Option<u32> {
 }
 
 /// Segments in `dir`, sorted by index. Other files are ignored.
-pub fn list_segments(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
-    list(dir, parse_index)
+pub fn list_segments(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
+    list(fs, dir, parse_index)
 }
 
 /// Finished checkpoints in `dir` (not their temporary files), sorted by index.
-pub fn list_checkpoints(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
-    list(dir, |name| {
+pub fn list_checkpoints(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
+    list(fs, dir, |name| {
         name.strip_prefix("checkpoint.").and_then(parse_index)
     })
 }
 
-fn list(dir: &Path, parse: impl Fn(&str) -> Option<u32>) -> Result<Vec<(u32, PathBuf)>> {
+fn list(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    parse: impl Fn(&str) -> Option<u32>,
+) -> Result<Vec<(u32, PathBuf)>> {
     let mut out = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let name = entry.file_name();
-        if let Some(index) = name.to_str().and_then(&parse) {
-            out.push((index, entry.path()));
+    for entry in fs.read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        if let Some(index) = entry.name.to_str().and_then(&parse) {
+            out.push((index, entry.path));
         }
     }
     out.sort_by_key(|(i, _)| *i);
@@ -89,10 +102,8 @@ fn list(dir: &Path, parse: impl Fn(&str) -> Option<u32>) -> Result<Vec<(u32, Pat
 }
 
 /// Fsyncs a directory so that file creations, renames and deletions in it are durable.
-pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, e))
+pub fn sync_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    fs.sync_dir(dir).map_err(|e| Error::io(dir, e))
 }
 
 /// The segment header bytes.
@@ -140,12 +151,25 @@ pub fn encode_frame(
 }
 
 /// Appends frames to the newest segment, cutting new segments as they fill.
+///
+/// **Invariant (clean tail):** the current segment's file ends exactly at `segment_len`, the end
+/// of its last complete frame, except while `unfinished_frame` is set. A frame whose write (or
+/// whose `fsync`) failed is cut off again with `set_len` before the error is returned, so the
+/// failed commit never reappears at replay; if even that fails, `unfinished_frame` stays set,
+/// and every later write, cut and sync first retries the cut and fails while it cannot be
+/// made. A new segment is therefore only ever started behind a clean one, and a torn frame can
+/// only be the very end of the log.
 #[derive(Debug)]
 pub struct WalWriter {
+    fs: SharedFs,
     dir: PathBuf,
     segment_size: u64,
     sync: WalSync,
-    file: File,
+    file: Box<dyn WritableFile>,
+    /// Bytes past `segment_len` may be in the file (a failed write that could not be undone).
+    unfinished_frame: bool,
+    /// Frames were written since the last successful sync.
+    unsynced: bool,
     segment: u32,
     segment_len: u64,
     last_sync: Instant,
@@ -160,21 +184,24 @@ impl WalWriter {
     /// Starts a new, empty segment `segment` in `dir` and writes to it. `known_max_t` carries the
     /// per-segment maximum timestamps learnt during replay for older segments.
     pub fn create(
+        fs: SharedFs,
         dir: &Path,
         segment: u32,
         segment_size: u64,
         sync: WalSync,
         known_max_t: Vec<(u32, i64)>,
     ) -> Result<Self> {
-        let (file, path) = create_segment(dir, segment)?;
-        let _ = path;
+        let file = create_segment(&*fs, dir, segment)?;
         let mut segment_max_t = known_max_t;
         segment_max_t.push((segment, i64::MIN));
         Ok(Self {
+            fs,
             dir: dir.to_path_buf(),
             segment_size,
             sync,
             file,
+            unfinished_frame: false,
+            unsynced: false,
             segment,
             segment_len: SEGMENT_HEADER_LEN as u64,
             last_sync: Instant::now(),
@@ -200,7 +227,12 @@ impl WalWriter {
 
     /// Writes `records` as one frame with a single `write(2)`, then fsyncs as the policy says.
     /// `max_t` is the largest sample timestamp in the records (`i64::MIN` if none).
+    ///
+    /// On error the frame is not in the log (see the clean-tail invariant on [`WalWriter`]): the
+    /// commit failed as a whole, and the writer can be used again (a full disk: once space
+    /// returns).
     pub fn log(&mut self, records: &[u8], max_t: i64) -> Result<()> {
+        self.finish_unfinished_frame()?;
         encode_frame(&mut self.encoder, records, &mut self.frame)?;
         let frame_len = self.frame.len() as u64;
         if self.segment_len > SEGMENT_HEADER_LEN as u64
@@ -209,31 +241,77 @@ impl WalWriter {
             self.cut()?;
         }
         if let Err(e) = self.file.write_all(&self.frame) {
-            // A partial write leaves a torn frame; start a fresh segment so later frames are
-            // not appended behind it (replay would stop at the torn frame).
             let err = Error::io(self.segment_path(), e);
-            let _ = self.cut();
+            self.drop_unfinished_frame();
             return Err(err);
+        }
+        let synced = match self.sync {
+            WalSync::EveryCommit => self.sync_file(),
+            WalSync::Interval(d) if self.last_sync.elapsed() >= d => self.sync_file(),
+            _ => {
+                self.unsynced = true;
+                Ok(())
+            }
+        };
+        if let Err(e) = synced {
+            // After a failed fsync the frame's fate is unknown; the commit is reported as
+            // failed, so it must not come back at replay either.
+            self.drop_unfinished_frame();
+            return Err(e);
         }
         self.segment_len += frame_len;
         if let Some(last) = self.segment_max_t.last_mut() {
             last.1 = last.1.max(max_t);
         }
-        match self.sync {
-            WalSync::EveryCommit => self.sync()?,
-            WalSync::Interval(d) if self.last_sync.elapsed() >= d => self.sync()?,
-            _ => {}
+        Ok(())
+    }
+
+    /// Cuts the file back to the end of the last complete frame after a failed write; on
+    /// failure remembers to retry before anything else is written.
+    fn drop_unfinished_frame(&mut self) {
+        self.unfinished_frame = self.file.set_len(self.segment_len).is_err();
+    }
+
+    /// Retries cutting off an unfinished frame; an error while it is still there.
+    fn finish_unfinished_frame(&mut self) -> Result<()> {
+        if self.unfinished_frame {
+            let path = self.segment_path();
+            self.file
+                .set_len(self.segment_len)
+                .map_err(|e| Error::io(&path, e))?;
+            self.unfinished_frame = false;
         }
+        Ok(())
+    }
+
+    fn sync_file(&mut self) -> Result<()> {
+        self.file
+            .sync()
+            .map_err(|e| Error::io(self.segment_path(), e))?;
+        self.last_sync = Instant::now();
+        self.unsynced = false;
         Ok(())
     }
 
     /// Fsyncs the current segment.
     pub fn sync(&mut self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| Error::io(self.segment_path(), e))?;
-        self.last_sync = Instant::now();
-        Ok(())
+        self.finish_unfinished_frame()?;
+        self.sync_file()
+    }
+
+    /// Fsyncs if commits are unsynced and the last sync is at least `interval` old: the
+    /// background half of [`WalSync::Interval`]. Returns whether it synced.
+    pub fn sync_if_due(&mut self, interval: Duration) -> Result<bool> {
+        if !self.unsynced || self.last_sync.elapsed() < interval {
+            return Ok(false);
+        }
+        self.sync()?;
+        Ok(true)
+    }
+
+    /// The sync policy.
+    pub fn sync_policy(&self) -> WalSync {
+        self.sync
     }
 
     /// Closes the current segment (fsynced) and starts the next one. Returns the index of the
@@ -244,7 +322,7 @@ impl WalWriter {
         let next = closed
             .checked_add(1)
             .ok_or(Error::InvalidOption("WAL segment index overflow".into()))?;
-        let (file, _) = create_segment(&self.dir, next)?;
+        let file = create_segment(&*self.fs, &self.dir, next)?;
         self.file = file;
         self.segment = next;
         self.segment_len = SEGMENT_HEADER_LEN as u64;
@@ -268,26 +346,21 @@ impl WalWriter {
 
 impl Drop for WalWriter {
     fn drop(&mut self) {
-        if self.sync != WalSync::Never {
-            let _ = self.file.sync_data();
+        if self.sync != WalSync::Never || self.unfinished_frame {
+            let _ = self.sync();
         }
     }
 }
 
-fn create_segment(dir: &Path, index: u32) -> Result<(File, PathBuf)> {
+fn create_segment(fs: &dyn FileSystem, dir: &Path, index: u32) -> Result<Box<dyn WritableFile>> {
     let path = dir.join(segment_name(index));
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+    let mut file = fs.create(&path).map_err(|e| Error::io(&path, e))?;
     file.write_all(&segment_header())
         .map_err(|e| Error::io(&path, e))?;
     // Make the new file's directory entry durable, so a synced commit in it is findable.
-    file.sync_all().map_err(|e| Error::io(&path, e))?;
-    sync_dir(dir)?;
-    Ok((file, path))
+    file.sync().map_err(|e| Error::io(&path, e))?;
+    sync_dir(fs, dir)?;
+    Ok(file)
 }
 
 /// How a segment's frame sequence ended.
@@ -558,7 +631,15 @@ mod tests {
     #[test]
     fn writer_cuts_segments() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = WalWriter::create(dir.path(), 1, 64, WalSync::EveryCommit, Vec::new()).unwrap();
+        let mut w = WalWriter::create(
+            crate::io::real(),
+            dir.path(),
+            1,
+            64,
+            WalSync::EveryCommit,
+            Vec::new(),
+        )
+        .unwrap();
         for i in 0..10u8 {
             // Distinct bytes so snappy cannot shrink the frame below the segment size.
             let payload: Vec<u8> = (0..40u8)
@@ -566,7 +647,7 @@ mod tests {
                 .collect();
             w.log(&payload, i64::from(i)).unwrap();
         }
-        let segs = list_segments(dir.path()).unwrap();
+        let segs = list_segments(&crate::io::RealFs, dir.path()).unwrap();
         assert!(segs.len() >= 5, "{segs:?}");
         let mut n = 0;
         for (idx, path) in &segs {

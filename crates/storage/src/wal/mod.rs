@@ -3,12 +3,14 @@
 //! `docs/format/wal.md`.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::indexing_slicing))]
 
+pub mod bounds;
 pub mod checkpoint;
 pub mod log;
 pub mod record;
 pub mod replay;
 pub mod snapshot;
 
-pub use log::{WalSync, WalWriter};
+pub use bounds::WalBounds;
+pub use log::{WalSync, WalWriter, DEFAULT_WAL_SYNC};
 pub use record::RecordEncoder;
 pub use replay::{RepairedCorruption, ReplayReport, TornTail};

@@ -2,14 +2,16 @@
 //! every later segment in order. A torn tail is truncated and reported; corruption anywhere else
 //! is an error (or, with repair, truncated at the bad frame and reported).
 
-use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 
+use super::bounds::{read_bounds, WalBounds, BOUNDS_FILE};
 use super::log::{
-    list_checkpoints, list_segments, read_frames, segment_name, FrameCorruption, SegmentEnd,
+    checkpoint_name, list_checkpoints, list_segments, read_frames, segment_name, FrameCorruption,
+    SegmentEnd, SEGMENT_HEADER_LEN,
 };
 use super::record::{decode_records, Record};
 use crate::head::{ApplyStats, HeadData};
+use crate::io::FileSystem;
 use crate::{Error, Result};
 
 /// A torn tail that replay truncated.
@@ -58,6 +60,10 @@ pub struct ReplayReport {
     pub samples: ApplyStats,
     /// A truncated torn tail (the expected result of a crash during a write).
     pub torn_tail: Option<TornTail>,
+    /// Segments after the torn tail that held no frame and were truncated too (left by a
+    /// writer that started new segments after a failed write, as builds before `wal/bounds`
+    /// did).
+    pub later_torn: Vec<TornTail>,
     /// Corruption dropped by the repair option.
     pub repaired: Option<RepairedCorruption>,
 }
@@ -71,6 +77,11 @@ pub struct ReplayOutcome {
     pub next_segment: u32,
     /// Per existing segment, the largest sample timestamp in it.
     pub segment_max_t: Vec<(u32, i64)>,
+    /// Where the WAL starts.
+    pub bounds: WalBounds,
+    /// False if `wal/bounds` did not exist: the caller records [`Self::bounds`] once the
+    /// writer's first segment exists.
+    pub bounds_recorded: bool,
 }
 
 fn corruption(path: &Path, offset: u64, detail: impl Into<String>) -> Error {
@@ -123,35 +134,78 @@ pub(super) fn apply_frame(
     Ok(())
 }
 
-/// Replays the WAL in `dir` into `head`. Leftover temporary checkpoints, checkpoints older than
-/// the newest and segments the newest checkpoint covers are deleted.
+/// Replays the WAL in `dir` into `head`. Leftover temporary files, checkpoints other than the
+/// one the WAL starts from and segments that checkpoint covers are deleted.
+///
+/// Where the WAL starts comes from `wal/bounds` ([`super::bounds`]); a WAL without that file
+/// (new, or written by an older build) starts at its newest checkpoint, or segment 1 without
+/// one, and the caller records that with [`super::bounds::write_bounds`] once the writer's first
+/// segment exists ([`ReplayOutcome::bounds_recorded`]).
+///
+/// A frame that is incomplete or fails its checksum and runs to the end of its segment is a
+/// torn write and is truncated (reported in [`ReplayReport::torn_tail`]) if no later segment
+/// holds a valid frame: that is the end of the log. Later segments without a frame (empty, or
+/// torn themselves) are truncated too ([`ReplayReport::later_torn`]).
 ///
 /// Errors: [`Error::Corruption`] naming the file and byte offset for a checksum mismatch or an
-/// undecodable frame before the newest segment's tail, a missing segment in the sequence, or a
-/// corrupt checkpoint. With `repair`, corruption in a segment instead truncates the log at the
-/// bad frame (deleting later segments) and is described in [`ReplayReport::repaired`].
-pub fn replay(dir: &Path, head: &mut HeadData, repair: bool) -> Result<ReplayOutcome> {
+/// undecodable frame anywhere else, a torn frame followed by valid data, a missing first
+/// segment, checkpoint or a gap in the sequence, or a corrupt checkpoint or bounds file. With
+/// `repair`, corruption in a segment instead truncates the log at the bad frame (deleting later
+/// segments) and is described in [`ReplayReport::repaired`].
+pub fn replay(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    head: &mut HeadData,
+    repair: bool,
+) -> Result<ReplayOutcome> {
     let mut out = ReplayOutcome {
         next_segment: 1,
         ..Default::default()
     };
-    // Remove temporary checkpoints of an interrupted checkpoint write.
-    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with("checkpoint.") && name.ends_with(".tmp") {
-            let p = entry.path();
-            fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+    // Remove temporary files of an interrupted checkpoint or bounds write.
+    for entry in fs.read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let name = entry.name.to_string_lossy();
+        if (name.starts_with("checkpoint.") && name.ends_with(".tmp"))
+            || name == format!("{BOUNDS_FILE}.tmp")
+        {
+            fs.remove_file(&entry.path)
+                .map_err(|e| Error::io(&entry.path, e))?;
         }
     }
-    let checkpoints = list_checkpoints(dir)?;
-    let mut first_segment = 0u32;
-    if let Some((cp_index, cp_path)) = checkpoints.last() {
-        for (_, older) in checkpoints.iter().take(checkpoints.len() - 1) {
-            fs::remove_file(older).map_err(|e| Error::io(older, e))?;
+    let recorded = read_bounds(fs, dir)?;
+    let checkpoints = list_checkpoints(fs, dir)?;
+    let bounds = recorded.unwrap_or_else(|| {
+        let checkpoint = checkpoints.last().map(|(i, _)| *i);
+        WalBounds {
+            first_segment: checkpoint.map_or(1, |c| c.saturating_add(1)),
+            checkpoint,
         }
-        let bytes = fs::read(cp_path).map_err(|e| Error::io(cp_path, e))?;
+    });
+    out.bounds = bounds;
+    out.bounds_recorded = recorded.is_some();
+    let first_segment = bounds.first_segment;
+    out.next_segment = first_segment;
+    // Checkpoints other than the WAL's own: older ones are leftovers of a finished truncation,
+    // newer ones of one interrupted before it recorded its checkpoint (every segment that one
+    // covers is still here, so nothing is lost by dropping it).
+    for (index, path) in &checkpoints {
+        if Some(*index) != bounds.checkpoint {
+            fs.remove_file(path).map_err(|e| Error::io(path, e))?;
+        }
+    }
+    if let Some(cp_index) = bounds.checkpoint {
+        let cp_path = dir.join(checkpoint_name(cp_index));
+        if !checkpoints.iter().any(|(i, _)| *i == cp_index) {
+            return Err(corruption(
+                &cp_path,
+                0,
+                format!(
+                    "WAL checkpoint missing: {BOUNDS_FILE} records that the WAL starts from it \
+                     (the series of segments up to {cp_index} are lost)"
+                ),
+            ));
+        }
+        let bytes = fs.read(&cp_path).map_err(|e| Error::io(&cp_path, e))?;
         let mut ignored_max = i64::MIN;
         let report = &mut out.report;
         match read_frames(&bytes, false, |_, payload| {
@@ -159,19 +213,39 @@ pub fn replay(dir: &Path, head: &mut HeadData, repair: bool) -> Result<ReplayOut
         }) {
             Ok(_) => {}
             Err(FrameCorruption { offset, detail }) => {
-                return Err(corruption(cp_path, offset, detail))
+                return Err(corruption(&cp_path, offset, detail))
             }
         }
-        out.report.checkpoint = Some(cp_path.clone());
-        first_segment = cp_index.saturating_add(1);
-        out.next_segment = first_segment;
+        out.report.checkpoint = Some(cp_path);
     }
-    let mut segments = list_segments(dir)?;
+    let mut segments = list_segments(fs, dir)?;
     // Segments covered by the checkpoint are leftovers of an interrupted truncation.
     for (_, p) in segments.iter().filter(|(i, _)| *i < first_segment) {
-        fs::remove_file(p).map_err(|e| Error::io(p, e))?;
+        fs.remove_file(p).map_err(|e| Error::io(p, e))?;
     }
     segments.retain(|(i, _)| *i >= first_segment);
+    match segments.first() {
+        None if recorded.is_some() => {
+            return Err(corruption(
+                &dir.join(segment_name(first_segment)),
+                0,
+                format!(
+                    "first WAL segment missing: {BOUNDS_FILE} records that the WAL starts here"
+                ),
+            ))
+        }
+        Some((first, _)) if *first != first_segment => {
+            return Err(corruption(
+                &dir.join(segment_name(first_segment)),
+                0,
+                format!(
+                    "first WAL segment missing: the WAL starts at segment {first_segment} but the \
+                     oldest present is {first}"
+                ),
+            ))
+        }
+        _ => {}
+    }
     if let Some(((first, _), (last, _))) = segments.first().zip(segments.last()) {
         let expected = (*last - *first) as usize + 1;
         if expected != segments.len() {
@@ -189,66 +263,102 @@ pub fn replay(dir: &Path, head: &mut HeadData, repair: bool) -> Result<ReplayOut
             ));
         }
     }
-    let n_segments = segments.len();
-    let mut seg_iter = segments.into_iter().enumerate();
-    while let Some((pos, (index, path))) = seg_iter.next() {
-        let is_last = pos + 1 == n_segments;
-        let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let mut pos = 0;
+    while let Some((index, path)) = segments.get(pos).cloned() {
+        pos += 1;
+        let later = segments.get(pos..).unwrap_or_default();
+        let bytes = fs.read(&path).map_err(|e| Error::io(&path, e))?;
         let mut max_t = i64::MIN;
         let report = &mut out.report;
-        let end = read_frames(&bytes, is_last, |_, payload| {
-            apply_frame(head, payload, report, &mut max_t)
-        });
+        let end = if bytes.is_empty() {
+            // A segment whose header never became durable: nothing was acknowledged in it.
+            Ok(SegmentEnd::Clean)
+        } else {
+            read_frames(&bytes, true, |_, payload| {
+                apply_frame(head, payload, report, &mut max_t)
+            })
+        };
         out.report.segments += 1;
         out.segment_max_t.push((index, max_t));
         out.next_segment = index.saturating_add(1);
-        match end {
-            Ok(SegmentEnd::Clean) => {}
-            Ok(SegmentEnd::Torn { offset, reason }) => {
-                if offset < super::log::SEGMENT_HEADER_LEN as u64 {
-                    // Not even the header made it: drop the file and reuse its number.
-                    fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-                    out.segment_max_t.pop();
-                    out.next_segment = index;
-                } else {
-                    truncate_file(&path, offset)?;
+        let corrupt = match end {
+            Ok(SegmentEnd::Clean) => continue,
+            Ok(SegmentEnd::Torn { offset, reason }) => match first_with_frames(fs, later)? {
+                None => {
+                    // Not even the header made it: keep an empty file (the sequence stays
+                    // gapless; the writer continues with the next index).
+                    let keep = if offset < SEGMENT_HEADER_LEN as u64 {
+                        0
+                    } else {
+                        offset
+                    };
+                    truncate_file(fs, &path, keep)?;
+                    let torn = TornTail {
+                        path,
+                        offset: keep,
+                        dropped_bytes: (bytes.len() as u64).saturating_sub(keep),
+                        reason,
+                    };
+                    if out.report.torn_tail.is_none() {
+                        out.report.torn_tail = Some(torn);
+                    } else {
+                        out.report.later_torn.push(torn);
+                    }
+                    continue;
                 }
-                out.report.torn_tail = Some(TornTail {
-                    path,
+                Some(valid) => FrameCorruption {
                     offset,
-                    dropped_bytes: (bytes.len() as u64).saturating_sub(offset),
-                    reason,
-                });
-            }
-            Err(FrameCorruption { offset, detail }) => {
-                if !repair {
-                    return Err(corruption(&path, offset, detail));
-                }
-                truncate_file(&path, offset)?;
-                let mut deleted = Vec::new();
-                for (_, (_, later)) in seg_iter.by_ref() {
-                    fs::remove_file(&later).map_err(|e| Error::io(&later, e))?;
-                    deleted.push(later);
-                }
-                out.report.repaired = Some(RepairedCorruption {
-                    path,
-                    offset,
-                    detail,
-                    dropped_bytes: (bytes.len() as u64).saturating_sub(offset),
-                    deleted_segments: deleted,
-                });
-                break;
-            }
+                    detail: format!(
+                        "{reason}, but {} after it holds valid frames, so this is not the end of \
+                         the log",
+                        valid.display()
+                    ),
+                },
+            },
+            Err(c) => c,
+        };
+        let FrameCorruption { offset, detail } = corrupt;
+        if !repair {
+            return Err(corruption(&path, offset, detail));
         }
+        truncate_file(fs, &path, offset)?;
+        let mut deleted = Vec::new();
+        for (_, later) in later {
+            fs.remove_file(later).map_err(|e| Error::io(later, e))?;
+            deleted.push(later.clone());
+        }
+        out.report.repaired = Some(RepairedCorruption {
+            path,
+            offset,
+            detail,
+            dropped_bytes: (bytes.len() as u64).saturating_sub(offset),
+            deleted_segments: deleted,
+        });
+        break;
     }
     Ok(out)
 }
 
-fn truncate_file(path: &Path, len: u64) -> Result<()> {
-    let f = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    f.set_len(len).map_err(|e| Error::io(path, e))?;
-    f.sync_all().map_err(|e| Error::io(path, e))
+/// The first of `segments` holding at least one valid frame (or anything that is not a torn
+/// write), if any.
+fn first_with_frames(fs: &dyn FileSystem, segments: &[(u32, PathBuf)]) -> Result<Option<PathBuf>> {
+    for (_, path) in segments {
+        let bytes = fs.read(path).map_err(|e| Error::io(path, e))?;
+        if bytes.is_empty() {
+            continue;
+        }
+        let mut frames = 0u64;
+        let end = read_frames(&bytes, true, |_, _| {
+            frames += 1;
+            Ok(())
+        });
+        if frames > 0 || end.is_err() {
+            return Ok(Some(path.clone()));
+        }
+    }
+    Ok(None)
+}
+
+fn truncate_file(fs: &dyn FileSystem, path: &Path, len: u64) -> Result<()> {
+    fs.truncate(path, len).map_err(|e| Error::io(path, e))
 }

@@ -17,6 +17,7 @@ use std::path::Path;
 use super::log::{list_checkpoints, list_segments, read_frames, FrameCorruption, SegmentEnd};
 use super::replay::{apply_frame, ReplayReport, TornTail};
 use crate::head::HeadData;
+use crate::io::FileSystem;
 use crate::{Error, Result};
 
 /// Why a read-only replay did not finish.
@@ -36,8 +37,8 @@ impl From<Error> for SnapshotError {
 }
 
 /// Reads `path` whole; a missing file is [`SnapshotError::Changed`].
-fn read_listed(path: &Path) -> Result<Vec<u8>, SnapshotError> {
-    std::fs::read(path).map_err(|e| {
+fn read_listed(fs: &dyn FileSystem, path: &Path) -> Result<Vec<u8>, SnapshotError> {
+    fs.read(path).map_err(|e| {
         if e.kind() == ErrorKind::NotFound {
             SnapshotError::Changed(format!("{} vanished while reading", path.display()))
         } else {
@@ -49,15 +50,19 @@ fn read_listed(path: &Path) -> Result<Vec<u8>, SnapshotError> {
 /// Replays the WAL in `dir` into `head` without changing any file: the newest checkpoint, then
 /// the segments after it. A missing `dir` is an empty log. The report's `torn_tail` names a torn
 /// tail of the newest segment that was skipped (not truncated).
-pub fn replay_read_only(dir: &Path, head: &mut HeadData) -> Result<ReplayReport, SnapshotError> {
+pub fn replay_read_only(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    head: &mut HeadData,
+) -> Result<ReplayReport, SnapshotError> {
     let mut report = ReplayReport::default();
-    if !dir.is_dir() {
+    if !fs.is_dir(dir) {
         return Ok(report);
     }
-    let checkpoints = list_checkpoints(dir)?;
+    let checkpoints = list_checkpoints(fs, dir)?;
     let mut first_segment = 0u32;
     if let Some((cp_index, cp_path)) = checkpoints.last() {
-        let bytes = read_listed(cp_path)?;
+        let bytes = read_listed(fs, cp_path)?;
         let mut ignored_max = i64::MIN;
         read_frames(&bytes, false, |_, payload| {
             apply_frame(head, payload, &mut report, &mut ignored_max)
@@ -72,7 +77,7 @@ pub fn replay_read_only(dir: &Path, head: &mut HeadData) -> Result<ReplayReport,
         report.checkpoint = Some(cp_path.clone());
         first_segment = cp_index.saturating_add(1);
     }
-    let mut segments = list_segments(dir)?;
+    let mut segments = list_segments(fs, dir)?;
     segments.retain(|(i, _)| *i >= first_segment);
     let consecutive = segments
         .windows(2)
@@ -98,7 +103,7 @@ pub fn replay_read_only(dir: &Path, head: &mut HeadData) -> Result<ReplayReport,
     let n_segments = segments.len();
     for (pos, (_, path)) in segments.into_iter().enumerate() {
         let is_last = pos + 1 == n_segments;
-        let bytes = read_listed(&path)?;
+        let bytes = read_listed(fs, &path)?;
         let mut max_t = i64::MIN;
         let end = read_frames(&bytes, is_last, |_, payload| {
             apply_frame(head, payload, &mut report, &mut max_t)
