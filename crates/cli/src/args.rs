@@ -61,11 +61,29 @@ pub struct DataDir {
     pub data_dir: PathBuf,
 }
 
+/// Retention limits of a writing command, named as Prometheus's `--storage.tsdb.retention.*`
+/// flags (without the `storage.tsdb.` prefix). Blocks entirely older than the time limit, and
+/// the oldest blocks while the directory is larger than the size limit, are deleted.
+#[derive(Debug, Args, Default)]
+pub struct RetentionArgs {
+    /// Delete blocks whose newest sample is older than this (Prometheus duration such as
+    /// `15d`) relative to the newest sample stored. Also caps compacted blocks at 10 % of it.
+    /// Default: keep forever.
+    #[arg(long = "retention.time", value_name = "DURATION")]
+    pub retention_time: Option<String>,
+    /// Delete the oldest blocks while blocks plus WAL exceed this size (`512MB`, `10GB`; units
+    /// B, KB, MB, GB, TB, PB, EB as powers of 1024, like Prometheus). Default: no limit.
+    #[arg(long = "retention.size", value_name = "SIZE")]
+    pub retention_size: Option<String>,
+}
+
 /// `promlite replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     #[command(flatten)]
     pub data: DataDir,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
     /// Exposition files (samples carry timestamps) or scrape directories (one scrape per file,
     /// named `<unix-ms>.prom` or given a time grid with --start/--interval).
     #[arg(value_name = "INPUT", required = true)]
@@ -285,6 +303,8 @@ pub struct GenClusterArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     pub data: DataDir,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
     /// Address to listen on. Loopback by default; bind other addresses deliberately.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9091")]
     pub listen: SocketAddr,
@@ -300,6 +320,20 @@ pub struct ServeArgs {
     /// Answer every query with the generic evaluator (no fast path), to cross-check answers.
     #[arg(long)]
     pub no_fast_path: bool,
+    /// Serve the directory read-only, beside a writer (another `serve`, a `replay`): no lock,
+    /// nothing written; queries see what the writer made durable, checked for changes at most
+    /// every --refresh-interval. The import endpoint is not mounted.
+    #[arg(long)]
+    pub read_only: bool,
+    /// With --read-only: how often queries check the directory for the writer's changes
+    /// (Prometheus duration; `0s` checks before every query).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1s",
+        requires = "read_only"
+    )]
+    pub refresh_interval: String,
 }
 
 /// `promlite demo`.

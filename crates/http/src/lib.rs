@@ -25,6 +25,7 @@
 
 pub mod api;
 mod error;
+pub mod import;
 pub mod json;
 pub mod params;
 mod server;
@@ -32,4 +33,5 @@ pub mod web;
 
 pub use api::{Api, ApiOptions, Endpoints, Request, Response};
 pub use error::{Error, Result};
+pub use import::ImportEndpoints;
 pub use server::{Server, ServerOptions};

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use promlite_eval::{Engine, EngineOptions, QueryOutput};
 use promlite_model::{Labels, Matcher, Queryable, SelectHints, Timestamp};
@@ -43,7 +43,21 @@ pub struct Db {
 struct Inner {
     storage: promlite_storage::Db,
     engine: Engine,
+    /// `Some` for a read-only database: when reads last checked the directory for changes.
+    refresh: Option<Mutex<RefreshState>>,
 }
+
+/// How a read-only database keeps its view current.
+#[derive(Debug)]
+struct RefreshState {
+    /// Reads check the directory for changes at most this often.
+    interval: Duration,
+    last_check: Instant,
+}
+
+/// How often, by default, reads of a read-only database check the directory for changes
+/// ([`Db::set_refresh_interval`]).
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Db {
     /// Opens (creating if needed) the data directory `dir`. Fails if another process or handle
@@ -51,6 +65,64 @@ impl Db {
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Db> {
         let storage = promlite_storage::Db::open(dir, options.storage)?;
         Ok(Db::from_parts(storage, options.engine))
+    }
+
+    /// Opens the data directory `dir` read-only, beside a writer (another process's `serve` or
+    /// `replay`, or a [`Db::open`] in this one) and any number of other readers. It sees
+    /// everything durable at open; afterwards every query, series or label listing first
+    /// checks (at most once per [`DEFAULT_REFRESH_INTERVAL`], see
+    /// [`set_refresh_interval`](Self::set_refresh_interval)) whether the directory changed and
+    /// if so loads the new state. The directory is never changed: appends and
+    /// [`flush`](Self::flush) fail with a read-only error (see
+    /// [`promlite_storage::Db::open_read_only`]).
+    pub fn open_read_only(dir: impl AsRef<Path>, options: Options) -> Result<Db> {
+        let storage = promlite_storage::Db::open_read_only(dir, options.storage)?;
+        let mut db = Db::from_parts(storage, options.engine);
+        if let Some(inner) = Arc::get_mut(&mut db.inner) {
+            inner.refresh = Some(Mutex::new(RefreshState {
+                interval: DEFAULT_REFRESH_INTERVAL,
+                last_check: Instant::now(),
+            }));
+        }
+        Ok(db)
+    }
+
+    /// True for a database opened with [`Db::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.inner.storage.is_read_only()
+    }
+
+    /// Sets how often reads of a read-only database check its directory for changes
+    /// (`Duration::ZERO`: before every read). No effect on a writable database.
+    pub fn set_refresh_interval(&self, interval: Duration) {
+        if let Some(state) = &self.inner.refresh {
+            state.lock().unwrap_or_else(|e| e.into_inner()).interval = interval;
+        }
+    }
+
+    /// For a read-only database: loads what the writer changed since the last load, now.
+    /// Returns whether anything changed. A no-op returning `false` for a writable database.
+    pub fn refresh(&self) -> Result<bool> {
+        if let Some(state) = &self.inner.refresh {
+            state.lock().unwrap_or_else(|e| e.into_inner()).last_check = Instant::now();
+        }
+        Ok(self.inner.storage.refresh()?)
+    }
+
+    /// Before a read of a read-only database: refreshes if the interval has passed.
+    fn refresh_if_due(&self) -> Result<()> {
+        let Some(state) = &self.inner.refresh else {
+            return Ok(());
+        };
+        {
+            let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+            if state.last_check.elapsed() < state.interval {
+                return Ok(());
+            }
+            state.last_check = Instant::now();
+        }
+        self.inner.storage.refresh()?;
+        Ok(())
     }
 
     /// A database held only in memory, with default options: nothing is written to disk.
@@ -72,6 +144,7 @@ impl Db {
             inner: Arc::new(Inner {
                 storage,
                 engine: Engine::new(engine),
+                refresh: None,
             }),
         }
     }
@@ -111,6 +184,7 @@ impl Db {
         time: Timestamp,
         options: &QueryOptions,
     ) -> Result<QueryOutput> {
+        self.refresh_if_due()?;
         let engine = self.engine_for(options);
         Ok(engine.instant_query(&self.inner.storage, expr, time)?)
     }
@@ -138,6 +212,7 @@ impl Db {
     ) -> Result<QueryOutput> {
         let step_ms = i64::try_from(step.as_millis())
             .map_err(|_| Error::InvalidArgument(format!("step {step:?} is too large")))?;
+        self.refresh_if_due()?;
         let engine = self.engine_for(options);
         Ok(engine.range_query(&self.inner.storage, expr, start, end, step_ms)?)
     }
@@ -168,6 +243,7 @@ impl Db {
         end: Timestamp,
     ) -> Result<Vec<Labels>> {
         let sets = parse_selectors(selectors)?;
+        self.refresh_if_due()?;
         let querier = self
             .inner
             .storage
@@ -227,6 +303,7 @@ impl Db {
         list: impl Fn(&dyn promlite_model::Querier, &[Matcher]) -> promlite_model::Result<Vec<String>>,
     ) -> Result<Vec<String>> {
         let sets = parse_selectors(selectors)?;
+        self.refresh_if_due()?;
         let querier = self
             .inner
             .storage
@@ -251,6 +328,8 @@ impl Db {
 
     /// The inclusive time range of all stored samples (blocks and head), `None` when empty.
     pub fn time_range(&self) -> Option<(Timestamp, Timestamp)> {
+        // A failed refresh keeps the previous view; the next query reports the error.
+        let _ = self.refresh_if_due();
         let head = self.inner.storage.head_stats();
         let mut range = (head.min_t <= head.max_t).then_some((head.min_t, head.max_t));
         for (_, min_t, max_t) in self.inner.storage.blocks() {

@@ -124,10 +124,14 @@
 
 mod db;
 mod error;
+mod import;
 mod replay;
 
-pub use db::{parse_selector, parse_selectors, Appender, Db, Options, QueryOptions};
+pub use db::{
+    parse_selector, parse_selectors, Appender, Db, Options, QueryOptions, DEFAULT_REFRESH_INTERVAL,
+};
 pub use error::{Error, Result};
+pub use import::{ImportOptions, ImportStats};
 pub use promlite_eval::value::{InstantSample, RangeSeries, Value};
 pub use promlite_eval::{
     render_explain, EngineOptions, Error as QueryError, ExplainNode, QueryOutput, QueryStats,
@@ -135,7 +139,7 @@ pub use promlite_eval::{
 pub use promlite_model::{
     is_stale_nan, Label, Labels, MatchOp, Matcher, Sample, Timestamp, STALE_NAN,
 };
-pub use promlite_storage::{Options as StorageOptions, SeriesRef, WalSync};
+pub use promlite_storage::{Error as StorageError, Options as StorageOptions, SeriesRef, WalSync};
 pub use replay::{
     InputStats, ReplayOptions, ReplayProgress, ReplaySource, ReplayStats, ScrapeTimes, SkippedLine,
 };

@@ -35,7 +35,8 @@ pub struct ReplayOptions<'p> {
     /// Skip malformed lines (and samples storage rejects as out of order) instead of stopping.
     pub lenient: bool,
     /// Compact everything into blocks when done (see [`Db::flush`]). Turn off to replay several
-    /// inputs and flush once at the end: after a flush, older samples are out of bounds.
+    /// inputs and flush once at the end (older inputs replayed after a flush are backfilled
+    /// into blocks of their own, then merged by compaction).
     pub flush: bool,
     /// Called as input is read.
     pub progress: Option<Box<dyn FnMut(ReplayProgress) + 'p>>,
@@ -72,12 +73,17 @@ pub struct ReplayStats {
     pub rejected_samples: u64,
     /// Blocks written by the final flush.
     pub blocks_written: usize,
+    /// Samples older than the head accepts (an older range replayed after a newer one) that
+    /// were written into new blocks instead (see `promlite_storage::backfill`).
+    pub backfilled_samples: u64,
 }
 
 /// Feeds replayed samples into a storage appender, caching each series' ref by the replay's
 /// dense series id so the hot path does no label hashing.
 struct DbSink<'c> {
     appender: promlite_storage::Appender,
+    backfill: promlite_storage::Backfiller,
+    storage: &'c promlite_storage::Db,
     refs: Vec<Option<SeriesRef>>,
     lenient: bool,
     rejected: u64,
@@ -114,7 +120,15 @@ impl SampleSink for DbSink<'_> {
     type Error = promlite_storage::Error;
 
     fn append(&mut self, series: &ReplaySeries, t: Timestamp, v: f64) -> Result<(), Self::Error> {
-        match self.append_inner(series, t, v) {
+        let outcome = match self.append_inner(series, t, v) {
+            // Older than anything the head holds or accepts: backfill it into a new block.
+            Err(
+                promlite_storage::Error::OutOfOrder { .. }
+                | promlite_storage::Error::OutOfBounds { .. },
+            ) if t < self.storage.backfill_boundary() => self.backfill.append(&series.labels, t, v),
+            other => other,
+        };
+        match outcome {
             Ok(()) => {
                 self.appended.set(self.appended.get() + 1);
                 Ok(())
@@ -160,8 +174,11 @@ impl Db {
         mut options: ReplayOptions<'_>,
     ) -> Result<ReplayStats> {
         let appended = Cell::new(0u64);
+        let storage = self.storage();
         let mut sink = DbSink {
             appender: self.appender_raw(),
+            backfill: storage.backfiller(),
+            storage,
             refs: Vec::new(),
             lenient: options.lenient,
             rejected: 0,
@@ -191,12 +208,15 @@ impl Db {
         };
         drop(reader_options);
         let rejected_samples = sink.rejected;
+        sink.appender.commit()?;
+        let backfilled = sink.backfill.commit()?;
         drop(sink);
         let blocks_written = if options.flush { self.flush()? } else { 0 };
         Ok(ReplayStats {
             input,
             rejected_samples,
             blocks_written,
+            backfilled_samples: backfilled.samples,
         })
     }
 }

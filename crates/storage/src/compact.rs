@@ -82,10 +82,179 @@ pub(crate) fn compact(shared: &Arc<Shared>, all: bool) -> Result<usize> {
         shared.head.truncate(end);
         truncate_wal(shared, &dir.join("wal"), end)?;
     }
+    drop(_guard);
     if written > 0 {
+        compact_blocks(shared)?;
         apply_retention(shared)?;
     }
     Ok(written)
+}
+
+/// Thirty-one days in milliseconds: Prometheus's cap on the largest compacted block.
+pub const MAX_BLOCK_DURATION_CAP: i64 = 31 * 24 * 60 * 60 * 1000;
+
+/// The block ranges of leveled compaction, as Prometheus's `ExponentialBlockRanges(block_range,
+/// 10, 3)`: `block_range`, ×3, ×9, ... up to the largest block duration, which is 10 % of the
+/// retention time (when set) capped at 31 days.
+pub fn compaction_ranges(opts: &crate::Options) -> Vec<i64> {
+    let cap = match opts.retention_time {
+        Some(ret) => {
+            let ret_ms = i64::try_from(ret.as_millis()).unwrap_or(i64::MAX);
+            (ret_ms / 10).min(MAX_BLOCK_DURATION_CAP)
+        }
+        None => MAX_BLOCK_DURATION_CAP,
+    };
+    let mut ranges = vec![opts.block_range];
+    let mut next = opts.block_range;
+    for _ in 1..10 {
+        next = next.saturating_mul(3);
+        if next > cap {
+            break;
+        }
+        ranges.push(next);
+    }
+    ranges
+}
+
+/// The time range a block covers, as the planner sees it: `[min_t, max_t + 1)`.
+fn span(b: &LoadedBlock) -> (Timestamp, Timestamp) {
+    (b.min_t, b.max_t.saturating_add(1))
+}
+
+/// Which blocks to merge next, as indices into `blocks` (sorted by `(min_t, max_t)`), following
+/// Prometheus's leveled planner (`tsdb/compact.go`):
+/// 1. the first group of blocks that overlap in time (vertical compaction), else
+/// 2. leaving out the newest block (by start), the first group of at least two blocks that
+///    fall inside one aligned window of a larger range (`ranges[1..]`, smallest first) and
+///    either fill the window or end before the newest block starts.
+pub(crate) fn plan(blocks: &[LoadedBlock], ranges: &[i64]) -> Option<Vec<usize>> {
+    // 1. Overlaps: consecutive blocks (by start) whose start is before the running end.
+    let mut group: Vec<usize> = Vec::new();
+    let mut group_end = Timestamp::MIN;
+    for (i, b) in blocks.iter().enumerate() {
+        let (start, end) = span(b);
+        if !group.is_empty() && start < group_end {
+            group.push(i);
+            group_end = group_end.max(end);
+            continue;
+        }
+        if group.len() > 1 {
+            return Some(group);
+        }
+        group = vec![i];
+        group_end = end;
+    }
+    if group.len() > 1 {
+        return Some(group);
+    }
+    // 2. Leveled: the newest block stays out, so a block just cut from the head is not merged
+    // before the next one exists.
+    let newest_start = blocks.iter().map(|b| b.min_t).max()?;
+    let candidates: Vec<usize> = {
+        let newest = blocks.iter().rposition(|b| b.min_t == newest_start)?;
+        (0..blocks.len()).filter(|&i| i != newest).collect()
+    };
+    for &window in ranges.iter().skip(1) {
+        let mut current: Vec<usize> = Vec::new();
+        let mut current_window = None;
+        let flush = |part: &Vec<usize>| -> Option<Vec<usize>> {
+            if part.len() < 2 {
+                return None;
+            }
+            let first = blocks.get(*part.first()?)?;
+            let last = blocks.get(*part.last()?)?;
+            let (mint, _) = span(first);
+            let (_, maxt) = span(last);
+            (maxt - mint >= window || maxt <= newest_start).then(|| part.clone())
+        };
+        for &i in &candidates {
+            let Some(b) = blocks.get(i) else { continue };
+            let (start, end) = span(b);
+            let w0 = aligned_range_start(start, window);
+            // A block that crosses its window's end belongs to no window of this size.
+            if end > w0.saturating_add(window) {
+                if let Some(found) = flush(&current) {
+                    return Some(found);
+                }
+                current.clear();
+                current_window = None;
+                continue;
+            }
+            if current_window != Some(w0) {
+                if let Some(found) = flush(&current) {
+                    return Some(found);
+                }
+                current.clear();
+                current_window = Some(w0);
+            }
+            current.push(i);
+        }
+        if let Some(found) = flush(&current) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// Merges blocks as [`plan`] picks them until nothing is left to merge. Each merge streams
+/// series by series through [`block::compact`] (one series' samples in memory at a time), so
+/// memory does not grow with block size. The merged block is renamed into place before its
+/// sources are deleted; its meta names them as sources, so a crash in between (or a reader
+/// listing in between) skips them. Returns the number of merges.
+pub(crate) fn compact_blocks(shared: &Arc<Shared>) -> Result<usize> {
+    let Some(dir) = shared.dir.clone() else {
+        return Ok(0);
+    };
+    if shared.read_only.is_some() {
+        return Ok(0);
+    }
+    let _guard = shared
+        .compact_lock
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let ranges = compaction_ranges(&shared.opts);
+    let mut merges = 0;
+    loop {
+        let group: Vec<LoadedBlock> = {
+            let blocks = shared.read_blocks();
+            let Some(picked) = plan(&blocks, &ranges) else {
+                break;
+            };
+            picked
+                .iter()
+                .filter_map(|&i| blocks.get(i).cloned())
+                .collect()
+        };
+        let readers: Vec<&dyn BlockReader> = group.iter().map(|b| &*b.reader).collect();
+        let opts = CompactOptions {
+            write: block::WriteOptions {
+                level: group.iter().map(|b| b.level).max().unwrap_or(1) + 1,
+                sources: group.iter().map(|b| b.id).collect(),
+                fs: shared.opts.fs.clone(),
+                ..block::WriteOptions::default()
+            },
+            ..CompactOptions::default()
+        };
+        let merged = match block::compact(&dir, &readers, &opts)? {
+            Some(meta) => Some(loaded(Block::open_in(
+                &*shared.opts.fs,
+                &dir.join(meta.ulid.to_string()),
+            )?)),
+            None => None,
+        };
+        {
+            let mut blocks = shared.blocks.write().unwrap_or_else(|e| e.into_inner());
+            blocks.retain(|b| !group.iter().any(|g| g.dir == b.dir));
+            blocks.extend(merged);
+            blocks.sort_by_key(|b| (b.min_t, b.max_t));
+        }
+        for b in &group {
+            // Readers holding the block keep its memory maps valid after the files are unlinked.
+            block::delete_block_in(&*shared.opts.fs, &b.dir)?;
+        }
+        merges += 1;
+    }
+    Ok(merges)
 }
 
 /// Replaces the WAL segments whose samples all precede `before` by a checkpoint.
@@ -193,19 +362,33 @@ pub(crate) fn dir_size(fs: &dyn FileSystem, dir: &Path) -> u64 {
         .sum()
 }
 
-/// Loads every block directory in `dir`, sorted by time.
+/// Loads every block directory in `dir`, sorted by time. Blocks that a present block lists as
+/// its compaction sources (a merge interrupted after its output was renamed into place) are
+/// deleted: their data is in the merged block.
 pub(crate) fn load_blocks(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<LoadedBlock>> {
     let mut out = Vec::new();
     for path in list_blocks_in(fs, dir)? {
         out.push(loaded(Block::open_in(fs, &path)?));
     }
+    let superseded: std::collections::HashSet<block::BlockId> =
+        out.iter().flat_map(|b| b.sources.iter().copied()).collect();
+    let (stale, mut out): (Vec<_>, Vec<_>) =
+        out.into_iter().partition(|b| superseded.contains(&b.id));
+    for b in stale {
+        let dir = b.dir.clone();
+        drop(b);
+        block::delete_block_in(fs, &dir)?;
+    }
     out.sort_by_key(|b| (b.min_t, b.max_t));
     Ok(out)
 }
 
-fn loaded(block: Block) -> LoadedBlock {
+pub(crate) fn loaded(block: Block) -> LoadedBlock {
     let meta = block.meta();
     LoadedBlock {
+        id: meta.ulid,
+        level: meta.compaction.level,
+        sources: meta.compaction.sources.clone(),
         dir: block.dir().to_path_buf(),
         min_t: meta.min_time,
         max_t: meta.max_time,

@@ -107,6 +107,12 @@ pub(crate) struct WalState {
 #[derive(Clone)]
 pub(crate) struct LoadedBlock {
     pub(crate) reader: Arc<dyn BlockReader>,
+    /// The block's id (its directory name).
+    pub(crate) id: crate::block::BlockId,
+    /// Compaction level from its meta (1: cut from the head or backfilled).
+    pub(crate) level: u32,
+    /// Blocks this one replaces (its meta's compaction sources).
+    pub(crate) sources: Vec<crate::block::BlockId>,
     pub(crate) dir: PathBuf,
     pub(crate) min_t: Timestamp,
     pub(crate) max_t: Timestamp,
@@ -140,6 +146,9 @@ pub(crate) struct Shared {
     /// Holds the flock; released when the last handle drops.
     _lock_file: Option<Box<dyn Any + Send + Sync>>,
     replay: ReplayReport,
+    /// `Some` for a database opened with [`Db::open_read_only`]: every write fails with
+    /// [`Error::ReadOnly`] and nothing in the directory is ever changed.
+    pub(crate) read_only: Option<crate::readonly::ReadOnlyState>,
 }
 
 impl Shared {
@@ -151,9 +160,39 @@ impl Shared {
         self.blocks.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The state of a database opened read-only on `dir` (see [`crate::readonly`]).
+    pub(crate) fn read_only(
+        head: Head,
+        dir: PathBuf,
+        opts: Options,
+        blocks: Vec<LoadedBlock>,
+        replay: ReplayReport,
+        state: crate::readonly::ReadOnlyState,
+    ) -> Shared {
+        Shared {
+            head,
+            wal: Mutex::new(None),
+            dir: Some(dir),
+            opts,
+            blocks: RwLock::new(blocks),
+            compact_lock: Mutex::new(()),
+            _lock_file: None,
+            replay,
+            read_only: Some(state),
+        }
+    }
+
+    /// Fails with [`Error::ReadOnly`] for a read-only database.
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        match self.read_only {
+            Some(_) => Err(crate::readonly::read_only_error(self)),
+            None => Ok(()),
+        }
+    }
+
     /// Runs a compaction if one is due and automatic compaction is on.
     pub(crate) fn after_commit(self: &Arc<Self>) -> Result<()> {
-        if !self.opts.auto_compact || self.dir.is_none() {
+        if !self.opts.auto_compact || self.dir.is_none() || self.read_only.is_some() {
             return Ok(());
         }
         if crate::compact::compaction_due(self) {
@@ -208,6 +247,7 @@ impl Db {
                 compact_lock: Mutex::new(()),
                 _lock_file: None,
                 replay: ReplayReport::default(),
+                read_only: None,
             }),
         }
     }
@@ -272,6 +312,7 @@ impl Db {
             compact_lock: Mutex::new(()),
             _lock_file: Some(lock_file),
             replay: outcome.report,
+            read_only: None,
         });
         if let WalSync::Interval(every) = shared.opts.wal_sync {
             spawn_wal_syncer(Arc::downgrade(&shared), every).map_err(|e| Error::io(&wal_dir, e))?;
@@ -279,6 +320,7 @@ impl Db {
         let db = Db { shared };
         if db.shared.opts.auto_compact {
             db.compact()?;
+            crate::compact::compact_blocks(&db.shared)?;
         }
         db.apply_retention()?;
         Ok(db)
@@ -322,6 +364,7 @@ impl Db {
     /// Prometheus does, then truncates the head and the WAL and applies retention. Returns the
     /// number of blocks written. A no-op in memory mode.
     pub fn compact(&self) -> Result<usize> {
+        self.shared.check_writable()?;
         if self.shared.dir.is_none() {
             return Ok(0);
         }
@@ -334,6 +377,7 @@ impl Db {
     /// block form, not as raw WAL samples. Returns the number of blocks written. A no-op in
     /// memory mode.
     pub fn compact_all(&self) -> Result<usize> {
+        self.shared.check_writable()?;
         if self.shared.dir.is_none() {
             return Ok(0);
         }
@@ -342,6 +386,7 @@ impl Db {
 
     /// Deletes blocks beyond the retention limits. Returns the number deleted.
     pub fn apply_retention(&self) -> Result<usize> {
+        self.shared.check_writable()?;
         crate::compact::apply_retention(&self.shared)
     }
 

@@ -90,6 +90,25 @@ pub enum Error {
     /// Invalid options passed to `Db::open`.
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    /// A write (append, commit, compaction, retention) on a database opened with
+    /// `Db::open_read_only`.
+    #[error("data directory {} is open read-only", dir.display())]
+    ReadOnly {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// A read-only open could not take a consistent snapshot of the directory because the
+    /// writer kept changing it (compacting, truncating the WAL, deleting blocks) on every
+    /// attempt.
+    #[error("data directory {} changed during each of {attempts} read-only load attempts (last: {last})", dir.display())]
+    ConcurrentChange {
+        /// The data directory.
+        dir: PathBuf,
+        /// Attempts made.
+        attempts: u32,
+        /// What changed on the last attempt.
+        last: String,
+    },
 }
 
 /// `Result` with the storage [`Error`].

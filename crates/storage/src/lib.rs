@@ -27,6 +27,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod backfill;
 pub mod block;
 pub mod bytes;
 pub mod check;
@@ -39,8 +40,10 @@ pub mod io;
 pub mod owner;
 pub mod querier;
 pub mod reader;
+pub mod readonly;
 pub mod wal;
 
+pub use backfill::{BackfillStats, Backfiller};
 pub use db::{Db, Options, DEFAULT_BLOCK_RANGE};
 pub use error::{Error, Result};
 pub use head::append::{Appender, ApplyStats};

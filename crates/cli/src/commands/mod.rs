@@ -6,6 +6,7 @@ mod gen_cluster;
 mod plot;
 mod query;
 mod replay;
+mod retention;
 mod serve;
 
 use std::path::Path;
@@ -53,7 +54,8 @@ pub fn json_error(err: &anyhow::Error) -> String {
     }
 }
 
-/// Opens an existing data directory (read commands must not create one by accident).
+/// Opens an existing data directory read-only: read commands must not create one by
+/// accident, never change it, and work while a writer (`serve`, `replay`) holds it.
 fn open_existing(dir: &Path) -> anyhow::Result<promlite::Db> {
     open_existing_with(dir, promlite::Options::default())
 }
@@ -63,6 +65,6 @@ fn open_existing_with(dir: &Path, options: promlite::Options) -> anyhow::Result<
     if !dir.is_dir() {
         anyhow::bail!("data directory {} does not exist", dir.display());
     }
-    promlite::Db::open(dir, options)
-        .with_context(|| format!("opening data directory {}", dir.display()))
+    promlite::Db::open_read_only(dir, options)
+        .with_context(|| format!("opening data directory {} read-only", dir.display()))
 }

@@ -1,23 +1,46 @@
 //! `promlite serve`: the Prometheus-compatible HTTP API over a data directory.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use promlite_http::params::parse_duration;
-use promlite_http::{ApiOptions, Server, ServerOptions};
+use promlite_http::{Api, ApiOptions, ImportEndpoints, Server, ServerOptions};
 
 use crate::args::ServeArgs;
 
-/// Opens the data directory and serves it until the process is stopped.
+/// Opens the data directory (read-only with `--read-only`) and serves it until the process is
+/// stopped. A writing server also accepts `POST /api/v1/import/prometheus`.
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let timeout_ms = parse_duration(&args.query_timeout).context("--query-timeout")?;
     let timeout = Duration::from_millis(
         u64::try_from(timeout_ms).context("--query-timeout must not be negative")?,
     );
-    let mut db_options = promlite::Options::default();
-    db_options.engine.fast_path = !args.no_fast_path;
-    let db = promlite::Db::open(&args.data.data_dir, db_options)
-        .with_context(|| format!("opening data directory {}", args.data.data_dir.display()))?;
+    let dir = &args.data.data_dir;
+    let db = if args.read_only {
+        anyhow::ensure!(
+            dir.is_dir(),
+            "data directory {} does not exist",
+            dir.display()
+        );
+        let db = promlite::Db::open_read_only(
+            dir,
+            fast_path_options(args.no_fast_path, promlite::Options::default()),
+        )
+        .with_context(|| format!("opening data directory {} read-only", dir.display()))?;
+        let every = parse_duration(&args.refresh_interval).context("--refresh-interval")?;
+        db.set_refresh_interval(Duration::from_millis(
+            u64::try_from(every).context("--refresh-interval must not be negative")?,
+        ));
+        db
+    } else {
+        let options = fast_path_options(
+            args.no_fast_path,
+            super::retention::options(&args.retention)?,
+        );
+        promlite::Db::open(dir, options)
+            .with_context(|| format!("opening data directory {}", dir.display()))?
+    };
     let defaults = ServerOptions::default();
     let options = ServerOptions {
         listen: args.listen,
@@ -35,8 +58,11 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             args.listen
         );
     }
-    let api = promlite_http::Api::new(db, options.api.clone())
-        .mount(std::sync::Arc::new(promlite_http::web::WebPage));
+    let mut api = Api::new(db, options.api.clone()).mount(Arc::new(promlite_http::web::WebPage));
+    if !args.read_only {
+        // Adding data through the serving process (the only writer of the directory).
+        api = api.mount(Arc::new(ImportEndpoints));
+    }
     let server = Server::start_api(api, options).context("starting the HTTP server")?;
     eprintln!(
         "promlite: serving the Prometheus API on http://{addr}/api/v1/ and the query page on http://{addr}/",
@@ -44,4 +70,10 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     );
     server.wait();
     Ok(())
+}
+
+/// `options` with the fast path off when `--no-fast-path` asks for it.
+fn fast_path_options(no_fast_path: bool, mut options: promlite::Options) -> promlite::Options {
+    options.engine.fast_path = !no_fast_path;
+    options
 }

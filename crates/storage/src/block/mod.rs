@@ -31,6 +31,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use promlite_model::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub(crate) use merge::encode_chunks;
 pub(crate) use mmap::map_file;
 
 pub use merge::{compact, CompactOptions};
@@ -232,6 +233,40 @@ pub fn list_blocks_in(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<PathBuf>> {
     }
     out.sort();
     Ok(out.into_iter().map(|(_, p)| p).collect())
+}
+
+/// Block directories directly inside `dir` as [`list_blocks`] finds them (names that parse as a
+/// [`BlockId`]), sorted by id, without removing anything: the listing of a read-only reader,
+/// which must never change the directory. Leftover `<id>.tmp` directories (a block being
+/// written or deleted by the writer) are skipped; a block directory without `meta.json` is
+/// corruption, as for the writer (a block appears by one rename of a complete directory and
+/// disappears by a rename to `.tmp`, so a reader never sees one half-made).
+pub fn list_block_dirs_in(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<(BlockId, PathBuf)>> {
+    let entries = fs.read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        if !entry.is_dir {
+            continue;
+        }
+        let Some(id) = entry.name.to_str().and_then(BlockId::parse) else {
+            continue;
+        };
+        let meta = entry.path.join(META_FILE);
+        match fs.file_len(&meta).map_err(|e| Error::io(&meta, e))? {
+            Some(_) => out.push((id, entry.path)),
+            // Deleted (renamed to .tmp) between the listing and this check: not a block.
+            None if !fs.is_dir(&entry.path) => {}
+            None => {
+                return Err(Error::Corruption {
+                    path: meta,
+                    offset: 0,
+                    detail: format!("block directory {id} has no {META_FILE}"),
+                })
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Deletes a block directory: renames it to `<id>.tmp` first (so a crash midway never leaves a

@@ -174,6 +174,7 @@ impl Appender {
     /// its ref for [`append_ref`](Self::append_ref). Fails for an empty label set and for the
     /// ordering errors of [`append_ref`](Self::append_ref).
     pub fn append(&mut self, labels: &Labels, t: Timestamp, v: f64) -> Result<SeriesRef> {
+        self.shared.check_writable()?;
         self.register();
         let hash = labels.stable_hash();
         let found = self.shared.head.read().lookup(labels, hash);
@@ -290,6 +291,10 @@ impl Appender {
             return Ok(stats);
         }
         let shared = self.shared.clone();
+        if let Err(e) = shared.check_writable() {
+            self.release();
+            return Err(e);
+        }
         let result = (|| {
             let mut wal = shared.lock_wal();
             // Compaction raises the lower bound only while holding the WAL lock, so this check

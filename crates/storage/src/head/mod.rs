@@ -476,6 +476,20 @@ impl Head {
         self.write().take_unlogged()
     }
 
+    /// Replaces this head's data by `other`'s (a read-only database's refresh: a freshly
+    /// replayed head takes the old one's place under the write lock, so every reader sees the
+    /// old head or the new one, never a mix). The caller holds the block list's write lock.
+    pub(crate) fn replace_with(&self, other: Head) {
+        let mut data = self.write();
+        let mut fresh = other.data.into_inner().unwrap_or_else(|e| e.into_inner());
+        // The lock-free copy of the lower bound stays this head's.
+        fresh.min_valid_shared = self.min_valid.clone();
+        self.min_valid
+            .store(fresh.min_valid_time, Ordering::Release);
+        self.gc_epoch.fetch_add(1, Ordering::SeqCst);
+        *data = fresh;
+    }
+
     /// Samples before this are rejected (read without taking the lock).
     #[inline]
     pub fn min_valid_time(&self) -> Timestamp {

@@ -94,7 +94,7 @@ fn corruption(path: &Path, offset: u64, detail: impl Into<String>) -> Error {
 
 /// Applies every record of one decompressed frame. Records are decoded first and applied only if
 /// the whole frame decodes, so a frame (a commit) is applied whole or not at all.
-fn apply_frame(
+pub(super) fn apply_frame(
     head: &mut HeadData,
     payload: &[u8],
     report: &mut ReplayReport,
