@@ -79,7 +79,7 @@ impl BlockWriter {
             let (Some(first), Some(last)) = (run.first(), run.last()) else {
                 continue;
             };
-            let chunk_ref = writer.write_chunk(ENCODING_XOR, enc.bytes())?;
+            let chunk_ref = writer.write_chunk(ENCODING_XOR, &enc.into_bytes())?;
             metas.push(ChunkMeta {
                 min_time: first.t,
                 max_time: last.t,

@@ -39,6 +39,10 @@ pub struct XorChunkEncoder {
     v_bits: u64,
     leading: u8,
     trailing: u8,
+    /// True if the last write was whole bytes (Go's `bstream.writeByte`): Prometheus's bit
+    /// stream then holds one more, empty byte when it ends on a byte boundary, and that byte
+    /// is part of the chunk on disk.
+    last_write_was_bytes: bool,
 }
 
 impl Default for XorChunkEncoder {
@@ -58,7 +62,25 @@ impl XorChunkEncoder {
             v_bits: 0,
             leading: NO_WINDOW,
             trailing: 0,
+            last_write_was_bytes: false,
         }
+    }
+
+    /// Writes the low `n` bits of `value` as Go's `bstream.writeBits` does: whole bytes first,
+    /// then single bits, so the last write is bytes exactly when `n` is a multiple of 8.
+    fn put_bits(&mut self, value: u64, n: u32) {
+        self.bits.write_bits(value, n);
+        self.last_write_was_bytes = n >= 8 && n % 8 == 0;
+    }
+
+    fn put_uvarint(&mut self, value: u64) {
+        self.bits.write_uvarint(value);
+        self.last_write_was_bytes = true;
+    }
+
+    fn put_varint(&mut self, value: i64) {
+        self.bits.write_varint(value);
+        self.last_write_was_bytes = true;
     }
 
     /// Number of samples appended.
@@ -83,12 +105,12 @@ impl XorChunkEncoder {
         let v_bits = v.to_bits();
         match self.n {
             0 => {
-                self.bits.write_varint(t);
-                self.bits.write_bits(v_bits, 64);
+                self.put_varint(t);
+                self.put_bits(v_bits, 64);
             }
             1 => {
                 let delta = t.wrapping_sub(self.t);
-                self.bits.write_uvarint(delta as u64);
+                self.put_uvarint(delta as u64);
                 self.write_value(v_bits);
                 self.t_delta = delta;
             }
@@ -110,29 +132,29 @@ impl XorChunkEncoder {
 
     fn write_dod(&mut self, dod: i64) {
         if dod == 0 {
-            self.bits.write_bit(false);
+            self.put_bits(0, 1);
         } else if in_bucket(dod, 14) {
-            self.bits.write_bits(0b10, 2);
-            self.bits.write_bits(dod as u64, 14);
+            self.put_bits(0b10, 2);
+            self.put_bits(dod as u64, 14);
         } else if in_bucket(dod, 17) {
-            self.bits.write_bits(0b110, 3);
-            self.bits.write_bits(dod as u64, 17);
+            self.put_bits(0b110, 3);
+            self.put_bits(dod as u64, 17);
         } else if in_bucket(dod, 20) {
-            self.bits.write_bits(0b1110, 4);
-            self.bits.write_bits(dod as u64, 20);
+            self.put_bits(0b1110, 4);
+            self.put_bits(dod as u64, 20);
         } else {
-            self.bits.write_bits(0b1111, 4);
-            self.bits.write_bits(dod as u64, 64);
+            self.put_bits(0b1111, 4);
+            self.put_bits(dod as u64, 64);
         }
     }
 
     fn write_value(&mut self, v_bits: u64) {
         let delta = v_bits ^ self.v_bits;
         if delta == 0 {
-            self.bits.write_bit(false);
+            self.put_bits(0, 1);
             return;
         }
-        self.bits.write_bit(true);
+        self.put_bits(1, 1);
         let mut leading = delta.leading_zeros() as u8;
         let trailing = delta.trailing_zeros() as u8;
         // Five bits hold the leading-zero count.
@@ -140,29 +162,45 @@ impl XorChunkEncoder {
             leading = 31;
         }
         if self.leading != NO_WINDOW && leading >= self.leading && trailing >= self.trailing {
-            self.bits.write_bit(false);
+            self.put_bits(0, 1);
             let width = 64 - u32::from(self.leading) - u32::from(self.trailing);
-            self.bits.write_bits(delta >> self.trailing, width);
+            self.put_bits(delta >> self.trailing, width);
             return;
         }
         self.leading = leading;
         self.trailing = trailing;
-        self.bits.write_bit(true);
-        self.bits.write_bits(u64::from(leading), 5);
+        self.put_bits(1, 1);
+        self.put_bits(u64::from(leading), 5);
         let width = 64 - u32::from(leading) - u32::from(trailing);
         // A width of 64 does not fit 6 bits; it is written as 0 (never a real width).
-        self.bits.write_bits(u64::from(width) & 0x3f, 6);
-        self.bits.write_bits(delta >> trailing, width);
+        self.put_bits(u64::from(width) & 0x3f, 6);
+        self.put_bits(delta >> trailing, width);
     }
 
-    /// The chunk's bytes (what follows the encoding byte in a segment file).
-    pub fn bytes(&self) -> &[u8] {
-        self.bits.as_bytes()
+    /// True if Prometheus's stream would end with an extra empty byte (see
+    /// `last_write_was_bytes`).
+    fn has_empty_tail(&self) -> bool {
+        self.last_write_was_bytes && self.bits.bit_len() % 8 == 0
+    }
+
+    /// The chunk's bytes (what follows the encoding byte in a segment file), exactly as
+    /// Prometheus would write them.
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut out = self.bits.as_bytes().to_vec();
+        if self.has_empty_tail() {
+            out.push(0);
+        }
+        out
     }
 
     /// The chunk's bytes, consuming the encoder.
     pub fn into_bytes(self) -> Vec<u8> {
-        self.bits.into_bytes()
+        let tail = self.has_empty_tail();
+        let mut out = self.bits.into_bytes();
+        if tail {
+            out.push(0);
+        }
+        out
     }
 }
 

@@ -58,13 +58,20 @@ impl IndexReader {
         let symbols = read_symbols(&bytes, toc.symbols).map_err(|e| e.in_file(&path))?;
         let postings_offsets =
             read_postings_offsets(&bytes, toc.postings_offsets).map_err(|e| e.in_file(&path))?;
-        let _ = (toc.series, toc.label_indices, toc.label_offsets, toc.postings);
-        Ok(Self {
+        verify_label_indices(&bytes, toc.label_offsets).map_err(|e| e.in_file(&path))?;
+        let _ = (toc.series, toc.label_indices, toc.postings);
+        let reader = Self {
             path,
             bytes,
             symbols,
             postings_offsets,
-        })
+        };
+        // Every postings list is checked once here, so corruption anywhere in the file's
+        // sections is reported at open rather than by whichever query first reads it.
+        for (name, value, _) in &reader.postings_offsets {
+            reader.postings(name, value)?;
+        }
+        Ok(reader)
     }
 
     /// The symbol table.
@@ -257,6 +264,41 @@ fn read_toc(bytes: &[u8]) -> Result<Toc, crate::encoding::SectionError> {
         postings,
         postings_offsets,
     })
+}
+
+/// Checks the label offset table and the label index sections it points to (Prometheus no
+/// longer reads them, but a flipped byte there is still a corrupt file).
+fn verify_label_indices(bytes: &[u8], offset: u64) -> Result<(), crate::encoding::SectionError> {
+    if offset == 0 {
+        return Ok(());
+    }
+    let (body, body_offset) = be32_section(bytes, offset, "label offset table")?;
+    let mut d = Decbuf::new(body, body_offset);
+    let n = d.be32("label offset count")?;
+    for _ in 0..n {
+        let at = d.offset();
+        let keys = d.byte("label offset key count")?;
+        if keys != 1 {
+            return Err(Corruption::new(at, format!("label offset entry with {keys} keys")).into());
+        }
+        d.uvarint_str("label name")?;
+        let target = d.uvarint("label index offset")?;
+        let (index, index_offset) = be32_section(bytes, target, "label index")?;
+        let mut li = Decbuf::new(index, index_offset);
+        let names = li.be32("label index name count")?;
+        let entries = li.be32("label index entry count")? as usize;
+        if names != 1 || entries.checked_mul(4) != Some(li.remaining()) {
+            return Err(Corruption::new(
+                index_offset,
+                format!("label index of {names} names and {entries} entries in {} bytes", index.len()),
+            )
+            .into());
+        }
+    }
+    if d.remaining() != 0 {
+        return Err(Corruption::new(d.offset(), "bytes left after the label offsets").into());
+    }
+    Ok(())
 }
 
 fn read_symbols(bytes: &[u8], offset: u64) -> Result<Vec<String>, crate::encoding::SectionError> {
