@@ -2,7 +2,9 @@
 
 mod bench;
 mod demo;
+mod export;
 mod gen_cluster;
+mod import;
 mod query;
 mod replay;
 mod serve;
@@ -27,6 +29,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::Import(args) => import::run(&args),
     }
 }
 
