@@ -258,7 +258,11 @@ impl Block {
             .take_while(|s| s.series_ref == u64::from(series_ref))
             .collect();
         if !stones.is_empty() {
-            samples.retain(|s| !stones.iter().any(|d| d.min_time <= s.t && s.t <= d.max_time));
+            samples.retain(|s| {
+                !stones
+                    .iter()
+                    .any(|d| d.min_time <= s.t && s.t <= d.max_time)
+            });
         }
         Ok((entry.labels, samples))
     }

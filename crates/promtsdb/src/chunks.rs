@@ -138,18 +138,27 @@ pub fn check_segment_header(bytes: &[u8]) -> Result<(), Corruption> {
     let mut d = Decbuf::new(bytes, 0);
     let magic = d.be32("segment magic")?;
     if magic != SEGMENT_MAGIC {
-        return Err(Corruption::new(0, format!("bad segment magic {magic:#010x}")));
+        return Err(Corruption::new(
+            0,
+            format!("bad segment magic {magic:#010x}"),
+        ));
     }
     let version = d.byte("segment version")?;
     if version != SEGMENT_VERSION {
-        return Err(Corruption::new(4, format!("unknown segment version {version}")));
+        return Err(Corruption::new(
+            4,
+            format!("unknown segment version {version}"),
+        ));
     }
     d.bytes(3, "segment header padding")?;
     Ok(())
 }
 
 /// Reads the chunk at byte `offset` of a segment's `bytes`, checking its CRC.
-pub fn read_chunk(bytes: &[u8], offset: u64) -> Result<RawChunk<'_>, crate::encoding::SectionError> {
+pub fn read_chunk(
+    bytes: &[u8],
+    offset: u64,
+) -> Result<RawChunk<'_>, crate::encoding::SectionError> {
     let start = usize::try_from(offset)
         .ok()
         .filter(|o| *o as u64 >= SEGMENT_HEADER_LEN && *o <= bytes.len())
@@ -162,7 +171,8 @@ pub fn read_chunk(bytes: &[u8], offset: u64) -> Result<RawChunk<'_>, crate::enco
     let mut d = Decbuf::new(bytes.get(start..).unwrap_or_default(), offset);
     let len = d.uvarint("chunk length")?;
     let crc_start = d.offset();
-    let len = usize::try_from(len).map_err(|_| Corruption::new(offset, "chunk length too large"))?;
+    let len =
+        usize::try_from(len).map_err(|_| Corruption::new(offset, "chunk length too large"))?;
     let encoding = d.byte("chunk encoding")?;
     let data_offset = d.offset();
     let data = d.bytes(len, "chunk data")?;

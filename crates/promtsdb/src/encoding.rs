@@ -109,7 +109,10 @@ impl<'a> Decbuf<'a> {
             .checked_add(n)
             .filter(|end| *end <= self.data.len())
             .ok_or_else(|| self.short(what, n))?;
-        let out = self.data.get(self.pos..end).ok_or_else(|| self.short(what, n))?;
+        let out = self
+            .data
+            .get(self.pos..end)
+            .ok_or_else(|| self.short(what, n))?;
         self.pos = end;
         Ok(out)
     }
@@ -143,14 +146,20 @@ impl<'a> Decbuf<'a> {
             let b = self.byte(what)?;
             let payload = u64::from(b & 0x7f);
             if i == 9 && payload > 1 {
-                return Err(Corruption::new(start, format!("{what}: varint overflows 64 bits")));
+                return Err(Corruption::new(
+                    start,
+                    format!("{what}: varint overflows 64 bits"),
+                ));
             }
             value |= payload << (7 * i);
             if b & 0x80 == 0 {
                 return Ok(value);
             }
         }
-        Err(Corruption::new(start, format!("{what}: varint longer than 10 bytes")))
+        Err(Corruption::new(
+            start,
+            format!("{what}: varint longer than 10 bytes"),
+        ))
     }
 
     /// Reads a zigzag varint.
@@ -172,21 +181,29 @@ impl<'a> Decbuf<'a> {
         let start = self.offset();
         let len = usize::try_from(len).map_err(|_| self.short(what, usize::MAX))?;
         let b = self.bytes(len, what)?;
-        std::str::from_utf8(b).map_err(|e| Corruption::new(start, format!("{what}: not UTF-8: {e}")))
+        std::str::from_utf8(b)
+            .map_err(|e| Corruption::new(start, format!("{what}: not UTF-8: {e}")))
     }
 }
 
 /// Reads the section at `offset` of `file` laid out as `len <be32> | body (len bytes) | crc32c
 /// <be32> (over body)`, checks the checksum and returns the body with its file offset. The
 /// error's offset is the section's start.
-pub fn be32_section<'a>(file: &'a [u8], offset: u64, what: &str) -> Result<(&'a [u8], u64), SectionError> {
+pub fn be32_section<'a>(
+    file: &'a [u8],
+    offset: u64,
+    what: &str,
+) -> Result<(&'a [u8], u64), SectionError> {
     let start = usize::try_from(offset)
         .ok()
         .filter(|s| *s <= file.len())
         .ok_or_else(|| {
             SectionError::Corrupt(Corruption::new(
                 offset,
-                format!("{what}: offset past the end of the file ({} bytes)", file.len()),
+                format!(
+                    "{what}: offset past the end of the file ({} bytes)",
+                    file.len()
+                ),
             ))
         })?;
     let mut d = Decbuf::new(file.get(start..).unwrap_or_default(), offset);

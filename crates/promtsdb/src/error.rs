@@ -62,7 +62,7 @@ pub enum Error {
     InvalidInput(String),
     /// The promlite database refused an operation (opening, appending, querying, flushing).
     #[error("promlite: {0}")]
-    Db(#[from] promlite::Error),
+    Db(Box<promlite::Error>),
     /// Reading a series from the promlite database failed.
     #[error("promlite storage: {0}")]
     Storage(#[from] promlite_model::Error),
@@ -76,8 +76,14 @@ pub enum Error {
         /// The sample's timestamp.
         t: i64,
         /// Why promlite refused it.
-        source: promlite::Error,
+        source: Box<promlite::Error>,
     },
+}
+
+impl From<promlite::Error> for Error {
+    fn from(e: promlite::Error) -> Self {
+        Error::Db(Box::new(e))
+    }
 }
 
 /// A decoding problem in a byte slice, before it is attributed to a file.

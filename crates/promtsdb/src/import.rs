@@ -118,7 +118,7 @@ fn append_series(
         block: block.to_path_buf(),
         labels: labels.to_string(),
         t,
-        source,
+        source: Box::new(source),
     };
     let Some((first, rest)) = samples.split_first() else {
         return Ok(());

@@ -12,7 +12,12 @@ pub fn encode_ulid(ms: u64, random: u128) -> String {
     (0..26)
         .map(|i| {
             let shift = 5 * (25 - i);
-            char::from(ALPHABET[((value >> shift) & 0x1f) as usize])
+            char::from(
+                ALPHABET
+                    .get(((value >> shift) & 0x1f) as usize)
+                    .copied()
+                    .unwrap_or(b'0'),
+            )
         })
         .collect()
 }

@@ -70,7 +70,7 @@ impl XorChunkEncoder {
     /// then single bits, so the last write is bytes exactly when `n` is a multiple of 8.
     fn put_bits(&mut self, value: u64, n: u32) {
         self.bits.write_bits(value, n);
-        self.last_write_was_bytes = n >= 8 && n % 8 == 0;
+        self.last_write_was_bytes = n >= 8 && n.is_multiple_of(8);
     }
 
     fn put_uvarint(&mut self, value: u64) {
@@ -126,7 +126,10 @@ impl XorChunkEncoder {
         self.v_bits = v_bits;
         self.n += 1;
         let count = self.n.to_be_bytes();
-        self.bits.bytes_mut()[..2].copy_from_slice(&count);
+        // The writer was created with the 2-byte count as its prefix.
+        if let Some(header) = self.bits.bytes_mut().get_mut(..2) {
+            header.copy_from_slice(&count);
+        }
         Ok(())
     }
 
@@ -180,7 +183,7 @@ impl XorChunkEncoder {
     /// True if Prometheus's stream would end with an extra empty byte (see
     /// `last_write_was_bytes`).
     fn has_empty_tail(&self) -> bool {
-        self.last_write_was_bytes && self.bits.bit_len() % 8 == 0
+        self.last_write_was_bytes && self.bits.bit_len().is_multiple_of(8)
     }
 
     /// The chunk's bytes (what follows the encoding byte in a segment file), exactly as
@@ -230,7 +233,12 @@ impl<'a> XorChunkDecoder<'a> {
     pub fn new(data: &'a [u8], base: u64) -> Result<Self, Corruption> {
         let (count, rest) = match data {
             [a, b, rest @ ..] => (u16::from_be_bytes([*a, *b]), rest),
-            _ => return Err(Corruption::new(base, "XOR chunk shorter than its 2-byte header")),
+            _ => {
+                return Err(Corruption::new(
+                    base,
+                    "XOR chunk shorter than its 2-byte header",
+                ))
+            }
         };
         Ok(Self {
             bits: BitReader::new(rest),
@@ -375,8 +383,21 @@ mod tests {
         t += delta;
         samples.push((t, 1.0));
         for dod in [
-            0, 1, -1, 8191, 8192, -8191, -8192, 65536, -65536, 65537, 524288, -524288, 524289,
-            -524289, 1 << 40,
+            0,
+            1,
+            -1,
+            8191,
+            8192,
+            -8191,
+            -8192,
+            65536,
+            -65536,
+            65537,
+            524288,
+            -524288,
+            524289,
+            -524289,
+            1 << 40,
         ] {
             delta += dod;
             t += delta;

@@ -61,11 +61,13 @@ fn promtool_blocks_hold_the_samples_of_their_openmetrics_file() {
         for (x, y) in a.iter().zip(b) {
             // Go parses "NaN" as 0x7ff8000000000001 and promlite as 0x7ff8000000000000; any
             // NaN that is not the staleness marker is the same value to PromQL.
-            let ordinary_nan = |bits: u64| {
-                f64::from_bits(bits).is_nan() && bits != promlite_model::STALE_NAN_BITS
-            };
+            let ordinary_nan =
+                |bits: u64| f64::from_bits(bits).is_nan() && bits != promlite_model::STALE_NAN_BITS;
             let same = x.1 == y.1 || (ordinary_nan(x.1) && ordinary_nan(y.1));
-            assert!(x.0 == y.0 && same, "{la}: block sample {x:?} vs replayed {y:?}");
+            assert!(
+                x.0 == y.0 && same,
+                "{la}: block sample {x:?} vs replayed {y:?}"
+            );
         }
     }
     let quoted = blocks
@@ -92,12 +94,21 @@ fn encoder_matches_promtool_bytes() {
                 for (t, v) in &samples {
                     enc.append(*t, *v).unwrap();
                 }
-                assert_eq!(enc.bytes(), raw.data, "chunk {:#x} of {}", meta.chunk_ref, block_dir.display());
+                assert_eq!(
+                    enc.bytes(),
+                    raw.data,
+                    "chunk {:#x} of {}",
+                    meta.chunk_ref,
+                    block_dir.display()
+                );
                 n_chunks += 1;
             }
         }
     }
-    assert_eq!(n_chunks, 10, "the fixture's meta files list 5 + 4 + 1 chunks");
+    assert_eq!(
+        n_chunks, 10,
+        "the fixture's meta files list 5 + 4 + 1 chunks"
+    );
 }
 
 /// Copies the fixture's blocks into a temporary directory.
@@ -175,9 +186,17 @@ fn flipped_bytes_never_panic_and_checksummed_bytes_are_caught() {
         // Every byte of a chunk segment but the header's 3 padding bytes is under a magic,
         // version, length or CRC.
         if file.starts_with("chunks") {
-            assert_eq!(caught, original.len() - 3, "{file}: some flipped byte went unnoticed");
+            assert_eq!(
+                caught,
+                original.len() - 3,
+                "{file}: some flipped byte went unnoticed"
+            );
         } else {
-            assert!(caught * 10 > original.len() * 9, "{file}: only {caught} of {} flips caught", original.len());
+            assert!(
+                caught * 10 > original.len() * 9,
+                "{file}: only {caught} of {} flips caught",
+                original.len()
+            );
         }
     }
 }

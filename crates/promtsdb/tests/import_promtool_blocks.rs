@@ -25,17 +25,20 @@ fn check_style(style: &str) {
     let n_blocks = find_blocks(&blocks_dir).unwrap().len();
     assert!(n_blocks >= 1);
 
-    let imported = promlite::Db::open(tmp.path().join("imported"), promlite::Options::default())
-        .unwrap();
+    let imported =
+        promlite::Db::open(tmp.path().join("imported"), promlite::Options::default()).unwrap();
     let summary = import_blocks(&imported, &blocks_dir, &mut |_, _| {}).unwrap();
     assert_eq!(summary.blocks, n_blocks);
-    assert_eq!(summary.samples, cluster.stats().samples as u64);
+    assert_eq!(summary.samples, cluster.stats().samples);
 
     // promlite's own replay of the same file holds the same samples.
-    let replayed = promlite::Db::open(tmp.path().join("replayed"), promlite::Options::default())
-        .unwrap();
+    let replayed =
+        promlite::Db::open(tmp.path().join("replayed"), promlite::Options::default()).unwrap();
     replayed.replay_file(&om).unwrap();
-    common::assert_same_samples(&common::db_samples(&replayed), &common::db_samples(&imported));
+    common::assert_same_samples(
+        &common::db_samples(&replayed),
+        &common::db_samples(&imported),
+    );
 
     let mut prometheus = common::start_prometheus(&config, &blocks_dir, &tmp.path().join("work"));
     let mut promlite = Promlite::from_db(imported);
@@ -43,8 +46,16 @@ fn check_style(style: &str) {
     let (mismatches, non_empty) =
         common::compare_workload(&spec, &queries, &mut prometheus, &mut promlite);
     prometheus.stop().unwrap();
-    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
-    assert!(non_empty >= queries.len(), "only {non_empty} non-empty answers");
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert!(
+        non_empty >= queries.len(),
+        "only {non_empty} non-empty answers"
+    );
 }
 
 #[test]

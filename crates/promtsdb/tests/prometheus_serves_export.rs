@@ -18,7 +18,7 @@ fn check_style(style: &str) {
     let out = tmp.path().join("prometheus-data");
     let summary = export_blocks(&db, &out, &ExportOptions::default(), &mut |_| {}).unwrap();
     let stats = promlite_cluster::Cluster::build(&spec).unwrap().stats();
-    assert_eq!(summary.samples, stats.samples as u64);
+    assert_eq!(summary.samples, stats.samples);
 
     let mut prometheus = common::start_prometheus(&config, &out, &tmp.path().join("work"));
     let mut promlite = Promlite::from_db(db);
@@ -26,7 +26,10 @@ fn check_style(style: &str) {
     let end = spec.start_ms + spec.duration_ms + 3_600_000;
     use promlite_bench::engine::Engine as _;
     let count = prometheus
-        .instant_query("count({__name__=~\".+\"})", spec.scrape_time(spec.n_scrapes() - 1))
+        .instant_query(
+            "count({__name__=~\".+\"})",
+            spec.scrape_time(spec.n_scrapes() - 1),
+        )
         .unwrap()
         .result;
     let series_in_last_scrape = match count {
@@ -50,8 +53,16 @@ fn check_style(style: &str) {
     let (mismatches, non_empty) =
         common::compare_workload(&spec, &queries, &mut prometheus, &mut promlite);
     prometheus.stop().unwrap();
-    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
-    assert!(non_empty >= queries.len(), "only {non_empty} non-empty answers");
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert!(
+        non_empty >= queries.len(),
+        "only {non_empty} non-empty answers"
+    );
 }
 
 #[test]

@@ -34,19 +34,24 @@ fn go_labels(labels: &Labels) -> String {
 fn parse_dump(text: &str) -> BTreeMap<String, Vec<(i64, u64)>> {
     let mut out: BTreeMap<String, Vec<(i64, u64)>> = BTreeMap::new();
     for line in text.lines() {
-        let close = line.rfind('}').unwrap_or_else(|| panic!("no labels in {line:?}"));
+        let close = line
+            .rfind('}')
+            .unwrap_or_else(|| panic!("no labels in {line:?}"));
         let (labels, rest) = line.split_at(close + 1);
         let mut fields = rest.split_whitespace();
         let value: f64 = fields.next().unwrap().parse().unwrap();
         let t: i64 = fields.next().unwrap().parse().unwrap();
-        out.entry(labels.to_string()).or_default().push((t, value.to_bits()));
+        out.entry(labels.to_string())
+            .or_default()
+            .push((t, value.to_bits()));
     }
     out
 }
 
 #[test]
 fn promtool_analyzes_and_dumps_exported_blocks() {
-    let Some(promtool) = promlite_testkit::oracle_binary("promtool", "promtool_analyzes_and_dumps_exported_blocks")
+    let Some(promtool) =
+        promlite_testkit::oracle_binary("promtool", "promtool_analyzes_and_dumps_exported_blocks")
     else {
         return;
     };
@@ -57,8 +62,18 @@ fn promtool_analyzes_and_dumps_exported_blocks() {
     let mut app = db.appender();
     let odd = Labels::from_pairs([("__name__", "odd_values"), ("quote", "a \"b\" \\c")]);
     let values = [
-        0.0, -0.0, 1.5, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, STALE_NAN, f64::MAX,
-        f64::MIN_POSITIVE, 5e-324, -123456.789, 1e300,
+        0.0,
+        -0.0,
+        1.5,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        STALE_NAN,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        5e-324,
+        -123456.789,
+        1e300,
     ];
     let start = 1_700_000_000_000i64 - 4 * 3600 * 1000;
     let mut t = start;
@@ -76,9 +91,17 @@ fn promtool_analyzes_and_dumps_exported_blocks() {
     let summary = export_blocks(&db, &out, &ExportOptions::default(), &mut |_| {}).unwrap();
     assert!(summary.blocks.len() >= 3, "{} blocks", summary.blocks.len());
 
-    let analyze = Command::new(&promtool).args(["tsdb", "analyze"]).arg(&out).output().unwrap();
+    let analyze = Command::new(&promtool)
+        .args(["tsdb", "analyze"])
+        .arg(&out)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&analyze.stdout);
-    assert!(analyze.status.success(), "analyze failed: {}", String::from_utf8_lossy(&analyze.stderr));
+    assert!(
+        analyze.status.success(),
+        "analyze failed: {}",
+        String::from_utf8_lossy(&analyze.stderr)
+    );
     // analyze looks at the newest block by default; check each one explicitly.
     for meta in &summary.blocks {
         let one = Command::new(&promtool)
@@ -88,35 +111,62 @@ fn promtool_analyzes_and_dumps_exported_blocks() {
             .output()
             .unwrap();
         let one_text = String::from_utf8_lossy(&one.stdout);
-        assert!(one.status.success(), "analyze {}: {}", meta.ulid, String::from_utf8_lossy(&one.stderr));
-        assert!(one_text.contains(&format!("Block ID: {}", meta.ulid)), "{one_text}");
-        assert!(one_text.contains(&format!("Series: {}", meta.stats.num_series)), "{one_text}");
+        assert!(
+            one.status.success(),
+            "analyze {}: {}",
+            meta.ulid,
+            String::from_utf8_lossy(&one.stderr)
+        );
+        assert!(
+            one_text.contains(&format!("Block ID: {}", meta.ulid)),
+            "{one_text}"
+        );
+        assert!(
+            one_text.contains(&format!("Series: {}", meta.stats.num_series)),
+            "{one_text}"
+        );
     }
     assert!(text.contains("Block ID:"), "{text}");
 
     // dump opens the directory as a read-only DB, which needs a WAL directory.
     std::fs::create_dir_all(out.join("wal")).unwrap();
     let dump = Command::new(&promtool)
-        .args(["tsdb", "dump", "--min-time=-9223372036854775808", "--max-time=9223372036854775807"])
+        .args([
+            "tsdb",
+            "dump",
+            "--min-time=-9223372036854775808",
+            "--max-time=9223372036854775807",
+        ])
         .arg(&out)
         .output()
         .unwrap();
-    assert!(dump.status.success(), "dump failed: {}", String::from_utf8_lossy(&dump.stderr));
+    assert!(
+        dump.status.success(),
+        "dump failed: {}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
     let dumped = parse_dump(&String::from_utf8_lossy(&dump.stdout));
 
     let ours = common::db_samples(&db);
-    let ours: BTreeMap<String, Vec<(i64, u64)>> =
-        ours.iter().map(|(l, s)| (go_labels(l), s.clone())).collect();
+    let ours: BTreeMap<String, Vec<(i64, u64)>> = ours
+        .iter()
+        .map(|(l, s)| (go_labels(l), s.clone()))
+        .collect();
     assert_eq!(dumped.len(), ours.len(), "series count");
     let n_samples: usize = ours.values().map(Vec::len).sum();
     assert_eq!(n_samples as u64, summary.samples);
     for (labels, want) in &ours {
-        let got = dumped.get(labels).unwrap_or_else(|| panic!("dump lacks {labels}"));
+        let got = dumped
+            .get(labels)
+            .unwrap_or_else(|| panic!("dump lacks {labels}"));
         assert_eq!(got.len(), want.len(), "{labels}");
         for (x, y) in want.iter().zip(got) {
             // dump prints every NaN (the staleness marker too) as "NaN".
             let both_nan = f64::from_bits(x.1).is_nan() && f64::from_bits(y.1).is_nan();
-            assert!(x.0 == y.0 && (x.1 == y.1 || both_nan), "{labels}: ours {x:?}, dump {y:?}");
+            assert!(
+                x.0 == y.0 && (x.1 == y.1 || both_nan),
+                "{labels}: ours {x:?}, dump {y:?}"
+            );
         }
     }
 }

@@ -99,7 +99,9 @@ impl IndexReader {
         let (body, body_offset) =
             be32_section(&self.bytes, offset, "postings").map_err(|e| e.in_file(&self.path))?;
         let mut d = Decbuf::new(body, body_offset);
-        let n = d.be32("postings count").map_err(|c| c.in_file(&self.path))? as usize;
+        let n = d
+            .be32("postings count")
+            .map_err(|c| c.in_file(&self.path))? as usize;
         if n.checked_mul(4) != Some(d.remaining()) {
             return Err(Corruption::new(
                 body_offset,
@@ -111,7 +113,9 @@ impl IndexReader {
         let mut prev: Option<u32> = None;
         for _ in 0..n {
             let at = d.offset();
-            let r = d.be32("postings entry").map_err(|c| c.in_file(&self.path))?;
+            let r = d
+                .be32("postings entry")
+                .map_err(|c| c.in_file(&self.path))?;
             if prev.is_some_and(|p| r <= p) {
                 return Err(Corruption::new(at, "postings list not strictly increasing")
                     .in_file(&self.path));
@@ -134,14 +138,18 @@ impl IndexReader {
             .ok_or_else(|| {
                 Corruption::new(
                     at,
-                    format!("symbol reference {r} past the table's {}", self.symbols.len()),
+                    format!(
+                        "symbol reference {r} past the table's {}",
+                        self.symbols.len()
+                    ),
                 )
             })
     }
 
     /// The labels and chunk metas of the series with reference `series_ref`.
     pub fn series(&self, series_ref: u32) -> Result<IndexSeries> {
-        self.read_series(series_ref).map_err(|c| c.in_file(&self.path))
+        self.read_series(series_ref)
+            .map_err(|c| c.in_file(&self.path))
     }
 
     fn read_series(&self, series_ref: u32) -> Result<IndexSeries, crate::encoding::SectionError> {
@@ -236,14 +244,21 @@ fn read_toc(bytes: &[u8]) -> Result<Toc, crate::encoding::SectionError> {
         .len()
         .checked_sub(TOC_LEN)
         .filter(|s| *s >= 5)
-        .ok_or_else(|| Corruption::new(0, format!("index of {} bytes has no room for a TOC", bytes.len())))?;
+        .ok_or_else(|| {
+            Corruption::new(
+                0,
+                format!("index of {} bytes has no room for a TOC", bytes.len()),
+            )
+        })?;
     let toc_bytes = bytes.get(start..).unwrap_or_default();
     let mut d = Decbuf::new(toc_bytes, start as u64);
     let mut offsets = [0u64; 6];
     for o in &mut offsets {
         *o = d.be64("TOC entry")?;
         if *o > start as u64 {
-            return Err(Corruption::new(d.offset() - 8, format!("TOC offset {o} past the TOC")).into());
+            return Err(
+                Corruption::new(d.offset() - 8, format!("TOC offset {o} past the TOC")).into(),
+            );
         }
     }
     let stored = d.be32("TOC checksum")?;
@@ -290,7 +305,10 @@ fn verify_label_indices(bytes: &[u8], offset: u64) -> Result<(), crate::encoding
         if names != 1 || entries.checked_mul(4) != Some(li.remaining()) {
             return Err(Corruption::new(
                 index_offset,
-                format!("label index of {names} names and {entries} entries in {} bytes", index.len()),
+                format!(
+                    "label index of {names} names and {entries} entries in {} bytes",
+                    index.len()
+                ),
             )
             .into());
         }
@@ -338,7 +356,9 @@ fn read_postings_offsets(
         let at = d.offset();
         let keys = d.byte("postings offset key count")?;
         if keys != 2 {
-            return Err(Corruption::new(at, format!("postings offset entry with {keys} keys")).into());
+            return Err(
+                Corruption::new(at, format!("postings offset entry with {keys} keys")).into(),
+            );
         }
         let name = d.uvarint_str("label name")?;
         let value = d.uvarint_str("label value")?;

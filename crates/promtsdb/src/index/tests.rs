@@ -9,7 +9,10 @@ use proptest::prelude::*;
 use super::*;
 
 fn series_strategy() -> impl Strategy<Value = Vec<IndexSeries>> {
-    let label = (prop::sample::select(vec!["__name__", "job", "pod", "a b", "ü"]), "[a-c]{1,3}");
+    let label = (
+        prop::sample::select(vec!["__name__", "job", "pod", "a b", "ü"]),
+        "[a-c]{1,3}",
+    );
     let labels = prop::collection::btree_map(label.0, label.1, 1..5);
     let chunks = prop::collection::vec((0i64..1000, 0i64..1000, 0u64..1 << 40), 0..4);
     prop::collection::vec((labels, chunks), 0..30).prop_map(|raw| {
@@ -94,5 +97,8 @@ fn version_1_is_reported_as_unsupported() {
     let mut bytes = write_index(&[]).unwrap();
     bytes[4] = 1;
     let err = IndexReader::from_bytes(Path::new("idx"), bytes).unwrap_err();
-    assert!(matches!(err, crate::Error::Unsupported { offset: 4, .. }), "{err}");
+    assert!(
+        matches!(err, crate::Error::Unsupported { offset: 4, .. }),
+        "{err}"
+    );
 }

@@ -126,7 +126,8 @@ pub fn db_samples(db: &promlite::Db) -> BTreeMap<Labels, Vec<(i64, u64)>> {
 /// True if two sample values are the same to PromQL: equal bits, or both NaN but neither the
 /// staleness marker (Go parses `NaN` to another payload than Rust does).
 pub fn same_value(a: u64, b: u64) -> bool {
-    let ordinary_nan = |bits: u64| f64::from_bits(bits).is_nan() && bits != promlite_model::STALE_NAN_BITS;
+    let ordinary_nan =
+        |bits: u64| f64::from_bits(bits).is_nan() && bits != promlite_model::STALE_NAN_BITS;
     a == b || (ordinary_nan(a) && ordinary_nan(b))
 }
 
@@ -144,7 +145,10 @@ pub fn assert_same_samples(
         let got = &actual[labels];
         assert_eq!(got.len(), want.len(), "{labels}: sample count");
         for (x, y) in want.iter().zip(got) {
-            assert!(x.0 == y.0 && same_value(x.1, y.1), "{labels}: {x:?} vs {y:?}");
+            assert!(
+                x.0 == y.0 && same_value(x.1, y.1),
+                "{labels}: {x:?} vs {y:?}"
+            );
         }
     }
 }
