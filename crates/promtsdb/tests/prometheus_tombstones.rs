@@ -55,7 +55,10 @@ fn prometheus_deletions_are_honoured_on_import() {
         .unwrap();
     let guard = ChildGuard::new(child);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    assert!(wait_http_ok(addr, "/-/ready", Duration::from_secs(60)), "Prometheus not ready");
+    assert!(
+        wait_http_ok(addr, "/-/ready", Duration::from_secs(60)),
+        "Prometheus not ready"
+    );
     let client = HttpClient::new(format!("http://{addr}"), Duration::from_secs(60));
 
     let end = spec.start_ms + spec.duration_ms + 3_600_000;
@@ -70,7 +73,10 @@ fn prometheus_deletions_are_honoured_on_import() {
             &[
                 ("match[]", deleted_metric),
                 ("start", &promlite_bench::engine::api_time(spec.start_ms)),
-                ("end", &promlite_bench::engine::api_time(spec.start_ms + 300_000)),
+                (
+                    "end",
+                    &promlite_bench::engine::api_time(spec.start_ms + 300_000),
+                ),
             ],
         )
         .unwrap();
@@ -79,15 +85,18 @@ fn prometheus_deletions_are_honoured_on_import() {
     assert!(after < before, "nothing was deleted ({after} of {before})");
     drop(guard);
 
-    let imported = promlite::Db::open(tmp.path().join("imported"), promlite::Options::default())
-        .unwrap();
+    let imported =
+        promlite::Db::open(tmp.path().join("imported"), promlite::Options::default()).unwrap();
     let summary = import_blocks(&imported, &data, &mut |_, _| {}).unwrap();
     assert!(summary.blocks >= 1);
     assert_eq!(db_count(&imported), after);
     let samples = common::db_samples(&imported);
     for (labels, s) in &samples {
         if labels.metric_name() == Some(deleted_metric) {
-            assert!(s.iter().all(|(t, _)| *t > spec.start_ms + 300_000), "{labels}");
+            assert!(
+                s.iter().all(|(t, _)| *t > spec.start_ms + 300_000),
+                "{labels}"
+            );
         }
     }
 }

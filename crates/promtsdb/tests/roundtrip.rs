@@ -8,19 +8,30 @@ use std::path::Path;
 
 use promlite_model::{Labels, Sample, STALE_NAN};
 use promlite_promtsdb::tombstones::{encode_tombstones, Tombstone};
-use promlite_promtsdb::{export_blocks, find_blocks, import_blocks, Block, BlockWriter, Error, ExportOptions};
+use promlite_promtsdb::{
+    export_blocks, find_blocks, import_blocks, Block, BlockWriter, Error, ExportOptions,
+};
 
 const HOUR: i64 = 3_600_000;
 
 fn sample_db(dir: &Path) -> promlite::Db {
     let db = promlite::Db::open(dir, promlite::Options::default()).unwrap();
     let mut app = db.appender();
-    let values = [1.0, -0.0, f64::NAN, STALE_NAN, f64::INFINITY, 2.5e-310, 42.125];
+    let values = [
+        1.0,
+        -0.0,
+        f64::NAN,
+        STALE_NAN,
+        f64::INFINITY,
+        2.5e-310,
+        42.125,
+    ];
     for (job, step) in [("a", 15_000i64), ("b", 7_001)] {
         let labels = Labels::from_pairs([("__name__", "m"), ("job", job)]);
         for i in 0..3000i64 {
             let t = 10 * HOUR + i * step;
-            app.append(&labels, t, values[(i as usize) % values.len()] + (i as f64)).unwrap();
+            app.append(&labels, t, values[(i as usize) % values.len()] + (i as f64))
+                .unwrap();
         }
     }
     let other = Labels::from_pairs([("__name__", "other")]);
@@ -39,7 +50,10 @@ fn export_then_import_keeps_every_sample() {
     // a spans 2999 * 15 s = 12.5 h from 10:00: blocks 10-12, 12-14, ..., 22-24.
     assert_eq!(summary.blocks.len(), 7);
     for meta in &summary.blocks {
-        assert_eq!(meta.min_time.div_euclid(2 * HOUR), (meta.max_time - 1).div_euclid(2 * HOUR));
+        assert_eq!(
+            meta.min_time.div_euclid(2 * HOUR),
+            (meta.max_time - 1).div_euclid(2 * HOUR)
+        );
         assert_eq!(meta.compaction.sources, vec![meta.ulid.clone()]);
     }
     let back = promlite::Db::open(tmp.path().join("back"), promlite::Options::default()).unwrap();
@@ -70,7 +84,9 @@ fn selectors_and_time_bounds_restrict_the_export() {
         let block = Block::open(&dir).unwrap();
         for r in block.series_refs().unwrap() {
             let (labels, samples) = block.read_series(r).unwrap();
-            assert!(samples.iter().all(|s| (11 * HOUR..=13 * HOUR).contains(&s.t)));
+            assert!(samples
+                .iter()
+                .all(|s| (11 * HOUR..=13 * HOUR).contains(&s.t)));
             n += samples.len() as u64;
             series.insert(labels);
         }
@@ -101,7 +117,11 @@ fn overlapping_blocks_merge_and_tombstones_delete() {
     let s = |ts: std::ops::Range<i64>| -> Vec<Sample> {
         ts.step_by(10).map(|t| Sample::new(t, t as f64)).collect()
     };
-    write_block(&blocks, "01AAAAAAAAAAAAAAAAAAAAAAAA", &[(&x, s(0..100)), (&y, s(0..30))]);
+    write_block(
+        &blocks,
+        "01AAAAAAAAAAAAAAAAAAAAAAAA",
+        &[(&x, s(0..100)), (&y, s(0..30))],
+    );
     write_block(&blocks, "01BBBBBBBBBBBBBBBBBBBBBBBB", &[(&x, s(50..150))]);
     let third = write_block(&blocks, "01CCCCCCCCCCCCCCCCCCCCCCCC", &[(&y, s(200..260))]);
     // Delete y's 210..=230 in the third block.
@@ -132,7 +152,11 @@ fn import_failures_are_typed_and_name_the_block() {
     let blocks = tmp.path().join("blocks");
     std::fs::create_dir_all(&blocks).unwrap();
     let x = Labels::from_pairs([("__name__", "x")]);
-    let dir = write_block(&blocks, "01AAAAAAAAAAAAAAAAAAAAAAAA", &[(&x, vec![Sample::new(1000, 1.0)])]);
+    let dir = write_block(
+        &blocks,
+        "01AAAAAAAAAAAAAAAAAAAAAAAA",
+        &[(&x, vec![Sample::new(1000, 1.0)])],
+    );
 
     // A database that already holds newer data for the series refuses the old sample.
     let db = promlite::Db::open(tmp.path().join("db"), promlite::Options::default()).unwrap();
