@@ -41,28 +41,33 @@ pub fn import_blocks(
     dir: &Path,
     on_block: &mut dyn FnMut(&Path, u64),
 ) -> Result<ImportSummary> {
-    let mut blocks = Vec::new();
+    // Only the meta files are read up front; a block's index and chunks are loaded when its
+    // turn comes and dropped after it, so memory holds one block (or one overlapping group).
+    let mut metas = Vec::new();
     for path in find_blocks(dir)? {
-        blocks.push(Block::open(&path)?);
+        let meta = crate::meta::read_meta(&path)?;
+        metas.push((path, meta));
     }
-    blocks.sort_by(|a, b| {
-        (a.meta().min_time, &a.meta().ulid).cmp(&(b.meta().min_time, &b.meta().ulid))
-    });
+    metas.sort_by(|(_, a), (_, b)| (a.min_time, &a.ulid).cmp(&(b.min_time, &b.ulid)));
     let mut summary = ImportSummary::default();
     let mut appender = db.appender();
     let mut idx = 0;
-    while idx < blocks.len() {
+    while idx < metas.len() {
         // The run of blocks overlapping each other (by [minTime, maxTime) ranges).
         let mut end = idx + 1;
-        let mut group_max = blocks.get(idx).map_or(i64::MIN, |b| b.meta().max_time);
-        while let Some(next) = blocks.get(end) {
-            if next.meta().min_time >= group_max {
+        let mut group_max = metas.get(idx).map_or(i64::MIN, |(_, m)| m.max_time);
+        while let Some((_, next)) = metas.get(end) {
+            if next.min_time >= group_max {
                 break;
             }
-            group_max = group_max.max(next.meta().max_time);
+            group_max = group_max.max(next.max_time);
             end += 1;
         }
-        let group = blocks.get(idx..end).unwrap_or_default();
+        let mut group = Vec::with_capacity(end - idx);
+        for (path, _) in metas.get(idx..end).unwrap_or_default() {
+            group.push(Block::open(path)?);
+        }
+        let group = group.as_slice();
         if let [block] = group {
             for series_ref in block.series_refs()? {
                 let (labels, samples) = block.read_series(series_ref)?;
