@@ -156,8 +156,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "promlite-eval",
             "promlite-bench",
             "promlite-promtsdb",
+            "promlite-plot",
         ],
     ),
+    ("promlite-plot", &["promlite-model"]),
 ];
 
 #[test]

@@ -5,6 +5,7 @@ mod demo;
 mod export;
 mod gen_cluster;
 mod import;
+mod plot;
 mod query;
 mod replay;
 mod serve;
@@ -28,6 +29,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::GenCluster(args) => gen_cluster::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Plot(args) => plot::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Import(args) => import::run(&args),
