@@ -42,6 +42,10 @@ pub enum Command {
     /// Benchmark the workload queries on promlite, Prometheus and VictoriaMetrics (answers are
     /// checked against Prometheus; engines whose binaries are missing are skipped).
     Bench(BenchArgs),
+    /// Export stored series in another system's format (Prometheus TSDB blocks).
+    Export(ExportArgs),
+    /// Import another system's data (Prometheus TSDB blocks) into a data directory.
+    Import(ImportArgs),
 }
 
 /// Output formats of the query and listing commands.
@@ -431,4 +435,55 @@ pub struct BenchArgs {
     /// Also write the report as Markdown here.
     #[arg(long, value_name = "FILE")]
     pub markdown_out: Option<PathBuf>,
+}
+
+/// Formats `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Prometheus TSDB blocks (index v2, XOR chunks, meta.json, tombstones), one per 2 h
+    /// aligned window: Prometheus, promtool, Thanos and Mimir open them as their own.
+    PrometheusBlocks,
+}
+
+/// `promlite export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    /// The output format.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Only samples at or after this time (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// Only samples at or before this time (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME")]
+    pub end: Option<String>,
+    /// Only series matching these selectors (repeatable; default: every series).
+    #[arg(long = "match", value_name = "MATCHER")]
+    pub matchers: Vec<String>,
+    /// The output directory (created if missing), e.g. a Prometheus `--storage.tsdb.path`.
+    #[arg(value_name = "OUT_DIR")]
+    pub out: PathBuf,
+}
+
+/// Formats `import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// Prometheus TSDB blocks: one block directory, or a directory of blocks such as a
+    /// Prometheus data directory (read-only; its WAL and head chunks are not read).
+    PrometheusBlocks,
+}
+
+/// `promlite import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The input format.
+    #[arg(value_enum, value_name = "FORMAT")]
+    pub format: ImportFormat,
+    /// The block directory or directory of blocks.
+    #[arg(value_name = "DIR")]
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub data: DataDir,
 }

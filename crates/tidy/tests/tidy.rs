@@ -122,6 +122,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("promlite-eval", &["promlite-model", "promlite-promql"]),
     ("promlite-cluster", &["promlite-model", "promlite-expfmt"]),
     (
+        "promlite-promtsdb",
+        &["promlite", "promlite-model", "promlite-chunk"],
+    ),
+    (
         "promlite",
         &[
             "promlite-model",
@@ -151,6 +155,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "promlite-cluster",
             "promlite-eval",
             "promlite-bench",
+            "promlite-promtsdb",
             "promlite-plot",
         ],
     ),

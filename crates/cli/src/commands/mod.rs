@@ -2,7 +2,9 @@
 
 mod bench;
 mod demo;
+mod export;
 mod gen_cluster;
+mod import;
 mod plot;
 mod query;
 mod replay;
@@ -30,6 +32,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(&args),
         Command::Plot(args) => plot::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::Import(args) => import::run(&args),
     }
 }
 
