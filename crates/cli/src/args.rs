@@ -40,6 +40,8 @@ pub enum Command {
     /// Benchmark the workload queries on promlite, Prometheus and VictoriaMetrics (answers are
     /// checked against Prometheus; engines whose binaries are missing are skipped).
     Bench(BenchArgs),
+    /// Ship stored series to a remote write receiver (Prometheus, VictoriaMetrics, Mimir, ...).
+    RemoteWrite(crate::commands::remote_write::RemoteWriteArgs),
 }
 
 /// Output formats of the query and listing commands.

@@ -181,8 +181,8 @@ pub fn encode_write_request(series: &[SeriesSamples]) -> Vec<u8> {
 /// Decodes a remote write 1.0 body (snappy-compressed `WriteRequest`).
 pub fn decode_write_request(body: &[u8], max_decompressed: usize) -> Result<WriteBatch> {
     let raw = decompress(body, max_decompressed)?;
-    let request =
-        proto::WriteRequest::decode(raw.as_slice()).map_err(|e| protobuf_error("WriteRequest", &e))?;
+    let request = proto::WriteRequest::decode(raw.as_slice())
+        .map_err(|e| protobuf_error("WriteRequest", &e))?;
     let metadata = request.metadata.len();
     let mut exemplars = 0;
     let mut series = Vec::with_capacity(request.timeseries.len());
@@ -231,8 +231,8 @@ pub fn encode_read_request(queries: &[ReadQuery]) -> Vec<u8> {
 /// Decodes a remote read body (snappy-compressed `ReadRequest`), compiling its matchers.
 pub fn decode_read_request(body: &[u8], max_decompressed: usize) -> Result<ReadRequest> {
     let raw = decompress(body, max_decompressed)?;
-    let request =
-        proto::ReadRequest::decode(raw.as_slice()).map_err(|e| protobuf_error("ReadRequest", &e))?;
+    let request = proto::ReadRequest::decode(raw.as_slice())
+        .map_err(|e| protobuf_error("ReadRequest", &e))?;
     let accepts_samples = request.accepted_response_types.is_empty()
         || request
             .accepted_response_types
@@ -285,7 +285,10 @@ pub fn encode_read_response(results: &[Vec<SeriesSamples>]) -> Vec<u8> {
 }
 
 /// Decodes a `SAMPLES` remote read response.
-pub fn decode_read_response(body: &[u8], max_decompressed: usize) -> Result<Vec<Vec<SeriesSamples>>> {
+pub fn decode_read_response(
+    body: &[u8],
+    max_decompressed: usize,
+) -> Result<Vec<Vec<SeriesSamples>>> {
     let raw = decompress(body, max_decompressed)?;
     let response = proto::ReadResponse::decode(raw.as_slice())
         .map_err(|e| protobuf_error("ReadResponse", &e))?;

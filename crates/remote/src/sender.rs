@@ -193,7 +193,10 @@ impl Client {
             .post(url)
             .header("Content-Encoding", "snappy")
             .header("Content-Type", "application/x-protobuf")
-            .header("User-Agent", concat!("promlite/", env!("CARGO_PKG_VERSION")))
+            .header(
+                "User-Agent",
+                concat!("promlite/", env!("CARGO_PKG_VERSION")),
+            )
             .header("X-Prometheus-Remote-Write-Version", "0.1.0")
             .send(body)
             .map_err(|e| Error::Http {
@@ -223,7 +226,9 @@ impl Client {
         loop {
             let outcome = self.post_once(body);
             let (retry_after, last_error) = match outcome {
-                Ok((status, _, _)) if (200..300).contains(&status) => return Ok(Delivery::Accepted),
+                Ok((status, _, _)) if (200..300).contains(&status) => {
+                    return Ok(Delivery::Accepted)
+                }
                 Ok((status, retry_after, text)) if status == 429 || status >= 500 => (
                     retry_after,
                     Error::Status {
@@ -400,7 +405,9 @@ pub fn push(
                 .into_iter()
                 .map(|h| {
                     h.join().unwrap_or_else(|_| {
-                        Err(Error::InvalidArgument("a sender shard panicked".to_string()))
+                        Err(Error::InvalidArgument(
+                            "a sender shard panicked".to_string(),
+                        ))
                     })
                 })
                 .collect()
@@ -460,10 +467,7 @@ fn select_shards(
     };
     let mut selected = BTreeMap::new();
     for matchers in &selector_sets {
-        for series in querier
-            .select(&hints, matchers)
-            .map_err(model_error)?
-        {
+        for series in querier.select(&hints, matchers).map_err(model_error)? {
             selected.entry(series.labels).or_insert(series.samples);
         }
     }

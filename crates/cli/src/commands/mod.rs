@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod gen_cluster;
 mod query;
+pub mod remote_write;
 mod replay;
 mod serve;
 
@@ -27,6 +28,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::RemoteWrite(args) => remote_write::run(&args),
     }
 }
 

@@ -33,7 +33,15 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             args.listen
         );
     }
-    let server = Server::start(db, options).context("starting the HTTP server")?;
+    // Remote write/read and /federate: mounted sets beside the built-in API.
+    let api = promlite_http::Api::new(db, options.api.clone())
+        .mount(std::sync::Arc::new(
+            promlite_http::remote::RemoteEndpoints::default(),
+        ))
+        .mount(std::sync::Arc::new(
+            promlite_http::federate::FederateEndpoints,
+        ));
+    let server = Server::start_api(api, options).context("starting the HTTP server")?;
     eprintln!(
         "promlite: serving the Prometheus API on http://{}/api/v1/",
         server.local_addr()

@@ -33,16 +33,26 @@ fn write_requests_round_trip_with_stale_markers_bit_exact() {
 /// (field numbers written out below, not produced by our encoder), snappy-compressed.
 #[test]
 fn frozen_fixture_decodes() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/remote/write_request_v1.bin");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/remote/write_request_v1.bin"
+    );
     let body = std::fs::read(path).unwrap();
     let batch = decode_write_request(&body, 1 << 20).unwrap();
     assert_eq!(
         batch.series,
         vec![
-            series("up", "node", &[(1_700_000_000_000, 1.0), (1_700_000_015_000, 0.0)]),
+            series(
+                "up",
+                "node",
+                &[(1_700_000_000_000, 1.0), (1_700_000_015_000, 0.0)]
+            ),
             SeriesSamples {
                 labels: Labels::from_pairs([("__name__", "node_load1"), ("instance", "a:9100")]),
-                samples: vec![Sample { t: 1_700_000_000_000, v: 0.25 }],
+                samples: vec![Sample {
+                    t: 1_700_000_000_000,
+                    v: 0.25
+                }],
             },
         ]
     );
@@ -90,16 +100,24 @@ fn hand_encoded_fixture() -> Vec<u8> {
     field_bytes(
         &mut request,
         1,
-        &ts(&[("__name__", "node_load1"), ("instance", "a:9100")], &[(0.25, 1_700_000_000_000)]),
+        &ts(
+            &[("__name__", "node_load1"), ("instance", "a:9100")],
+            &[(0.25, 1_700_000_000_000)],
+        ),
     );
     request
 }
 
 #[test]
 fn fixture_matches_its_hand_encoding() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/remote/write_request_v1.bin");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/remote/write_request_v1.bin"
+    );
     if std::env::var_os("PROMLITE_WRITE_FIXTURES").is_some() {
-        let body = snap::raw::Encoder::new().compress_vec(&hand_encoded_fixture()).unwrap();
+        let body = snap::raw::Encoder::new()
+            .compress_vec(&hand_encoded_fixture())
+            .unwrap();
         std::fs::write(path, body).unwrap();
     }
     let body = std::fs::read(path).unwrap();
@@ -134,20 +152,35 @@ fn bad_snappy_is_a_snappy_error() {
 
 #[test]
 fn announced_size_over_the_limit_is_refused_before_decompressing() {
-    let body = snap::raw::Encoder::new().compress_vec(&vec![0u8; 10_000]).unwrap();
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&vec![0u8; 10_000])
+        .unwrap();
     let err = decode_write_request(&body, 1_000).unwrap_err();
-    assert!(matches!(err, Error::TooLarge { len: 10_000, limit: 1_000 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::TooLarge {
+                len: 10_000,
+                limit: 1_000
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn truncated_protobuf_names_the_field() {
-    let full = proto::WriteRequest::decode(&*snap::raw::Decoder::new()
-        .decompress_vec(&encode_write_request(&[series("up", "api", &[(1, 1.0)])]))
-        .unwrap())
+    let full = proto::WriteRequest::decode(
+        &*snap::raw::Decoder::new()
+            .decompress_vec(&encode_write_request(&[series("up", "api", &[(1, 1.0)])]))
+            .unwrap(),
+    )
     .unwrap()
     .encode_to_vec();
     for cut in 1..full.len() {
-        let body = snap::raw::Encoder::new().compress_vec(&full[..cut]).unwrap();
+        let body = snap::raw::Encoder::new()
+            .compress_vec(&full[..cut])
+            .unwrap();
         let err = decode_write_request(&body, 1 << 20).unwrap_err();
         match &err {
             Error::Protobuf { message, detail } => {
@@ -165,29 +198,55 @@ fn unknown_fields_are_skipped() {
     // Field 15, varint: not in remote.proto; decoders must skip it.
     raw.extend_from_slice(&[15 << 3, 42]);
     let body = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
-    assert_eq!(decode_write_request(&body, 1 << 20).unwrap().series.len(), 2);
+    assert_eq!(
+        decode_write_request(&body, 1 << 20).unwrap().series.len(),
+        2
+    );
 }
 
 #[test]
 fn invalid_label_sets_are_refused_with_the_series_index() {
     let mut request = proto::WriteRequest::default();
-    request.timeseries.push(series_to_proto(&series("up", "a", &[(1, 1.0)])));
+    request
+        .timeseries
+        .push(series_to_proto(&series("up", "a", &[(1, 1.0)])));
     request.timeseries.push(proto::TimeSeries {
         labels: vec![
-            proto::Label { name: "job".into(), value: "a".into() },
-            proto::Label { name: "job".into(), value: "b".into() },
+            proto::Label {
+                name: "job".into(),
+                value: "a".into(),
+            },
+            proto::Label {
+                name: "job".into(),
+                value: "b".into(),
+            },
         ],
         ..Default::default()
     });
     let body = compress(&request.encode_to_vec());
     let err = decode_write_request(&body, 1 << 20).unwrap_err();
-    assert!(matches!(err, Error::InvalidSeries { series_index: 1, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidSeries {
+                series_index: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
 
-    request.timeseries[1].labels = vec![proto::Label { name: "x".into(), value: String::new() }];
+    request.timeseries[1].labels = vec![proto::Label {
+        name: "x".into(),
+        value: String::new(),
+    }];
     let err = decode_write_request(&compress(&request.encode_to_vec()), 1 << 20).unwrap_err();
     assert!(err.to_string().contains("empty"), "{err}");
 
-    request.timeseries[1].labels = vec![proto::Label { name: String::new(), value: "v".into() }];
+    request.timeseries[1].labels = vec![proto::Label {
+        name: String::new(),
+        value: "v".into(),
+    }];
     let err = decode_write_request(&compress(&request.encode_to_vec()), 1 << 20).unwrap_err();
     assert!(err.to_string().contains("empty name"), "{err}");
 }
@@ -196,9 +255,21 @@ fn invalid_label_sets_are_refused_with_the_series_index() {
 fn histograms_are_refused_not_dropped() {
     let mut ts = series_to_proto(&series("h", "a", &[]));
     ts.histograms.push(vec![0x08, 0x01]);
-    let request = proto::WriteRequest { timeseries: vec![ts], metadata: Vec::new() };
+    let request = proto::WriteRequest {
+        timeseries: vec![ts],
+        metadata: Vec::new(),
+    };
     let err = decode_write_request(&compress(&request.encode_to_vec()), 1 << 20).unwrap_err();
-    assert!(matches!(err, Error::HistogramsUnsupported { series_index: 0, count: 1 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::HistogramsUnsupported {
+                series_index: 0,
+                count: 1
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -221,13 +292,27 @@ fn read_requests_round_trip_and_check_matchers() {
         queries: vec![proto::Query {
             start_timestamp_ms: 0,
             end_timestamp_ms: 1,
-            matchers: vec![proto::LabelMatcher { r#type: 2, name: "a".into(), value: "(".into() }],
+            matchers: vec![proto::LabelMatcher {
+                r#type: 2,
+                name: "a".into(),
+                value: "(".into(),
+            }],
             hints: None,
         }],
         accepted_response_types: Vec::new(),
     };
     let err = decode_read_request(&compress(&bad.encode_to_vec()), 1 << 20).unwrap_err();
-    assert!(matches!(err, Error::InvalidMatcher { query_index: 0, matcher_index: 0, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidMatcher {
+                query_index: 0,
+                matcher_index: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
 
     let mut unknown = bad.clone();
     unknown.queries[0].matchers[0].r#type = 9;
