@@ -10,9 +10,9 @@ use std::path::PathBuf;
 pub enum Error {
     /// The body is not a valid snappy block (the format Prometheus uses: `snappy.Encode`, not
     /// the framed stream format).
-    #[error("snappy: {detail}")]
+    #[error("{detail}")]
     Snappy {
-        /// The decoder's message (it names the byte offset where it has one).
+        /// The decoder's message, starting `snappy:` (it names the offset where it has one).
         detail: String,
     },
     /// The snappy header announces more bytes than the receiver accepts.
