@@ -16,13 +16,18 @@
 //! refuses samples more than an hour older than the newest it holds (out of bounds), so pushing
 //! one series' whole history before the next series would lose data there.
 //!
-//! **Resuming.** With a checkpoint file, the number of completed windows is recorded
-//! (atomically: temporary file, fsync, rename) after each window. A rerun with the same
-//! parameters skips the completed windows and resends only the window that was in flight.
-//! Resending it is idempotent for Prometheus and promlite (a sample equal in timestamp and value
-//! to a stored one is accepted and ignored); VictoriaMetrics stores the repeated samples unless
-//! it runs with `-dedup.minScrapeInterval`, so at most one window can be duplicated there.
-
+//! **Resuming.** With a checkpoint file, progress is recorded after every answered batch (the
+//! file is replaced atomically: temporary file, rename; fsynced at each window's end): per
+//! shard, how many batches of the current window the receiver answered. Batches are cut
+//! deterministically (same parameters and stored data give the same series order, shards and
+//! cuts), so a rerun with the same parameters skips the windows and batches already answered
+//! and resends at most the one batch per shard that was in flight. That is safe because remote
+//! write receivers apply a request as a whole (Prometheus and promlite roll the request back on
+//! the first refused sample): the in-flight batch was either stored entirely, and a resend is
+//! refused as out of order (Prometheus, promlite; counted as `samples_resent_refused`, not as
+//! rejected) or stored again (VictoriaMetrics without `-dedup.minScrapeInterval` keeps the
+//! duplicate samples of that one batch), or not stored at all, and the resend stores it.
+//!
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -97,6 +102,10 @@ pub struct PushStats {
     pub retries: u64,
     /// Compressed bytes sent in accepted requests.
     pub bytes_sent: u64,
+    /// Samples of the first batch a resumed push resent per shard that the receiver refused:
+    /// that batch may have been delivered before the interruption (Prometheus then refuses
+    /// it as out of order), so it is not counted as rejected.
+    pub samples_resent_refused: u64,
     /// Windows skipped because the checkpoint recorded them as done.
     pub windows_resumed: u64,
     /// Windows in the range.
@@ -107,13 +116,16 @@ impl PushStats {
     fn add(&mut self, other: &PushStats) {
         self.samples_sent += other.samples_sent;
         self.samples_rejected += other.samples_rejected;
+        self.samples_resent_refused += other.samples_resent_refused;
         self.requests += other.requests;
         self.retries += other.retries;
         self.bytes_sent += other.bytes_sent;
     }
 }
 
-/// The progress file's content.
+/// The progress file's content. Batches are deterministic for the same parameters and the
+/// same stored data (series order, shard assignment, batch cuts), so "shard *s* finished *b*
+/// batches of window *w*" identifies exactly what was delivered.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Checkpoint {
     url: String,
@@ -121,9 +133,27 @@ struct Checkpoint {
     end: Timestamp,
     selectors: Vec<String>,
     window_ms: i64,
+    max_samples_per_send: usize,
+    concurrency: usize,
+    /// Windows every shard finished.
     windows_done: u64,
+    /// Per shard: batches answered (accepted or rejected) in window `windows_done`.
+    shard_batches_done: Vec<u64>,
     samples_sent: u64,
     samples_rejected: u64,
+}
+
+impl Checkpoint {
+    /// The parameters only, to compare a saved checkpoint with this push.
+    fn parameters(&self) -> Checkpoint {
+        Checkpoint {
+            windows_done: 0,
+            shard_batches_done: Vec::new(),
+            samples_sent: 0,
+            samples_rejected: 0,
+            ..self.clone()
+        }
+    }
 }
 
 fn read_checkpoint(path: &Path) -> Result<Option<Checkpoint>> {
@@ -142,7 +172,11 @@ fn read_checkpoint(path: &Path) -> Result<Option<Checkpoint>> {
     }
 }
 
-fn write_checkpoint(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
+/// Replaces the checkpoint atomically (temporary file, rename). With `durable` the file is
+/// fsynced first; per-batch updates skip that: losing one to a power cut only means resending
+/// batches the receiver already holds, which it refuses as out of order or ignores as exact
+/// duplicates (see the module docs).
+fn write_checkpoint(path: &Path, checkpoint: &Checkpoint, durable: bool) -> Result<()> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -156,9 +190,53 @@ fn write_checkpoint(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
         use std::io::Write as _;
         let mut file = std::fs::File::create(&tmp).map_err(io)?;
         file.write_all(&bytes).map_err(io)?;
-        file.sync_all().map_err(io)?;
+        if durable {
+            file.sync_all().map_err(io)?;
+        }
     }
     std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// The checkpoint shared by the shards, written after every batch.
+struct Progress {
+    path: Option<PathBuf>,
+    checkpoint: std::sync::Mutex<Checkpoint>,
+}
+
+impl Progress {
+    /// Records that shard `shard_idx` finished another batch with `delta` as its outcome.
+    fn batch_done(&self, shard_idx: usize, delta: &PushStats) -> Result<()> {
+        let mut checkpoint = self
+            .checkpoint
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(done) = checkpoint.shard_batches_done.get_mut(shard_idx) {
+            *done += 1;
+        }
+        checkpoint.samples_sent += delta.samples_sent;
+        checkpoint.samples_rejected += delta.samples_rejected;
+        match &self.path {
+            Some(path) => write_checkpoint(path, &checkpoint, false),
+            None => Ok(()),
+        }
+    }
+
+    /// Records that every shard finished window `window_idx`.
+    fn window_done(&self, window_idx: u64) -> Result<()> {
+        let mut checkpoint = self
+            .checkpoint
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        checkpoint.windows_done = window_idx + 1;
+        checkpoint
+            .shard_batches_done
+            .iter_mut()
+            .for_each(|b| *b = 0);
+        match &self.path {
+            Some(path) => write_checkpoint(path, &checkpoint, true),
+            None => Ok(()),
+        }
+    }
 }
 
 /// What one POST ended in.
@@ -253,24 +331,25 @@ impl Client {
         }
     }
 
-    /// Encodes and sends `batch`, counting the outcome, and clears it.
-    fn flush(&self, batch: &mut Vec<SeriesSamples>, stats: &mut PushStats) -> Result<()> {
+    /// Encodes and sends `batch` and clears it; returns the outcome's counts. A batch the
+    /// receiver refuses is counted as rejected, unless `maybe_delivered` (the first batch a
+    /// resumed shard sends, which may have reached the receiver before the crash): refused
+    /// then, it is counted in `samples_resent_refused`.
+    fn flush(&self, batch: &mut Vec<SeriesSamples>, maybe_delivered: bool) -> Result<PushStats> {
+        let mut stats = PushStats::default();
         let n_samples: u64 = batch.iter().map(|s| s.samples.len() as u64).sum();
-        if n_samples == 0 {
-            batch.clear();
-            return Ok(());
-        }
         let body = encode_write_request(batch);
-        match self.deliver(&body, stats)? {
+        batch.clear();
+        match self.deliver(&body, &mut stats)? {
             Delivery::Accepted => {
                 stats.samples_sent += n_samples;
                 stats.requests += 1;
                 stats.bytes_sent += body.len() as u64;
             }
+            Delivery::Rejected if maybe_delivered => stats.samples_resent_refused += n_samples,
             Delivery::Rejected => stats.samples_rejected += n_samples,
         }
-        batch.clear();
-        Ok(())
+        Ok(stats)
     }
 }
 
@@ -280,15 +359,44 @@ struct ShardSeries {
     samples: Box<dyn promlite_model::SampleIter>,
 }
 
+/// One shard's part of one window.
+struct ShardWindow<'a> {
+    client: &'a Client,
+    progress: &'a Progress,
+    shard_idx: usize,
+    /// Batches of this window the checkpoint records as answered: cut again, not sent.
+    skip: u64,
+    /// True for a resumed push: the first batch sent may already have been delivered.
+    resumed: bool,
+    cut: u64,
+    stats: PushStats,
+}
+
+impl ShardWindow<'_> {
+    fn close_batch(&mut self, batch: &mut Vec<SeriesSamples>) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.cut += 1;
+        if self.cut <= self.skip {
+            batch.clear();
+            return Ok(());
+        }
+        let first_after_resume = self.resumed && self.cut == self.skip + 1;
+        let delta = self.client.flush(batch, first_after_resume)?;
+        self.stats.add(&delta);
+        self.progress.batch_done(self.shard_idx, &delta)
+    }
+}
+
 /// Sends window `[from, to]` of one shard's series.
 fn send_window(
-    client: &Client,
+    mut state: ShardWindow<'_>,
     series: &mut [ShardSeries],
     from: Timestamp,
     to: Timestamp,
 ) -> Result<PushStats> {
-    let mut stats = PushStats::default();
-    let limit = client.options.max_samples_per_send;
+    let limit = state.client.options.max_samples_per_send;
     let mut batch: Vec<SeriesSamples> = Vec::new();
     let mut in_batch = 0usize;
     let mut buffer: Vec<Sample> = Vec::new();
@@ -308,13 +416,13 @@ fn send_window(
             in_batch += head.len();
             rest = tail;
             if in_batch >= limit {
-                client.flush(&mut batch, &mut stats)?;
+                state.close_batch(&mut batch)?;
                 in_batch = 0;
             }
         }
     }
-    client.flush(&mut batch, &mut stats)?;
-    Ok(stats)
+    state.close_batch(&mut batch)?;
+    Ok(state.stats)
 }
 
 /// Progress of a push, reported after every window.
@@ -351,13 +459,16 @@ pub fn push(
     }
     let span = options.end.saturating_sub(options.start);
     let windows_total = u64::try_from(span / options.window_ms).unwrap_or(0) + 1;
-    let mut checkpoint = Checkpoint {
+    let fresh = Checkpoint {
         url: options.url.clone(),
         start: options.start,
         end: options.end,
         selectors: options.selectors.clone(),
         window_ms: options.window_ms,
+        max_samples_per_send: options.max_samples_per_send,
+        concurrency: options.concurrency,
         windows_done: 0,
+        shard_batches_done: vec![0; options.concurrency],
         samples_sent: 0,
         samples_rejected: 0,
     };
@@ -365,28 +476,32 @@ pub fn push(
         windows_total,
         ..PushStats::default()
     };
+    let mut checkpoint = fresh.clone();
+    let mut resumed = false;
     if let Some(path) = &options.checkpoint {
         if let Some(saved) = read_checkpoint(path)? {
-            let same_push = Checkpoint {
-                windows_done: 0,
-                samples_sent: 0,
-                samples_rejected: 0,
-                ..saved.clone()
-            } == checkpoint;
-            if !same_push {
+            if saved.parameters() != fresh.parameters()
+                || saved.shard_batches_done.len() != options.concurrency
+            {
                 return Err(Error::Checkpoint {
                     path: path.clone(),
-                    detail: "it records a push with other parameters (URL, range, selectors or \
-                             window); delete it to start over"
+                    detail: "it records a push with other parameters (URL, range, selectors, \
+                             window, batch size or concurrency); delete it to start over"
                         .to_string(),
                 });
             }
             checkpoint = saved;
+            resumed = true;
             totals.windows_resumed = checkpoint.windows_done.min(windows_total);
             totals.samples_sent = checkpoint.samples_sent;
             totals.samples_rejected = checkpoint.samples_rejected;
         }
     }
+    let skips = checkpoint.shard_batches_done.clone();
+    let progress_file = Progress {
+        path: options.checkpoint.clone(),
+        checkpoint: std::sync::Mutex::new(checkpoint),
+    };
 
     let mut shards = select_shards(db, options, &mut totals)?;
     let client = Client::new(options);
@@ -396,10 +511,27 @@ pub fn push(
             .start
             .saturating_add(offset.saturating_mul(options.window_ms));
         let to = from.saturating_add(options.window_ms - 1).min(options.end);
+        let first_window = window_idx == totals.windows_resumed;
         let results: Vec<Result<PushStats>> = std::thread::scope(|scope| {
             let handles: Vec<_> = shards
                 .iter_mut()
-                .map(|shard| scope.spawn(|| send_window(&client, shard, from, to)))
+                .enumerate()
+                .map(|(shard_idx, shard)| {
+                    let state = ShardWindow {
+                        client: &client,
+                        progress: &progress_file,
+                        shard_idx,
+                        skip: if first_window {
+                            skips.get(shard_idx).copied().unwrap_or(0)
+                        } else {
+                            0
+                        },
+                        resumed: resumed && first_window,
+                        cut: 0,
+                        stats: PushStats::default(),
+                    };
+                    scope.spawn(move || send_window(state, shard, from, to))
+                })
                 .collect();
             handles
                 .into_iter()
@@ -425,12 +557,7 @@ pub fn push(
         if let Some(e) = first_error {
             return Err(e);
         }
-        checkpoint.windows_done = window_idx + 1;
-        checkpoint.samples_sent = totals.samples_sent;
-        checkpoint.samples_rejected = totals.samples_rejected;
-        if let Some(path) = &options.checkpoint {
-            write_checkpoint(path, &checkpoint)?;
-        }
+        progress_file.window_done(window_idx)?;
         progress(&PushProgress {
             windows_done: window_idx + 1,
             windows_total,

@@ -7,11 +7,11 @@
 
 mod common;
 
-use prost::Message as _;
 use promlite::{Labels, Sample};
 use promlite_remote::codec::{
     decode_read_response, encode_read_request, encode_write_request, ReadQuery, SeriesSamples,
 };
+use prost::Message as _;
 
 fn series(job: &str, samples: &[(i64, f64)]) -> SeriesSamples {
     SeriesSamples {
@@ -34,14 +34,22 @@ fn read_all(base: &str) -> Vec<(String, Vec<(i64, u64)>)> {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200, "{base}");
     assert_eq!(
-        response.headers().get("content-encoding").and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
         Some("snappy")
     );
     let bytes = response.body_mut().read_to_vec().unwrap();
     let results = decode_read_response(&bytes, 1 << 30).unwrap();
     results[0]
         .iter()
-        .map(|s| (s.labels.to_string(), s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect()))
+        .map(|s| {
+            (
+                s.labels.to_string(),
+                s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect(),
+            )
+        })
         .collect()
 }
 
@@ -77,12 +85,20 @@ fn statuses_and_stored_samples_match_prometheus() {
             l
         };
         let mut ts = Vec::new();
-        for l in [label("__name__", "rw_test"), label("job", "x"), label("job", "y")] {
+        for l in [
+            label("__name__", "rw_test"),
+            label("job", "x"),
+            label("job", "y"),
+        ] {
             ts.push(0x0a);
             ts.push(l.len() as u8);
             ts.extend(l);
         }
-        let sample = promlite_remote::proto::Sample { value: 1.0, timestamp: 1_000 }.encode_to_vec();
+        let sample = promlite_remote::proto::Sample {
+            value: 1.0,
+            timestamp: 1_000,
+        }
+        .encode_to_vec();
         ts.push(0x12);
         ts.push(sample.len() as u8);
         ts.extend(sample);
@@ -97,13 +113,25 @@ fn statuses_and_stored_samples_match_prometheus() {
         ("the same batch again (exact duplicates)", good.clone()),
         (
             "a new series plus one out-of-order sample",
-            encode_write_request(&[series("b", &[(1_000, 1.0)]), series("a", &[(3_000, 3.0), (6_000, 6.0)])]),
+            encode_write_request(&[
+                series("b", &[(1_000, 1.0)]),
+                series("a", &[(3_000, 3.0), (6_000, 6.0)]),
+            ]),
         ),
-        ("a conflicting value at a stored timestamp", encode_write_request(&[series("a", &[(5_000, 50.0)])])),
-        ("in order again", encode_write_request(&[series("a", &[(7_000, 7.0)]), series("c", &[(7_000, 1.0)])])),
+        (
+            "a conflicting value at a stored timestamp",
+            encode_write_request(&[series("a", &[(5_000, 50.0)])]),
+        ),
+        (
+            "in order again",
+            encode_write_request(&[series("a", &[(7_000, 7.0)]), series("c", &[(7_000, 1.0)])]),
+        ),
         ("bad snappy", b"definitely not snappy".to_vec()),
         ("uncompressed protobuf", good_raw.clone()),
-        ("truncated protobuf", snappy(&good_raw[..good_raw.len() - 3])),
+        (
+            "truncated protobuf",
+            snappy(&good_raw[..good_raw.len() - 3]),
+        ),
         ("truncated snappy", good[..good.len() / 2].to_vec()),
         ("unknown field", snappy(&with_unknown)),
         ("empty body", Vec::new()),
