@@ -7,8 +7,10 @@
 //! format cannot carry one; the scraping side's own staleness handles the disappearance).
 //! Output is grouped by metric name (`# TYPE name untyped` before each group, names in byte
 //! order, series sorted by labels inside a group), each line with its millisecond timestamp,
-//! values formatted as Go's `strconv.FormatFloat(v, 'g', -1, 64)` does. No `match[]` gives an
-//! empty body; a selector that does not parse gives 400.
+//! values formatted as Go's `strconv.FormatFloat(v, 'g', -1, 64)` does. A series without an
+//! `instance` label gets `instance=""` appended (Prometheus's implicit external label);
+//! series without a metric name are left out. No `match[]` gives an empty body; a selector
+//! that does not parse gives 400.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -98,10 +100,10 @@ pub fn render(samples: &[(Labels, Sample)]) -> String {
     // Group by metric name in byte order; inside a group keep the label order.
     let mut by_name: BTreeMap<&str, Vec<&(Labels, Sample)>> = BTreeMap::new();
     for entry in samples {
-        by_name
-            .entry(entry.0.metric_name().unwrap_or(""))
-            .or_default()
-            .push(entry);
+        // Prometheus skips (and logs) series without a metric name.
+        if let Some(name) = entry.0.metric_name() {
+            by_name.entry(name).or_default().push(entry);
+        }
     }
     let mut out = String::new();
     for (name, group) in by_name {
@@ -115,6 +117,14 @@ pub fn render(samples: &[(Labels, Sample)]) -> String {
                 out.push_str(&label.name);
                 out.push('=');
                 write_label_value(&mut out, &label.value);
+            }
+            // Prometheus treats `instance=""` as an external label: appended after the
+            // series' own labels when it has none, so that the federating server's scrape
+            // does not attach its own `instance` (promlite has no other external labels).
+            if !labels.has("instance") {
+                out.push(if first { '{' } else { ',' });
+                first = false;
+                out.push_str("instance=\"\"");
             }
             if !first {
                 out.push('}');
