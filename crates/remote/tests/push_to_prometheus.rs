@@ -45,32 +45,6 @@ fn prometheus_raw(base: &str, start: i64, end: i64) -> Vec<(String, Vec<(i64, u6
     out
 }
 
-/// The legacy-style workload queries of `testdata/workload/workload.json`.
-fn workload_queries() -> Vec<(String, String)> {
-    let root = promlite_testkit::workspace_root().join("testdata/workload");
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("workload.json")).unwrap())
-            .unwrap();
-    manifest["queries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|q| q["style"] == "legacy" && q["expect"] != "error")
-        .map(|q| {
-            let text = std::fs::read_to_string(root.join(q["file"].as_str().unwrap())).unwrap();
-            let query: Vec<&str> = text
-                .lines()
-                .filter(|l| !l.trim_start().starts_with('#'))
-                .collect();
-            (
-                q["name"].as_str().unwrap().to_string(),
-                query.join("\n").trim().to_string(),
-            )
-        })
-        .filter(|(_, q)| !q.is_empty())
-        .collect()
-}
-
 #[test]
 fn small_cluster_arrives_whole_in_prometheus_and_queries_agree() {
     let Some(prom) = common::start_prometheus(
@@ -103,7 +77,7 @@ fn small_cluster_arrives_whole_in_prometheus_and_queries_agree() {
 
     let promlite_server = common::start_promlite(&db);
     let ours = format!("http://{}", promlite_server.local_addr());
-    let queries = workload_queries();
+    let queries = common::workload_queries();
     assert!(queries.len() >= 10, "{queries:?}");
     let mut compared = 0;
     for (name, query) in &queries {

@@ -288,8 +288,23 @@ pub fn stored(db: &Db, selector: &str, start: i64, end: i64) -> Vec<(String, Vec
 /// hash-map order, so aggregated values may differ in the last bits (as in the facade's
 /// workload golden test).
 pub fn assert_same(mine: &[(String, String)], theirs: &[(String, String)], context: &str) {
+    if let Err(why) = compare(mine, theirs) {
+        panic!("{context}: {why}");
+    }
+}
+
+/// [`assert_same`] as a check: `Err` says what differs first.
+pub fn compare(mine: &[(String, String)], theirs: &[(String, String)]) -> Result<(), String> {
     let metrics = |r: &[(String, String)]| r.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>();
-    assert_eq!(metrics(mine), metrics(theirs), "{context}: series differ");
+    if metrics(mine) != metrics(theirs) {
+        return Err(format!(
+            "series differ: {} vs {} series; first of ours {:?}, of theirs {:?}",
+            mine.len(),
+            theirs.len(),
+            mine.first().map(|m| &m.0),
+            theirs.first().map(|m| &m.0)
+        ));
+    }
     for ((metric, a), (_, b)) in mine.iter().zip(theirs) {
         let points = |text: &str| -> Vec<(f64, f64)> {
             let json: serde_json::Value = serde_json::from_str(text).unwrap();
@@ -311,18 +326,47 @@ pub fn assert_same(mine: &[(String, String)], theirs: &[(String, String)], conte
                 .collect()
         };
         let (pa, pb) = (points(a), points(b));
-        assert_eq!(
-            pa.len(),
-            pb.len(),
-            "{context} {metric}: point counts differ"
-        );
+        if pa.len() != pb.len() {
+            return Err(format!("{metric}: {} vs {} points", pa.len(), pb.len()));
+        }
         for (x, y) in pa.iter().zip(&pb) {
-            assert_eq!(x.0, y.0, "{context} {metric}: timestamps differ");
             let same = x.1 == y.1
                 || (x.1.is_nan() && y.1.is_nan())
                 || (x.1 - y.1).abs() <= 1e-12
                 || (x.1 - y.1).abs() <= 1e-9 * y.1.abs();
-            assert!(same, "{context} {metric} at {}: {} vs {}", x.0, x.1, y.1);
+            if x.0 != y.0 || !same {
+                return Err(format!(
+                    "{metric}: ({}, {}) vs ({}, {})",
+                    x.0, x.1, y.0, y.1
+                ));
+            }
         }
     }
+    Ok(())
+}
+
+/// The legacy-style workload queries of `testdata/workload/workload.json`: `(name, query)`.
+pub fn workload_queries() -> Vec<(String, String)> {
+    let root = promlite_testkit::workspace_root().join("testdata/workload");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("workload.json")).unwrap())
+            .unwrap();
+    manifest["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["style"] == "legacy" && q["expect"] != "error")
+        .map(|q| {
+            let text = std::fs::read_to_string(root.join(q["file"].as_str().unwrap())).unwrap();
+            let query: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .collect();
+            (
+                q["name"].as_str().unwrap().to_string(),
+                query.join("\n").trim().to_string(),
+            )
+        })
+        .filter(|(_, q)| !q.is_empty())
+        .collect()
 }
