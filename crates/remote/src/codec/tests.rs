@@ -331,3 +331,27 @@ fn read_responses_round_trip() {
     let decoded = decode_read_response(&encode_read_response(&results), 1 << 20).unwrap();
     assert_eq!(decoded, results);
 }
+
+proptest::proptest! {
+    /// The fuzz targets' property on stable Rust: arbitrary bytes, raw or snappy-compressed,
+    /// and valid bodies with bytes overwritten, decode to a value or a typed error.
+    #[test]
+    fn arbitrary_bodies_never_panic(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        flips in proptest::collection::vec((0usize..400, proptest::prelude::any::<u8>()), 0..8),
+    ) {
+        let compressed = compress(&bytes);
+        for body in [&bytes, &compressed] {
+            let _ = decode_write_request(body, 1 << 16);
+            let _ = decode_read_request(body, 1 << 16);
+            let _ = decode_read_response(body, 1 << 16);
+        }
+        let mut raw = hand_encoded_fixture();
+        for &(at, byte) in &flips {
+            let len = raw.len();
+            raw[at % len] = byte;
+        }
+        let _ = decode_write_request(&compress(&raw), 1 << 16);
+        let _ = decode_read_request(&compress(&raw), 1 << 16);
+    }
+}
