@@ -32,6 +32,7 @@ pub mod json;
 pub mod params;
 pub mod remote;
 mod server;
+pub mod web;
 
 pub use api::{Api, ApiOptions, Endpoints, Request, Response};
 pub use error::{Error, Result};

@@ -33,8 +33,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             args.listen
         );
     }
-    // Remote write/read and /federate: mounted sets beside the built-in API.
+    // The query page, remote write/read and /federate: mounted sets beside the built-in API.
     let api = promlite_http::Api::new(db, options.api.clone())
+        .mount(std::sync::Arc::new(promlite_http::web::WebPage))
         .mount(std::sync::Arc::new(
             promlite_http::remote::RemoteEndpoints::default(),
         ))
@@ -43,8 +44,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         ));
     let server = Server::start_api(api, options).context("starting the HTTP server")?;
     eprintln!(
-        "promlite: serving the Prometheus API on http://{}/api/v1/",
-        server.local_addr()
+        "promlite: serving the Prometheus API on http://{addr}/api/v1/ and the query page on http://{addr}/",
+        addr = server.local_addr()
     );
     server.wait();
     Ok(())
