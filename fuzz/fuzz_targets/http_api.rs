@@ -50,6 +50,7 @@ fuzz_target!(|data: &[u8]| {
         content_type: Some("application/x-www-form-urlencoded"),
         body: body.as_bytes(),
         received: Instant::now(),
+        headers: &[],
     };
     let response = api().handle(&request);
     assert!((200..600).contains(&response.status));

@@ -46,6 +46,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Import another system's data (Prometheus TSDB blocks) into a data directory.
     Import(ImportArgs),
+    /// Ship stored series to a remote write receiver (Prometheus, VictoriaMetrics, Mimir, ...).
+    RemoteWrite(crate::commands::remote_write::RemoteWriteArgs),
 }
 
 /// Output formats of the query and listing commands.

@@ -4,7 +4,9 @@
 //! `/api/v1/labels`, `/api/v1/label/<name>/values`, `/api/v1/status/buildinfo`, `/-/ready`,
 //! `/-/healthy` (plus empty `/api/v1/metadata` and `/api/v1/query_exemplars`: promlite stores
 //! neither), with Prometheus's parameter names, JSON shapes, status codes and `errorType`
-//! values, so promtool and Grafana can use it as a Prometheus data source.
+//! values, so promtool and Grafana can use it as a Prometheus data source. Mountable sets add
+//! remote write and read ([`remote::RemoteEndpoints`]: `/api/v1/write`, `/api/v1/read`) and
+//! federation ([`federate::FederateEndpoints`]: `/federate`).
 //!
 //! ```
 //! use promlite::{Db, Labels};
@@ -25,9 +27,11 @@
 
 pub mod api;
 mod error;
+pub mod federate;
 pub mod import;
 pub mod json;
 pub mod params;
+pub mod remote;
 mod server;
 pub mod web;
 

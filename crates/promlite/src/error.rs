@@ -46,6 +46,21 @@ impl Error {
             Error::Storage(_) | Error::Replay(_) => "internal",
         }
     }
+
+    /// True when storage refused one sample because of its place in time: out of order, a
+    /// duplicate timestamp with another value, or older than the head accepts (Prometheus's
+    /// `ErrOutOfOrderSample`, `ErrDuplicateSampleForTimestamp`, `ErrOutOfBounds`). The remote
+    /// write receiver answers these with 400 so that senders do not retry them.
+    pub fn is_sample_rejection(&self) -> bool {
+        matches!(
+            self,
+            Error::Storage(
+                promlite_storage::Error::OutOfOrder { .. }
+                    | promlite_storage::Error::DuplicateTimestamp { .. }
+                    | promlite_storage::Error::OutOfBounds { .. }
+            )
+        )
+    }
 }
 
 /// `Result` with the facade's [`Error`].

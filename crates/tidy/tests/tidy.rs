@@ -137,10 +137,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "promlite-cluster",
         ],
     ),
+    ("promlite-remote", &["promlite", "promlite-model"]),
     (
         "promlite-http",
         &[
             "promlite",
+            "promlite-remote",
             "promlite-model",
             "promlite-eval",
             "promlite-promql",
@@ -151,6 +153,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "promlite",
             "promlite-http",
+            "promlite-remote",
             "promlite-model",
             "promlite-cluster",
             "promlite-eval",

@@ -7,6 +7,7 @@ mod gen_cluster;
 mod import;
 mod plot;
 mod query;
+pub mod remote_write;
 mod replay;
 mod retention;
 mod serve;
@@ -34,6 +35,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Import(args) => import::run(&args),
+        Command::RemoteWrite(args) => remote_write::run(&args),
     }
 }
 

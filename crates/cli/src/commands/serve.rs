@@ -58,7 +58,11 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             args.listen
         );
     }
-    let mut api = Api::new(db, options.api.clone()).mount(Arc::new(promlite_http::web::WebPage));
+    // The query page, remote write/read and /federate: mounted sets beside the built-in API.
+    let mut api = Api::new(db, options.api.clone())
+        .mount(Arc::new(promlite_http::web::WebPage))
+        .mount(Arc::new(promlite_http::remote::RemoteEndpoints::default()))
+        .mount(Arc::new(promlite_http::federate::FederateEndpoints));
     if !args.read_only {
         // Adding data through the serving process (the only writer of the directory).
         api = api.mount(Arc::new(ImportEndpoints));
