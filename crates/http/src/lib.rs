@@ -25,9 +25,12 @@
 
 pub mod api;
 mod error;
+pub mod gate;
 pub mod json;
+pub mod middleware;
 pub mod params;
 mod server;
+mod status;
 
 pub use api::{Api, ApiOptions, Endpoints, Request, Response};
 pub use error::{Error, Result};

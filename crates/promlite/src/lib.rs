@@ -126,10 +126,10 @@ mod db;
 mod error;
 mod replay;
 
-pub use db::{parse_selector, parse_selectors, Appender, Db, Options, QueryOptions};
+pub use db::{format_query, parse_selector, parse_selectors, Appender, Db, Options, QueryOptions};
 pub use error::{Error, Result};
 pub use promlite_eval::value::{InstantSample, RangeSeries, Value};
-pub use promlite_eval::{EngineOptions, Error as QueryError, QueryOutput, QueryStats};
+pub use promlite_eval::{CancelToken, EngineOptions, Error as QueryError, QueryOutput, QueryStats};
 pub use promlite_model::{
     is_stale_nan, Label, Labels, MatchOp, Matcher, Sample, Timestamp, STALE_NAN,
 };
