@@ -16,13 +16,37 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     );
     let db = promlite::Db::open(&args.data.data_dir, promlite::Options::default())
         .with_context(|| format!("opening data directory {}", args.data.data_dir.display()))?;
+    promlite_http::middleware::CorsOrigin::new(&args.web_cors_origin)
+        .context("--web-cors-origin is not a valid regular expression")?;
     let defaults = ServerOptions::default();
+    // Reported by /api/v1/status/flags under Prometheus's names where one exists.
+    let flags = vec![
+        ("query.timeout".to_string(), args.query_timeout.clone()),
+        (
+            "query.max-samples".to_string(),
+            args.query_max_samples.to_string(),
+        ),
+        (
+            "query.max-concurrency".to_string(),
+            args.query_max_concurrency.to_string(),
+        ),
+        ("query.lookback-delta".to_string(), "5m".to_string()),
+        ("web.listen-address".to_string(), args.listen.to_string()),
+        ("web.cors.origin".to_string(), args.web_cors_origin.clone()),
+        (
+            "storage.tsdb.path".to_string(),
+            args.data.data_dir.display().to_string(),
+        ),
+    ];
     let options = ServerOptions {
         listen: args.listen,
         workers: args.workers.unwrap_or(defaults.workers),
         api: ApiOptions {
             query_timeout: timeout,
             max_samples: args.query_max_samples,
+            max_concurrency: args.query_max_concurrency,
+            cors_origin: args.web_cors_origin.clone(),
+            flags,
             ..ApiOptions::default()
         },
         ..defaults
