@@ -3,8 +3,7 @@
 //!
 //! `status/tsdb` reports the head's cardinality as Prometheus's `Head.Stats` does (the head only,
 //! top 10 of each list by count, descending): series per metric name, distinct values per label
-//! name, bytes of values per label name (value length times series count), series per
-//! `name=value` pair.
+//! name, bytes of the distinct values per label name, series per `name=value` pair.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -21,6 +20,32 @@ pub const TSDB_STATS_LIMIT: usize = 10;
 /// settings (1m scrape and evaluation intervals, 10s scrape timeout, as Prometheus's defaults).
 pub const DEFAULT_CONFIG_YAML: &str =
     "global:\n  scrape_interval: 1m\n  scrape_timeout: 10s\n  evaluation_interval: 1m\n";
+
+/// A duration as Prometheus's `model.Duration` prints it (`2m`, `5m`, `1h30m`, `0s`).
+fn format_duration(d: std::time::Duration) -> String {
+    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    if ms == 0 {
+        return "0s".to_string();
+    }
+    let units = [
+        ("y", 365 * 24 * 3_600_000u64),
+        ("w", 7 * 24 * 3_600_000),
+        ("d", 24 * 3_600_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ];
+    let mut rest = ms;
+    let mut out = String::new();
+    for (unit, size) in units {
+        if rest >= size {
+            let _ = write!(out, "{}{unit}", rest / size);
+            rest %= size;
+        }
+    }
+    out
+}
 
 /// `{"name":..,"value":..}` entries, largest first, ties by name, at most `limit`.
 fn top(counts: BTreeMap<String, u64>, limit: usize) -> String {
@@ -49,14 +74,27 @@ impl Api {
         json::success(&data, &[], &[])
     }
 
-    /// `status/flags`: the server's flags as a string map.
+    /// `status/flags`: the server's flags as a string map: the query flags derived from the
+    /// API's options under Prometheus's names and spellings, then the caller's
+    /// [`ApiOptions::flags`](crate::ApiOptions::flags) (which win on a clash).
     pub(crate) fn status_flags(&self) -> String {
-        let flags: BTreeMap<&str, &str> = self
-            .options()
-            .flags
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let options = self.options();
+        let derived = [
+            ("query.timeout", format_duration(options.query_timeout)),
+            ("query.max-samples", options.max_samples.to_string()),
+            ("query.max-concurrency", options.max_concurrency.to_string()),
+            (
+                "query.lookback-delta",
+                format_duration(std::time::Duration::from_millis(
+                    u64::try_from(self.db().engine_options().lookback_delta_ms).unwrap_or(0),
+                )),
+            ),
+            ("web.cors.origin", options.cors_origin.clone()),
+        ];
+        let mut flags: BTreeMap<&str, String> = derived.into_iter().collect();
+        for (name, value) in &options.flags {
+            flags.insert(name.as_str(), value.clone());
+        }
         let mut data = String::from("{");
         for (i, (name, value)) in flags.iter().enumerate() {
             if i > 0 {
@@ -146,8 +184,9 @@ impl Api {
             value_counts.insert((*name).to_string(), values.len() as u64);
             n_label_pairs += values.len();
             let mut bytes = 0u64;
+            // Prometheus's MemPostings.Stats: the bytes of each distinct value, once.
             for (value, n) in values {
-                bytes += value.len() as u64 * n;
+                bytes += value.len() as u64;
                 pair_counts.insert(format!("{name}={value}"), *n);
             }
             memory.insert((*name).to_string(), bytes);

@@ -19,20 +19,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     promlite_http::middleware::CorsOrigin::new(&args.web_cors_origin)
         .context("--web-cors-origin is not a valid regular expression")?;
     let defaults = ServerOptions::default();
-    // Reported by /api/v1/status/flags under Prometheus's names where one exists.
+    // The query flags are derived from the API options; these are the rest.
     let flags = vec![
-        ("query.timeout".to_string(), args.query_timeout.clone()),
-        (
-            "query.max-samples".to_string(),
-            args.query_max_samples.to_string(),
-        ),
-        (
-            "query.max-concurrency".to_string(),
-            args.query_max_concurrency.to_string(),
-        ),
-        ("query.lookback-delta".to_string(), "5m".to_string()),
         ("web.listen-address".to_string(), args.listen.to_string()),
-        ("web.cors.origin".to_string(), args.web_cors_origin.clone()),
         (
             "storage.tsdb.path".to_string(),
             args.data.data_dir.display().to_string(),
