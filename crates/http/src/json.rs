@@ -138,7 +138,7 @@ pub fn write_query_data(out: &mut String, value: &Value, extra: &str) {
 /// How many series are encoded between two looks at the caller's stop condition.
 const SERIES_PER_STOP_CHECK: usize = 256;
 
-/// [`write_query_data`] that asks `stop` every [`SERIES_PER_STOP_CHECK`] series (a query's
+/// [`write_query_data`] that asks `stop` every 256 series (a query's
 /// deadline holds while its answer is encoded); returns false, with `out` incomplete, if it
 /// stopped.
 pub fn write_query_data_until(
