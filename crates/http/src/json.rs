@@ -15,7 +15,34 @@ use promlite::{Labels, Timestamp, Value};
 /// round-trips, as Go's `strconv.FormatFloat(f, 'f', -1, 64)`, except that magnitudes below
 /// 1e-6 or from 1e21 up use Go's exponent form (`1e-07`, `1.5e+21`), as Prometheus's
 /// `jsonutil.MarshalFloat` does; and `NaN`, `+Inf`, `-Inf` for the specials.
+///
+/// The digits come from `ryu`, several times faster than Rust's `Display` (a range query's body
+/// is mostly these). Both give the shortest digits that round-trip; they differ only when the
+/// value lies exactly halfway between two shortest candidates, where ryu rounds to even as Go
+/// does (Prometheus 2.42 answers `-4325227095307.6562` for that literal; `Display` writes
+/// `…6563`). ryu switches to exponent notation outside roughly [1e-5, 1e16), where Go's `'f'`
+/// format does not, so those magnitudes take the plain path; ryu also writes integral values
+/// as `1.0` where Go writes `1`. The property tests `fast_float_formatting_*` check that every
+/// difference from the plain path is such a tie.
 pub fn write_float(out: &mut String, v: f64) {
+    if !v.is_finite() {
+        write_float_plain(out, v);
+        return;
+    }
+    let mut buffer = ryu::Buffer::new();
+    let text = buffer.format_finite(v);
+    if text.as_bytes().contains(&b'e') {
+        write_float_plain(out, v);
+    } else {
+        out.push_str(text.strip_suffix(".0").unwrap_or(text));
+    }
+}
+
+/// [`write_float`] through Rust's own float formatting: the reference the fast path is tested
+/// against, and the path for the magnitudes where ryu's notation differs from Go's. (At exact
+/// ties between two shortest digit strings it rounds up where Go rounds to even; see
+/// [`write_float`].)
+pub fn write_float_plain(out: &mut String, v: f64) {
     if v.is_nan() {
         out.push_str("NaN");
     } else if v == f64::INFINITY {
@@ -74,16 +101,79 @@ pub fn write_timestamp(out: &mut String, t: Timestamp) {
     if t < 0 {
         out.push('-');
     }
-    let _ = write!(out, "{}", magnitude / 1000);
+    let mut buffer = itoa::Buffer::new();
+    out.push_str(buffer.format(magnitude / 1000));
     let fraction = magnitude % 1000;
     if fraction != 0 {
-        let _ = write!(out, ".{fraction:03}");
+        // Three digits, zero-padded: the fraction is below 1000.
+        let digits = [
+            b'.',
+            b'0' + (fraction / 100) as u8,
+            b'0' + (fraction / 10 % 10) as u8,
+            b'0' + (fraction % 10) as u8,
+        ];
+        out.push_str(std::str::from_utf8(&digits).unwrap_or(".000"));
     }
 }
 
 /// Appends `s` as a JSON string literal with Go's escaping rules.
+///
+/// Runs of bytes that need no escape are copied whole; only `"`, `\\`, control characters,
+/// `<`, `>`, `&` and U+2028/U+2029 (whose UTF-8 starts with 0xE2) stop the copy. Every other
+/// byte, ASCII or part of a multi-byte character, is copied as it is, which is what the
+/// character-by-character rule does too (`strings_escape_like_go_whatever_the_text` checks it).
 pub fn write_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut copied = 0;
+    let mut idx = 0;
+    while idx < bytes.len() {
+        let byte = bytes[idx];
+        let special = byte < 0x20 || matches!(byte, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xE2);
+        if !special {
+            idx += 1;
+            continue;
+        }
+        // `idx` is at an ASCII byte or the lead byte 0xE2, both character boundaries.
+        let Some(rest) = s.get(idx..) else { break };
+        let Some(c) = rest.chars().next() else { break };
+        let escape: Option<&str> = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            '<' => Some("\\u003c"),
+            '>' => Some("\\u003e"),
+            '&' => Some("\\u0026"),
+            '\u{2028}' => Some("\\u2028"),
+            '\u{2029}' => Some("\\u2029"),
+            _ => None,
+        };
+        if escape.is_none() && (c as u32) >= 0x20 {
+            // Another character starting with 0xE2: copied as it is.
+            idx += c.len_utf8();
+            continue;
+        }
+        out.push_str(s.get(copied..idx).unwrap_or(""));
+        match escape {
+            Some(text) => out.push_str(text),
+            None => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+        }
+        idx += c.len_utf8();
+        copied = idx;
+    }
+    out.push_str(s.get(copied..).unwrap_or(""));
+    out.push('"');
+}
+
+/// [`write_string`] character by character: the reference the run-copying path is tested
+/// against.
+#[cfg(test)]
+fn write_string_plain(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -350,6 +440,120 @@ mod tests {
             let mut s = String::new();
             write_timestamp(&mut s, *t);
             assert_eq!(s, *want);
+        }
+    }
+
+    /// Checks the fast formatting of `v` against the plain path: equal, or (at an exact tie
+    /// between two shortest digit strings) the same length, both round-tripping, and the fast
+    /// one's last digit even as Go's round-half-even picks it.
+    fn check_fast_float(v: f64) -> Result<(), String> {
+        let (mut fast, mut plain) = (String::new(), String::new());
+        write_float(&mut fast, v);
+        write_float_plain(&mut plain, v);
+        if fast == plain {
+            return Ok(());
+        }
+        let round_trips = |text: &str| text.parse::<f64>().ok() == Some(v);
+        let last_digit = |text: &str| text.bytes().last().map(|b| b - b'0');
+        let significant = |text: &str| text.bytes().filter(u8::is_ascii_digit).count();
+        // The exact decimal expansion of `v`: after the shortest digits comes a 5 and then
+        // only zeros when (and only when) `v` is halfway between the two candidates.
+        let digits = significant(plain.trim_start_matches(['-', '0', '.']));
+        let exact = format!("{:.800e}", v.abs());
+        let mantissa: String = exact
+            .split('e')
+            .next()
+            .unwrap_or("")
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        let tail = mantissa.get(digits..).unwrap_or("");
+        let is_tie = tail.starts_with('5') && tail[1..].bytes().all(|b| b == b'0');
+        if is_tie
+            && round_trips(&fast)
+            && round_trips(&plain)
+            && fast.len() == plain.len()
+            && last_digit(&fast).is_some_and(|d| d % 2 == 0)
+        {
+            return Ok(());
+        }
+        Err(format!(
+            "{v:e}: fast {fast:?}, plain {plain:?}, tail {tail:.20}"
+        ))
+    }
+
+    #[test]
+    #[allow(
+        clippy::excessive_precision,
+        reason = "the literals are the exact binary values, written as Prometheus was asked them"
+    )]
+    fn ties_round_to_even_as_prometheus_does() {
+        // Prometheus 2.42's /api/v1/query answers for these literals (Go's FormatFloat).
+        for (v, prometheus) in [
+            (-4_325_227_095_307.656_25, "-4325227095307.6562"),
+            (2_089_981_073_000_000.25, "2089981073000000.2"),
+            (0.1 + 0.2, "0.30000000000000004"),
+        ] {
+            assert_eq!(format_float(v), prometheus);
+            check_fast_float(v).unwrap();
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn fast_float_formatting_equals_the_plain_path(bits in proptest::prelude::any::<u64>()) {
+            let v = f64::from_bits(bits);
+            proptest::prop_assert!(check_fast_float(v).is_ok(), "{}", check_fast_float(v).unwrap_err());
+        }
+
+        #[test]
+        fn fast_float_formatting_equals_the_plain_path_for_everyday_values(
+            mantissa in 0u64..100_000_000_000,
+            scale in -12i32..25,
+            negative in proptest::prelude::any::<bool>(),
+        ) {
+            // Random bit patterns are mostly huge or tiny exponents; these are the values
+            // samples have: counters, rates, ratios, byte counts, at every decimal magnitude
+            // including the edges of ryu's and Go's notations (1e-6, 1e-5, 1e16, 1e21).
+            let magnitude = mantissa as f64 * 10f64.powi(scale) / 1e6;
+            let v = if negative { -magnitude } else { magnitude };
+            proptest::prop_assert!(check_fast_float(v).is_ok(), "{}", check_fast_float(v).unwrap_err());
+        }
+
+        #[test]
+        fn strings_escape_like_go_whatever_the_text(
+            text in "(\\PC|[\\x00-\\x1f\"\\\\<>&\u{2028}\u{2029}\u{2026}\u{20ac}])*"
+        ) {
+            let (mut fast, mut plain) = (String::new(), String::new());
+            write_string(&mut fast, &text);
+            write_string_plain(&mut plain, &text);
+            proptest::prop_assert_eq!(fast, plain);
+        }
+    }
+
+    #[test]
+    fn float_edges_of_both_notations() {
+        for v in [
+            1e-6,
+            9.99999e-6,
+            1e-5,
+            1.5e-5,
+            1e15,
+            9.999999999999998e15,
+            1e16,
+            1.5e16,
+            1e20,
+            9.999999999999999e20,
+            123.0,
+            -0.0,
+            0.0,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ] {
+            check_fast_float(v).unwrap();
         }
     }
 

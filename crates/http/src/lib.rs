@@ -31,6 +31,7 @@ pub mod middleware;
 pub mod params;
 mod server;
 mod status;
+pub mod web;
 
 pub use api::{Api, ApiOptions, Endpoints, Request, Response};
 pub use error::{Error, Result};

@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod gen_cluster;
+mod plot;
 mod query;
 mod replay;
 mod serve;
@@ -26,6 +27,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::GenCluster(args) => gen_cluster::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Plot(args) => plot::run(&args),
         Command::Bench(args) => bench::run(&args),
     }
 }

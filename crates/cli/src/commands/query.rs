@@ -23,7 +23,7 @@ fn now_ms() -> Timestamp {
 
 /// A time on the command line: what the API accepts, plus `now` and times relative to now
 /// (`-5m`, `+1h`, `now-5m`). A bare signed number stays Unix seconds, as in the API.
-fn time_param(name: &str, text: &str) -> Result<Timestamp, ApiError> {
+pub(super) fn time_param(name: &str, text: &str) -> Result<Timestamp, ApiError> {
     let relative = text.strip_prefix("now").unwrap_or(text);
     if relative.is_empty() {
         return Ok(now_ms());

@@ -46,10 +46,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             args.listen
         );
     }
-    let server = Server::start(db, options).context("starting the HTTP server")?;
+    let api = promlite_http::Api::new(db, options.api.clone())
+        .mount(std::sync::Arc::new(promlite_http::web::WebPage));
+    let server = Server::start_api(api, options).context("starting the HTTP server")?;
     eprintln!(
-        "promlite: serving the Prometheus API on http://{}/api/v1/",
-        server.local_addr()
+        "promlite: serving the Prometheus API on http://{addr}/api/v1/ and the query page on http://{addr}/",
+        addr = server.local_addr()
     );
     server.wait();
     Ok(())
