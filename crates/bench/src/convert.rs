@@ -105,7 +105,7 @@ pub fn seconds_to_ms(text: &str) -> Result<i64, String> {
 
 /// A reader yielding the converted text of an OpenMetrics stream, for a streaming HTTP body.
 /// Conversion errors surface as `io::Error`s naming the line; the typed error is kept in
-/// [`ConvertReader::error`].
+/// its `error` field.
 pub struct ConvertReader<R> {
     inner: R,
     path: PathBuf,

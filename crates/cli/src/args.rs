@@ -111,9 +111,13 @@ pub struct ReplayArgs {
 pub struct QueryArgs {
     #[command(flatten)]
     pub data: DataDir,
-    /// Evaluation time (RFC 3339 or Unix seconds). Default: now.
-    #[arg(long, value_name = "TIME")]
+    /// Evaluation time: RFC 3339, Unix seconds, `now`, or relative to now (`-5m`, `now-1h`).
+    /// Default: now.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub time: Option<String>,
+    /// Stop the query after this long with Prometheus's timeout error (Prometheus duration).
+    #[arg(long, value_name = "DURATION", default_value = "2m")]
+    pub timeout: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -135,15 +139,18 @@ pub struct QueryArgs {
 pub struct QueryRangeArgs {
     #[command(flatten)]
     pub data: DataDir,
-    /// Start time (RFC 3339 or Unix seconds).
-    #[arg(long, value_name = "TIME")]
+    /// Start time: RFC 3339, Unix seconds, `now`, or relative to now (`-5m`, `now-1h`).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub start: String,
-    /// End time (RFC 3339 or Unix seconds).
-    #[arg(long, value_name = "TIME")]
+    /// End time, in the forms of --start.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub end: String,
     /// Resolution step (Prometheus duration like `15s`, `1m`, or seconds).
     #[arg(long, value_name = "DURATION")]
     pub step: String,
+    /// Stop the query after this long with Prometheus's timeout error (Prometheus duration).
+    #[arg(long, value_name = "DURATION", default_value = "2m")]
+    pub timeout: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -199,11 +206,11 @@ pub struct PlotArgs {
 /// Time bounds of the listing commands (Prometheus's defaults: all time).
 #[derive(Debug, Args)]
 pub struct ListRange {
-    /// Only series with samples at or after this time (RFC 3339 or Unix seconds).
-    #[arg(long, value_name = "TIME")]
+    /// Only series with samples at or after this time (RFC 3339, Unix seconds, `now`, `-5m`).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub start: Option<String>,
-    /// Only series with samples at or before this time (RFC 3339 or Unix seconds).
-    #[arg(long, value_name = "TIME")]
+    /// Only series with samples at or before this time (forms of --start).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub end: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
@@ -320,7 +327,7 @@ pub struct ServeArgs {
     /// Maximum samples a query may hold in memory.
     #[arg(long, value_name = "N", default_value_t = 50_000_000)]
     pub query_max_samples: usize,
-    /// Worker threads (maximum concurrent requests). Default: twice the CPU count, at least 4.
+    /// Connections served at once, one thread each (default 512).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
     /// Answer every query with the generic evaluator (no fast path), to cross-check answers.
@@ -340,6 +347,14 @@ pub struct ServeArgs {
         requires = "read_only"
     )]
     pub refresh_interval: String,
+    /// Queries evaluated at once; more wait in a queue, their wait counting against their
+    /// timeout (Prometheus's --query.max-concurrency).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub query_max_concurrency: usize,
+    /// Regex of origins answered with CORS headers, fully anchored (Prometheus's
+    /// --web.cors.origin).
+    #[arg(long, value_name = "REGEX", default_value = ".*")]
+    pub web_cors_origin: String,
 }
 
 /// `promlite demo`.

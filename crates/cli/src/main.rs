@@ -25,7 +25,7 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", commands::error_chain(&err));
             ExitCode::FAILURE
         }
     }

@@ -8,7 +8,7 @@ use promlite_model::{Labels, Queryable, Sample};
 use promlite_promql::ast::{Expr, ValueType};
 
 use crate::error::{Error, Result};
-use crate::evaluator::{expr_type, Evaluator};
+use crate::evaluator::{expr_type, Deadline, Evaluator};
 use crate::series::{Grid, Series, Val};
 use crate::value::{InstantSample, RangeSeries, Value};
 
@@ -295,7 +295,12 @@ fn range_grid(start_ms: i64, end_ms: i64, step_ms: i64) -> Result<Grid> {
 }
 
 /// Converts the top-level value into the public [`Value`], after the final `__name__` cleanup.
-pub(crate) fn to_public(val: Val, grid: &Grid, is_range: bool) -> Result<Value> {
+pub(crate) fn to_public(
+    val: Val,
+    grid: &Grid,
+    is_range: bool,
+    deadline: &Deadline,
+) -> Result<Value> {
     Ok(match val {
         Val::String(s) => Value::String {
             t: grid.start,
@@ -321,7 +326,7 @@ pub(crate) fn to_public(val: Val, grid: &Grid, is_range: bool) -> Result<Value> 
         }
         Val::Vector(series) => {
             if is_range {
-                Value::Matrix(sorted_matrix(series))
+                Value::Matrix(sorted_matrix(series, deadline))
             } else {
                 Value::Vector(
                     series
@@ -338,11 +343,13 @@ pub(crate) fn to_public(val: Val, grid: &Grid, is_range: bool) -> Result<Value> 
                 )
             }
         }
-        Val::Matrix(series) => Value::Matrix(sorted_matrix(series)),
+        Val::Matrix(series) => Value::Matrix(sorted_matrix(series, deadline)),
     })
 }
 
-fn sorted_matrix(series: Vec<Series>) -> Vec<RangeSeries> {
+/// The matrix sorted by labels; unsorted once the deadline has passed (the caller then
+/// discards it with the timeout error).
+fn sorted_matrix(series: Vec<Series>, deadline: &Deadline) -> Vec<RangeSeries> {
     let mut out: Vec<RangeSeries> = series
         .into_iter()
         .filter(|s| !s.points.is_empty())
@@ -351,6 +358,13 @@ fn sorted_matrix(series: Vec<Series>) -> Vec<RangeSeries> {
             samples: s.points,
         })
         .collect();
+    // The sort is checked before it starts; it is not interrupted because a comparator that
+    // changed its answers midway would break the total order `sort_by` requires (the standard
+    // library may panic on that). Sorting n series costs O(n log n) label comparisons, small
+    // beside the per-step work that produced them.
+    if deadline.expired() {
+        return out;
+    }
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
     out
 }

@@ -17,8 +17,10 @@ pub enum Error {
     /// function arguments, ...). The message is Prometheus's wording.
     #[error("{0}")]
     Execution(String),
-    /// The query ran longer than the engine's timeout.
-    #[error("query timed out in {stage} (limit {limit:?})")]
+    /// The query ran longer than the engine's timeout. The message is Prometheus's
+    /// (`query timed out in expression evaluation`); the limit is kept for callers that want
+    /// to say more.
+    #[error("query timed out in {stage}")]
     Timeout {
         /// Where the deadline was noticed.
         stage: &'static str,

@@ -68,7 +68,29 @@ impl Deadline {
     pub(crate) fn check(&self, stage: &'static str) -> Result<()> {
         check_deadline(self.cancel.as_ref(), self.at, self.limit, stage)
     }
+
+    /// [`Deadline::check`] every [`STEPS_PER_CHECK`] iterations of a per-step loop (at
+    /// `step_idx` 0, 1024, ...): reading the clock costs ~20 ns, a step a few, so checking
+    /// every step would cost more than the work it guards.
+    #[inline]
+    pub(crate) fn check_every(&self, step_idx: usize, stage: &'static str) -> Result<()> {
+        if step_idx.is_multiple_of(STEPS_PER_CHECK) {
+            self.check(stage)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// True once the query must stop (for loops that cannot return an error, such as a sort's
+    /// comparator).
+    #[inline]
+    pub(crate) fn expired(&self) -> bool {
+        self.check("").is_err()
+    }
 }
+
+/// How many iterations of a per-step or per-sample loop run between two deadline checks.
+pub(crate) const STEPS_PER_CHECK: usize = 1024;
 
 #[inline]
 fn check_deadline(
@@ -258,7 +280,10 @@ impl<'a> Evaluator<'a> {
             Val::Matrix(series) => Val::Matrix(drop_names_and_merge(series)?),
             other => other,
         };
-        let value = to_public(val, &self.grid, is_range)?;
+        self.check_deadline("expression evaluation")?;
+        let value = to_public(val, &self.grid, is_range, &self.deadline())?;
+        // The final sort is skipped once the deadline has passed (see `sorted_matrix`).
+        self.check_deadline("result sorting")?;
         Ok((value, std::mem::take(&mut self.annos)))
     }
 
@@ -539,7 +564,10 @@ impl<'a> Evaluator<'a> {
     ) -> Result<Vec<(Labels, Vec<Sample>)>> {
         let started = Instant::now();
         let selected = self.select_series(matchers, mint, maxt, step, range)?;
+        let deadline = self.deadline();
         let decode = |s: promlite_model::Series| -> Result<(Labels, Vec<Sample>)> {
+            // Decoding is where a selection's time goes: check before every series.
+            deadline.check("query preparation")?;
             let mut samples = Vec::new();
             let mut it = s.samples;
             it.collect_range(mint, maxt, &mut samples)?;
@@ -619,10 +647,12 @@ impl<'a> Evaluator<'a> {
             0,
         )?;
         let g = *grid;
-        let work = move |(labels, samples): (Labels, Vec<Sample>)| -> Option<Series> {
+        let deadline = self.deadline();
+        let work = move |(labels, samples): (Labels, Vec<Sample>)| -> Result<Option<Series>> {
             let mut points = Vec::new();
             let mut idx = 0usize;
-            for t in g.times() {
+            for (step_idx, t) in g.times().enumerate() {
+                deadline.check_every(step_idx, "expression evaluation")?;
                 let r = at.unwrap_or(t).saturating_sub(offset);
                 while samples.get(idx).is_some_and(|s| s.t <= r) {
                     idx += 1;
@@ -640,18 +670,18 @@ impl<'a> Evaluator<'a> {
                 };
                 points.push(Sample::new(t, v));
             }
-            (!points.is_empty()).then_some(Series {
+            Ok((!points.is_empty()).then_some(Series {
                 labels,
                 drop_name: false,
                 points,
-            })
+            }))
         };
-        let out: Vec<Series> = if self.parallel(data.len()) {
-            data.into_par_iter().filter_map(work).collect()
+        let out: Vec<Option<Series>> = if self.parallel(data.len()) {
+            data.into_par_iter().map(work).collect::<Result<_>>()?
         } else {
-            data.into_iter().filter_map(work).collect()
+            data.into_iter().map(work).collect::<Result<_>>()?
         };
-        Ok(out)
+        Ok(out.into_iter().flatten().collect())
     }
 
     /// The resolved `@` time of range selector `ms` and the inclusive sample range

@@ -14,7 +14,7 @@ use crate::aggregate::{fmt_g, go_sort};
 use crate::annotations::Kind;
 use crate::error::{Error, Result};
 use crate::evaluator::{
-    drop_names_and_merge, expr_pos, merge_same_labels, unparen, Evaluator, RangeInput,
+    drop_names_and_merge, expr_pos, merge_same_labels, unparen, Deadline, Evaluator, RangeInput,
 };
 use crate::range_fns::{extrapolated_rate, window_value, WinCtx, RANGE_FUNCTIONS};
 use crate::series::{Grid, Series, StepCursor, Val};
@@ -716,8 +716,9 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid, names: NameRemoval)
                 }
             }
             let g = *grid;
+            let deadline = ev.deadline();
             let run = |s: &Series| -> Result<Option<Series>> {
-                let points = window_points(name, &s.points, &g, &input, &scalars)?;
+                let points = window_points(name, &s.points, &g, &input, &scalars, &deadline)?;
                 Ok((!points.is_empty()).then(|| Series {
                     labels: s.labels.clone(),
                     drop_name: !keep_name || s.drop_name,
@@ -779,6 +780,7 @@ fn window_points(
     g: &Grid,
     windows: &RangeInput,
     scalars: &[Vec<f64>],
+    deadline: &Deadline,
 ) -> Result<Vec<Sample>> {
     let (mut lo, mut hi) = (0usize, 0usize);
     // Steps whose windows can reach the samples: a capacity hint that avoids regrowing the
@@ -800,6 +802,7 @@ fn window_points(
         _ => None,
     };
     for (k, t) in g.times().enumerate() {
+        deadline.check_every(k, "expression evaluation")?;
         let end = windows.window_end(t);
         let start = end.saturating_sub(windows.range);
         while pts.get(hi).is_some_and(|p| p.t <= end) {
@@ -858,8 +861,11 @@ fn fused_range_call(
         at,
     };
     let g = *grid;
+    let deadline = ev.deadline();
     let run =
         |buf: &mut Vec<Sample>, s: promlite_model::Series| -> Result<(usize, Option<Series>)> {
+            // Decoding is where a selection's time goes: check before every series.
+            deadline.check("query preparation")?;
             buf.clear();
             let mut it = s.samples;
             it.collect_range(mint, maxt, buf)?;
@@ -868,7 +874,7 @@ fn fused_range_call(
             if buf.is_empty() {
                 return Ok((loaded, None));
             }
-            let points = window_points(name, buf, &g, &windows, scalars)?;
+            let points = window_points(name, buf, &g, &windows, scalars, &deadline)?;
             Ok((
                 loaded,
                 (!points.is_empty()).then_some(Series {

@@ -4,11 +4,16 @@
 //! only moves bytes. Parameter names, defaults, error messages, `errorType` values and HTTP
 //! status codes follow Prometheus's `web/api/v1` package.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use promlite::{Db, QueryOptions, QueryOutput, Timestamp};
+use promlite::{CancelToken, Db, QueryOptions, QueryOutput, Timestamp};
 
+use crate::gate::{GateCounts, QueryGate};
 use crate::json;
+use crate::middleware::{accepts_gzip, gzip, CorsOrigin};
 use crate::params::{self, parse_duration, parse_time, MAX_TIME, MIN_TIME};
 
 /// Prometheus refuses range queries with more points than this per series.
@@ -24,6 +29,17 @@ pub struct ApiOptions {
     pub max_samples: usize,
     /// Version reported by `/api/v1/status/buildinfo`.
     pub version: String,
+    /// Queries evaluated at once (`--query.max-concurrency`, default 20). Others wait in a
+    /// queue; the wait counts against their timeout (`query timed out in query queue`).
+    pub max_concurrency: usize,
+    /// Origins answered with CORS headers (`--web.cors.origin`, a fully anchored regex,
+    /// default `.*`). Check it with [`crate::middleware::CorsOrigin::new`]; an invalid
+    /// pattern turns CORS off.
+    pub cors_origin: String,
+    /// The flags `status/flags` reports, as (name without dashes, value).
+    pub flags: Vec<(String, String)>,
+    /// The YAML `status/config` reports.
+    pub config_yaml: String,
 }
 
 impl Default for ApiOptions {
@@ -32,6 +48,10 @@ impl Default for ApiOptions {
             query_timeout: Duration::from_secs(120),
             max_samples: 50_000_000,
             version: env!("CARGO_PKG_VERSION").to_string(),
+            max_concurrency: 20,
+            cors_origin: ".*".to_string(),
+            flags: Vec::new(),
+            config_yaml: crate::status::DEFAULT_CONFIG_YAML.to_string(),
         }
     }
 }
@@ -195,12 +215,34 @@ pub fn api_error(err: &promlite::Error, param: &str) -> ApiError {
     }
 }
 
+/// Query outcomes counted for `/metrics`.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct QueryCounters {
+    pub started: u64,
+    pub timed_out: u64,
+    pub cancelled: u64,
+}
+
+/// State shared by every clone of one [`Api`]: the concurrency gate and the counters.
+#[derive(Debug)]
+struct Shared {
+    gate: QueryGate,
+    cors: Option<CorsOrigin>,
+    started_ms: Timestamp,
+    started: AtomicU64,
+    timed_out: AtomicU64,
+    cancelled: AtomicU64,
+    /// Requests by (handler, status code).
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+}
+
 /// The API over one database.
 #[derive(Clone)]
 pub struct Api {
     db: Db,
     options: ApiOptions,
     mounted: Vec<std::sync::Arc<dyn Endpoints>>,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Api {
@@ -287,11 +329,52 @@ fn now_ms() -> Timestamp {
 impl Api {
     /// An API serving `db`.
     pub fn new(db: Db, options: ApiOptions) -> Api {
+        let shared = Arc::new(Shared {
+            gate: QueryGate::new(options.max_concurrency),
+            cors: CorsOrigin::new(&options.cors_origin).ok(),
+            started_ms: now_ms(),
+            started: AtomicU64::new(0),
+            timed_out: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
+            requests: Mutex::new(BTreeMap::new()),
+        });
         Api {
             db,
             options,
             mounted: Vec::new(),
+            shared,
         }
+    }
+
+    /// When this API was created (milliseconds since the epoch).
+    pub(crate) fn started_ms(&self) -> Timestamp {
+        self.shared.started_ms
+    }
+
+    pub(crate) fn counters(&self) -> QueryCounters {
+        QueryCounters {
+            started: self.shared.started.load(Ordering::Relaxed),
+            timed_out: self.shared.timed_out.load(Ordering::Relaxed),
+            cancelled: self.shared.cancelled.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn gate_counts(&self) -> GateCounts {
+        self.shared.gate.counts()
+    }
+
+    pub(crate) fn gate_max(&self) -> usize {
+        self.shared.gate.max()
+    }
+
+    pub(crate) fn request_counts(&self) -> Vec<((String, u16), u64)> {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
     }
 
     /// Mounts a set of extra endpoints, asked after the built-in ones and before a 404.
@@ -313,12 +396,56 @@ impl Api {
 
     /// Answers one request.
     pub fn handle(&self, req: &Request<'_>) -> Response {
-        let path = req.path;
-        let allowed: &[&str] = match path {
-            "/api/v1/query" | "/api/v1/query_range" | "/api/v1/series" | "/api/v1/labels" => {
-                &["GET", "POST"]
+        self.handle_cancellable(req, &CancelToken::new())
+    }
+
+    /// Answers one request; a query stops with `canceled` once `cancel` is cancelled (the
+    /// server cancels it when the client closes its connection). API and `/metrics` responses
+    /// get Prometheus's CORS headers and gzip when the client asked for it.
+    pub fn handle_cancellable(&self, req: &Request<'_>, cancel: &CancelToken) -> Response {
+        let mut response = self.route(req, cancel);
+        let is_api = req.path.starts_with("/api/");
+        let handler = if is_api || req.path == "/metrics" || req.path.starts_with("/-/") {
+            req.path
+        } else {
+            "other"
+        };
+        if let Ok(mut requests) = self.shared.requests.lock() {
+            *requests
+                .entry((handler.to_string(), response.status))
+                .or_default() += 1;
+        }
+        if is_api {
+            if let Some(cors) = &self.shared.cors {
+                cors.apply(req.header("Origin"), &mut response);
             }
-            "/api/v1/status/buildinfo" | "/api/v1/metadata" => &["GET"],
+        }
+        if (is_api || req.path == "/metrics") && accepts_gzip(req.header("Accept-Encoding")) {
+            gzip(&mut response);
+        }
+        response
+    }
+
+    fn route(&self, req: &Request<'_>, cancel: &CancelToken) -> Response {
+        let path = req.path;
+        if req.method == "OPTIONS" && path.starts_with("/api/v1/") {
+            // Prometheus answers every API path's OPTIONS with 204 and the CORS headers.
+            return Response::bytes(204, "text/plain; charset=utf-8", Vec::new());
+        }
+        let allowed: &[&str] = match path {
+            "/api/v1/query"
+            | "/api/v1/query_range"
+            | "/api/v1/series"
+            | "/api/v1/labels"
+            | "/api/v1/format_query" => &["GET", "POST"],
+            "/api/v1/status/buildinfo"
+            | "/api/v1/metadata"
+            | "/api/v1/status/config"
+            | "/api/v1/status/flags"
+            | "/api/v1/status/runtimeinfo"
+            | "/api/v1/status/tsdb"
+            | "/api/v1/status/walreplay"
+            | "/metrics" => &["GET"],
             "/api/v1/query_exemplars" => &["GET", "POST"],
             "/-/ready" | "/-/healthy" => &["GET", "HEAD"],
             _ if label_values_name(path).is_some() => &["GET"],
@@ -346,11 +473,24 @@ impl Api {
         }
         let form = Form::parse(req);
         let result = match path {
-            "/api/v1/query" => self.query(&form, req.received),
-            "/api/v1/query_range" => self.query_range(&form, req.received),
+            "/api/v1/query" => self.query(&form, req.received, cancel),
+            "/api/v1/query_range" => self.query_range(&form, req.received, cancel),
             "/api/v1/series" => self.series(&form),
             "/api/v1/labels" => self.labels(&form),
             "/api/v1/status/buildinfo" => Ok(self.buildinfo()),
+            "/api/v1/status/config" => Ok(self.status_config()),
+            "/api/v1/status/flags" => Ok(self.status_flags()),
+            "/api/v1/status/runtimeinfo" => Ok(self.status_runtimeinfo()),
+            "/api/v1/status/tsdb" => Ok(self.status_tsdb()),
+            "/api/v1/status/walreplay" => Ok(self.status_walreplay()),
+            "/api/v1/format_query" => self.format_query(form.value("query")),
+            "/metrics" => {
+                return Response::bytes(
+                    200,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    self.metrics_text().into_bytes(),
+                )
+            }
             // promlite stores neither metric metadata (HELP/TYPE) nor exemplars, so these
             // answer truthfully empty; Grafana asks for both when browsing metrics.
             "/api/v1/metadata" => Ok(json::success("{}", &[], &[])),
@@ -358,7 +498,11 @@ impl Api {
             "/-/ready" => return Response::text(200, "Prometheus Server is Ready.\n"),
             "/-/healthy" => return Response::text(200, "Prometheus Server is Healthy.\n"),
             _ => match label_values_name(path) {
-                Some(name) => self.label_values(&name, &form),
+                Some(Err(bytes)) => Err(ApiError::bad_data(format!(
+                    "invalid label name: {}",
+                    params::go_quote_bytes(&bytes)
+                ))),
+                Some(Ok(name)) => self.label_values(&name, &form),
                 None => Err(ApiError {
                     error_type: "not_found",
                     message: format!("unknown API endpoint {path:?}"),
@@ -387,43 +531,87 @@ impl Api {
         })
     }
 
-    fn query(&self, form: &Form, received: Instant) -> Result<String, ApiError> {
+    /// Runs `run` under the concurrency limit with what is left of the query's timeout after
+    /// queueing, counts the outcome, and encodes the answer (the encoder also stops at the
+    /// deadline or on cancellation).
+    fn run_query(
+        &self,
+        form: &Form,
+        received: Instant,
+        cancel: &CancelToken,
+        run: impl FnOnce(&QueryOptions) -> promlite::Result<QueryOutput>,
+    ) -> Result<String, ApiError> {
         let limit = form.limit()?;
-        let time = form.time("time", now_ms())?;
-        let options = self.query_options(form)?;
-        let started = Instant::now();
-        let output = self
-            .db
-            .query_with(form.value("query"), time, &options)
-            .map_err(|e| api_error(&e, "query"))?;
-        Ok(query_body(
-            output,
-            form,
-            limit,
-            started.duration_since(received),
-        ))
+        let mut options = self.query_options(form)?;
+        let timeout = options.timeout.unwrap_or(self.options.query_timeout);
+        let deadline = received.checked_add(timeout).unwrap_or(received);
+        self.shared.started.fetch_add(1, Ordering::Relaxed);
+        let outcome = (|| {
+            let _permit = self.shared.gate.acquire(deadline, cancel)?;
+            let started = Instant::now();
+            options.timeout = Some(deadline.saturating_duration_since(started));
+            let output = run(&options).map_err(|e| api_error(&e, "query"))?;
+            query_body(
+                output,
+                form,
+                limit,
+                started.duration_since(received),
+                &|| cancel.is_cancelled() || Instant::now() > deadline,
+            )
+            .ok_or_else(|| {
+                if cancel.is_cancelled() {
+                    ApiError {
+                        error_type: "canceled",
+                        message: "query was canceled in result encoding".to_string(),
+                    }
+                } else {
+                    ApiError {
+                        error_type: "timeout",
+                        message: "query timed out in result encoding".to_string(),
+                    }
+                }
+            })
+        })();
+        if let Err(err) = &outcome {
+            match err.error_type {
+                "timeout" => self.shared.timed_out.fetch_add(1, Ordering::Relaxed),
+                "canceled" => self.shared.cancelled.fetch_add(1, Ordering::Relaxed),
+                _ => 0,
+            };
+        }
+        outcome
     }
 
-    fn query_range(&self, form: &Form, received: Instant) -> Result<String, ApiError> {
-        let limit = form.limit()?;
+    fn query(
+        &self,
+        form: &Form,
+        received: Instant,
+        cancel: &CancelToken,
+    ) -> Result<String, ApiError> {
+        let time = form.time("time", now_ms())?;
+        self.run_query(form, received, cancel, |options| {
+            self.db
+                .query_cancellable(form.value("query"), time, options, cancel)
+        })
+    }
+
+    fn query_range(
+        &self,
+        form: &Form,
+        received: Instant,
+        cancel: &CancelToken,
+    ) -> Result<String, ApiError> {
+        form.limit()?;
         let start = form.required_time("start")?;
         let end = form.required_time("end")?;
         let step =
             parse_duration(form.value("step")).map_err(|e| ApiError::invalid_param("step", e))?;
         check_range(start, end, step)?;
-        let options = self.query_options(form)?;
-        let started = Instant::now();
         let step = Duration::from_millis(u64::try_from(step).unwrap_or(1));
-        let output = self
-            .db
-            .query_range_with(form.value("query"), start, end, step, &options)
-            .map_err(|e| api_error(&e, "query"))?;
-        Ok(query_body(
-            output,
-            form,
-            limit,
-            started.duration_since(received),
-        ))
+        self.run_query(form, received, cancel, |options| {
+            self.db
+                .query_range_cancellable(form.value("query"), start, end, step, options, cancel)
+        })
     }
 
     fn series(&self, form: &Form) -> Result<String, ApiError> {
@@ -517,8 +705,15 @@ fn truncate<T>(items: &mut Vec<T>, limit: usize) -> Vec<String> {
     Vec::new()
 }
 
-/// The body of a successful query, with `data.stats` when the `stats` parameter is set.
-fn query_body(mut output: QueryOutput, form: &Form, limit: usize, queued: Duration) -> String {
+/// The body of a successful query, with `data.stats` when the `stats` parameter is set;
+/// `None` if `stop` said to stop while encoding.
+fn query_body(
+    mut output: QueryOutput,
+    form: &Form,
+    limit: usize,
+    queued: Duration,
+    stop: &dyn Fn() -> bool,
+) -> Option<String> {
     let mut warnings = std::mem::take(&mut output.warnings);
     match &mut output.value {
         promlite::Value::Vector(v) => warnings.extend(truncate(v, limit)),
@@ -532,7 +727,13 @@ fn query_body(mut output: QueryOutput, form: &Form, limit: usize, queued: Durati
         }
         stats
     });
-    json::query_success(&output.value, stats.as_deref(), &warnings, &output.infos)
+    json::query_success_until(
+        &output.value,
+        stats.as_deref(),
+        &warnings,
+        &output.infos,
+        stop,
+    )
 }
 
 /// Prometheus's `data.stats` object: timings in seconds and sample counters.
@@ -592,13 +793,15 @@ fn add_explain(stats: &mut String, nodes: &[promlite::ExplainNode]) {
     stats.push_str("]}");
 }
 
-/// The decoded `<name>` of `/api/v1/label/<name>/values`.
-fn label_values_name(path: &str) -> Option<String> {
+/// The decoded `<name>` of `/api/v1/label/<name>/values`; `Err` with the bytes if they are
+/// not UTF-8 (Prometheus answers 400 `invalid label name`).
+fn label_values_name(path: &str) -> Option<Result<String, Vec<u8>>> {
     let name = path
         .strip_prefix("/api/v1/label/")?
         .strip_suffix("/values")?;
     if name.contains('/') {
         return None;
     }
-    Some(params::decode_path_segment(name))
+    let bytes = params::decode_path_segment_bytes(name);
+    Some(String::from_utf8(bytes).map_err(std::string::FromUtf8Error::into_bytes))
 }

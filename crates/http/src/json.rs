@@ -222,6 +222,21 @@ fn write_point(out: &mut String, t: Timestamp, v: f64) {
 /// Appends the `data` object of a query response: `{"resultType":...,"result":...}` followed by
 /// `extra` members (already encoded, each starting with a comma), then the closing brace.
 pub fn write_query_data(out: &mut String, value: &Value, extra: &str) {
+    write_query_data_until(out, value, extra, &|| false);
+}
+
+/// How many series are encoded between two looks at the caller's stop condition.
+const SERIES_PER_STOP_CHECK: usize = 256;
+
+/// [`write_query_data`] that asks `stop` every 256 series (a query's
+/// deadline holds while its answer is encoded); returns false, with `out` incomplete, if it
+/// stopped.
+pub fn write_query_data_until(
+    out: &mut String,
+    value: &Value,
+    extra: &str,
+    stop: &dyn Fn() -> bool,
+) -> bool {
     out.push_str("{\"resultType\":\"");
     out.push_str(value.result_type());
     out.push_str("\",\"result\":");
@@ -237,6 +252,9 @@ pub fn write_query_data(out: &mut String, value: &Value, extra: &str) {
         Value::Vector(samples) => {
             out.push('[');
             for (i, sample) in samples.iter().enumerate() {
+                if i % SERIES_PER_STOP_CHECK == SERIES_PER_STOP_CHECK - 1 && stop() {
+                    return false;
+                }
                 if i > 0 {
                     out.push(',');
                 }
@@ -251,6 +269,9 @@ pub fn write_query_data(out: &mut String, value: &Value, extra: &str) {
         Value::Matrix(series) => {
             out.push('[');
             for (i, one) in series.iter().enumerate() {
+                if i % SERIES_PER_STOP_CHECK == SERIES_PER_STOP_CHECK - 1 && stop() {
+                    return false;
+                }
                 if i > 0 {
                     out.push(',');
                 }
@@ -270,6 +291,7 @@ pub fn write_query_data(out: &mut String, value: &Value, extra: &str) {
     }
     out.push_str(extra);
     out.push('}');
+    true
 }
 
 /// Appends `,"name":["a","b"]` unless `items` is empty (Prometheus omits empty warnings).
@@ -312,6 +334,20 @@ pub fn query_success(
     let extra = stats.map(|s| format!(",\"stats\":{s}")).unwrap_or_default();
     write_query_data(&mut data, value, &extra);
     success(&data, warnings, infos)
+}
+
+/// [`query_success`] that gives up (`None`) once `stop` says so (see
+/// [`write_query_data_until`]).
+pub fn query_success_until(
+    value: &Value,
+    stats: Option<&str>,
+    warnings: &[String],
+    infos: &[String],
+    stop: &dyn Fn() -> bool,
+) -> Option<String> {
+    let mut data = String::new();
+    let extra = stats.map(|s| format!(",\"stats\":{s}")).unwrap_or_default();
+    write_query_data_until(&mut data, value, &extra, stop).then(|| success(&data, warnings, infos))
 }
 
 /// The `data` array of a series response: one label object per series.

@@ -28,11 +28,14 @@
 pub mod api;
 mod error;
 pub mod federate;
+pub mod gate;
 pub mod import;
 pub mod json;
+pub mod middleware;
 pub mod params;
 pub mod remote;
 mod server;
+mod status;
 pub mod web;
 
 pub use api::{Api, ApiOptions, Endpoints, Request, Response};

@@ -262,7 +262,57 @@ pub fn decode_path_segment(segment: &str) -> String {
     percent_decode(segment, false)
 }
 
+/// Decodes one percent-encoded URL path segment to its bytes (which need not be UTF-8; the
+/// caller decides how to reject them).
+pub fn decode_path_segment_bytes(segment: &str) -> Vec<u8> {
+    percent_decode_bytes(segment, false)
+}
+
+/// Go's `%q` of a byte string: printable UTF-8 kept, `"` and `\\` escaped, invalid bytes as
+/// `\xNN` (Prometheus's `invalid label name: "\xff"`).
+pub fn go_quote_bytes(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                push_go_escaped(&mut out, valid);
+                break;
+            }
+            Err(err) => {
+                let (valid, after) = rest.split_at(err.valid_up_to());
+                push_go_escaped(&mut out, std::str::from_utf8(valid).unwrap_or_default());
+                let bad = err.error_len().unwrap_or(after.len()).max(1);
+                for b in after.iter().take(bad) {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+                rest = after.get(bad..).unwrap_or_default();
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn push_go_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+}
+
 fn percent_decode(s: &str, plus_is_space: bool) -> String {
+    String::from_utf8_lossy(&percent_decode_bytes(s, plus_is_space)).into_owned()
+}
+
+fn percent_decode_bytes(s: &str, plus_is_space: bool) -> Vec<u8> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -284,12 +334,20 @@ fn percent_decode(s: &str, plus_is_space: bool) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_quoted_bytes() {
+        assert_eq!(go_quote_bytes(b"\xff"), "\"\\xff\"");
+        assert_eq!(go_quote_bytes(b"a\"b\xc5z"), "\"a\\\"b\\xc5z\"");
+        assert_eq!(go_quote_bytes("h\u{e9}".as_bytes()), "\"h\u{e9}\"");
+        assert_eq!(decode_path_segment_bytes("%ff%41"), vec![0xff, b'A']);
+    }
 
     #[test]
     fn times() {

@@ -35,6 +35,11 @@ fn number(v: &Json) -> f64 {
 
 #[test]
 fn promtool_instant_join_returns_the_library_answer() {
+    let Some(promtool_path) =
+        common::promtool_binary("promtool instant join returns the library answer")
+    else {
+        return;
+    };
     let (db, t) = cluster_db();
     let expected = db.query(WORKLOAD_JOIN, t).unwrap();
     let Value::Vector(expected) = expected.value else {
@@ -50,16 +55,19 @@ fn promtool_instant_join_returns_the_library_answer() {
 
     let server = start(db, ApiOptions::default());
     let url = format!("http://{}", server.local_addr());
-    let out = promtool(&[
-        "query",
-        "instant",
-        "-o",
-        "json",
-        "--time",
-        &secs(t),
-        &url,
-        WORKLOAD_JOIN,
-    ]);
+    let out = promtool(
+        &promtool_path,
+        &[
+            "query",
+            "instant",
+            "-o",
+            "json",
+            "--time",
+            &secs(t),
+            &url,
+            WORKLOAD_JOIN,
+        ],
+    );
     server.shutdown();
 
     let got: Json = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
@@ -88,6 +96,11 @@ fn promtool_instant_join_returns_the_library_answer() {
 
 #[test]
 fn promtool_range_query_returns_the_library_matrix() {
+    let Some(promtool_path) =
+        common::promtool_binary("promtool range query returns the library matrix")
+    else {
+        return;
+    };
     let (db, t) = cluster_db();
     let query = "sum by (namespace) (rate(container_cpu_usage_seconds_total[1m]))";
     let start = t - 5 * 60_000;
@@ -101,20 +114,23 @@ fn promtool_range_query_returns_the_library_matrix() {
 
     let server = start_server(db);
     let url = format!("http://{}", server.local_addr());
-    let out = promtool(&[
-        "query",
-        "range",
-        "-o",
-        "json",
-        "--start",
-        &secs(start),
-        "--end",
-        &secs(t),
-        "--step",
-        "1m",
-        &url,
-        query,
-    ]);
+    let out = promtool(
+        &promtool_path,
+        &[
+            "query",
+            "range",
+            "-o",
+            "json",
+            "--start",
+            &secs(start),
+            "--end",
+            &secs(t),
+            "--step",
+            "1m",
+            &url,
+            query,
+        ],
+    );
     server.shutdown();
 
     let got: Json = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
@@ -144,6 +160,11 @@ fn start_server(db: promlite::Db) -> promlite_http::Server {
 
 #[test]
 fn promtool_series_and_label_values_match_the_library() {
+    let Some(promtool_path) =
+        common::promtool_binary("promtool series and label values match the library")
+    else {
+        return;
+    };
     let (db, t) = cluster_db();
     let (start, end) = (secs(t - 3_600_000), secs(t + 60_000));
     let expected_series = db
@@ -160,31 +181,37 @@ fn promtool_series_and_label_values_match_the_library() {
 
     let server = start_server(db);
     let url = format!("http://{}", server.local_addr());
-    let series_out = promtool(&[
-        "query",
-        "series",
-        "-o",
-        "json",
-        "--match",
-        "kube_pod_owner",
-        "--start",
-        &start,
-        "--end",
-        &end,
-        &url,
-    ]);
-    let values_out = promtool(&[
-        "query",
-        "labels",
-        "-o",
-        "json",
-        "--start",
-        &start,
-        "--end",
-        &end,
-        &url,
-        "namespace",
-    ]);
+    let series_out = promtool(
+        &promtool_path,
+        &[
+            "query",
+            "series",
+            "-o",
+            "json",
+            "--match",
+            "kube_pod_owner",
+            "--start",
+            &start,
+            "--end",
+            &end,
+            &url,
+        ],
+    );
+    let values_out = promtool(
+        &promtool_path,
+        &[
+            "query",
+            "labels",
+            "-o",
+            "json",
+            "--start",
+            &start,
+            "--end",
+            &end,
+            &url,
+            "namespace",
+        ],
+    );
     server.shutdown();
 
     let series: Json =

@@ -1,7 +1,7 @@
 //! Label matchers (`=`, `!=`, `=~`, `!~`) with Prometheus's fully anchored regex semantics.
 //!
 //! A regex matcher matches the whole value: `re` is compiled as `^(?s:re)$`, so `.` also matches
-//! a newline. Common regex shapes are answered without the regex engine (see [`FastPath`]); the
+//! a newline. Common regex shapes are answered without the regex engine (see `FastPath`); the
 //! storage index asks [`Matcher::set_matches`] to turn `a|b|c` into direct postings look-ups.
 
 use std::fmt;

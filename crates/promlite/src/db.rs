@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use promlite_eval::{Engine, EngineOptions, QueryOutput};
+use promlite_eval::{CancelToken, Engine, EngineOptions, QueryOutput};
 use promlite_model::{Labels, Matcher, Queryable, SelectHints, Timestamp};
 use promlite_storage::SeriesRef;
 
@@ -217,6 +217,45 @@ impl Db {
         Ok(engine.range_query(&self.inner.storage, expr, start, end, step_ms)?)
     }
 
+    /// [`query_with`](Self::query_with) that stops with a `canceled` error once `cancel` is
+    /// cancelled (the HTTP server cancels when the client closes its connection).
+    pub fn query_cancellable(
+        &self,
+        expr: &str,
+        time: Timestamp,
+        options: &QueryOptions,
+        cancel: &CancelToken,
+    ) -> Result<QueryOutput> {
+        self.refresh_if_due()?;
+        let engine = self.engine_for(options);
+        Ok(engine.instant_query_with_cancel(&self.inner.storage, expr, time, cancel)?)
+    }
+
+    /// [`query_range_with`](Self::query_range_with) that stops with a `canceled` error once
+    /// `cancel` is cancelled.
+    pub fn query_range_cancellable(
+        &self,
+        expr: &str,
+        start: Timestamp,
+        end: Timestamp,
+        step: Duration,
+        options: &QueryOptions,
+        cancel: &CancelToken,
+    ) -> Result<QueryOutput> {
+        let step_ms = i64::try_from(step.as_millis())
+            .map_err(|_| Error::InvalidArgument(format!("step {step:?} is too large")))?;
+        self.refresh_if_due()?;
+        let engine = self.engine_for(options);
+        Ok(engine.range_query_with_cancel(
+            &self.inner.storage,
+            expr,
+            start,
+            end,
+            step_ms,
+            cancel,
+        )?)
+    }
+
     /// The engine to use for one query: the shared one, or a copy with overridden limits
     /// (an `Engine` holds only options, so the copy is cheap).
     fn engine_for(&self, options: &QueryOptions) -> std::borrow::Cow<'_, Engine> {
@@ -345,6 +384,13 @@ impl Db {
     pub fn sync(&self) -> Result<()> {
         Ok(self.inner.storage.sync()?)
     }
+}
+
+/// Parses `query` and prints it back in promlite's canonical form (Prometheus's
+/// `/api/v1/format_query`): `sum(up)by(job)` becomes `sum by (job) (up)`.
+pub fn format_query(query: &str) -> Result<String> {
+    let expr = promlite_promql::parse(query).map_err(promlite_eval::Error::from)?;
+    Ok(expr.to_string())
 }
 
 /// Parses series selectors into matcher sets.

@@ -128,13 +128,15 @@ mod import;
 mod replay;
 
 pub use db::{
-    parse_selector, parse_selectors, Appender, Db, Options, QueryOptions, DEFAULT_REFRESH_INTERVAL,
+    format_query, parse_selector, parse_selectors, Appender, Db, Options, QueryOptions,
+    DEFAULT_REFRESH_INTERVAL,
 };
 pub use error::{Error, Result};
 pub use import::{ImportOptions, ImportStats};
 pub use promlite_eval::value::{InstantSample, RangeSeries, Value};
 pub use promlite_eval::{
-    render_explain, EngineOptions, Error as QueryError, ExplainNode, QueryOutput, QueryStats,
+    render_explain, CancelToken, EngineOptions, Error as QueryError, ExplainNode, QueryOutput,
+    QueryStats,
 };
 pub use promlite_model::{
     is_stale_nan, Label, Labels, MatchOp, Matcher, Sample, Timestamp, STALE_NAN,

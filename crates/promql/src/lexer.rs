@@ -771,6 +771,9 @@ fn lex_string(s: &str, quote: char) -> Result<(usize, Vec<u8>), (usize, String)>
     let body = s.get(body_start..).unwrap_or("");
     if quote == '`' {
         return match body.find('`') {
+            Some(end) if body.get(..end).is_some_and(|raw| raw.contains('\u{FFFD}')) => {
+                Err((body_start + end, "invalid UTF-8 rune".into()))
+            }
             Some(end) => {
                 // Go's strconv.Unquote drops carriage returns from raw strings.
                 let value: String = body
@@ -792,6 +795,9 @@ fn lex_string(s: &str, quote: char) -> Result<(usize, Vec<u8>), (usize, String)>
         }
         match c {
             '\n' => return Err((body_start + i, "unterminated quoted string".into())),
+            // Go's lexer reads an invalid byte as utf8.RuneError, i.e. U+FFFD, which is what an
+            // invalid byte in the query text has become by the time it is a `&str`.
+            '\u{FFFD}' => return Err((body_start + i, "invalid UTF-8 rune".into())),
             '\\' => {
                 let Some((j, e)) = chars.next() else {
                     return Err((s.len(), "escape sequence not terminated".into()));

@@ -75,16 +75,12 @@ pub(crate) fn format_number(v: f64) -> String {
     }
 }
 
+/// An `@` time as Prometheus prints it: seconds with exactly three decimals (`%.3f`).
 fn format_timestamp(ms: i64) -> String {
     let sign = if ms < 0 { "-" } else { "" };
     let abs = ms.unsigned_abs();
     let (secs, frac) = (abs / 1000, abs % 1000);
-    if frac == 0 {
-        format!("{sign}{secs}")
-    } else {
-        let frac = format!("{frac:03}");
-        format!("{sign}{secs}.{}", frac.trim_end_matches('0'))
-    }
+    format!("{sign}{secs}.{frac:03}")
 }
 
 fn write_label_name(f: &mut impl Write, name: &str) -> fmt::Result {
@@ -314,8 +310,8 @@ mod tests {
         assert_eq!(format_number(-0.5), "-0.5");
         assert_eq!(format_number(1e300), "1e300");
         assert_eq!(format_number(f64::NEG_INFINITY), "-Inf");
-        assert_eq!(format_timestamp(100_000), "100");
-        assert_eq!(format_timestamp(-1_500), "-1.5");
+        assert_eq!(format_timestamp(100_000), "100.000");
+        assert_eq!(format_timestamp(-1_500), "-1.500");
         assert_eq!(format_timestamp(1_005), "1.005");
     }
 

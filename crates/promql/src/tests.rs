@@ -188,14 +188,14 @@ fn range_selectors_offsets_and_at() {
     check("foo OFFSET 1h", "foo offset 1h");
     check("foo offset 10", "foo offset 10s");
     check("foo[5m] offset 1w", "foo[5m] offset 1w");
-    check("foo @ 100", "foo @ 100");
-    check("foo @ 100.5", "foo @ 100.5");
-    check("foo @ -1", "foo @ -1");
+    check("foo @ 100", "foo @ 100.000");
+    check("foo @ 100.5", "foo @ 100.500");
+    check("foo @ -1", "foo @ -1.000");
     check("foo @ start()", "foo @ start()");
     check("foo @ end()", "foo @ end()");
-    check("foo offset 5m @ 100", "foo @ 100 offset 5m");
-    check("foo @ 100 offset 5m", "foo @ 100 offset 5m");
-    check("foo[5m] @ 100 offset 1m", "foo[5m] @ 100 offset 1m");
+    check("foo offset 5m @ 100", "foo @ 100.000 offset 5m");
+    check("foo @ 100 offset 5m", "foo @ 100.000 offset 5m");
+    check("foo[5m] @ 100 offset 1m", "foo[5m] @ 100.000 offset 1m");
     let Ok(Expr::MatrixSelector(m)) = parse("foo[5m] offset 1m @ end()") else {
         panic!("matrix expected")
     };
@@ -228,7 +228,7 @@ fn subqueries() {
     check("rate(foo[5m])[1h:5m]", "rate(foo[5m])[1h:5m]");
     check("(foo + bar)[5m:]", "(foo + bar)[5m:]");
     check("foo offset 5m[10m:]", "foo offset 5m[10m:]");
-    check("foo[5m:1m] offset 1h @ 10", "foo[5m:1m] @ 10 offset 1h");
+    check("foo[5m:1m] offset 1h @ 10", "foo[5m:1m] @ 10.000 offset 1h");
     check(
         "max_over_time(rate(foo[5m])[30m:1m] @ end())",
         "max_over_time(rate(foo[5m])[30m:1m] @ end())",

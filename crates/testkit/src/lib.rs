@@ -37,13 +37,14 @@ pub fn skip(test: &str, missing: &str) {
     eprintln!("SKIPPED: {test}: {missing} is missing (set {REQUIRE_ORACLES_VAR}=1 to require it)");
 }
 
-/// Finds `name` on `PATH` (or `/usr/bin`, where Debian puts its packages' binaries).
+/// Finds `name` on `PATH` (or in `/usr/bin` and `/usr/sbin`, where Debian puts its packages'
+/// binaries, when `PATH` is unset). Only `PATH` is searched when it is set, so a run with a
+/// `PATH` lacking an oracle skips it, as on a machine without it.
 pub fn find_binary(name: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect())
-        .unwrap_or_default();
-    dirs.push(PathBuf::from("/usr/bin"));
-    dirs.push(PathBuf::from("/usr/sbin"));
+    let dirs: Vec<PathBuf> = match std::env::var_os("PATH") {
+        Some(path) => std::env::split_paths(&path).collect(),
+        None => vec![PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")],
+    };
     dirs.into_iter()
         .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())

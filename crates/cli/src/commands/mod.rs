@@ -56,8 +56,26 @@ pub fn wants_json(command: &Command) -> bool {
 pub fn json_error(err: &anyhow::Error) -> String {
     match err.downcast_ref::<ApiError>() {
         Some(api) => api.body(),
-        None => promlite_http::json::error("internal", &format!("{err:#}")),
+        None => promlite_http::json::error("internal", &error_chain(err)),
     }
+}
+
+/// The error and its causes joined by `: `, leaving out a cause whose text the message
+/// already contains (library errors that display their source, as `Selector` does, would
+/// otherwise print it twice: `X: X`).
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Opens an existing data directory read-only: read commands must not create one by

@@ -21,8 +21,61 @@ fn now_ms() -> Timestamp {
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// A time on the command line: what the API accepts, plus `now` and times relative to now
+/// (`-5m`, `+1h`, `now-5m`). A bare signed number stays Unix seconds, as in the API.
 pub(super) fn time_param(name: &str, text: &str) -> Result<Timestamp, ApiError> {
-    parse_time(text).map_err(|e| ApiError::invalid_param(name, e))
+    let relative = text.strip_prefix("now").unwrap_or(text);
+    if relative.is_empty() {
+        return Ok(now_ms());
+    }
+    let signed = |sign: i64, rest: &str| -> Option<Result<Timestamp, ApiError>> {
+        // `-300` is a Unix time; only a duration with a unit is relative.
+        if !text.starts_with("now") && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return None;
+        }
+        Some(
+            parse_duration(rest)
+                .map(|ms| now_ms().saturating_add(sign.saturating_mul(ms)))
+                .map_err(|e| ApiError::invalid_param(name, e)),
+        )
+    };
+    let parsed = match relative.as_bytes().first() {
+        Some(b'-') => signed(-1, &relative[1..]),
+        Some(b'+') => signed(1, &relative[1..]),
+        _ => None,
+    };
+    match parsed {
+        Some(result) => result,
+        None => parse_time(text).map_err(|e| ApiError::invalid_param(name, e)),
+    }
+}
+
+/// The `--timeout` flag as query options.
+fn timeout_options(text: &str) -> Result<promlite::QueryOptions, ApiError> {
+    let ms = parse_duration(text).map_err(|e| ApiError::invalid_param("timeout", e))?;
+    Ok(promlite::QueryOptions {
+        timeout: Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+        ..promlite::QueryOptions::default()
+    })
+}
+
+/// For a person at a terminal: the query with a caret under the position a parse error names.
+fn show_error_position(err: &promlite::Error, query: &str, format: OutputFormat) {
+    let promlite::Error::Query(promlite::QueryError::Parse(parse)) = err else {
+        return;
+    };
+    if format != OutputFormat::Table {
+        return;
+    }
+    let Some(line) = query.lines().nth(parse.position.line.saturating_sub(1)) else {
+        return;
+    };
+    // Columns count bytes; the caret goes under the character starting at that byte.
+    let column = parse.position.column.saturating_sub(1).min(line.len());
+    let width = line
+        .get(..column)
+        .map_or(column, |prefix| prefix.chars().count());
+    eprintln!("  {line}\n  {}^", " ".repeat(width));
 }
 
 fn print(text: &str) -> anyhow::Result<()> {
@@ -60,14 +113,13 @@ pub fn instant(args: &QueryArgs) -> anyhow::Result<()> {
         Some(text) => time_param("time", text)?,
         None => now_ms(),
     };
+    let mut options = timeout_options(&args.timeout)?;
+    options.explain = args.explain;
     let db = open_existing_with(&args.data.data_dir, engine_options(args.no_fast_path))?;
-    let options = promlite::QueryOptions {
-        explain: args.explain,
-        ..promlite::QueryOptions::default()
-    };
-    let output = db
-        .query_with(&args.expr, time, &options)
-        .map_err(|e| api_error(&e, "query"))?;
+    let output = db.query_with(&args.expr, time, &options).map_err(|e| {
+        show_error_position(&e, &args.expr, args.format);
+        api_error(&e, "query")
+    })?;
     print(&output::query(&output, args.format))?;
     print_explain(&output, args.explain);
     hint_if_empty(&db, &output, time, args.format);
@@ -81,14 +133,15 @@ pub fn range(args: &QueryRangeArgs) -> anyhow::Result<()> {
     let step = parse_duration(&args.step).map_err(|e| ApiError::invalid_param("step", e))?;
     check_range(start, end, step)?;
     let step = Duration::from_millis(u64::try_from(step).unwrap_or(1));
+    let mut options = timeout_options(&args.timeout)?;
+    options.explain = args.explain;
     let db = open_existing_with(&args.data.data_dir, engine_options(args.no_fast_path))?;
-    let options = promlite::QueryOptions {
-        explain: args.explain,
-        ..promlite::QueryOptions::default()
-    };
     let output = db
         .query_range_with(&args.expr, start, end, step, &options)
-        .map_err(|e| api_error(&e, "query"))?;
+        .map_err(|e| {
+            show_error_position(&e, &args.expr, args.format);
+            api_error(&e, "query")
+        })?;
     print(&output::query(&output, args.format))?;
     print_explain(&output, args.explain);
     Ok(())
@@ -128,6 +181,9 @@ pub fn series(args: &SeriesArgs) -> anyhow::Result<()> {
     let series = db
         .series(&selectors, start, end)
         .map_err(|e| api_error(&e, "match[]"))?;
+    if series.is_empty() && args.range.format == OutputFormat::Table {
+        eprintln!("no series match {}", selectors.join(", "));
+    }
     print(&output::series(&series, args.range.format))
 }
 

@@ -41,13 +41,26 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         promlite::Db::open(dir, options)
             .with_context(|| format!("opening data directory {}", dir.display()))?
     };
+    promlite_http::middleware::CorsOrigin::new(&args.web_cors_origin)
+        .context("--web-cors-origin is not a valid regular expression")?;
     let defaults = ServerOptions::default();
+    // The query flags are derived from the API options; these are the rest.
+    let flags = vec![
+        ("web.listen-address".to_string(), args.listen.to_string()),
+        (
+            "storage.tsdb.path".to_string(),
+            args.data.data_dir.display().to_string(),
+        ),
+    ];
     let options = ServerOptions {
         listen: args.listen,
         workers: args.workers.unwrap_or(defaults.workers),
         api: ApiOptions {
             query_timeout: timeout,
             max_samples: args.query_max_samples,
+            max_concurrency: args.query_max_concurrency,
+            cors_origin: args.web_cors_origin.clone(),
+            flags,
             ..ApiOptions::default()
         },
         ..defaults

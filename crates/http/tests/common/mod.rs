@@ -135,17 +135,18 @@ pub fn enc(value: &str) -> String {
     out
 }
 
-/// Runs Debian's promtool with `args` and returns its stdout. Fails the test clearly when
-/// promtool is not installed (`.ci/run` installs the `prometheus` package).
-pub fn promtool(args: &[&str]) -> String {
-    let output = Command::new("promtool")
+/// Debian's promtool for `test`, or `None` after a `SKIPPED:` line (a failure when
+/// `PROMLITE_REQUIRE_ORACLES` is set; `.ci/run` sets it and installs the `prometheus` package).
+pub fn promtool_binary(test: &str) -> Option<std::path::PathBuf> {
+    promlite_testkit::oracle_binary("promtool", test)
+}
+
+/// Runs `promtool` (from [`promtool_binary`]) with `args` and returns its stdout.
+pub fn promtool(promtool: &std::path::Path, args: &[&str]) -> String {
+    let output = Command::new(promtool)
         .args(args)
         .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run promtool ({e}); install Debian's `prometheus` package (.ci/run does)"
-            )
-        });
+        .unwrap_or_else(|e| panic!("cannot run {} ({e})", promtool.display()));
     assert!(
         output.status.success(),
         "promtool {args:?} failed: {}\n{}",
