@@ -1,0 +1,1 @@
+//! Rule file parsing and validation tests.
