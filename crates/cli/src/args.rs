@@ -40,6 +40,10 @@ pub enum Command {
     /// Benchmark the workload queries on promlite, Prometheus and VictoriaMetrics (answers are
     /// checked against Prometheus; engines whose binaries are missing are skipped).
     Bench(BenchArgs),
+    /// Run unit tests (`test rules TEST.yml...`, promtool's format and exit codes).
+    Test(crate::commands::rules::TestArgs),
+    /// Check files (`check rules RULES.yml...`, promtool's messages and exit codes).
+    Check(crate::commands::rules::CheckArgs),
 }
 
 /// Output formats of the query and listing commands.

@@ -345,7 +345,7 @@ fn run_test_file_inner(
     })?;
     let raw: RawTestFile = serde_yaml_ng::from_str(&source).map_err(|err| Error::Yaml {
         path: display.clone(),
-        message: err.to_string(),
+        message: format!("yaml: {err}"),
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut rule_files = Vec::new();

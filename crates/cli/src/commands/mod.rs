@@ -5,6 +5,7 @@ mod demo;
 mod gen_cluster;
 mod query;
 mod replay;
+pub mod rules;
 mod serve;
 
 use std::path::Path;
@@ -27,6 +28,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Test(args) => rules::test(&args),
+        Command::Check(args) => rules::check(&args),
     }
 }
 

@@ -158,8 +158,8 @@ impl<'a> Exec<'a> {
             value = match value {
                 Value::Map(m) => match m.get(field) {
                     Some(v) => Value::Str(v.clone()),
-                    // Go's default `missingkey` leaves the invalid value, printed `<no value>`.
-                    None => Value::Nil,
+                    // A missing label is the map's zero value, "" (what promtool 2.42 prints).
+                    None => Value::Str(String::new()),
                 },
                 Value::ArgMap(m) => m.get(field).cloned().unwrap_or(Value::Nil),
                 Value::Sample(s) => match field.as_str() {

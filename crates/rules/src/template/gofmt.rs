@@ -205,7 +205,9 @@ impl Directive {
     }
 }
 
-fn bad_verb(verb: char, value: &Value) -> String {
+/// Go's wrong-type form `%!f(string=x)`: the value prints with the directive's precision
+/// still applied (`%.1f` of "1.5G" gives `%!f(string=1)`).
+fn bad_verb(verb: char, d: &Directive, value: &Value) -> String {
     let type_name = match value {
         Value::Nil => return format!("%!{verb}(<nil>)"),
         Value::Bool(_) => "bool",
@@ -218,7 +220,11 @@ fn bad_verb(verb: char, value: &Value) -> String {
         Value::Samples(_) => "template.queryResult",
         Value::Time(_) => "*time.Time",
     };
-    format!("%!{verb}({type_name}={})", format_value(value))
+    let shown = match (value, d.precision) {
+        (Value::Str(s), Some(p)) => s.chars().take(p).collect(),
+        _ => format_value(value),
+    };
+    format!("%!{verb}({type_name}={shown})")
 }
 
 /// Go-quoted string (`%q`): double quotes, Go escapes.
@@ -262,8 +268,8 @@ fn format_one(verb: char, d: &Directive, value: &Value) -> String {
         ('f' | 'F', Value::Float(f)) => d.sign(format_f(*f, d.precision.unwrap_or(6)), *f < 0.0),
         ('e', Value::Float(f)) => d.sign(format_e(*f, d.precision.unwrap_or(6)), *f < 0.0),
         ('g', Value::Float(f)) => d.sign(format_g(*f, d.precision), *f < 0.0),
-        ('f' | 'F', Value::Int(_)) | ('e' | 'g', Value::Int(_)) => bad_verb(verb, value),
-        _ => bad_verb(verb, value),
+        ('f' | 'F', Value::Int(_)) | ('e' | 'g', Value::Int(_)) => bad_verb(verb, d, value),
+        _ => bad_verb(verb, d, value),
     };
     let _ = d.sharp;
     d.pad(body)

@@ -56,7 +56,7 @@ fn expansions() {
     check("a  {{- \" b \" -}}  c", "a b c");
     check("{{/* comment */}}x", "x");
     check("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}", "2");
-    check("{{ $labels.missing }}", "<no value>");
+    check("{{ $labels.missing }}", "");
     check("{{ range query \"up\" }}{{ .Labels.instance }}={{ .Value }}{{ end }}", "a:9100=1");
     check("{{ query \"up\" | first | value }}", "1");
     check("{{ with query \"nothing\" }}x{{ else }}empty{{ end }}", "empty");
