@@ -269,15 +269,14 @@ impl Group {
     }
 
     /// The evaluation slot at or before `now_ms`: Prometheus's `EvalTimestamp`, slots of
-    /// `interval` shifted by `hash(file, name) mod interval` (computed in nanoseconds, as
-    /// Prometheus does, then truncated to milliseconds).
+    /// `interval` shifted by `hash(file, name) mod interval`. Prometheus computes the offset in
+    /// nanoseconds and stores samples at the slot truncated to milliseconds, so the offset is
+    /// truncated to milliseconds here (the stored timestamps are then the same).
     pub fn eval_timestamp(&self, now_ms: Timestamp) -> Timestamp {
-        let interval_ns = i128::from(self.interval_ms) * 1_000_000;
-        let offset = i128::from(group_hash(&self.file, &self.name)) % interval_ns;
-        let adjusted = i128::from(now_ms) * 1_000_000 - offset;
-        let base = adjusted - adjusted.rem_euclid(interval_ns);
-        let ns = base + offset;
-        i64::try_from(ns.div_euclid(1_000_000)).unwrap_or(now_ms)
+        let interval_ns = u64::try_from(self.interval_ms).unwrap_or(1).saturating_mul(1_000_000).max(1);
+        let offset_ms = i64::try_from(group_hash(&self.file, &self.name) % interval_ns / 1_000_000).unwrap_or(0);
+        let adjusted = now_ms - offset_ms;
+        adjusted - adjusted.rem_euclid(self.interval_ms) + offset_ms
     }
 
     /// All alerts of all alerting rules, pending, firing and recently resolved, in rule order.
