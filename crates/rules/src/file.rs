@@ -197,6 +197,8 @@ impl<'de> Deserialize<'de> for Scalar {
 /// Where a rule's values start in the source text.
 #[derive(Debug, Clone, Default)]
 struct RulePositions {
+    /// Where the item's mapping starts (its first key).
+    start: Option<(usize, usize)>,
     keys: HashMap<String, (usize, usize)>,
 }
 
@@ -252,7 +254,13 @@ fn locate(source: &str) -> Vec<(RulePositions, Vec<RulePositions>)> {
         // A new group item?
         if is_item && (group_dash.is_none() || group_dash == Some(indent)) && !in_rules_item(indent, rule_dash, in_rules) {
             group_dash = Some(indent);
-            groups.push((RulePositions::default(), Vec::new()));
+            groups.push((
+                RulePositions {
+                    start: Some((idx + 1, key_col + 1)),
+                    keys: HashMap::new(),
+                },
+                Vec::new(),
+            ));
             in_rules = false;
             rule_dash = None;
             group_key_col = key_col;
@@ -262,7 +270,10 @@ fn locate(source: &str) -> Vec<(RulePositions, Vec<RulePositions>)> {
         };
         if in_rules && is_item && (rule_dash.is_none() || rule_dash == Some(indent)) {
             rule_dash = Some(indent);
-            rules.push(RulePositions::default());
+            rules.push(RulePositions {
+                start: Some((idx + 1, key_col + 1)),
+                keys: HashMap::new(),
+            });
             rule_key_col = key_col;
         }
         if let (Some(k), Some(vcol)) = (key, key_value_col) {
@@ -339,7 +350,7 @@ pub fn parse_rule_file(path: &str, source: &str) -> Result<RuleFile> {
     for (group_idx, raw_group) in raw.groups.into_iter().enumerate() {
         let empty = (RulePositions::default(), Vec::new());
         let (group_pos, rule_pos) = positions.get(group_idx).unwrap_or(&empty);
-        let group_at = group_pos.keys.get("name").copied();
+        let group_at = group_pos.start;
         let group_error = |message: String| RuleError {
             position: group_at,
             position_alt: None,
@@ -381,7 +392,14 @@ pub fn parse_rule_file(path: &str, source: &str) -> Result<RuleFile> {
         for (rule_idx, raw_rule) in raw_group.rules.into_iter().enumerate() {
             let empty_rule = RulePositions::default();
             let pos = rule_pos.get(rule_idx).unwrap_or(&empty_rule);
-            let at = |key: &str| pos.keys.get(key).copied();
+            // A key the rule does not have is Go's zero node: Prometheus prints it as 0:0.
+            let located = pos.start.is_some();
+            let at = |key: &str| {
+                pos.keys
+                    .get(key)
+                    .copied()
+                    .or(if located { Some((0, 0)) } else { None })
+            };
             let record = raw_rule.record.map(|s| s.0).unwrap_or_default();
             let alert = raw_rule.alert.map(|s| s.0).unwrap_or_default();
             let expr = raw_rule.expr.map(|s| s.0).unwrap_or_default();
@@ -400,7 +418,7 @@ pub fn parse_rule_file(path: &str, source: &str) -> Result<RuleFile> {
                 push(at("record"), at("alert"), "only one of 'record' and 'alert' must be set".into());
             }
             if record.is_empty() && alert.is_empty() {
-                push(at("record").or(at("alert")), None, "one of 'record' or 'alert' must be set".into());
+                push(at("record"), None, "one of 'record' or 'alert' must be set".into());
             }
             if expr.is_empty() {
                 push(at("expr"), None, "field 'expr' must be set in rule".into());

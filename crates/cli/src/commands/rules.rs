@@ -92,17 +92,21 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
                     Ok(file) => {
                         let n_rules: usize = file.groups.iter().map(|g| g.rules.len()).sum();
                         let duplicates = duplicate_rules(&file);
-                        if !duplicates.is_empty() {
-                            println!("  WARNING: {} duplicate rule(s) found.", duplicates.len());
+                        if duplicates.is_empty() {
+                            println!("  SUCCESS: {n_rules} rules found");
+                        } else {
+                            // promtool's default lint: reported as a failure, exit code 0.
+                            let mut message =
+                                format!("lint error {} duplicate rule(s) found.\n", duplicates.len());
                             for d in &duplicates {
-                                println!("Metric: {}\nLabel(s):", d.name);
+                                message.push_str(&format!("Metric: {}\nLabel(s):\n", d.name));
                                 for (k, v) in &d.labels {
-                                    println!("\t{k}: {v}");
+                                    message.push_str(&format!("\t{k}: {v}\n"));
                                 }
                             }
-                            println!("Might cause inconsistency while recording expressions.");
+                            message.push_str("Might cause inconsistency while recording expressions");
+                            eprintln!("  FAILED:\n{message}");
                         }
-                        println!("  SUCCESS: {n_rules} rules found");
                     }
                     Err(RulesError::InvalidRules { path, errors }) => {
                         eprintln!("  FAILED:");

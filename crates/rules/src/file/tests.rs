@@ -27,7 +27,7 @@ fn positioned_errors() {
     );
     assert_eq!(
         errors("groups:\n- name: g\n  rules:\n  - expr: up\n"),
-        ["group \"g\", rule 1, \"\": one of 'record' or 'alert' must be set"]
+        ["0:0: group \"g\", rule 1, \"\": one of 'record' or 'alert' must be set"]
     );
 }
 
