@@ -44,6 +44,8 @@ pub enum Command {
     Test(crate::commands::rules::TestArgs),
     /// Check files (`check rules RULES.yml...`, promtool's messages and exit codes).
     Check(crate::commands::rules::CheckArgs),
+    /// Recording and alerting rules over stored data (`rules backfill`).
+    Rules(crate::commands::rules::RulesArgs),
 }
 
 /// Output formats of the query and listing commands.

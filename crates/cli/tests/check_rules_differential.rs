@@ -17,7 +17,10 @@ fn check_rules_matches_promtool() {
         for entry in std::fs::read_dir(root.join(dir)).expect("corpus directory") {
             let path = entry.expect("entry").path();
             if path.extension().is_some_and(|e| e == "yml") {
-                files.push(format!("{dir}/{}", path.file_name().unwrap().to_string_lossy()));
+                files.push(format!(
+                    "{dir}/{}",
+                    path.file_name().unwrap().to_string_lossy()
+                ));
             }
         }
     }
@@ -47,7 +50,9 @@ fn check_rules_matches_promtool() {
             n_failing += 1;
         }
         if expected != got {
-            mismatches.push(format!("{file}:\n promtool {expected:?}\n ours     {got:?}"));
+            mismatches.push(format!(
+                "{file}:\n promtool {expected:?}\n ours     {got:?}"
+            ));
         }
     }
     assert!(n_failing >= 8, "{n_failing} invalid files");

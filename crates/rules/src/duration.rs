@@ -32,13 +32,19 @@ pub fn parse(text: &str) -> Result<i64, String> {
         if i == start {
             return Err(invalid());
         }
-        let n: i64 = text.get(start..i).and_then(|s| s.parse().ok()).ok_or_else(invalid)?;
+        let n: i64 = text
+            .get(start..i)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(invalid)?;
         let ustart = i;
         while bytes.get(i).is_some_and(u8::is_ascii_alphabetic) {
             i += 1;
         }
         let unit = text.get(ustart..i).unwrap_or("");
-        let idx = UNITS.iter().position(|(u, _)| *u == unit).ok_or_else(invalid)?;
+        let idx = UNITS
+            .iter()
+            .position(|(u, _)| *u == unit)
+            .ok_or_else(invalid)?;
         if last_unit != usize::MAX && idx <= last_unit {
             return Err(invalid());
         }
@@ -86,7 +92,13 @@ pub fn format(ms: i64) -> String {
 mod tests {
     #[test]
     fn round_trips() {
-        for (text, ms) in [("1h30m", 5_400_000), ("5m", 300_000), ("0s", 0), ("1d", 86_400_000), ("1m30s500ms", 90_500)] {
+        for (text, ms) in [
+            ("1h30m", 5_400_000),
+            ("5m", 300_000),
+            ("0s", 0),
+            ("1d", 86_400_000),
+            ("1m30s500ms", 90_500),
+        ] {
             assert_eq!(super::parse(text), Ok(ms));
             assert_eq!(super::format(ms), text);
         }

@@ -247,12 +247,16 @@ fn locate(source: &str) -> Vec<(RulePositions, Vec<RulePositions>)> {
             }
             None => (false, indent, trimmed),
         };
-        let key = body.split_once(':').map(|(k, _)| k.trim()).filter(|k| {
-            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        });
+        let key = body
+            .split_once(':')
+            .map(|(k, _)| k.trim())
+            .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
         let key_value_col = key.map(|k| key_col + k.len() + 1);
         // A new group item?
-        if is_item && (group_dash.is_none() || group_dash == Some(indent)) && !in_rules_item(indent, rule_dash, in_rules) {
+        if is_item
+            && (group_dash.is_none() || group_dash == Some(indent))
+            && !in_rules_item(indent, rule_dash, in_rules)
+        {
             group_dash = Some(indent);
             groups.push((
                 RulePositions {
@@ -319,11 +323,7 @@ fn yaml_message(err: &serde_yaml_ng::Error) -> String {
     let text = err.to_string();
     match err.location() {
         Some(loc) => {
-            let core = text
-                .split(" at line ")
-                .next()
-                .unwrap_or(&text)
-                .to_string();
+            let core = text.split(" at line ").next().unwrap_or(&text).to_string();
             format!("yaml: line {}: column {}: {core}", loc.line(), loc.column())
         }
         None => format!("yaml: {text}"),
@@ -368,24 +368,26 @@ pub fn parse_rule_file(path: &str, source: &str) -> Result<RuleFile> {
                 raw_group.name
             )));
         }
-        let parse_dur = |field: &str, value: &Option<Scalar>, errors: &mut Vec<RuleError>| -> Option<i64> {
-            let value = value.as_ref()?;
-            match duration::parse(&value.0) {
-                Ok(ms) => Some(ms),
-                Err(message) => {
-                    errors.push(RuleError {
-                        position: group_pos.keys.get(field).copied(),
-                        position_alt: None,
-                        group: raw_group.name.clone(),
-                        rule: 0,
-                        rule_name: String::new(),
-                        message: format!("{field}: {message}"),
-                    });
-                    None
+        let parse_dur =
+            |field: &str, value: &Option<Scalar>, errors: &mut Vec<RuleError>| -> Option<i64> {
+                let value = value.as_ref()?;
+                match duration::parse(&value.0) {
+                    Ok(ms) => Some(ms),
+                    Err(message) => {
+                        errors.push(RuleError {
+                            position: group_pos.keys.get(field).copied(),
+                            position_alt: None,
+                            group: raw_group.name.clone(),
+                            rule: 0,
+                            rule_name: String::new(),
+                            message: format!("{field}: {message}"),
+                        });
+                        None
+                    }
                 }
-            }
-        };
-        let interval_ms = parse_dur("interval", &raw_group.interval, &mut errors).filter(|&ms| ms != 0);
+            };
+        let interval_ms =
+            parse_dur("interval", &raw_group.interval, &mut errors).filter(|&ms| ms != 0);
         let query_offset_ms = parse_dur("query_offset", &raw_group.query_offset, &mut errors);
         let limit = usize::try_from(raw_group.limit.unwrap_or(0)).unwrap_or(0);
         let mut rules = Vec::new();
@@ -403,8 +405,14 @@ pub fn parse_rule_file(path: &str, source: &str) -> Result<RuleFile> {
             let record = raw_rule.record.map(|s| s.0).unwrap_or_default();
             let alert = raw_rule.alert.map(|s| s.0).unwrap_or_default();
             let expr = raw_rule.expr.map(|s| s.0).unwrap_or_default();
-            let rule_name = if alert.is_empty() { record.clone() } else { alert.clone() };
-            let mut push = |position: Option<(usize, usize)>, position_alt: Option<(usize, usize)>, message: String| {
+            let rule_name = if alert.is_empty() {
+                record.clone()
+            } else {
+                alert.clone()
+            };
+            let mut push = |position: Option<(usize, usize)>,
+                            position_alt: Option<(usize, usize)>,
+                            message: String| {
                 errors.push(RuleError {
                     position,
                     position_alt,
@@ -415,21 +423,37 @@ pub fn parse_rule_file(path: &str, source: &str) -> Result<RuleFile> {
                 });
             };
             if !record.is_empty() && !alert.is_empty() {
-                push(at("record"), at("alert"), "only one of 'record' and 'alert' must be set".into());
+                push(
+                    at("record"),
+                    at("alert"),
+                    "only one of 'record' and 'alert' must be set".into(),
+                );
             }
             if record.is_empty() && alert.is_empty() {
-                push(at("record"), None, "one of 'record' or 'alert' must be set".into());
+                push(
+                    at("record"),
+                    None,
+                    "one of 'record' or 'alert' must be set".into(),
+                );
             }
             if expr.is_empty() {
                 push(at("expr"), None, "field 'expr' must be set in rule".into());
             } else if let Err(err) = promlite_promql::parse(&expr) {
-                push(at("expr"), None, format!("could not parse expression: {err}"));
+                push(
+                    at("expr"),
+                    None,
+                    format!("could not parse expression: {err}"),
+                );
             }
             let mut for_ms = 0;
             let mut keep_firing_for_ms = 0;
             for (field, value, slot) in [
                 ("for", &raw_rule.for_, &mut for_ms),
-                ("keep_firing_for", &raw_rule.keep_firing_for, &mut keep_firing_for_ms),
+                (
+                    "keep_firing_for",
+                    &raw_rule.keep_firing_for,
+                    &mut keep_firing_for_ms,
+                ),
             ] {
                 if let Some(v) = value {
                     match duration::parse(&v.0) {
@@ -452,16 +476,32 @@ pub fn parse_rule_file(path: &str, source: &str) -> Result<RuleFile> {
                 .collect();
             if !record.is_empty() {
                 if !annotations.is_empty() {
-                    push(at("record"), None, "invalid field 'annotations' in recording rule".into());
+                    push(
+                        at("record"),
+                        None,
+                        "invalid field 'annotations' in recording rule".into(),
+                    );
                 }
                 if for_ms != 0 {
-                    push(at("record"), None, "invalid field 'for' in recording rule".into());
+                    push(
+                        at("record"),
+                        None,
+                        "invalid field 'for' in recording rule".into(),
+                    );
                 }
                 if keep_firing_for_ms != 0 {
-                    push(at("record"), None, "invalid field 'keep_firing_for' in recording rule".into());
+                    push(
+                        at("record"),
+                        None,
+                        "invalid field 'keep_firing_for' in recording rule".into(),
+                    );
                 }
                 if !is_valid_metric_name(&record) {
-                    push(at("record"), None, format!("invalid recording rule name: {record}"));
+                    push(
+                        at("record"),
+                        None,
+                        format!("invalid recording rule name: {record}"),
+                    );
                 }
             }
             for (name, _) in &labels {
@@ -475,7 +515,9 @@ pub fn parse_rule_file(path: &str, source: &str) -> Result<RuleFile> {
                 }
             }
             let kind = if alert.is_empty() {
-                RuleKind::Recording { record: record.clone() }
+                RuleKind::Recording {
+                    record: record.clone(),
+                }
             } else {
                 let mut label_templates = Vec::new();
                 for (name, value) in &labels {
@@ -548,7 +590,10 @@ pub fn duplicate_rules(file: &RuleFile) -> Vec<DuplicateRule> {
         for rule in &group.rules {
             let key = (rule.name().to_string(), rule.labels.clone());
             if seen.contains(&key) {
-                if !duplicates.iter().any(|d: &DuplicateRule| d.name == key.0 && d.labels == key.1) {
+                if !duplicates
+                    .iter()
+                    .any(|d: &DuplicateRule| d.name == key.0 && d.labels == key.1)
+                {
                     duplicates.push(DuplicateRule {
                         name: key.0.clone(),
                         labels: key.1.clone(),

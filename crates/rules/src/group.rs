@@ -273,8 +273,12 @@ impl Group {
     /// nanoseconds and stores samples at the slot truncated to milliseconds, so the offset is
     /// truncated to milliseconds here (the stored timestamps are then the same).
     pub fn eval_timestamp(&self, now_ms: Timestamp) -> Timestamp {
-        let interval_ns = u64::try_from(self.interval_ms).unwrap_or(1).saturating_mul(1_000_000).max(1);
-        let offset_ms = i64::try_from(group_hash(&self.file, &self.name) % interval_ns / 1_000_000).unwrap_or(0);
+        let interval_ns = u64::try_from(self.interval_ms)
+            .unwrap_or(1)
+            .saturating_mul(1_000_000)
+            .max(1);
+        let offset_ms = i64::try_from(group_hash(&self.file, &self.name) % interval_ns / 1_000_000)
+            .unwrap_or(0);
         let adjusted = now_ms - offset_ms;
         adjusted - adjusted.rem_euclid(self.interval_ms) + offset_ms
     }
@@ -364,7 +368,12 @@ fn write_output(
         let _ = storage.append_batch(&stale).map(|outcomes| {
             outcomes
                 .into_iter()
-                .filter(|o| !matches!(o, Ok(()) | Err(AppendError::OutOfOrder | AppendError::Duplicate)))
+                .filter(|o| {
+                    !matches!(
+                        o,
+                        Ok(()) | Err(AppendError::OutOfOrder | AppendError::Duplicate)
+                    )
+                })
                 .count()
         });
     }
@@ -459,8 +468,7 @@ fn eval_alerting(
             .collect();
         if current.contains_key(&alert_labels) {
             return Err(
-                "vector contains metrics with the same labelset after applying alert labels"
-                    .into(),
+                "vector contains metrics with the same labelset after applying alert labels".into(),
             );
         }
         current.insert(
@@ -495,7 +503,9 @@ fn eval_alerting(
     let mut keys: Vec<Labels> = rule.active.keys().cloned().collect();
     keys.sort();
     for key in keys {
-        let Some(a) = rule.active.get_mut(&key) else { continue };
+        let Some(a) = rule.active.get_mut(&key) else {
+            continue;
+        };
         if !result_keys.contains(&key) {
             let mut keep_firing = false;
             if a.state == AlertState::Firing && *keep_firing_for_ms > 0 {
@@ -506,7 +516,8 @@ fn eval_alerting(
             }
             // A pending alert that vanished is dropped; a resolved one after the retention.
             if a.state == AlertState::Pending
-                || a.resolved_at.is_some_and(|r| ts - r > RESOLVED_RETENTION_MS)
+                || a.resolved_at
+                    .is_some_and(|r| ts - r > RESOLVED_RETENTION_MS)
             {
                 to_delete.push(key.clone());
             }
@@ -544,9 +555,7 @@ fn eval_alerting(
     }
     if limit > 0 && n_active > limit {
         rule.active.clear();
-        return Err(format!(
-            "exceeded limit of {limit} with {n_active} alerts"
-        ));
+        return Err(format!("exceeded limit of {limit} with {n_active} alerts"));
     }
     Ok(out)
 }

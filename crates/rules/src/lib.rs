@@ -42,3 +42,5 @@ pub mod template;
 pub mod unittest;
 
 pub use error::{Error, Result};
+/// The PromQL engine rules are evaluated with (re-exported so callers need no direct dependency).
+pub use promlite_eval::{Engine, EngineOptions};

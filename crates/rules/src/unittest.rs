@@ -156,7 +156,11 @@ fn format_float_e(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let s = format!("{v:E}");
     let (mantissa, exp) = s.split_once('E').unwrap_or((&s, "0"));
@@ -200,7 +204,11 @@ fn alerts_string(alerts: &LabelsAndAnnotations) -> String {
         return "[]".into();
     }
     let one = |(l, a): &(Vec<(String, String)>, Vec<(String, String)>)| {
-        format!("Labels:{}\nAnnotations:{}", pairs_string(l), pairs_string(a))
+        format!(
+            "Labels:{}\nAnnotations:{}",
+            pairs_string(l),
+            pairs_string(a)
+        )
     };
     let mut s = String::from("[\n0:");
     s.push_str(&indent_lines(&format!("\n{}", one(&alerts[0])), "  "));
@@ -293,18 +301,22 @@ fn glob(pattern: &Path) -> Vec<PathBuf> {
         .file_name()
         .map(|n| n.to_string_lossy().chars().collect())
         .unwrap_or_default();
-    let mut out: Vec<PathBuf> = std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .filter(|e| {
-                    let name: Vec<char> = e.file_name().to_string_lossy().chars().collect();
-                    glob_match(&file_pattern, &name)
-                })
-                .map(|e| dir.join(e.file_name()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut out: Vec<PathBuf> = std::fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    })
+    .map(|entries| {
+        entries
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                let name: Vec<char> = e.file_name().to_string_lossy().chars().collect();
+                glob_match(&file_pattern, &name)
+            })
+            .map(|e| dir.join(e.file_name()))
+            .collect()
+    })
+    .unwrap_or_default();
     out.sort();
     out
 }
@@ -357,24 +369,37 @@ fn run_test_file_inner(
         };
         let matched = glob(&full);
         if matched.is_empty() {
-            warnings.push(format!("  WARNING: no file match pattern {}", full.display()));
+            warnings.push(format!(
+                "  WARNING: no file match pattern {}",
+                full.display()
+            ));
         }
         rule_files.extend(matched);
     }
-    let mut eval_interval = parse_duration_field(&display, "evaluation_interval", &raw.evaluation_interval)?;
+    let mut eval_interval =
+        parse_duration_field(&display, "evaluation_interval", &raw.evaluation_interval)?;
     if eval_interval == 0 {
         eval_interval = 60_000;
     }
     let mut order: HashMap<String, usize> = HashMap::new();
     for (i, name) in raw.group_eval_order.iter().enumerate() {
         if order.insert(name.clone(), i).is_some() {
-            return Ok(vec![format!("group name repeated in evaluation order: {name}")]);
+            return Ok(vec![format!(
+                "group name repeated in evaluation order: {name}"
+            )]);
         }
     }
     let engine = Engine::new(engine_options.clone());
     let mut failures = Vec::new();
     for test in &raw.tests {
-        failures.extend(run_test_group(test, &display, eval_interval, &order, &rule_files, &engine)?);
+        failures.extend(run_test_group(
+            test,
+            &display,
+            eval_interval,
+            &order,
+            &rule_files,
+            &engine,
+        )?);
     }
     Ok(failures)
 }
@@ -405,7 +430,9 @@ fn run_test_group(
         let samples: Vec<Sample> = values
             .into_iter()
             .enumerate()
-            .filter_map(|(i, v)| v.map(|v| Sample::new(i64::try_from(i).unwrap_or(i64::MAX).saturating_mul(step), v)))
+            .filter_map(|(i, v)| {
+                v.map(|v| Sample::new(i64::try_from(i).unwrap_or(i64::MAX).saturating_mul(step), v))
+            })
             .collect();
         inputs.push((labels, samples, 0));
     }
@@ -462,7 +489,10 @@ fn run_test_group(
     }
     let mut promql_tests = Vec::new();
     for test in &tg.promql_expr_test {
-        promql_tests.push((parse_duration_field(path, "eval_time", &test.eval_time)?, test));
+        promql_tests.push((
+            parse_duration_field(path, "eval_time", &test.eval_time)?,
+            test,
+        ));
     }
     let maxt = alert_tests
         .keys()
@@ -555,7 +585,11 @@ fn run_test_group(
     }
 
     'tests: for (t, test) in &promql_tests {
-        let got = match engine.instant_query(crate::storage::RuleStorage::queryable(&store), &test.expr, *t) {
+        let got = match engine.instant_query(
+            crate::storage::RuleStorage::queryable(&store),
+            &test.expr,
+            *t,
+        ) {
             Ok(out) => match out.value {
                 Value::Vector(v) => v.into_iter().map(|s| (s.labels, s.v)).collect::<Vec<_>>(),
                 Value::Scalar { v, .. } => vec![(Labels::empty(), v)],
@@ -596,8 +630,8 @@ fn run_test_group(
         exp.sort_by(|a, b| a.0.cmp(&b.0));
         got.sort_by(|a, b| a.0.cmp(&b.0));
         // reflect.DeepEqual on float64 compares with ==: NaN never equals NaN, and 0 == -0.
-        let equal = exp.len() == got.len()
-            && exp.iter().zip(&got).all(|(e, g)| e.0 == g.0 && e.1 == g.1);
+        let equal =
+            exp.len() == got.len() && exp.iter().zip(&got).all(|(e, g)| e.0 == g.0 && e.1 == g.1);
         if !equal {
             errs.push(format!(
                 "    expr: {:?}, time: {},\n        exp: {}\n        got: {}",

@@ -38,7 +38,10 @@ fn recorded_verdicts(dir: &Path) -> BTreeMap<String, i32> {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let (name, code) = l.split_once(' ').expect("`file code` lines");
-            (name.to_string(), code.trim().parse().expect("numeric exit code"))
+            (
+                name.to_string(),
+                code.trim().parse().expect("numeric exit code"),
+            )
         })
         .collect()
 }
@@ -65,9 +68,17 @@ fn corpus_is_large_and_a_third_fails() {
     let (dir, files) = corpus();
     let verdicts = recorded_verdicts(&dir);
     assert!(files.len() >= 40, "{} test files", files.len());
-    assert_eq!(files.len(), verdicts.len(), "every test file has a recorded verdict");
+    assert_eq!(
+        files.len(),
+        verdicts.len(),
+        "every test file has a recorded verdict"
+    );
     let failing = verdicts.values().filter(|&&c| c != 0).count();
-    assert!(failing * 3 >= files.len(), "{failing} of {} fail", files.len());
+    assert!(
+        failing * 3 >= files.len(),
+        "{failing} of {} fail",
+        files.len()
+    );
     assert!(failing < files.len(), "some files pass");
 }
 

@@ -30,6 +30,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(&args),
         Command::Test(args) => rules::test(&args),
         Command::Check(args) => rules::check(&args),
+        Command::Rules(args) => rules::rules(&args),
     }
 }
 

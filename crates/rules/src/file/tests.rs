@@ -47,11 +47,23 @@ fn parses_every_field() {
     )
     .unwrap();
     let g = &file.groups[0];
-    assert_eq!((g.interval_ms, g.query_offset_ms, g.limit), (Some(30_000), Some(60_000), 3));
-    let RuleKind::Alerting { for_ms, keep_firing_for_ms, annotations, .. } = &g.rules[0].kind else {
+    assert_eq!(
+        (g.interval_ms, g.query_offset_ms, g.limit),
+        (Some(30_000), Some(60_000), 3)
+    );
+    let RuleKind::Alerting {
+        for_ms,
+        keep_firing_for_ms,
+        annotations,
+        ..
+    } = &g.rules[0].kind
+    else {
         panic!("alerting rule expected");
     };
-    assert_eq!((*for_ms, *keep_firing_for_ms, annotations.len()), (300_000, 600_000, 1));
+    assert_eq!(
+        (*for_ms, *keep_firing_for_ms, annotations.len()),
+        (300_000, 600_000, 1)
+    );
 }
 
 #[test]

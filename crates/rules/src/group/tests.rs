@@ -15,7 +15,10 @@ fn group(yaml: &str) -> Group {
 }
 
 fn samples(store: &CheckedMemStore, name: &str) -> Vec<(Labels, Vec<Sample>)> {
-    let q = store.queryable().querier(-1_000_000_000, 1_000_000_000).unwrap();
+    let q = store
+        .queryable()
+        .querier(-1_000_000_000, 1_000_000_000)
+        .unwrap();
     let hints = promlite_model::SelectHints {
         start: -1_000_000_000,
         end: 1_000_000_000,
@@ -38,7 +41,9 @@ fn engine() -> Engine {
 }
 
 fn add(store: &CheckedMemStore, pairs: &[(&str, &str)], t: i64, v: f64) {
-    store.store().add(Labels::from_pairs(pairs.iter().copied()), Sample::new(t, v));
+    store
+        .store()
+        .add(Labels::from_pairs(pairs.iter().copied()), Sample::new(t, v));
 }
 
 /// Sample timestamps written by Prometheus 2.42 for these groups (file
@@ -56,7 +61,11 @@ fn eval_timestamps_align_like_prometheus() {
     let g1 = Group::new("/tmp/rules/prom/rules.yml", spec("g1", 10_000), 60_000);
     assert_eq!(g1.eval_timestamp(1_796_198_980_000), 1_796_198_977_635);
     assert_eq!(g1.eval_timestamp(1_796_198_987_635), 1_796_198_987_635);
-    let g2 = Group::new("/tmp/rules/prom/rules.yml", spec("another-group", 7_000), 60_000);
+    let g2 = Group::new(
+        "/tmp/rules/prom/rules.yml",
+        spec("another-group", 7_000),
+        60_000,
+    );
     assert_eq!(g2.eval_timestamp(1_796_198_980_000), 1_796_198_977_774);
 }
 
@@ -81,7 +90,12 @@ fn vanished_series_get_a_staleness_marker() {
     add(&store, &[("__name__", "x"), ("i", "1")], 0, 1.0);
     add(&store, &[("__name__", "x"), ("i", "2")], 0, 1.0);
     add(&store, &[("__name__", "x"), ("i", "1")], 60_000, 2.0);
-    add(&store, &[("__name__", "x"), ("i", "2")], 60_000, promlite_model::STALE_NAN);
+    add(
+        &store,
+        &[("__name__", "x"), ("i", "2")],
+        60_000,
+        promlite_model::STALE_NAN,
+    );
     g.eval(&engine(), &store, 0, &EvalContext::default());
     g.eval(&engine(), &store, 60_000, &EvalContext::default());
     let recorded = samples(&store, "r");
@@ -110,10 +124,21 @@ fn alert_goes_pending_firing_resolved_with_keep_firing_for() {
     use AlertState::*;
     assert_eq!(
         states,
-        [Some(Pending), Some(Pending), Some(Firing), Some(Firing), Some(Firing), Some(Inactive), Some(Inactive)]
+        [
+            Some(Pending),
+            Some(Pending),
+            Some(Firing),
+            Some(Firing),
+            Some(Firing),
+            Some(Inactive),
+            Some(Inactive)
+        ]
     );
     let alerts = samples(&store, "ALERTS");
-    let states: Vec<&str> = alerts.iter().map(|(l, _)| l.get("alertstate").unwrap()).collect();
+    let states: Vec<&str> = alerts
+        .iter()
+        .map(|(l, _)| l.get("alertstate").unwrap())
+        .collect();
     assert_eq!(states, ["firing", "pending"]);
     let for_state = samples(&store, "ALERTS_FOR_STATE");
     assert_eq!(for_state[0].1.first(), Some(&Sample::new(0, 0.0)));
@@ -127,7 +152,10 @@ fn limit_and_duplicate_labelsets_make_the_rule_unhealthy() {
     add(&store, &[("__name__", "x"), ("i", "2")], 0, 1.0);
     g.eval(&engine(), &store, 0, &EvalContext::default());
     assert_eq!(g.rules[0].health, Health::Bad);
-    assert_eq!(g.rules[0].last_error.as_deref(), Some("exceeded limit of 1 with 2 series"));
+    assert_eq!(
+        g.rules[0].last_error.as_deref(),
+        Some("exceeded limit of 1 with 2 series")
+    );
     assert_eq!(
         g.rules[1].last_error.as_deref(),
         Some("vector contains metrics with the same labelset after applying rule labels")

@@ -68,7 +68,11 @@ impl<'a> Exec<'a> {
             BlockKind::If | BlockKind::With => {
                 let value = self.pipeline(&block.pipe, dot)?;
                 if value.is_true() {
-                    let new_dot = if block.kind == BlockKind::With { value } else { dot.clone() };
+                    let new_dot = if block.kind == BlockKind::With {
+                        value
+                    } else {
+                        dot.clone()
+                    };
                     self.list(&block.body, &new_dot)?;
                 } else {
                     self.vars.truncate(mark);
@@ -91,9 +95,16 @@ impl<'a> Exec<'a> {
                     Value::Samples(s) => s
                         .into_iter()
                         .enumerate()
-                        .map(|(i, s)| (Value::Int(i64::try_from(i).unwrap_or(i64::MAX)), Value::Sample(s)))
+                        .map(|(i, s)| {
+                            (
+                                Value::Int(i64::try_from(i).unwrap_or(i64::MAX)),
+                                Value::Sample(s),
+                            )
+                        })
                         .collect(),
-                    Value::Int(n) => (0..n.max(0)).map(|i| (Value::Int(i), Value::Int(i))).collect(),
+                    Value::Int(n) => (0..n.max(0))
+                        .map(|i| (Value::Int(i), Value::Int(i)))
+                        .collect(),
                     Value::Nil => Vec::new(),
                     other => {
                         return Err(self.error(
@@ -153,7 +164,12 @@ impl<'a> Exec<'a> {
             .map_or(Value::Nil, |(_, v)| v.clone())
     }
 
-    fn fields(&self, mut value: Value, fields: &[String], cmd: &Command) -> Result<Value, TemplateError> {
+    fn fields(
+        &self,
+        mut value: Value,
+        fields: &[String],
+        cmd: &Command,
+    ) -> Result<Value, TemplateError> {
         for field in fields {
             value = match value {
                 Value::Map(m) => match m.get(field) {
@@ -192,7 +208,12 @@ impl<'a> Exec<'a> {
         Ok(value)
     }
 
-    fn operand(&mut self, operand: &Operand, dot: &Value, cmd: &Command) -> Result<Value, TemplateError> {
+    fn operand(
+        &mut self,
+        operand: &Operand,
+        dot: &Value,
+        cmd: &Command,
+    ) -> Result<Value, TemplateError> {
         Ok(match operand {
             Operand::Dot => dot.clone(),
             Operand::Field(fields) => self.fields(dot.clone(), fields, cmd)?,
@@ -250,16 +271,22 @@ impl<'a> Exec<'a> {
             args.push(p);
         }
         call(name, &args, self.env).map_err(|message| {
-            let message = if message.starts_with("error calling") || message.starts_with("wrong number") {
-                message
-            } else {
-                format!("error calling {name}: {message}")
-            };
+            let message =
+                if message.starts_with("error calling") || message.starts_with("wrong number") {
+                    message
+                } else {
+                    format!("error calling {name}: {message}")
+                };
             self.error(cmd.offset, &cmd.text, message)
         })
     }
 
-    fn command(&mut self, cmd: &Command, dot: &Value, piped: Option<Value>) -> Result<Value, TemplateError> {
+    fn command(
+        &mut self,
+        cmd: &Command,
+        dot: &Value,
+        piped: Option<Value>,
+    ) -> Result<Value, TemplateError> {
         match cmd.args.split_first() {
             Some((Operand::Function(name), rest)) => self.call(name, rest, piped, dot, cmd),
             Some((operand, [])) => {
@@ -272,7 +299,11 @@ impl<'a> Exec<'a> {
                 }
                 self.operand(operand, dot, cmd)
             }
-            _ => Err(self.error(cmd.offset, &cmd.text, "can't give argument to non-function".into())),
+            _ => Err(self.error(
+                cmd.offset,
+                &cmd.text,
+                "can't give argument to non-function".into(),
+            )),
         }
     }
 }

@@ -12,12 +12,49 @@ use super::value::{QuerySample, Value};
 
 /// Every function name the parser accepts.
 const FUNCTIONS: &[&str] = &[
-    "and", "or", "not", "eq", "ne", "lt", "le", "gt", "ge", "len", "index", "print", "printf",
-    "println", "html", "js", "urlquery", "humanize", "humanize1024", "humanizeDuration",
-    "humanizePercentage", "humanizeTimestamp", "query", "first", "label", "value", "strvalue",
-    "args", "reReplaceAll", "match", "title", "toUpper", "toLower", "safeHtml", "graphLink",
-    "tableLink", "sortByLabel", "stripPort", "stripDomain", "parseDuration", "toTime",
-    "externalURL", "pathPrefix",
+    "and",
+    "or",
+    "not",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "len",
+    "index",
+    "print",
+    "printf",
+    "println",
+    "html",
+    "js",
+    "urlquery",
+    "humanize",
+    "humanize1024",
+    "humanizeDuration",
+    "humanizePercentage",
+    "humanizeTimestamp",
+    "query",
+    "first",
+    "label",
+    "value",
+    "strvalue",
+    "args",
+    "reReplaceAll",
+    "match",
+    "title",
+    "toUpper",
+    "toLower",
+    "safeHtml",
+    "graphLink",
+    "tableLink",
+    "sortByLabel",
+    "stripPort",
+    "stripDomain",
+    "parseDuration",
+    "toTime",
+    "externalURL",
+    "pathPrefix",
 ];
 
 /// True if `name` is a function templates may call.
@@ -48,8 +85,12 @@ fn to_float(value: &Value) -> Result<f64, String> {
     match value {
         Value::Float(f) => Ok(*f),
         Value::Int(i) => Ok(*i as f64),
-        Value::Str(s) => parse_go_float(s)
-            .ok_or_else(|| format!("strconv.ParseFloat: parsing {}: invalid syntax", super::gofmt::go_quote(s))),
+        Value::Str(s) => parse_go_float(s).ok_or_else(|| {
+            format!(
+                "strconv.ParseFloat: parsing {}: invalid syntax",
+                super::gofmt::go_quote(s)
+            )
+        }),
         other => Err(format!("can't convert {} to float", other.type_name())),
     }
 }
@@ -360,18 +401,23 @@ pub fn call(name: &str, args: &[Value], env: &dyn Environment) -> Result<Value, 
             let mut item = arg(0);
             for key in args.get(1..).unwrap_or_default() {
                 item = match (&item, key) {
-                    (Value::Map(m), Value::Str(k)) => {
-                        m.get(k).map_or(Value::Str(String::new()), |v| Value::Str(v.clone()))
-                    }
+                    (Value::Map(m), Value::Str(k)) => m
+                        .get(k)
+                        .map_or(Value::Str(String::new()), |v| Value::Str(v.clone())),
                     (Value::ArgMap(m), Value::Str(k)) => m.get(k).cloned().unwrap_or(Value::Nil),
                     (Value::Samples(s), Value::Int(i)) => {
                         match usize::try_from(*i).ok().and_then(|i| s.get(i)) {
                             Some(s) => Value::Sample(s.clone()),
-                            None => return Err(format!("error calling index: index out of range: {i}")),
+                            None => {
+                                return Err(format!("error calling index: index out of range: {i}"))
+                            }
                         }
                     }
                     (other, _) => {
-                        return Err(format!("error calling index: can't index item of type {}", other.type_name()));
+                        return Err(format!(
+                            "error calling index: can't index item of type {}",
+                            other.type_name()
+                        ));
                     }
                 };
             }
@@ -400,25 +446,36 @@ pub fn call(name: &str, args: &[Value], env: &dyn Environment) -> Result<Value, 
         ),
         "humanize" => {
             one(args)?;
-            Value::Str(humanize(to_float(&arg(0)).map_err(|e| format!("error calling humanize: {e}"))?))
+            Value::Str(humanize(
+                to_float(&arg(0)).map_err(|e| format!("error calling humanize: {e}"))?,
+            ))
         }
         "humanize1024" => {
             one(args)?;
-            Value::Str(humanize_1024(to_float(&arg(0)).map_err(|e| format!("error calling humanize1024: {e}"))?))
+            Value::Str(humanize_1024(
+                to_float(&arg(0)).map_err(|e| format!("error calling humanize1024: {e}"))?,
+            ))
         }
         "humanizeDuration" => {
             one(args)?;
-            Value::Str(humanize_duration(to_float(&arg(0)).map_err(|e| format!("error calling humanizeDuration: {e}"))?))
+            Value::Str(humanize_duration(
+                to_float(&arg(0)).map_err(|e| format!("error calling humanizeDuration: {e}"))?,
+            ))
         }
         "humanizePercentage" => {
             one(args)?;
-            let v = to_float(&arg(0)).map_err(|e| format!("error calling humanizePercentage: {e}"))?;
+            let v =
+                to_float(&arg(0)).map_err(|e| format!("error calling humanizePercentage: {e}"))?;
             Value::Str(format!("{}%", format_g(v * 100.0, Some(4))))
         }
         "humanizeTimestamp" => {
             one(args)?;
-            let v = to_float(&arg(0)).map_err(|e| format!("error calling humanizeTimestamp: {e}"))?;
-            Value::Str(humanize_timestamp(v).map_err(|e| format!("error calling humanizeTimestamp: {e}"))?)
+            let v =
+                to_float(&arg(0)).map_err(|e| format!("error calling humanizeTimestamp: {e}"))?;
+            Value::Str(
+                humanize_timestamp(v)
+                    .map_err(|e| format!("error calling humanizeTimestamp: {e}"))?,
+            )
         }
         "toTime" => {
             one(args)?;
@@ -428,14 +485,21 @@ pub fn call(name: &str, args: &[Value], env: &dyn Environment) -> Result<Value, 
         "query" => {
             one(args)?;
             let expr = as_str(name, &args[0])?;
-            Value::Samples(env.query(expr).map_err(|e| format!("error calling query: {e}"))?)
+            Value::Samples(
+                env.query(expr)
+                    .map_err(|e| format!("error calling query: {e}"))?,
+            )
         }
         "first" => {
             one(args)?;
             let samples = as_samples(&arg(0))?;
             match samples.into_iter().next() {
                 Some(s) => Value::Sample(s),
-                None => return Err("error calling first: first() called on vector with no elements".into()),
+                None => {
+                    return Err(
+                        "error calling first: first() called on vector with no elements".into(),
+                    )
+                }
             }
         }
         "label" => {
@@ -450,7 +514,13 @@ pub fn call(name: &str, args: &[Value], env: &dyn Environment) -> Result<Value, 
         }
         "strvalue" => {
             one(args)?;
-            Value::Str(as_sample(&args[0])?.labels.get("__value__").cloned().unwrap_or_default())
+            Value::Str(
+                as_sample(&args[0])?
+                    .labels
+                    .get("__value__")
+                    .cloned()
+                    .unwrap_or_default(),
+            )
         }
         "args" => {
             let mut m = BTreeMap::new();
@@ -464,7 +534,8 @@ pub fn call(name: &str, args: &[Value], env: &dyn Environment) -> Result<Value, 
             let pattern = as_str(name, &args[0])?;
             let repl = as_str(name, &args[1])?;
             let text = as_str(name, &args[2])?;
-            let re = regex::Regex::new(pattern).map_err(|e| format!("error calling reReplaceAll: {e}"))?;
+            let re = regex::Regex::new(pattern)
+                .map_err(|e| format!("error calling reReplaceAll: {e}"))?;
             // Go's `$1` expands like Rust's, except Rust reads `$1x` as a group named `1x`;
             // Go does the same (longest name), so the syntax agrees.
             Value::Str(re.replace_all(text, repl).into_owned())
@@ -500,7 +571,9 @@ pub fn call(name: &str, args: &[Value], env: &dyn Environment) -> Result<Value, 
             let first_arg = arg(0);
             let host = as_str(name, &first_arg)?;
             let stripped = match host.rsplit_once(':') {
-                Some((h, _)) if h.starts_with('[') && h.ends_with(']') => h.trim_start_matches('[').trim_end_matches(']').to_string(),
+                Some((h, _)) if h.starts_with('[') && h.ends_with(']') => {
+                    h.trim_start_matches('[').trim_end_matches(']').to_string()
+                }
                 Some((h, _)) if !h.contains(':') => h.to_string(),
                 _ => host.to_string(),
             };
@@ -525,14 +598,17 @@ pub fn call(name: &str, args: &[Value], env: &dyn Environment) -> Result<Value, 
         "parseDuration" => {
             let first_arg = arg(0);
             let text = as_str(name, &first_arg)?;
-            let ms = crate::duration::parse(text).map_err(|e| format!("error calling parseDuration: {e}"))?;
+            let ms = crate::duration::parse(text)
+                .map_err(|e| format!("error calling parseDuration: {e}"))?;
             Value::Float(ms as f64 / 1000.0)
         }
         "externalURL" => Value::Str(env.external_url().to_string()),
         "pathPrefix" => {
             let url = env.external_url();
             let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-            Value::Str(after_scheme.find('/').map_or(String::new(), |i| after_scheme.get(i..).unwrap_or("").to_string()))
+            Value::Str(after_scheme.find('/').map_or(String::new(), |i| {
+                after_scheme.get(i..).unwrap_or("").to_string()
+            }))
         }
         other => return Err(format!("function {other:?} not defined")),
     })
@@ -554,8 +630,14 @@ mod tests {
         assert_eq!(humanize_duration(1.5), "1.5s");
         assert_eq!(humanize_duration(0.0015), "1.5ms");
         assert_eq!(humanize_duration(0.0), "0s");
-        assert_eq!(humanize_timestamp(1435065584.128).unwrap(), "2015-06-23 13:19:44.128 +0000 UTC");
-        assert_eq!(humanize_timestamp(0.0).unwrap(), "1970-01-01 00:00:00 +0000 UTC");
+        assert_eq!(
+            humanize_timestamp(1435065584.128).unwrap(),
+            "2015-06-23 13:19:44.128 +0000 UTC"
+        );
+        assert_eq!(
+            humanize_timestamp(0.0).unwrap(),
+            "1970-01-01 00:00:00 +0000 UTC"
+        );
         assert_eq!(title("hello world-foo"), "Hello World-Foo");
     }
 }

@@ -390,9 +390,18 @@ mod tests {
     fn printf_subset() {
         assert_eq!(sprintf("%.2f", &[Value::Float(3.14159)]), "3.14");
         assert_eq!(sprintf("%d items", &[Value::Int(3)]), "3 items");
-        assert_eq!(sprintf("%5s|%-5s|", &[Value::Str("a".into()), Value::Str("b".into())]), "    a|b    |");
+        assert_eq!(
+            sprintf(
+                "%5s|%-5s|",
+                &[Value::Str("a".into()), Value::Str("b".into())]
+            ),
+            "    a|b    |"
+        );
         assert_eq!(sprintf("%d", &[Value::Str("x".into())]), "%!d(string=x)");
-        assert_eq!(sprintf("%s %s", &[Value::Str("x".into())]), "x %!s(MISSING)");
+        assert_eq!(
+            sprintf("%s %s", &[Value::Str("x".into())]),
+            "x %!s(MISSING)"
+        );
         assert_eq!(sprintf("100%%", &[]), "100%");
         assert_eq!(sprintf("%e", &[Value::Float(1234.5)]), "1.234500e+03");
         assert_eq!(sprintf("%q", &[Value::Str("a\"b".into())]), "\"a\\\"b\"");

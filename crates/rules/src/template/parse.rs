@@ -140,7 +140,10 @@ struct Parser<'a> {
 enum Item {
     Text(String),
     /// Inside of `{{ }}`, its byte offset, and whether it is a comment.
-    Action { body: String, offset: usize },
+    Action {
+        body: String,
+        offset: usize,
+    },
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -347,14 +350,23 @@ impl<'a> Parser<'a> {
                 }
                 b'$' => {
                     i += 1;
-                    while bytes.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+                    while bytes
+                        .get(i)
+                        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                    {
                         i += 1;
                     }
                     Token::Variable(body.get(start + 1..i).unwrap_or("").to_string())
                 }
-                b'.' if bytes.get(i + 1).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') => {
+                b'.' if bytes
+                    .get(i + 1)
+                    .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') =>
+                {
                     i += 1;
-                    while bytes.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+                    while bytes
+                        .get(i)
+                        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                    {
                         i += 1;
                     }
                     Token::Field(body.get(start + 1..i).unwrap_or("").to_string())
@@ -365,19 +377,24 @@ impl<'a> Parser<'a> {
                 }
                 b'0'..=b'9' | b'+' | b'-' | b'.' => {
                     i += 1;
-                    while bytes.get(i).is_some_and(|c| {
-                        c.is_ascii_alphanumeric() || *c == b'.' || *c == b'_'
-                    }) || (bytes.get(i).is_some_and(|c| *c == b'+' || *c == b'-')
-                        && bytes.get(i - 1).is_some_and(|c| *c == b'e' || *c == b'E'))
+                    while bytes
+                        .get(i)
+                        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'_')
+                        || (bytes.get(i).is_some_and(|c| *c == b'+' || *c == b'-')
+                            && bytes.get(i - 1).is_some_and(|c| *c == b'e' || *c == b'E'))
                     {
                         i += 1;
                     }
                     let text = body.get(start..i).unwrap_or("");
-                    parse_number(text)
-                        .ok_or_else(|| self.error(base + start, format!("bad number syntax: {text:?}")))?
+                    parse_number(text).ok_or_else(|| {
+                        self.error(base + start, format!("bad number syntax: {text:?}"))
+                    })?
                 }
                 c if c.is_ascii_alphabetic() || c == b'_' => {
-                    while bytes.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+                    while bytes
+                        .get(i)
+                        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                    {
                         i += 1;
                     }
                     Token::Ident(body.get(start..i).unwrap_or("").to_string())
@@ -441,7 +458,12 @@ impl<'a> Parser<'a> {
                                 "range" => BlockKind::Range,
                                 _ => BlockKind::With,
                             };
-                            let block = self.parse_block(kind, tokens.get(1..).unwrap_or_default(), offset, items)?;
+                            let block = self.parse_block(
+                                kind,
+                                tokens.get(1..).unwrap_or_default(),
+                                offset,
+                                items,
+                            )?;
                             nodes.push(Node::Block(block));
                         }
                         Token::Ident(word)
@@ -474,7 +496,11 @@ impl<'a> Parser<'a> {
         items: &mut std::iter::Peekable<std::vec::IntoIter<Item>>,
     ) -> Result<Block, TemplateError> {
         let mark = self.vars.len();
-        let pipe = self.parse_pipeline(tokens, offset, kind == BlockKind::Range || kind != BlockKind::Range)?;
+        let pipe = self.parse_pipeline(
+            tokens,
+            offset,
+            kind == BlockKind::Range || kind != BlockKind::Range,
+        )?;
         if pipe.commands.is_empty() {
             return Err(self.error(offset, format!("missing value for {}", kind_name(kind))));
         }
@@ -503,7 +529,12 @@ impl<'a> Parser<'a> {
                         Some(Token::Ident(w)) if w == "with" => BlockKind::With,
                         _ => return Err(self.error(else_offset, "unexpected token in else")),
                     };
-                    let nested = self.parse_block(nested_kind, tokens.get(1..).unwrap_or_default(), rest_offset, items)?;
+                    let nested = self.parse_block(
+                        nested_kind,
+                        tokens.get(1..).unwrap_or_default(),
+                        rest_offset,
+                        items,
+                    )?;
                     else_body = vec![Node::Block(nested)];
                 }
             }
@@ -553,7 +584,13 @@ impl<'a> Parser<'a> {
                 }
                 Some(Token::Assign) if names.len() == 1 => {
                     if !self.vars.iter().any(|v| Some(v) == names.first()) {
-                        return Err(self.error(offset, format!("undefined variable \"${}\"", names.first().map_or("", |s| s.as_str()))));
+                        return Err(self.error(
+                            offset,
+                            format!(
+                                "undefined variable \"${}\"",
+                                names.first().map_or("", |s| s.as_str())
+                            ),
+                        ));
                     }
                     vars = names;
                     is_assign = true;
@@ -619,7 +656,10 @@ impl<'a> Parser<'a> {
                 };
                 return Err(self.error(cmd_offset, what));
             }
-            let end = pos.checked_sub(1).and_then(|p| tokens.get(p)).map_or(cmd_offset, |t| t.end);
+            let end = pos
+                .checked_sub(1)
+                .and_then(|p| tokens.get(p))
+                .map_or(cmd_offset, |t| t.end);
             let text = self.text.get(cmd_offset..end).unwrap_or("").to_string();
             commands.push(Command {
                 args,
@@ -642,7 +682,10 @@ impl<'a> Parser<'a> {
         }) = tokens.get(pos)
         {
             // A field chain continues only without a space before the dot.
-            let prev_end = pos.checked_sub(1).and_then(|p| tokens.get(p)).map(|t| t.end);
+            let prev_end = pos
+                .checked_sub(1)
+                .and_then(|p| tokens.get(p))
+                .map(|t| t.end);
             if prev_end != Some(*offset) {
                 break;
             }
@@ -781,11 +824,15 @@ fn read_go_string(s: &str) -> Option<(String, usize)> {
                     '"' => out.push('"'),
                     '\'' => out.push('\''),
                     'x' => {
-                        let h: String = (0..2).filter_map(|_| chars.next().map(|(_, c)| c)).collect();
+                        let h: String = (0..2)
+                            .filter_map(|_| chars.next().map(|(_, c)| c))
+                            .collect();
                         out.push(char::from(u8::from_str_radix(&h, 16).ok()?));
                     }
                     'u' => {
-                        let h: String = (0..4).filter_map(|_| chars.next().map(|(_, c)| c)).collect();
+                        let h: String = (0..4)
+                            .filter_map(|_| chars.next().map(|(_, c)| c))
+                            .collect();
                         out.push(char::from_u32(u32::from_str_radix(&h, 16).ok()?)?);
                     }
                     _ => return None,
