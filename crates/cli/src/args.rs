@@ -249,6 +249,13 @@ pub struct ServeArgs {
     /// Worker threads (maximum concurrent requests). Default: twice the CPU count, at least 4.
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Rule files to evaluate continuously (repeatable); `/api/v1/rules` and `/api/v1/alerts`
+    /// serve their state; SIGHUP reloads them.
+    #[arg(long = "rules", value_name = "RULE_FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Evaluation interval of rule groups that set none (Prometheus duration).
+    #[arg(long, value_name = "DURATION", default_value = "1m")]
+    pub rule_eval_interval: String,
 }
 
 /// `promlite demo`.

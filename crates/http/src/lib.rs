@@ -27,6 +27,7 @@ pub mod api;
 mod error;
 pub mod json;
 pub mod params;
+pub mod rules;
 mod server;
 
 pub use api::{Api, ApiOptions, Endpoints, Request, Response};

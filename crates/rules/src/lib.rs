@@ -37,6 +37,7 @@ pub mod duration;
 mod error;
 pub mod file;
 pub mod group;
+pub mod manager;
 pub mod storage;
 pub mod template;
 pub mod unittest;
@@ -44,3 +45,5 @@ pub mod unittest;
 pub use error::{Error, Result};
 /// The PromQL engine rules are evaluated with (re-exported so callers need no direct dependency).
 pub use promlite_eval::{Engine, EngineOptions};
+/// The read seam rules query through (re-exported for storage adapters).
+pub use promlite_model::Queryable;

@@ -326,3 +326,136 @@ fn backfill(args: &BackfillArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// [`promlite_rules::storage::RuleStorage`] over a database: rules query it and append their
+/// results to it, one commit per rule evaluation.
+pub struct DbRuleStorage {
+    db: promlite::Db,
+}
+
+impl promlite_rules::storage::RuleStorage for DbRuleStorage {
+    fn queryable(&self) -> &dyn promlite_rules::Queryable {
+        self.db.storage()
+    }
+
+    fn append_batch(
+        &self,
+        samples: &[(promlite::Labels, promlite::Timestamp, f64)],
+    ) -> Result<
+        Vec<Result<(), promlite_rules::storage::AppendError>>,
+        promlite_rules::storage::AppendError,
+    > {
+        use promlite_rules::storage::AppendError;
+        let mut app = self.db.appender();
+        let outcomes = samples
+            .iter()
+            .map(|(labels, t, v)| {
+                app.append(labels, *t, *v).map(|_| ()).map_err(|err| {
+                    // The facade does not expose storage's error kinds; its messages name them.
+                    let text = err.to_string();
+                    if text.starts_with("out-of-order sample") {
+                        AppendError::OutOfOrder
+                    } else if text.starts_with("duplicate timestamp") {
+                        AppendError::Duplicate
+                    } else {
+                        AppendError::Other(text)
+                    }
+                })
+            })
+            .collect();
+        app.commit()
+            .map_err(|e| AppendError::Other(e.to_string()))?;
+        Ok(outcomes)
+    }
+}
+
+/// Continuous rule evaluation of `serve --rules`: a thread evaluating due groups against the
+/// database and reloading the rule files on SIGHUP. Dropping it stops the thread.
+pub struct LiveRules {
+    manager: std::sync::Arc<std::sync::RwLock<promlite_rules::manager::Manager>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LiveRules {
+    /// The manager the HTTP endpoints read.
+    pub fn manager(&self) -> std::sync::Arc<std::sync::RwLock<promlite_rules::manager::Manager>> {
+        self.manager.clone()
+    }
+}
+
+impl Drop for LiveRules {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Loads `files` and starts evaluating them against `db`.
+pub fn start_live_rules(
+    db: &promlite::Db,
+    files: &[PathBuf],
+    default_interval: &str,
+) -> anyhow::Result<LiveRules> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, RwLock};
+
+    let interval = promlite_http::params::parse_duration(default_interval)
+        .map_err(|e| anyhow::anyhow!("--rule-eval-interval: {e}"))?;
+    anyhow::ensure!(interval > 0, "--rule-eval-interval must be positive");
+    // Validate with every problem listed before starting.
+    load_rule_files(files)?;
+    let manager = promlite_rules::manager::Manager::load(
+        files.to_vec(),
+        interval,
+        promlite_rules::group::EvalContext::default(),
+    )?;
+    let manager = Arc::new(RwLock::new(manager));
+    let stop = Arc::new(AtomicBool::new(false));
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())?;
+    let storage = DbRuleStorage { db: db.clone() };
+    let engine = promlite_rules::Engine::new(db.engine_options().clone());
+    let thread_manager = manager.clone();
+    let thread_stop = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("promlite-rules".into())
+        .spawn(move || {
+            while !thread_stop.load(Ordering::Relaxed) {
+                if hup.swap(false, Ordering::Relaxed) {
+                    let mut m = thread_manager.write().unwrap_or_else(|e| e.into_inner());
+                    match m.reload() {
+                        Ok(()) => {
+                            eprintln!("promlite: reloaded rules ({} groups)", m.groups().len())
+                        }
+                        Err(err) => {
+                            eprintln!("promlite: rule reload failed, keeping the old rules: {err}")
+                        }
+                    }
+                }
+                let now = wall_ms();
+                let wait = {
+                    let mut m = thread_manager.write().unwrap_or_else(|e| e.into_inner());
+                    m.evaluate_due(&engine, &storage, now);
+                    m.until_next_due(wall_ms())
+                };
+                // Wake at least every 200 ms to notice SIGHUP and shutdown.
+                std::thread::sleep(std::time::Duration::from_millis(
+                    u64::try_from(wait.clamp(1, 200)).unwrap_or(200),
+                ));
+            }
+        })?;
+    Ok(LiveRules {
+        manager,
+        stop,
+        thread: Some(thread),
+    })
+}

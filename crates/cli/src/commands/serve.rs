@@ -33,11 +33,22 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             args.listen
         );
     }
-    let server = Server::start(db, options).context("starting the HTTP server")?;
+    let mut api = promlite_http::Api::new(db.clone(), options.api.clone());
+    let rules = if args.rules.is_empty() {
+        None
+    } else {
+        let live = super::rules::start_live_rules(&db, &args.rules, &args.rule_eval_interval)?;
+        api = api.mount(std::sync::Arc::new(
+            promlite_http::rules::RulesEndpoints::new(live.manager()),
+        ));
+        Some(live)
+    };
+    let server = Server::start_api(api, options).context("starting the HTTP server")?;
     eprintln!(
         "promlite: serving the Prometheus API on http://{}/api/v1/",
         server.local_addr()
     );
     server.wait();
+    drop(rules);
     Ok(())
 }
