@@ -182,7 +182,8 @@ fn pairs_string(pairs: &[(String, String)]) -> String {
     out
 }
 
-type LabelsAndAnnotations = Vec<(Vec<(String, String)>, Vec<(String, String)>)>;
+type LabelsAndAnnotation = (Vec<(String, String)>, Vec<(String, String)>);
+type LabelsAndAnnotations = Vec<LabelsAndAnnotation>;
 
 fn indent_lines(lines: &str, indent: &str) -> String {
     let parts: Vec<&str> = lines.split('\n').collect();
@@ -203,7 +204,7 @@ fn alerts_string(alerts: &LabelsAndAnnotations) -> String {
     if alerts.is_empty() {
         return "[]".into();
     }
-    let one = |(l, a): &(Vec<(String, String)>, Vec<(String, String)>)| {
+    let one = |(l, a): &LabelsAndAnnotation| {
         format!(
             "Labels:{}\nAnnotations:{}",
             pairs_string(l),
@@ -426,7 +427,7 @@ fn run_test_group(
                 s.series, s.values
             )]);
         };
-        let step = i64::try_from(interval).unwrap_or(i64::MAX);
+        let step = interval;
         let samples: Vec<Sample> = values
             .into_iter()
             .enumerate()

@@ -121,7 +121,7 @@ fn as_str<'v>(name: &str, value: &'v Value) -> Result<&'v str, String> {
     }
 }
 
-fn as_sample<'v>(value: &'v Value) -> Result<&'v QuerySample, String> {
+fn as_sample(value: &Value) -> Result<&QuerySample, String> {
     match value {
         Value::Sample(s) => Ok(s),
         other => Err(format!(

@@ -129,6 +129,9 @@ struct Spanned {
     end: usize,
 }
 
+/// Nodes parsed up to a block keyword, and that keyword with its offset.
+type ParsedList = (Vec<Node>, Option<(String, usize)>);
+
 struct Parser<'a> {
     name: &'a str,
     text: &'a str,
@@ -431,7 +434,7 @@ impl<'a> Parser<'a> {
     fn parse_list(
         &mut self,
         items: &mut std::iter::Peekable<std::vec::IntoIter<Item>>,
-    ) -> Result<(Vec<Node>, Option<(String, usize)>), TemplateError> {
+    ) -> Result<ParsedList, TemplateError> {
         let mut nodes = Vec::new();
         while let Some(item) = items.next() {
             match item {
@@ -508,7 +511,7 @@ impl<'a> Parser<'a> {
         let mut else_body = Vec::new();
         match end {
             None => {
-                return Err(self.error(self.text.len(), format!("unexpected EOF")));
+                return Err(self.error(self.text.len(), "unexpected EOF".to_string()));
             }
             Some((word, _)) if word == "end" => {}
             Some((word, else_offset)) => {
