@@ -48,6 +48,12 @@ pub enum Command {
     Import(ImportArgs),
     /// Ship stored series to a remote write receiver (Prometheus, VictoriaMetrics, Mimir, ...).
     RemoteWrite(crate::commands::remote_write::RemoteWriteArgs),
+    /// Run unit tests (`test rules TEST.yml...`, promtool's format and exit codes).
+    Test(crate::commands::rules::TestArgs),
+    /// Check files (`check rules RULES.yml...`, promtool's messages and exit codes).
+    Check(crate::commands::rules::CheckArgs),
+    /// Recording and alerting rules over stored data (`rules backfill`).
+    Rules(crate::commands::rules::RulesArgs),
 }
 
 /// Output formats of the query and listing commands.
@@ -355,6 +361,13 @@ pub struct ServeArgs {
     /// --web.cors.origin).
     #[arg(long, value_name = "REGEX", default_value = ".*")]
     pub web_cors_origin: String,
+    /// Rule files to evaluate continuously (repeatable); `/api/v1/rules` and `/api/v1/alerts`
+    /// serve their state; SIGHUP reloads them.
+    #[arg(long = "rules", value_name = "RULE_FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Evaluation interval of rule groups that set none (Prometheus duration).
+    #[arg(long, value_name = "DURATION", default_value = "1m")]
+    pub rule_eval_interval: String,
 }
 
 /// `promlite demo`.

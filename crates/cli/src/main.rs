@@ -20,6 +20,11 @@ fn main() -> ExitCode {
     let json = commands::wants_json(&cli.command);
     match commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
+        // The command printed its own report and asks for this exit code.
+        Err(err) if err.is::<commands::rules::ExitCode>() => ExitCode::from(
+            err.downcast_ref::<commands::rules::ExitCode>()
+                .map_or(1, |c| c.0),
+        ),
         Err(err) if json => {
             println!("{}", commands::json_error(&err));
             ExitCode::FAILURE

@@ -352,6 +352,20 @@ fn parse_values(rest: &str) -> Option<Vec<Option<f64>>> {
     Some(out)
 }
 
+/// Parses a series description in the test-script notation (`name{a="b"}`, `{__name__="x"}`,
+/// `{}`) with nothing after it, as `promtool test rules` reads `exp_samples` labels.
+pub fn parse_metric(text: &str) -> Option<Labels> {
+    let (labels, rest) = parse_series_desc(text)?;
+    rest.trim().is_empty().then_some(labels)
+}
+
+/// Parses a `load` line: a series description followed by values in the expanding notation
+/// (`1+2x3`, `_`, `_x2`, `stale`, ...). `None` marks an omitted sample.
+pub fn parse_load_line(line: &str) -> Option<(Labels, Vec<Option<f64>>)> {
+    let (labels, rest) = parse_series_desc(line)?;
+    Some((labels, parse_values(rest)?))
+}
+
 fn parse_check(rest: &str) -> Result<Check, String> {
     let rest = rest.trim();
     if rest.is_empty() {

@@ -34,6 +34,7 @@ pub mod json;
 pub mod middleware;
 pub mod params;
 pub mod remote;
+pub mod rules;
 mod server;
 mod status;
 pub mod web;

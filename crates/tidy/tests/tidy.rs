@@ -143,6 +143,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "promlite",
             "promlite-remote",
+            "promlite-rules",
             "promlite-model",
             "promlite-eval",
             "promlite-promql",
@@ -160,9 +161,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "promlite-bench",
             "promlite-promtsdb",
             "promlite-plot",
+            "promlite-rules",
         ],
     ),
     ("promlite-plot", &["promlite-model"]),
+    (
+        "promlite-rules",
+        &["promlite-model", "promlite-promql", "promlite-eval"],
+    ),
 ];
 
 #[test]

@@ -10,6 +10,7 @@ mod query;
 pub mod remote_write;
 mod replay;
 mod retention;
+pub mod rules;
 mod serve;
 
 use std::path::Path;
@@ -36,6 +37,9 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Export(args) => export::run(&args),
         Command::Import(args) => import::run(&args),
         Command::RemoteWrite(args) => remote_write::run(&args),
+        Command::Test(args) => rules::test(&args),
+        Command::Check(args) => rules::check(&args),
+        Command::Rules(args) => rules::rules(&args),
     }
 }
 

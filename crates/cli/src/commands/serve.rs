@@ -72,7 +72,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         );
     }
     // The query page, remote write/read and /federate: mounted sets beside the built-in API.
-    let mut api = Api::new(db, options.api.clone())
+    let mut api = Api::new(db.clone(), options.api.clone())
         .mount(Arc::new(promlite_http::web::WebPage))
         .mount(Arc::new(promlite_http::remote::RemoteEndpoints::default()))
         .mount(Arc::new(promlite_http::federate::FederateEndpoints));
@@ -80,12 +80,22 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         // Adding data through the serving process (the only writer of the directory).
         api = api.mount(Arc::new(ImportEndpoints));
     }
+    let rules = if args.rules.is_empty() {
+        None
+    } else {
+        let live = super::rules::start_live_rules(&db, &args.rules, &args.rule_eval_interval)?;
+        api = api.mount(Arc::new(promlite_http::rules::RulesEndpoints::new(
+            live.manager(),
+        )));
+        Some(live)
+    };
     let server = Server::start_api(api, options).context("starting the HTTP server")?;
     eprintln!(
         "promlite: serving the Prometheus API on http://{addr}/api/v1/ and the query page on http://{addr}/",
         addr = server.local_addr()
     );
     server.wait();
+    drop(rules);
     Ok(())
 }
 
