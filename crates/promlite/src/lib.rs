@@ -135,7 +135,8 @@ pub use promlite_model::{
 };
 pub use promlite_storage::{Options as StorageOptions, SeriesRef, WalSync};
 pub use replay::{
-    InputStats, ReplayOptions, ReplayProgress, ReplaySource, ReplayStats, ScrapeTimes, SkippedLine,
+    InputStats, ReplayOptions, ReplayProgress, ReplaySource, ReplayStats, ReplayTarget,
+    ScrapeTimes, SkippedLine, TARGET_FILE_NAME,
 };
 
 /// Compile-time proof that the handles can be shared across threads.
