@@ -133,7 +133,7 @@ pub use promlite_eval::{EngineOptions, Error as QueryError, QueryOutput, QuerySt
 pub use promlite_model::{
     is_stale_nan, Label, Labels, MatchOp, Matcher, Sample, Timestamp, STALE_NAN,
 };
-pub use promlite_storage::{Options as StorageOptions, SeriesRef, WalSync};
+pub use promlite_storage::{Error as StorageError, Options as StorageOptions, SeriesRef, WalSync};
 pub use replay::{
     InputStats, ReplayOptions, ReplayProgress, ReplaySource, ReplayStats, ReplayTarget,
     ScrapeTimes, SkippedLine, TARGET_FILE_NAME,
