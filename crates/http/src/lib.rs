@@ -28,6 +28,7 @@ mod error;
 pub mod json;
 pub mod params;
 mod server;
+pub mod targets;
 
 pub use api::{Api, ApiOptions, Endpoints, Request, Response};
 pub use error::{Error, Result};

@@ -32,6 +32,7 @@ pub mod manager;
 pub mod relabel;
 pub mod scrape_loop;
 pub mod target;
+pub mod target_file;
 
 pub use config::{Config, GlobalConfig, ScrapeConfig, StaticConfig};
 pub use error::{Error, Result};

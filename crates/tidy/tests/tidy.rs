@@ -134,9 +134,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "promlite-scrape",
+        &["promlite", "promlite-expfmt", "promlite-model"],
+    ),
+    (
         "promlite-http",
         &[
             "promlite",
+            "promlite-scrape",
             "promlite-model",
             "promlite-eval",
             "promlite-promql",
@@ -147,6 +152,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "promlite",
             "promlite-http",
+            "promlite-scrape",
             "promlite-model",
             "promlite-cluster",
             "promlite-eval",

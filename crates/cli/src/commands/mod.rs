@@ -5,6 +5,8 @@ mod demo;
 mod gen_cluster;
 mod query;
 mod replay;
+pub mod replay_target;
+pub mod scrape;
 mod serve;
 
 use std::path::Path;
@@ -25,6 +27,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::LabelValues(args) => query::label_values(&args),
         Command::GenCluster(args) => gen_cluster::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Scrape(args) => scrape::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),
     }

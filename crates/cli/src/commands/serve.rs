@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use promlite_http::params::parse_duration;
-use promlite_http::{ApiOptions, Server, ServerOptions};
+use promlite_http::{Api, ApiOptions, Server, ServerOptions};
 
 use crate::args::ServeArgs;
 
@@ -33,11 +33,46 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             args.listen
         );
     }
+    if let Some(config_path) = &args.scrape_config {
+        return serve_and_scrape(db, options, config_path);
+    }
     let server = Server::start(db, options).context("starting the HTTP server")?;
     eprintln!(
         "promlite: serving the Prometheus API on http://{}/api/v1/",
         server.local_addr()
     );
     server.wait();
+    Ok(())
+}
+
+/// `serve --scrape-config`: scrapes into the served database and answers `/api/v1/targets`
+/// until SIGTERM/SIGINT, then stops scraping, makes the data durable and exits 0.
+fn serve_and_scrape(
+    db: promlite::Db,
+    options: ServerOptions,
+    config_path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let config = super::scrape::load_config(config_path)?;
+    let stop = super::scrape::termination_flag()?;
+    let scraper = promlite_scrape::Scraper::start(
+        db.clone(),
+        &config,
+        promlite_scrape::ScraperOptions::default(),
+    )?;
+    let scraper = std::sync::Arc::new(std::sync::Mutex::new(Some(scraper)));
+    let api = Api::new(db.clone(), options.api.clone()).mount(std::sync::Arc::new(
+        promlite_http::targets::TargetsEndpoint::new(scraper.clone()),
+    ));
+    let server = Server::start_api(api, options).context("starting the HTTP server")?;
+    eprintln!(
+        "promlite: serving the Prometheus API on http://{}/api/v1/ and scraping",
+        server.local_addr()
+    );
+    super::scrape::wait_for(&stop);
+    let taken = scraper.lock().ok().and_then(|mut guard| guard.take());
+    if let Some(scraper) = taken {
+        super::scrape::finish(scraper, &db)?;
+    }
+    server.shutdown();
     Ok(())
 }
