@@ -113,7 +113,9 @@ scrape_configs:
 
 fn get_json(addr: SocketAddr, path_and_query: &str) -> Json {
     let url = format!("http://{addr}{path_and_query}");
-    let mut response = ureq::get(&url).call().unwrap_or_else(|e| panic!("{url}: {e}"));
+    let mut response = ureq::get(&url)
+        .call()
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
     let body = response.body_mut().read_to_string().expect("body");
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{url}: {e}: {body}"))
 }
@@ -171,15 +173,23 @@ fn prom_instant(addr: SocketAddr, query: &str, t: f64) -> BTreeMap<BTreeMap<Stri
 }
 
 fn lite_instant(db: &promlite::Db, query: &str, t: f64) -> BTreeMap<BTreeMap<String, String>, f64> {
-    let out = db.query(query, (t * 1000.0).round() as i64).expect("promlite query");
+    let out = db
+        .query(query, (t * 1000.0).round() as i64)
+        .expect("promlite query");
     let promlite::Value::Vector(v) = out.value else {
         panic!("{query}: not a vector")
     };
-    v.iter().map(|s| (promlite_labels(&s.labels), s.v)).collect()
+    v.iter()
+        .map(|s| (promlite_labels(&s.labels), s.v))
+        .collect()
 }
 
 /// A range-vector instant query's series → sample timestamps (ms) from Prometheus.
-fn prom_matrix(addr: SocketAddr, query: &str, t: f64) -> BTreeMap<BTreeMap<String, String>, Vec<i64>> {
+fn prom_matrix(
+    addr: SocketAddr,
+    query: &str,
+    t: f64,
+) -> BTreeMap<BTreeMap<String, String>, Vec<i64>> {
     let body = get_json(
         addr,
         &format!("/api/v1/query?query={}&time={t:.3}", encode(query)),
@@ -200,13 +210,24 @@ fn prom_matrix(addr: SocketAddr, query: &str, t: f64) -> BTreeMap<BTreeMap<Strin
         .collect()
 }
 
-fn lite_matrix(db: &promlite::Db, query: &str, t: f64) -> BTreeMap<BTreeMap<String, String>, Vec<i64>> {
-    let out = db.query(query, (t * 1000.0).round() as i64).expect("promlite query");
+fn lite_matrix(
+    db: &promlite::Db,
+    query: &str,
+    t: f64,
+) -> BTreeMap<BTreeMap<String, String>, Vec<i64>> {
+    let out = db
+        .query(query, (t * 1000.0).round() as i64)
+        .expect("promlite query");
     let promlite::Value::Matrix(m) = out.value else {
         panic!("{query}: not a matrix")
     };
     m.iter()
-        .map(|s| (promlite_labels(&s.labels), s.samples.iter().map(|p| p.t).collect()))
+        .map(|s| {
+            (
+                promlite_labels(&s.labels),
+                s.samples.iter().map(|p| p.t).collect(),
+            )
+        })
         .collect()
 }
 
@@ -325,7 +346,10 @@ fn promlite_scrape_matches_prometheus() {
     // 10 s before the exporter stops.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while prom_instant(prom_addr, r#"up{job="node"}"#, now_s()).is_empty() {
-        assert!(std::time::Instant::now() < deadline, "Prometheus never scraped");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Prometheus never scraped"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_secs(12));
@@ -392,7 +416,10 @@ fn promlite_scrape_matches_prometheus() {
         .map(|t| promlite_labels(&t.discovered_labels))
         .collect();
     assert_eq!(lite_dropped, prom_dropped, "dropped targets differ");
-    assert!(!prom_dropped.is_empty(), "the config should drop some targets");
+    assert!(
+        !prom_dropped.is_empty(),
+        "the config should drop some targets"
+    );
 
     // Stop promlite the way a user does; it must exit 0 with its data durable.
     let pid = lite.id();
@@ -407,7 +434,10 @@ fn promlite_scrape_matches_prometheus() {
         use std::io::Read as _;
         let _ = e.read_to_string(&mut stderr);
     }
-    assert!(exit.success(), "promlite scrape exited with {exit}: {stderr}");
+    assert!(
+        exit.success(),
+        "promlite scrape exited with {exit}: {stderr}"
+    );
     let end = now_s();
     let db = promlite::Db::open(&data_dir, promlite::Options::default()).unwrap();
 
@@ -415,8 +445,9 @@ fn promlite_scrape_matches_prometheus() {
     // /api/v1/series would also list the sample-less series its head created for the
     // `node-limited` job's rolled-back appends; they hold no data, so a query sees none.)
     let all_series = r#"{__name__=~".+"}[2m]"#;
-    let prom_series: BTreeSet<BTreeMap<String, String>> =
-        prom_matrix(prom_addr, all_series, end).into_keys().collect();
+    let prom_series: BTreeSet<BTreeMap<String, String>> = prom_matrix(prom_addr, all_series, end)
+        .into_keys()
+        .collect();
     let lite_series: BTreeSet<BTreeMap<String, String>> =
         lite_matrix(&db, all_series, end).into_keys().collect();
     let only_prom: Vec<_> = prom_series.difference(&lite_series).collect();
@@ -434,7 +465,9 @@ fn promlite_scrape_matches_prometheus() {
         "scrape_series_added",
     ] {
         assert!(
-            lite_series.iter().any(|s| s.get("__name__").map(String::as_str) == Some(name)),
+            lite_series
+                .iter()
+                .any(|s| s.get("__name__").map(String::as_str) == Some(name)),
             "no {name}"
         );
     }
@@ -476,11 +509,15 @@ fn promlite_scrape_matches_prometheus() {
     }
     let up_limited = r#"up{job="node-limited"}"#;
     assert_eq!(
-        prom_instant(prom_addr, up_limited, window_end).values().collect::<Vec<_>>(),
+        prom_instant(prom_addr, up_limited, window_end)
+            .values()
+            .collect::<Vec<_>>(),
         [&0.0]
     );
     assert_eq!(
-        lite_instant(&db, up_limited, window_end).values().collect::<Vec<_>>(),
+        lite_instant(&db, up_limited, window_end)
+            .values()
+            .collect::<Vec<_>>(),
         [&0.0]
     );
 
@@ -493,9 +530,15 @@ fn promlite_scrape_matches_prometheus() {
     let just_before = |t: f64| t - 0.001;
     let prom_before = prom_instant(prom_addr, node, just_before(prom_fail));
     let lite_before = lite_instant(&db, node, just_before(lite_fail));
-    assert_eq!(prom_before, lite_before, "series of job node before the failure");
+    assert_eq!(
+        prom_before, lite_before,
+        "series of job node before the failure"
+    );
     let prom_at = prom_instant(prom_addr, node, prom_fail);
     let lite_at = lite_instant(&db, node, lite_fail);
     assert_eq!(prom_at.values().collect::<Vec<_>>(), [&5.0]);
-    assert_eq!(lite_at, prom_at, "series of job node at the first failed scrape");
+    assert_eq!(
+        lite_at, prom_at,
+        "series of job node at the first failed scrape"
+    );
 }

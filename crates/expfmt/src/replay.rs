@@ -639,7 +639,9 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
         scrape_time: Option<Timestamp>,
     ) -> Result<(), Rejected> {
         let honor_timestamps = self.target.as_ref().is_none_or(|t| t.honor_timestamps);
-        let explicit = sample.timestamp_ms.filter(|_| honor_timestamps || scrape_time.is_none());
+        let explicit = sample
+            .timestamp_ms
+            .filter(|_| honor_timestamps || scrape_time.is_none());
         if scrape_time.is_some() {
             self.scrape_samples += 1;
         }

@@ -47,7 +47,10 @@ pub fn merge_target_labels(scraped: &Labels, target: &Labels, honor_labels: bool
         // Stable sort by name length, as Prometheus's resolveConflictingExposedLabels.
         conflicting.sort_by_key(|l| l.name.len());
         for i in 0..conflicting.len() {
-            let mut new_name = conflicting.get(i).map(|l| l.name.to_string()).unwrap_or_default();
+            let mut new_name = conflicting
+                .get(i)
+                .map(|l| l.name.to_string())
+                .unwrap_or_default();
             loop {
                 new_name = format!("{EXPORTED_LABEL_PREFIX}{new_name}");
                 let taken_earlier = conflicting
@@ -90,7 +93,12 @@ mod tests {
         let target = labels(&[("job", "node"), ("instance", "h:1")]);
         assert_eq!(
             merge_target_labels(&scraped, &target, true),
-            labels(&[("__name__", "x"), ("job", "pushed"), ("a", "1"), ("instance", "h:1")])
+            labels(&[
+                ("__name__", "x"),
+                ("job", "pushed"),
+                ("a", "1"),
+                ("instance", "h:1")
+            ])
         );
     }
 

@@ -1,7 +1,7 @@
 //! Replay with a scrape target: target labels under honor_labels rules, honor_timestamps,
 //! and the synthetic scrape series per scrape of a directory; `target.yml` is not a scrape.
 
-use promlite::{Db, ReplayOptions, ReplaySource, ReplayTarget, ScrapeTimes, Labels, Value};
+use promlite::{Db, Labels, ReplayOptions, ReplaySource, ReplayTarget, ScrapeTimes, Value};
 
 fn instant(db: &Db, query: &str, t: i64) -> Vec<(String, f64)> {
     let Value::Vector(v) = db.query(query, t).unwrap().value else {
@@ -15,10 +15,18 @@ fn directory_replay_attaches_target_labels_and_scrape_series() {
     let dir = tempfile::tempdir().unwrap();
     let scrapes = dir.path().join("scrapes");
     std::fs::create_dir(&scrapes).unwrap();
-    std::fs::write(scrapes.join("1700000000000.prom"), "a{job=\"inner\"} 1\nb 2\n").unwrap();
+    std::fs::write(
+        scrapes.join("1700000000000.prom"),
+        "a{job=\"inner\"} 1\nb 2\n",
+    )
+    .unwrap();
     std::fs::write(scrapes.join("1700000015000.prom"), "a{job=\"inner\"} 3\n").unwrap();
     // A target file is skipped by the replayer (the CLI reads it).
-    std::fs::write(scrapes.join(promlite::TARGET_FILE_NAME), "labels: {job: node}\n").unwrap();
+    std::fs::write(
+        scrapes.join(promlite::TARGET_FILE_NAME),
+        "labels: {job: node}\n",
+    )
+    .unwrap();
     let db = Db::in_memory();
     let target = ReplayTarget {
         labels: Labels::from_pairs([("job", "node"), ("instance", "host:9100")]),
@@ -34,12 +42,20 @@ fn directory_replay_attaches_target_labels_and_scrape_series() {
             },
         )
         .unwrap();
-    assert_eq!((stats.input.files, stats.input.samples, stats.input.stale_markers), (2, 3, 1));
+    assert_eq!(
+        (
+            stats.input.files,
+            stats.input.samples,
+            stats.input.stale_markers
+        ),
+        (2, 3, 1)
+    );
     assert_eq!(stats.input.scrape_series_samples, 6);
     assert_eq!(
         instant(&db, "a", 1_700_000_015_000),
         [(
-            "{__name__=\"a\", exported_job=\"inner\", instance=\"host:9100\", job=\"node\"}".to_string(),
+            "{__name__=\"a\", exported_job=\"inner\", instance=\"host:9100\", job=\"node\"}"
+                .to_string(),
             3.0
         )]
     );

@@ -189,7 +189,10 @@ impl<'de> Deserialize<'de> for Scheme {
 fn job_position(text: &str, job: &str) -> (usize, usize) {
     for (idx, line) in text.lines().enumerate() {
         if let Some(col) = line.find("job_name:") {
-            let value = line.get(col + "job_name:".len()..).unwrap_or_default().trim();
+            let value = line
+                .get(col + "job_name:".len()..)
+                .unwrap_or_default()
+                .trim();
             let value = value.trim_matches(|c| c == '"' || c == '\'');
             if value == job {
                 return (idx + 1, col + 1);
@@ -250,7 +253,11 @@ impl Config {
             .scrape_interval
             .map_or(DEFAULT_SCRAPE_INTERVAL, |d| d.0);
         if interval.is_zero() {
-            return Err(config_err(0, 0, "global scrape interval must be positive".into()));
+            return Err(config_err(
+                0,
+                0,
+                "global scrape interval must be positive".into(),
+            ));
         }
         let timeout = match global.scrape_timeout {
             Some(d) => d.0,
@@ -278,7 +285,8 @@ impl Config {
             let job = raw.job_name.clone();
             // Whole-job checks have no YAML node of their own: point at the job's name.
             let (line, column) = job_position(text, &job);
-            let config_err = |_: usize, _: usize, message: String| config_err(line, column, message);
+            let config_err =
+                |_: usize, _: usize, message: String| config_err(line, column, message);
             if job.is_empty() {
                 return Err(config_err(0, 0, "job_name is empty".into()));
             }
@@ -289,9 +297,7 @@ impl Config {
                     format!("found multiple scrape configs with job name {job:?}"),
                 ));
             }
-            let scrape_interval = raw
-                .scrape_interval
-                .map_or(global.scrape_interval, |d| d.0);
+            let scrape_interval = raw.scrape_interval.map_or(global.scrape_interval, |d| d.0);
             if scrape_interval.is_zero() {
                 return Err(config_err(
                     0,

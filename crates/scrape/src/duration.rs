@@ -96,7 +96,11 @@ mod tests {
             ("0", 0),
             ("1s500ms", 1_500),
         ] {
-            assert_eq!(parse_duration(text), Ok(Duration::from_millis(ms)), "{text}");
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_millis(ms)),
+                "{text}"
+            );
         }
         for bad in ["", "15", "s", "1.5s", "1s1m", "1m1m", "-1s", "1x"] {
             assert!(parse_duration(bad).is_err(), "{bad}");

@@ -114,7 +114,11 @@ pub fn next_scrape_time(now: SystemTime, interval: Duration, offset: Duration) -
     let now_ns = unix_ns(now);
     let offset_ns = offset.as_nanos() % interval_ns;
     let base = now_ns - now_ns % interval_ns + offset_ns;
-    let next = if base < now_ns { base + interval_ns } else { base };
+    let next = if base < now_ns {
+        base + interval_ns
+    } else {
+        base
+    };
     UNIX_EPOCH + Duration::from_nanos(u64::try_from(next).unwrap_or(u64::MAX))
 }
 
@@ -197,7 +201,11 @@ impl Scraper {
             active: self
                 .statuses
                 .iter()
-                .map(|s| s.lock().map(|g| g.clone()).unwrap_or_else(|p| p.into_inner().clone()))
+                .map(|s| {
+                    s.lock()
+                        .map(|g| g.clone())
+                        .unwrap_or_else(|p| p.into_inner().clone())
+                })
                 .collect(),
             dropped: self.dropped.clone(),
         }
@@ -262,7 +270,9 @@ fn run_loop(
     let mut next = next_scrape_time(SystemTime::now(), interval, offset);
     let mut last_t: Option<Timestamp> = None;
     loop {
-        let wait = next.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
+        let wait = next
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
         match stop.recv_timeout(wait) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => break,

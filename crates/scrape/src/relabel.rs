@@ -157,8 +157,7 @@ pub fn is_valid_label_name(name: &str) -> bool {
 
 /// Compiles `source` anchored as Prometheus does.
 pub fn anchored_regex(source: &str) -> Result<Regex, String> {
-    Regex::new(&format!("^(?:{source})$"))
-        .map_err(|e| format!("invalid regex {source:?}: {e}"))
+    Regex::new(&format!("^(?:{source})$")).map_err(|e| format!("invalid regex {source:?}: {e}"))
 }
 
 impl RelabelConfig {
@@ -184,10 +183,16 @@ impl RelabelConfig {
                 Action::parse(name).ok_or_else(|| format!("unknown relabel action {name:?}"))?
             }
         };
-        let regex_source = raw.regex.clone().unwrap_or_else(|| DEFAULT_REGEX.to_string());
+        let regex_source = raw
+            .regex
+            .clone()
+            .unwrap_or_else(|| DEFAULT_REGEX.to_string());
         let config = RelabelConfig {
             source_labels: raw.source_labels.clone().unwrap_or_default(),
-            separator: raw.separator.clone().unwrap_or_else(|| DEFAULT_SEPARATOR.into()),
+            separator: raw
+                .separator
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SEPARATOR.into()),
             regex: anchored_regex(&regex_source)?,
             regex_source,
             modulus: raw.modulus.unwrap_or(0),
@@ -223,7 +228,12 @@ impl RelabelConfig {
                 "relabel configuration for {action} action requires 'target_label' value"
             ));
         }
-        let invalid_target = || format!("{:?} is invalid 'target_label' for {action} action", self.target_label);
+        let invalid_target = || {
+            format!(
+                "{:?} is invalid 'target_label' for {action} action",
+                self.target_label
+            )
+        };
         if self.action == Replace {
             let ok = if self.target_label.contains('$') {
                 is_template_label(&self.target_label)
@@ -234,8 +244,10 @@ impl RelabelConfig {
                 return Err(invalid_target());
             }
         }
-        if matches!(self.action, Lowercase | Uppercase | KeepEqual | DropEqual | HashMod)
-            && !is_valid_label_name(&self.target_label)
+        if matches!(
+            self.action,
+            Lowercase | Uppercase | KeepEqual | DropEqual | HashMod
+        ) && !is_valid_label_name(&self.target_label)
         {
             return Err(invalid_target());
         }
@@ -267,7 +279,9 @@ impl RelabelConfig {
                 || self.separator != DEFAULT_SEPARATOR
                 || self.replacement != DEFAULT_REPLACEMENT)
         {
-            return Err(format!("{action} action requires only 'regex', and no other fields"));
+            return Err(format!(
+                "{action} action requires only 'regex', and no other fields"
+            ));
         }
         Ok(())
     }

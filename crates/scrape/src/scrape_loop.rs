@@ -131,7 +131,9 @@ impl ScrapeLoop {
     /// other than rejected samples are returned (the scrape's samples are then not stored).
     pub fn scrape(&mut self, db: &Db, t: Timestamp) -> Result<ScrapeReport, promlite::Error> {
         let started = Instant::now();
-        let outcome = self.fetch().and_then(|(body, format)| self.parse(&body, format, t));
+        let outcome = self
+            .fetch()
+            .and_then(|(body, format)| self.parse(&body, format, t));
         let mut report = ScrapeReport {
             timestamp: t,
             duration: Duration::ZERO,
@@ -158,7 +160,11 @@ impl ScrapeLoop {
                     report.rejected_samples += append(&mut app, &labels, ts, v)?;
                 }
             }
-            Err(Failure { error, scraped, post_relabel }) => {
+            Err(Failure {
+                error,
+                scraped,
+                post_relabel,
+            }) => {
                 report.error = Some(error);
                 report.samples_scraped = scraped;
                 report.samples_post_relabel = post_relabel;
@@ -209,7 +215,8 @@ impl ScrapeLoop {
             .header("Accept", ACCEPT_HEADER)
             .header("X-Prometheus-Scrape-Timeout-Seconds", format!("{timeout}"))
             .call();
-        let mut response = response.map_err(|e| Failure::new(format!("Get {:?}: {e}", self.target.url)))?;
+        let mut response =
+            response.map_err(|e| Failure::new(format!("Get {:?}: {e}", self.target.url)))?;
         let status = response.status();
         if status.as_u16() != 200 {
             return Err(Failure::new(format!(
@@ -233,13 +240,16 @@ impl ScrapeLoop {
             .with_config()
             .limit(MAX_BODY_BYTES)
             .read_to_vec()
-            .map_err(|e| Failure::new(format!("reading the response of {}: {e}", self.target.url)))?;
+            .map_err(|e| {
+                Failure::new(format!("reading the response of {}: {e}", self.target.url))
+            })?;
         Ok((body, format))
     }
 
     /// Parses a response into final samples, enforcing the limits.
     fn parse(&self, body: &[u8], format: Format, t: Timestamp) -> Result<Parsed, Failure> {
-        let mut parser = Parser::from_bytes(body, format).map_err(|e| Failure::new(e.to_string()))?;
+        let mut parser =
+            Parser::from_bytes(body, format).map_err(|e| Failure::new(e.to_string()))?;
         let mut samples = Vec::new();
         let mut seen: HashSet<Labels> = HashSet::new();
         let mut scraped = 0u64;

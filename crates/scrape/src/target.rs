@@ -158,8 +158,8 @@ pub fn populate_labels(mut lset: LabelMap, job: &ScrapeConfig) -> Result<Populat
         return Err("scrape interval cannot be 0".into());
     }
     let timeout_text = lset.get(SCRAPE_TIMEOUT_LABEL).cloned().unwrap_or_default();
-    let timeout = parse_duration(&timeout_text)
-        .map_err(|e| format!("error parsing scrape timeout: {e}"))?;
+    let timeout =
+        parse_duration(&timeout_text).map_err(|e| format!("error parsing scrape timeout: {e}"))?;
     if timeout.is_zero() {
         return Err("scrape timeout cannot be 0".into());
     }
@@ -294,7 +294,9 @@ impl Target {
     /// Offset of this target's scrapes past each multiple of its interval (nanoseconds since
     /// the epoch), in `[0, interval)`.
     pub fn offset(&self, seed: u64) -> Duration {
-        let interval_ns = u64::try_from(self.interval.as_nanos()).unwrap_or(u64::MAX).max(1);
+        let interval_ns = u64::try_from(self.interval.as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1);
         Duration::from_nanos((self.hash() ^ seed) % interval_ns)
     }
 }

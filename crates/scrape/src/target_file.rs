@@ -64,7 +64,11 @@ pub fn parse_target_file(text: &str, path: &Path) -> Result<ReplayTarget> {
             message,
         }
     })?;
-    if let Some(bad) = raw.labels.keys().find(|k| !is_valid_label_name(k) || k.starts_with("__")) {
+    if let Some(bad) = raw
+        .labels
+        .keys()
+        .find(|k| !is_valid_label_name(k) || k.starts_with("__"))
+    {
         return Err(Error::Config {
             path: path.to_path_buf(),
             line: 0,
@@ -106,10 +110,16 @@ mod tests {
             scrape_series: false,
         };
         let text = render_target_file(&target);
-        assert_eq!(parse_target_file(&text, Path::new("t.yml")).unwrap(), target);
+        assert_eq!(
+            parse_target_file(&text, Path::new("t.yml")).unwrap(),
+            target
+        );
         let err = parse_target_file("labels: {}\nhonour_labels: true\n", Path::new("t.yml"))
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("t.yml:2:1: unknown field `honour_labels`"), "{err}");
+        assert!(
+            err.starts_with("t.yml:2:1: unknown field `honour_labels`"),
+            "{err}"
+        );
     }
 }

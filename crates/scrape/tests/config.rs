@@ -20,7 +20,10 @@ fn defaults_follow_prometheus() {
     assert!(a.honor_timestamps && !a.honor_labels);
     // A job interval shorter than the global timeout caps the timeout.
     let b = &config.scrape_configs[1];
-    assert_eq!((b.scrape_interval, b.scrape_timeout), (Duration::from_secs(5), Duration::from_secs(5)));
+    assert_eq!(
+        (b.scrape_interval, b.scrape_timeout),
+        (Duration::from_secs(5), Duration::from_secs(5))
+    );
 }
 
 fn error(text: &str) -> String {
@@ -30,18 +33,43 @@ fn error(text: &str) -> String {
 #[test]
 fn errors_are_positioned() {
     let e = error("global:\n  scrape_interval: 15s\n  scrape_intervall: 1m\n");
-    assert!(e.starts_with("<config>:3:3: global: unknown field `scrape_intervall`"), "{e}");
+    assert!(
+        e.starts_with("<config>:3:3: global: unknown field `scrape_intervall`"),
+        "{e}"
+    );
     let e = error("scrape_configs:\n  - job_name: a\n    scrape_interval: 15x\n");
     // Errors raised while checking a value point at the mapping that holds it (the job).
-    assert!(e.starts_with("<config>:2:5: scrape_configs[0]: not a valid duration string: \"15x\""), "{e}");
+    assert!(
+        e.starts_with("<config>:2:5: scrape_configs[0]: not a valid duration string: \"15x\""),
+        "{e}"
+    );
     let e = error("scrape_configs:\n  - job_name: a\n    scheme: https\n");
-    assert!(e.starts_with("<config>:2:5:") && e.contains("not supported"), "{e}");
+    assert!(
+        e.starts_with("<config>:2:5:") && e.contains("not supported"),
+        "{e}"
+    );
     let e = error("scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: hashmod\n        target_label: x\n");
-    assert!(e.starts_with("<config>:4:") && e.contains("requires non-zero modulus"), "{e}");
-    let e = error("scrape_configs:\n  - job_name: a\n    scrape_interval: 5s\n    scrape_timeout: 10s\n");
-    assert!(e.starts_with("<config>:2:5: scrape timeout greater than scrape interval"), "{e}");
+    assert!(
+        e.starts_with("<config>:4:") && e.contains("requires non-zero modulus"),
+        "{e}"
+    );
+    let e = error(
+        "scrape_configs:\n  - job_name: a\n    scrape_interval: 5s\n    scrape_timeout: 10s\n",
+    );
+    assert!(
+        e.starts_with("<config>:2:5: scrape timeout greater than scrape interval"),
+        "{e}"
+    );
     let e = error("scrape_configs:\n  - job_name: a\n  - job_name: a\n");
-    assert!(e.starts_with("<config>:2:5: found multiple scrape configs"), "{e}");
-    let e = error("scrape_configs:\n  - job_name: a\n    static_configs:\n      - labels: {\"1x\": y}\n");
-    assert!(e.contains("<config>:4:") && e.contains("not a valid label name"), "{e}");
+    assert!(
+        e.starts_with("<config>:2:5: found multiple scrape configs"),
+        "{e}"
+    );
+    let e = error(
+        "scrape_configs:\n  - job_name: a\n    static_configs:\n      - labels: {\"1x\": y}\n",
+    );
+    assert!(
+        e.contains("<config>:4:") && e.contains("not a valid label name"),
+        "{e}"
+    );
 }

@@ -12,7 +12,8 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
 
 /// Parses `yaml` (a list of relabel configs) and relabels `input`.
 fn check(yaml: &str, input: &[(&str, &str)], expected: Option<&[(&str, &str)]>) {
-    let configs: Vec<RelabelConfig> = serde_yaml_ng::from_str(yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
+    let configs: Vec<RelabelConfig> =
+        serde_yaml_ng::from_str(yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
     let got = process_labels(&labels(input), &configs);
     assert_eq!(got, expected.map(labels), "{yaml}");
 }
@@ -92,12 +93,32 @@ fn replace_expands_the_target_label_and_ignores_invalid_names() {
 #[test]
 fn keep_and_drop_match_the_whole_value() {
     let input = [("a", "foo")];
-    check("- source_labels: [a]\n  regex: \"f.*\"\n  action: keep\n", &input, Some(&input));
-    check("- source_labels: [a]\n  regex: \"f\"\n  action: keep\n", &input, None);
-    check("- source_labels: [a]\n  regex: \"f.*\"\n  action: drop\n", &input, None);
-    check("- source_labels: [a]\n  regex: \"o+\"\n  action: drop\n", &input, Some(&input));
+    check(
+        "- source_labels: [a]\n  regex: \"f.*\"\n  action: keep\n",
+        &input,
+        Some(&input),
+    );
+    check(
+        "- source_labels: [a]\n  regex: \"f\"\n  action: keep\n",
+        &input,
+        None,
+    );
+    check(
+        "- source_labels: [a]\n  regex: \"f.*\"\n  action: drop\n",
+        &input,
+        None,
+    );
+    check(
+        "- source_labels: [a]\n  regex: \"o+\"\n  action: drop\n",
+        &input,
+        Some(&input),
+    );
     // Action names are case-insensitive.
-    check("- source_labels: [a]\n  regex: \"f.*\"\n  action: Drop\n", &input, None);
+    check(
+        "- source_labels: [a]\n  regex: \"f.*\"\n  action: Drop\n",
+        &input,
+        None,
+    );
 }
 
 #[test]
@@ -185,15 +206,30 @@ fn steps_run_in_order() {
 fn invalid_configs_are_rejected_as_prometheus_does() {
     for (yaml, message) in [
         ("- action: replace\n", "requires 'target_label' value"),
-        ("- action: hashmod\n  target_label: h\n", "requires non-zero modulus"),
+        (
+            "- action: hashmod\n  target_label: h\n",
+            "requires non-zero modulus",
+        ),
         ("- action: lowercase\n", "requires 'target_label' value"),
-        ("- action: labeldrop\n  source_labels: [a]\n", "requires only 'regex'"),
-        ("- action: keepequal\n  target_label: b\n  regex: x\n", "requires only 'source_labels'"),
-        ("- action: labelmap\n  replacement: \"1-x\"\n", "is invalid 'replacement'"),
+        (
+            "- action: labeldrop\n  source_labels: [a]\n",
+            "requires only 'regex'",
+        ),
+        (
+            "- action: keepequal\n  target_label: b\n  regex: x\n",
+            "requires only 'source_labels'",
+        ),
+        (
+            "- action: labelmap\n  replacement: \"1-x\"\n",
+            "is invalid 'replacement'",
+        ),
         ("- target_label: \"1bad\"\n", "is invalid 'target_label'"),
         ("- action: frobnicate\n", "unknown relabel action"),
         ("- regex: \"(\"\n  target_label: a\n", "invalid regex"),
-        ("- target_label: a\n  sourcelabels: [b]\n", "unknown field `sourcelabels`"),
+        (
+            "- target_label: a\n  sourcelabels: [b]\n",
+            "unknown field `sourcelabels`",
+        ),
     ] {
         let err = config_error(yaml);
         assert!(err.contains(message), "{yaml}: {err}");

@@ -67,7 +67,10 @@ fn vanished_series_and_failed_scrapes_get_staleness_markers() {
     let mut lp = scrape_loop(port, "");
     let db = Db::in_memory();
     let r1 = lp.scrape(&db, 10_000).unwrap();
-    assert_eq!((r1.error.clone(), r1.samples_scraped, r1.series_added), (None, 2, 2));
+    assert_eq!(
+        (r1.error.clone(), r1.samples_scraped, r1.series_added),
+        (None, 2, 2)
+    );
     *body.lock().unwrap() = "a 3\n".into();
     let r2 = lp.scrape(&db, 11_000).unwrap();
     assert_eq!((r2.stale_markers, r2.series_added), (1, 0));
@@ -84,7 +87,10 @@ fn vanished_series_and_failed_scrapes_get_staleness_markers() {
     let up = instant(&db, "up", 12_000);
     assert_eq!(up.len(), 1);
     assert_eq!(up[0].1, 0.0);
-    assert!(up[0].0.contains(&format!("instance=\"127.0.0.1:{port}\"")) && up[0].0.contains("job=\"fake\""));
+    assert!(
+        up[0].0.contains(&format!("instance=\"127.0.0.1:{port}\""))
+            && up[0].0.contains("job=\"fake\"")
+    );
     assert_eq!(instant(&db, "scrape_samples_scraped", 12_000)[0].1, 0.0);
     assert_eq!(instant(&db, "scrape_samples_scraped", 11_000)[0].1, 1.0);
     assert_eq!(instant(&db, "scrape_series_added", 10_000)[0].1, 2.0);
@@ -124,7 +130,10 @@ fn honor_labels_and_timestamps() {
     // The exposed timestamp is kept (9 s), and such samples are not staleness-tracked.
     assert_eq!(instant(&db, "t", 9_000)[0].1, 5.0);
     let db = Db::in_memory();
-    let mut lp = scrape_loop(port, "    honor_labels: true\n    honor_timestamps: false\n");
+    let mut lp = scrape_loop(
+        port,
+        "    honor_labels: true\n    honor_timestamps: false\n",
+    );
     lp.scrape(&db, 10_000).unwrap();
     let x = instant(&db, "x", 10_000);
     assert_eq!(x[0].0, "{__name__=\"x\", instance=\"i\", job=\"pushed\"}");

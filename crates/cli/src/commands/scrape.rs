@@ -41,7 +41,10 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
         );
     }
     if !set.dropped.is_empty() {
-        eprintln!("promlite: {} targets dropped by relabelling", set.dropped.len());
+        eprintln!(
+            "promlite: {} targets dropped by relabelling",
+            set.dropped.len()
+        );
     }
     Ok(config)
 }
@@ -66,7 +69,9 @@ pub fn wait_for(flag: &AtomicBool) {
 /// Stops the scraper, then compacts and syncs so everything scraped is durable.
 pub fn finish(scraper: Scraper, db: &promlite::Db) -> anyhow::Result<()> {
     scraper.shutdown();
-    let blocks = db.flush().context("compacting the scraped data into blocks")?;
+    let blocks = db
+        .flush()
+        .context("compacting the scraped data into blocks")?;
     db.sync().context("syncing the write-ahead log")?;
     eprintln!("promlite: scraping stopped; {blocks} blocks written");
     Ok(())
