@@ -40,6 +40,8 @@ pub enum Command {
     /// Generate a small cluster, replay it and run the workload join: the whole pipeline in one
     /// command.
     Demo(DemoArgs),
+    /// Draw a range query as a line chart (PNG or SVG, by the output file's extension).
+    Plot(PlotArgs),
     /// Benchmark the workload queries on promlite, Prometheus and VictoriaMetrics (answers are
     /// checked against Prometheus; engines whose binaries are missing are skipped).
     Bench(BenchArgs),
@@ -118,6 +120,42 @@ pub struct QueryRangeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+    /// The PromQL expression.
+    #[arg(value_name = "EXPR")]
+    pub expr: String,
+}
+
+/// `promlite plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Start time (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME")]
+    pub start: String,
+    /// End time (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME")]
+    pub end: String,
+    /// Resolution step (Prometheus duration like `15s`, `1m`, or seconds). Default: the range
+    /// divided into about 250 points, as Prometheus's graph page picks it.
+    #[arg(long, value_name = "DURATION")]
+    pub step: Option<String>,
+    /// The picture to write: `.png` or `.svg`.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Picture width in pixels.
+    #[arg(long, default_value_t = 1000)]
+    pub width: u32,
+    /// Picture height in pixels (the legend takes part of it).
+    #[arg(long, default_value_t = 600)]
+    pub height: u32,
+    /// Caption (default: the expression).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Unit of the values for the axis labels (`B` gives binary prefixes). Default: guessed from
+    /// Prometheus's naming conventions (`_bytes`, `_seconds`, a rate of `_seconds_total`).
+    #[arg(long)]
+    pub unit: Option<String>,
     /// The PromQL expression.
     #[arg(value_name = "EXPR")]
     pub expr: String,

@@ -29,6 +29,7 @@ pub mod json;
 pub mod params;
 mod server;
 pub mod targets;
+pub mod web;
 
 pub use api::{Api, ApiOptions, Endpoints, Request, Response};
 pub use error::{Error, Result};

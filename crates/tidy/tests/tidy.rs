@@ -157,8 +157,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "promlite-cluster",
             "promlite-eval",
             "promlite-bench",
+            "promlite-plot",
         ],
     ),
+    ("promlite-plot", &["promlite-model"]),
 ];
 
 #[test]

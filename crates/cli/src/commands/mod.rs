@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod gen_cluster;
+mod plot;
 mod query;
 mod replay;
 pub mod replay_target;
@@ -29,6 +30,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&args),
         Command::Scrape(args) => scrape::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Plot(args) => plot::run(&args),
         Command::Bench(args) => bench::run(&args),
     }
 }

@@ -21,7 +21,7 @@ fn now_ms() -> Timestamp {
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn time_param(name: &str, text: &str) -> Result<Timestamp, ApiError> {
+pub(super) fn time_param(name: &str, text: &str) -> Result<Timestamp, ApiError> {
     parse_time(text).map_err(|e| ApiError::invalid_param(name, e))
 }
 

@@ -36,10 +36,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(config_path) = &args.scrape_config {
         return serve_and_scrape(db, options, config_path);
     }
-    let server = Server::start(db, options).context("starting the HTTP server")?;
+    let api = promlite_http::Api::new(db, options.api.clone())
+        .mount(std::sync::Arc::new(promlite_http::web::WebPage));
+    let server = Server::start_api(api, options).context("starting the HTTP server")?;
     eprintln!(
-        "promlite: serving the Prometheus API on http://{}/api/v1/",
-        server.local_addr()
+        "promlite: serving the Prometheus API on http://{addr}/api/v1/ and the query page on http://{addr}/",
+        addr = server.local_addr()
     );
     server.wait();
     Ok(())
@@ -60,9 +62,11 @@ fn serve_and_scrape(
         promlite_scrape::ScraperOptions::default(),
     )?;
     let scraper = std::sync::Arc::new(std::sync::Mutex::new(Some(scraper)));
-    let api = Api::new(db.clone(), options.api.clone()).mount(std::sync::Arc::new(
-        promlite_http::targets::TargetsEndpoint::new(scraper.clone()),
-    ));
+    let api = Api::new(db.clone(), options.api.clone())
+        .mount(std::sync::Arc::new(promlite_http::web::WebPage))
+        .mount(std::sync::Arc::new(
+            promlite_http::targets::TargetsEndpoint::new(scraper.clone()),
+        ));
     let server = Server::start_api(api, options).context("starting the HTTP server")?;
     eprintln!(
         "promlite: serving the Prometheus API on http://{}/api/v1/ and scraping",
