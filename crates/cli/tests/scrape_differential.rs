@@ -6,6 +6,10 @@
 //! Prometheus writes them, and the targets' relabelled labels equal to Prometheus's
 //! `/api/v1/targets` (discoveredLabels → labels, dropped targets).
 //!
+//! `promlite scrape` also captures its responses (`--capture`); replaying the node job's
+//! capture directory must give the live scrape's scraped series, samples and staleness
+//! markers exactly.
+//!
 //! Skips loudly without the binaries (`promlite-testkit`); CI requires them.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -332,6 +336,8 @@ fn promlite_scrape_matches_prometheus() {
             .arg(&config_path)
             .arg("--data-dir")
             .arg(&data_dir)
+            .arg("--capture")
+            .arg(dir.path().join("capture"))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -541,4 +547,55 @@ fn promlite_scrape_matches_prometheus() {
         lite_at, prom_at,
         "series of job node at the first failed scrape"
     );
+
+    // 4. Capture → replay: the node job's captured responses replay to the same scraped
+    // series with the same samples and markers (target labels from the capture's target.yml).
+    let capture = dir
+        .path()
+        .join("capture")
+        .join("node")
+        .join(format!("127.0.0.1:{exporter_port}"));
+    assert!(capture.join("target.yml").is_file());
+    let replayed_dir = dir.path().join("replayed");
+    let status = Command::new(env!("CARGO_BIN_EXE_promlite"))
+        .arg("replay")
+        .arg("--data-dir")
+        .arg(&replayed_dir)
+        .arg(&capture)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "replay of the capture failed");
+    let replayed = promlite::Db::open(&replayed_dir, promlite::Options::default()).unwrap();
+    let scraped = r#"{job="node", __name__!~"up|scrape_.*"}"#;
+    let samples = |db: &promlite::Db| {
+        let out = db
+            .query(&format!("{scraped}[2m]"), (end * 1000.0) as i64)
+            .unwrap();
+        let promlite::Value::Matrix(m) = out.value else {
+            panic!("not a matrix")
+        };
+        m.iter()
+            .map(|s| {
+                let points: Vec<(i64, u64)> =
+                    s.samples.iter().map(|p| (p.t, p.v.to_bits())).collect();
+                (promlite_labels(&s.labels), points)
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    let live = samples(&db);
+    assert!(!live.is_empty());
+    assert_eq!(
+        samples(&replayed),
+        live,
+        "replayed capture differs from the live scrape"
+    );
+    let count_scraped = format!("count({scraped})");
+    for t in [just_before(lite_fail), lite_fail] {
+        assert_eq!(
+            lite_instant(&replayed, &count_scraped, t),
+            lite_instant(&db, &count_scraped, t),
+            "scraped series of job node at {t}"
+        );
+    }
 }

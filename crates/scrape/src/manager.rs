@@ -37,6 +37,9 @@ pub struct ScraperOptions {
     pub stale_on_shutdown: bool,
     /// Host name for the offset seed; `None` reads this machine's.
     pub hostname: Option<String>,
+    /// Capture every response under `<dir>/<job>/<instance>/` (see
+    /// [`ScrapeLoop::capture_to`]; `/` in the instance becomes `_`).
+    pub capture_dir: Option<std::path::PathBuf>,
 }
 
 /// Health of a target, as `/api/v1/targets` reports it.
@@ -175,11 +178,24 @@ impl Scraper {
             let loop_status = Arc::clone(&status);
             let loop_db = db.clone();
             let stale_on_shutdown = options.stale_on_shutdown;
+            let mut scrape_loop = ScrapeLoop::new(t.clone(), rules);
+            if let Some(root) = &options.capture_dir {
+                let instance = t
+                    .labels
+                    .get("instance")
+                    .unwrap_or("target")
+                    .replace('/', "_");
+                let dir = root.join(&t.job).join(instance);
+                scrape_loop.capture_to(&dir).map_err(|source| Error::Io {
+                    path: dir.clone(),
+                    source,
+                })?;
+            }
             let thread = std::thread::Builder::new()
                 .name(format!("scrape-{}", t.job))
                 .spawn(move || {
                     run_loop(
-                        ScrapeLoop::new(t, rules),
+                        scrape_loop,
                         &loop_db,
                         offset,
                         &stop_rx,

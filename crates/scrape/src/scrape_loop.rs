@@ -23,8 +23,15 @@
 //!   previous successful scrape).
 //! * Samples storage rejects (out of order, duplicate timestamp, older than the blocks) are
 //!   skipped and counted, as Prometheus counts them without failing the scrape.
+//!
+//! Capture ([`ScrapeLoop::capture_to`]): every response body is also written, byte for byte,
+//! to `<dir>/<t>.prom` (or `.om` for OpenMetrics) beside a `target.yml` with the target's
+//! labels, so `promlite replay <dir>` reads the same bytes back under the same labels. A
+//! failed scrape is captured as an empty file: replaying it writes the same staleness markers
+//! (the synthetic series of a replay cannot know the scrape failed).
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -94,6 +101,8 @@ pub struct ScrapeLoop {
     previous: HashSet<Labels>,
     /// The labels of the synthetic series.
     report_series: [Labels; 5],
+    /// Where response bodies are captured.
+    capture: Option<PathBuf>,
 }
 
 const REPORT_NAMES: [&str; 5] = [
@@ -119,7 +128,26 @@ impl ScrapeLoop {
             rules,
             previous: HashSet::new(),
             report_series,
+            capture: None,
         }
+    }
+
+    /// Also writes every response to `dir` (created, with a `target.yml`), see the module
+    /// docs.
+    pub fn capture_to(&mut self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let target = promlite::ReplayTarget {
+            labels: self.target.labels.clone(),
+            honor_labels: self.rules.honor_labels,
+            honor_timestamps: self.rules.honor_timestamps,
+            scrape_series: false,
+        };
+        write_atomically(
+            &dir.join(promlite::TARGET_FILE_NAME),
+            crate::target_file::render_target_file(&target).as_bytes(),
+        )?;
+        self.capture = Some(dir.to_path_buf());
+        Ok(())
     }
 
     /// The target.
@@ -131,9 +159,21 @@ impl ScrapeLoop {
     /// other than rejected samples are returned (the scrape's samples are then not stored).
     pub fn scrape(&mut self, db: &Db, t: Timestamp) -> Result<ScrapeReport, promlite::Error> {
         let started = Instant::now();
-        let outcome = self
-            .fetch()
-            .and_then(|(body, format)| self.parse(&body, format, t));
+        let fetched = self.fetch();
+        if let Some(dir) = &self.capture {
+            let (bytes, ext): (&[u8], &str) = match &fetched {
+                Ok((body, Format::OpenMetrics)) => (body, "om"),
+                Ok((body, Format::Prometheus)) => (body, "prom"),
+                Err(_) => (&[], "prom"),
+            };
+            if let Err(e) = write_atomically(&dir.join(format!("{t}.{ext}")), bytes) {
+                return Err(promlite::Error::InvalidArgument(format!(
+                    "capturing the scrape to {}: {e}",
+                    dir.display()
+                )));
+            }
+        }
+        let outcome = fetched.and_then(|(body, format)| self.parse(&body, format, t));
         let mut report = ScrapeReport {
             timestamp: t,
             duration: Duration::ZERO,
@@ -321,6 +361,18 @@ impl ScrapeLoop {
         }
         Ok(Parsed { samples, scraped })
     }
+}
+
+/// Writes `bytes` to `path` through a hidden temporary file and a rename, so a reader (replay
+/// ignores hidden files) never sees a partial capture.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("capture");
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Counts the remaining sample lines (errors end the count).

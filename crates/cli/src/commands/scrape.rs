@@ -26,6 +26,10 @@ pub struct ScrapeArgs {
     /// its series simply end after the 5-minute lookback).
     #[arg(long)]
     pub stale_on_shutdown: bool,
+    /// Also write every scrape's response, byte for byte, to DIR/<job>/<instance>/<ms>.prom
+    /// with a target.yml, for `promlite replay DIR/<job>/<instance>`.
+    #[arg(long, value_name = "DIR")]
+    pub capture: Option<PathBuf>,
 }
 
 /// Loads `path` and prints what will be scraped.
@@ -85,6 +89,7 @@ pub fn run(args: &ScrapeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("opening data directory {}", args.data.data_dir.display()))?;
     let options = ScraperOptions {
         stale_on_shutdown: args.stale_on_shutdown,
+        capture_dir: args.capture.clone(),
         ..ScraperOptions::default()
     };
     let scraper = Scraper::start(db.clone(), &config, options)?;
