@@ -34,6 +34,9 @@ pub enum Command {
     GenCluster(GenClusterArgs),
     /// Serve the Prometheus-compatible HTTP API (/api/v1/...).
     Serve(ServeArgs),
+    /// Scrape the targets of a Prometheus-style scrape configuration into a data directory
+    /// until SIGTERM/SIGINT, then make everything durable and exit 0.
+    Scrape(crate::commands::scrape::ScrapeArgs),
     /// Generate a small cluster, replay it and run the workload join: the whole pipeline in one
     /// command.
     Demo(DemoArgs),
@@ -110,6 +113,8 @@ pub struct ReplayArgs {
     /// Interval between scrapes for --start (Prometheus duration, e.g. `15s`).
     #[arg(long, value_name = "DURATION", requires = "start")]
     pub interval: Option<String>,
+    #[command(flatten)]
+    pub target: crate::commands::replay_target::ReplayTargetArgs,
 }
 
 /// `promlite query`.
@@ -368,6 +373,10 @@ pub struct ServeArgs {
     /// Evaluation interval of rule groups that set none (Prometheus duration).
     #[arg(long, value_name = "DURATION", default_value = "1m")]
     pub rule_eval_interval: String,
+    /// Also scrape the targets of this Prometheus-style scrape configuration into the data
+    /// directory (and serve /api/v1/targets).
+    #[arg(long, value_name = "FILE")]
+    pub scrape_config: Option<PathBuf>,
 }
 
 /// `promlite demo`.

@@ -43,6 +43,7 @@ mod lex;
 mod parse;
 pub mod render;
 pub mod replay;
+pub mod target;
 
 pub use error::{BoxError, Error, ParseError, Result};
 pub use parse::{

@@ -27,6 +27,15 @@
 //! call (that is what lets later scrapes skip building [`Labels`]), so heavy series churn
 //! costs memory proportional to all series ever seen.
 //!
+//! Target labels ([`ReplayOptions::target`]): every replayed series gets the target's labels
+//! attached under Prometheus's `honor_labels` rules ([`crate::target::merge_target_labels`]),
+//! so `by (instance)` works on replayed data; in directory replay the target can also ask for
+//! the synthetic series a scraper writes per scrape (`up` = 1, `scrape_duration_seconds` = 0
+//! because a file does not record how long its scrape took, `scrape_samples_scraped` = the
+//! samples in the file), at the scrape time, and `honor_timestamps: false` makes every sample
+//! take its scrape's time. A file named [`TARGET_FILE_NAME`] inside a scrape directory is not
+//! a scrape (it describes the target; the CLI reads it).
+//!
 //! Format detection (unless [`ReplayOptions::format`] is set): the `.om` extension, or a file
 //! whose last line is `# EOF`, is OpenMetrics; anything else is the Prometheus format.
 
@@ -42,6 +51,39 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3DefaultBuilder};
 
 use crate::error::{Error, ParseError, Result};
 use crate::parse::{check_utf8, Format, Parser, ParserState};
+use crate::target::{merge_target_labels, report_labels};
+
+/// A file of this name inside a scrape directory describes the target (its labels) and is
+/// skipped by directory replay.
+pub const TARGET_FILE_NAME: &str = "target.yml";
+
+/// The scrape target a replay attributes its samples to, as a scraper would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayTarget {
+    /// Labels attached to every series (typically `job` and `instance`).
+    pub labels: Labels,
+    /// Prometheus's `honor_labels`: scraped labels win over target labels instead of being
+    /// renamed to `exported_<name>`.
+    pub honor_labels: bool,
+    /// Prometheus's `honor_timestamps` (default true): keep explicit sample timestamps. When
+    /// false, directory replay gives every sample its scrape's time (single-file replay needs
+    /// the timestamps and ignores this).
+    pub honor_timestamps: bool,
+    /// Directory replay also writes `up`, `scrape_duration_seconds` and
+    /// `scrape_samples_scraped` for every scrape.
+    pub scrape_series: bool,
+}
+
+impl Default for ReplayTarget {
+    fn default() -> Self {
+        ReplayTarget {
+            labels: Labels::empty(),
+            honor_labels: false,
+            honor_timestamps: true,
+            scrape_series: false,
+        }
+    }
+}
 
 /// A series as replay identifies it. Replay builds the [`Labels`] once per distinct series
 /// (keyed by the series text as written), so a sink can cache its own series reference by
@@ -134,6 +176,9 @@ pub struct ReplayOptions<'p> {
     pub chunk_size: usize,
     /// Called after every read with the total number of bytes read so far.
     pub progress: Option<Box<dyn FnMut(u64) + 'p>>,
+    /// The scrape target to attribute samples to (labels, synthetic series); `None` replays
+    /// the series exactly as written.
+    pub target: Option<ReplayTarget>,
 }
 
 impl Default for ReplayOptions<'_> {
@@ -144,6 +189,7 @@ impl Default for ReplayOptions<'_> {
             max_reported_errors: 10,
             chunk_size: 1 << 20,
             progress: None,
+            target: None,
         }
     }
 }
@@ -156,6 +202,7 @@ impl std::fmt::Debug for ReplayOptions<'_> {
             .field("max_reported_errors", &self.max_reported_errors)
             .field("chunk_size", &self.chunk_size)
             .field("progress", &self.progress.is_some())
+            .field("target", &self.target)
             .finish()
     }
 }
@@ -195,6 +242,9 @@ pub struct ReplayStats {
     pub samples: u64,
     /// Staleness markers appended.
     pub stale_markers: u64,
+    /// Synthetic scrape series samples appended (`up`, `scrape_duration_seconds`,
+    /// `scrape_samples_scraped`; see [`ReplayTarget::scrape_series`]).
+    pub scrape_series_samples: u64,
     /// Distinct series seen.
     pub series: u64,
     /// Samples dropped because their series already had a sample in the same scrape.
@@ -212,7 +262,7 @@ pub fn replay_file<S: SampleSink>(
     opts: &mut ReplayOptions<'_>,
     sink: &mut S,
 ) -> Result<ReplayStats> {
-    let mut replayer = Replayer::new(sink);
+    let mut replayer = Replayer::new(sink, opts.target.clone());
     let format = detect_format(path, opts.format)?;
     let file = File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
@@ -230,7 +280,7 @@ pub fn replay_reader<S: SampleSink>(
     opts: &mut ReplayOptions<'_>,
     sink: &mut S,
 ) -> Result<ReplayStats> {
-    let mut replayer = Replayer::new(sink);
+    let mut replayer = Replayer::new(sink, opts.target.clone());
     replayer.read_stream(name, reader, format, None, opts)?;
     replayer.finish()
 }
@@ -244,7 +294,7 @@ pub fn replay_dir<S: SampleSink>(
     sink: &mut S,
 ) -> Result<ReplayStats> {
     let scrapes = list_scrapes(dir, times)?;
-    let mut replayer = Replayer::new(sink);
+    let mut replayer = Replayer::new(sink, opts.target.clone());
     for (path, t) in scrapes {
         let format = detect_format(&path, opts.format)?;
         let file = File::open(&path).map_err(|source| Error::Io {
@@ -267,7 +317,10 @@ fn list_scrapes(dir: &Path, times: ScrapeTimes) -> Result<Vec<(PathBuf, Timestam
     for entry in std::fs::read_dir(dir).map_err(io_err)? {
         let entry = entry.map_err(io_err)?;
         let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') || entry.file_type().map_err(io_err)?.is_dir() {
+        if name.to_string_lossy().starts_with('.')
+            || name == TARGET_FILE_NAME
+            || entry.file_type().map_err(io_err)?.is_dir()
+        {
             continue;
         }
         files.push(entry.path());
@@ -380,11 +433,14 @@ struct Replayer<'s, S> {
     current: Vec<u32>,
     /// 1 + index of the scrape being read.
     scrape: u64,
+    /// Samples read in the current scrape (for `scrape_samples_scraped`).
+    scrape_samples: u64,
+    target: Option<ReplayTarget>,
     stats: ReplayStats,
 }
 
 impl<'s, S: SampleSink> Replayer<'s, S> {
-    fn new(sink: &'s mut S) -> Self {
+    fn new(sink: &'s mut S, target: Option<ReplayTarget>) -> Self {
         Self {
             sink,
             by_text: HashMap::default(),
@@ -396,6 +452,8 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             previous: Vec::new(),
             current: Vec::new(),
             scrape: 0,
+            scrape_samples: 0,
+            target,
             stats: ReplayStats::default(),
         }
     }
@@ -421,6 +479,7 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
     ) -> Result<()> {
         self.stats.files += 1;
         self.scrape += 1;
+        self.scrape_samples = 0;
         let io_err = |source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -579,8 +638,15 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
         sample: &crate::SampleEntry<'_, '_>,
         scrape_time: Option<Timestamp>,
     ) -> Result<(), Rejected> {
+        let honor_timestamps = self.target.as_ref().is_none_or(|t| t.honor_timestamps);
+        let explicit = sample
+            .timestamp_ms
+            .filter(|_| honor_timestamps || scrape_time.is_none());
+        if scrape_time.is_some() {
+            self.scrape_samples += 1;
+        }
         let (t, tracked) =
-            match (sample.timestamp_ms, scrape_time) {
+            match (explicit, scrape_time) {
                 (Some(t), _) => (t, false),
                 (None, Some(t)) => (t, true),
                 (None, None) => return Err(Rejected::Line(ParseError {
@@ -628,7 +694,26 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             },
             None => false,
         };
-        let labels = sample.to_labels()?;
+        let mut labels = sample.to_labels()?;
+        if let Some(target) = &self.target {
+            labels = merge_target_labels(&labels, &target.labels, target.honor_labels);
+        }
+        let (id, _) = self.intern(labels).map_err(|message| ParseError {
+            line: sample.line,
+            column: 1,
+            message,
+        })?;
+        if collided {
+            self.by_text_collisions.insert(sample.series.into(), id);
+        } else {
+            self.by_text.insert(text_hash, (sample.series.into(), id));
+        }
+        Ok(id)
+    }
+
+    /// The id of the distinct label set `labels`, registering it on first sight; the flag
+    /// says whether it was new.
+    fn intern(&mut self, labels: Labels) -> Result<(u32, bool), String> {
         let hash = labels.stable_hash();
         let known = match self.by_labels.get(&hash) {
             Some(&id)
@@ -643,13 +728,10 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             None => None,
         };
         let id = match known {
-            Some(id) => id,
+            Some(id) => (id, false),
             None => {
-                let id = u32::try_from(self.series.len()).map_err(|_| ParseError {
-                    line: sample.line,
-                    column: 1,
-                    message: "more than 2^32 distinct series".into(),
-                })?;
+                let id = u32::try_from(self.series.len())
+                    .map_err(|_| "more than 2^32 distinct series".to_string())?;
                 match self.by_labels.entry(hash) {
                     Entry::Occupied(_) => {
                         self.by_labels_collisions.insert(labels.clone(), id);
@@ -660,15 +742,38 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
                 }
                 self.series.push(ReplaySeries { id, hash, labels });
                 self.last_seen.push(0);
-                id
+                (id, true)
             }
         };
-        if collided {
-            self.by_text_collisions.insert(sample.series.into(), id);
-        } else {
-            self.by_text.insert(text_hash, (sample.series.into(), id));
-        }
         Ok(id)
+    }
+
+    /// Appends the synthetic scrape series of the scrape at `t` (see [`ReplayTarget`]).
+    fn append_scrape_series(&mut self, t: Timestamp) -> Result<()> {
+        let Some(target) = self.target.as_ref().filter(|t| t.scrape_series) else {
+            return Ok(());
+        };
+        let values = [
+            ("up", 1.0),
+            ("scrape_duration_seconds", 0.0),
+            ("scrape_samples_scraped", self.scrape_samples as f64),
+        ];
+        let series: Vec<Labels> = values
+            .iter()
+            .map(|(name, _)| report_labels(name, &target.labels))
+            .collect();
+        for (labels, (_, v)) in series.into_iter().zip(values) {
+            let (id, _) = self.intern(labels).map_err(|m| internal(&m))?;
+            let series = self
+                .series
+                .get(id as usize)
+                .ok_or_else(|| internal("series id out of range"))?;
+            self.sink
+                .append(series, t, v)
+                .map_err(|e| Error::Sink(Box::new(e)))?;
+            self.stats.scrape_series_samples += 1;
+        }
+        Ok(())
     }
 
     /// Ends a directory scrape at time `t`: staleness markers for series that were in the
@@ -688,6 +793,7 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
                 .map_err(|e| Error::Sink(Box::new(e)))?;
             self.stats.stale_markers += 1;
         }
+        self.append_scrape_series(t)?;
         std::mem::swap(&mut self.previous, &mut self.current);
         self.current.clear();
         self.commit()

@@ -37,6 +37,7 @@ pub mod remote;
 pub mod rules;
 mod server;
 mod status;
+pub mod targets;
 pub mod web;
 
 pub use api::{Api, ApiOptions, Endpoints, Request, Response};

@@ -143,7 +143,8 @@ pub use promlite_model::{
 };
 pub use promlite_storage::{Error as StorageError, Options as StorageOptions, SeriesRef, WalSync};
 pub use replay::{
-    InputStats, ReplayOptions, ReplayProgress, ReplaySource, ReplayStats, ScrapeTimes, SkippedLine,
+    InputStats, ReplayOptions, ReplayProgress, ReplaySource, ReplayStats, ReplayTarget,
+    ScrapeTimes, SkippedLine, TARGET_FILE_NAME,
 };
 
 /// Compile-time proof that the handles can be shared across threads.

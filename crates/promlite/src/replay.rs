@@ -5,7 +5,9 @@ use std::cell::Cell;
 use std::path::Path;
 
 use promlite_expfmt::replay::{ReplaySeries, SampleSink};
-pub use promlite_expfmt::replay::{ReplayStats as InputStats, ScrapeTimes, SkippedLine};
+pub use promlite_expfmt::replay::{
+    ReplayStats as InputStats, ReplayTarget, ScrapeTimes, SkippedLine, TARGET_FILE_NAME,
+};
 use promlite_model::Timestamp;
 use promlite_storage::SeriesRef;
 
@@ -40,6 +42,9 @@ pub struct ReplayOptions<'p> {
     pub flush: bool,
     /// Called as input is read.
     pub progress: Option<Box<dyn FnMut(ReplayProgress) + 'p>>,
+    /// Attribute the samples to a scrape target: its labels on every series (`honor_labels`
+    /// rules) and, for directories, the synthetic `up`/`scrape_*` series.
+    pub target: Option<ReplayTarget>,
 }
 
 impl Default for ReplayOptions<'_> {
@@ -48,6 +53,7 @@ impl Default for ReplayOptions<'_> {
             lenient: false,
             flush: true,
             progress: None,
+            target: None,
         }
     }
 }
@@ -58,6 +64,7 @@ impl std::fmt::Debug for ReplayOptions<'_> {
             .field("lenient", &self.lenient)
             .field("flush", &self.flush)
             .field("progress", &self.progress.is_some())
+            .field("target", &self.target)
             .finish()
     }
 }
@@ -196,6 +203,7 @@ impl Db {
                     })
                 }) as Box<dyn FnMut(u64) + '_>
             }),
+            target: options.target.take(),
             ..promlite_expfmt::replay::ReplayOptions::default()
         };
         let input = match source {

@@ -139,11 +139,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("promlite-remote", &["promlite", "promlite-model"]),
     (
+        "promlite-scrape",
+        &["promlite", "promlite-expfmt", "promlite-model"],
+    ),
+    (
         "promlite-http",
         &[
             "promlite",
             "promlite-remote",
             "promlite-rules",
+            "promlite-scrape",
             "promlite-model",
             "promlite-eval",
             "promlite-promql",
@@ -155,6 +160,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "promlite",
             "promlite-http",
             "promlite-remote",
+            "promlite-scrape",
             "promlite-model",
             "promlite-cluster",
             "promlite-eval",

@@ -9,8 +9,10 @@ mod plot;
 mod query;
 pub mod remote_write;
 mod replay;
+pub mod replay_target;
 mod retention;
 pub mod rules;
+pub mod scrape;
 mod serve;
 
 use std::path::Path;
@@ -31,6 +33,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::LabelValues(args) => query::label_values(&args),
         Command::GenCluster(args) => gen_cluster::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Scrape(args) => scrape::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Plot(args) => plot::run(&args),
         Command::Bench(args) => bench::run(&args),

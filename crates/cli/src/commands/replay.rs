@@ -69,12 +69,14 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         };
         let (base_bytes, base_samples) = (done_bytes, done_samples);
         let bar_ref = &bar;
+        let target = args.target.target_for(input)?;
         let options = ReplayOptions {
             lenient: args.lenient,
             flush: false,
             progress: Some(Box::new(move |p: promlite::ReplayProgress| {
                 bar_ref.update(base_bytes + p.bytes, base_samples + p.samples)
             })),
+            target,
         };
         let stats = db
             .replay(source, options)

@@ -89,12 +89,41 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         )));
         Some(live)
     };
+    // `--scrape-config`: scrape into the served database and answer /api/v1/targets.
+    let scraper = match &args.scrape_config {
+        Some(config_path) => {
+            let config = super::scrape::load_config(config_path)?;
+            let scraper = promlite_scrape::Scraper::start(
+                db.clone(),
+                &config,
+                promlite_scrape::ScraperOptions::default(),
+            )?;
+            let scraper = Arc::new(std::sync::Mutex::new(Some(scraper)));
+            api = api.mount(Arc::new(promlite_http::targets::TargetsEndpoint::new(
+                scraper.clone(),
+            )));
+            Some(scraper)
+        }
+        None => None,
+    };
     let server = Server::start_api(api, options).context("starting the HTTP server")?;
     eprintln!(
         "promlite: serving the Prometheus API on http://{addr}/api/v1/ and the query page on http://{addr}/",
         addr = server.local_addr()
     );
-    server.wait();
+    match scraper {
+        // Until SIGTERM/SIGINT: stop scraping, make the data durable, exit 0.
+        Some(scraper) => {
+            let stop = super::scrape::termination_flag()?;
+            super::scrape::wait_for(&stop);
+            let taken = scraper.lock().ok().and_then(|mut guard| guard.take());
+            if let Some(scraper) = taken {
+                super::scrape::finish(scraper, &db)?;
+            }
+            server.shutdown();
+        }
+        None => server.wait(),
+    }
     drop(rules);
     Ok(())
 }
