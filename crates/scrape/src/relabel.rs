@@ -329,7 +329,7 @@ pub fn to_map(labels: &Labels) -> LabelMap {
         .collect()
 }
 
-/// A map back as [`Labels`] (empty values cannot occur: [`set`] deletes them).
+/// A map back as [`Labels`] (empty values cannot occur: `set` deletes them).
 pub fn from_map(map: &LabelMap) -> Labels {
     Labels::from_pairs(map.iter().map(|(n, v)| (n.as_str(), v.as_str())))
 }
