@@ -2,7 +2,7 @@
 //! reader and its validation, with errors positioned and worded like `promtool check rules`.
 //!
 //! Positions: serde gives positions only for YAML syntax and type errors, so the line and
-//! column of a rule's `record`/`alert`/`expr` value are found by [`locate`], a scan of the
+//! column of a rule's `record`/`alert`/`expr` value are found by `locate`, a scan of the
 //! source text for block-style YAML (the style rule files are written in): it follows the
 //! indentation of `groups:` items, their `rules:` items and the rule keys, and records where
 //! each value starts (the first character after `key:`, or the next non-blank line when the

@@ -1,4 +1,4 @@
-//! Prometheus recording and alerting rules for promlite: rule files ([`file`]), the alert
+//! Prometheus recording and alerting rules for promlite: rule files ([`mod@file`]), the alert
 //! template language ([`template`]), group evaluation with Prometheus's rule-manager semantics
 //! ([`group`]) and `promtool test rules`-compatible unit tests ([`unittest`]).
 //!
