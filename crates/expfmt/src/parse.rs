@@ -518,6 +518,9 @@ impl<'a> Parser<'a> {
             Some(b'{') => {}
             Some(b'"') => {
                 let (r, name) = lex::quoted(rest, &|| "the metric name".to_string())?;
+                if name.is_empty() {
+                    return fail(rest, "the metric name must not be empty");
+                }
                 self.name = name;
                 rest = r;
             }
@@ -635,6 +638,9 @@ impl<'a> Parser<'a> {
                     let after = blanks(r);
                     if matches!(after.as_bytes().first(), Some(b',' | b'}')) {
                         // A lone quoted string is the metric name (Prometheus 3 UTF-8 syntax).
+                        if name.is_empty() {
+                            return Err(failure(at, "the metric name must not be empty"));
+                        }
                         if !self.name.is_empty() {
                             return Err(failure(
                                 at,

@@ -392,3 +392,18 @@ fn parsing_resumes_on_the_next_line_after_an_error() {
     }
     assert_eq!(seen, ["1:1", "err 2:6", "3:2"]);
 }
+
+#[test]
+fn empty_quoted_metric_name() {
+    // Found by the expfmt_parse fuzz target: `"" 1` parsed with an empty name, which renders
+    // as `{""} 1`, which is rejected; an empty metric name is an error wherever it is written.
+    prom("\"\" 1\n", 1, 1, "the metric name must not be empty");
+    om("\"\" 1\n# EOF\n", 1, 1, "the metric name must not be empty");
+    prom("{\"\"} 1\n", 1, 2, "the metric name must not be empty");
+    prom(
+        "{\"\", \"x\"} 1\n",
+        1,
+        2,
+        "the metric name must not be empty",
+    );
+}
