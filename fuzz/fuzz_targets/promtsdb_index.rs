@@ -21,11 +21,14 @@ fn be64(b: &[u8], at: usize) -> Option<u64> {
 
 /// Recomputes the CRC of the `len <be32> | body | crc <be32>` section at `offset`, if it fits.
 fn reseal_section(index: &mut [u8], offset: u64) {
+    // The offset comes from mutated bytes: every sum is checked (the harness must not panic
+    // where the reader would not).
     let Ok(start) = usize::try_from(offset) else { return };
-    let Some(len) = index.get(start..start + 4) else { return };
+    let Some(len_end) = start.checked_add(4) else { return };
+    let Some(len) = index.get(start..len_end) else { return };
     let len = u32::from_be_bytes(len.try_into().unwrap_or([0; 4])) as usize;
-    let body_end = start + 4 + len;
-    if body_end + 4 > index.len() {
+    let Some(body_end) = len_end.checked_add(len) else { return };
+    if body_end.checked_add(4).is_none_or(|end| end > index.len()) {
         return;
     }
     let crc = crc32c::crc32c(&index[start + 4..body_end]);
