@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use promlite_scrape::duration::format_duration;
+
 use crate::api::{Api, ApiError};
 use crate::json;
 use crate::params::format_rfc3339;
@@ -20,32 +22,6 @@ pub const TSDB_STATS_LIMIT: usize = 10;
 /// settings (1m scrape and evaluation intervals, 10s scrape timeout, as Prometheus's defaults).
 pub const DEFAULT_CONFIG_YAML: &str =
     "global:\n  scrape_interval: 1m\n  scrape_timeout: 10s\n  evaluation_interval: 1m\n";
-
-/// A duration as Prometheus's `model.Duration` prints it (`2m`, `5m`, `1h30m`, `0s`).
-fn format_duration(d: std::time::Duration) -> String {
-    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    if ms == 0 {
-        return "0s".to_string();
-    }
-    let units = [
-        ("y", 365 * 24 * 3_600_000u64),
-        ("w", 7 * 24 * 3_600_000),
-        ("d", 24 * 3_600_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ];
-    let mut rest = ms;
-    let mut out = String::new();
-    for (unit, size) in units {
-        if rest >= size {
-            let _ = write!(out, "{}{unit}", rest / size);
-            rest %= size;
-        }
-    }
-    out
-}
 
 /// `{"name":..,"value":..}` entries, largest first, ties by name, at most `limit`.
 fn top(counts: BTreeMap<String, u64>, limit: usize) -> String {

@@ -33,6 +33,9 @@ pub struct GlobalConfig {
     pub scrape_interval: Duration,
     /// Default scrape timeout.
     pub scrape_timeout: Duration,
+    /// Rule evaluation interval (kept so the configuration reads back as written; promlite's
+    /// rules take their interval from the rule file's groups).
+    pub evaluation_interval: Duration,
     /// Labels of this scraper (they seed the scrape offsets, as in Prometheus; promlite does
     /// not attach them to stored samples, as Prometheus does not either).
     pub external_labels: BTreeMap<String, String>,
@@ -68,6 +71,8 @@ pub struct ScrapeConfig {
     /// More labels than this on one sample (after metric relabelling) fail the scrape; 0 = no
     /// limit.
     pub label_limit: u64,
+    /// Follow HTTP redirects (default true, as Prometheus).
+    pub follow_redirects: bool,
 }
 
 /// One static target group.
@@ -95,6 +100,8 @@ struct RawGlobal {
     scrape_interval: Option<ConfigDuration>,
     #[serde(default)]
     scrape_timeout: Option<ConfigDuration>,
+    #[serde(default)]
+    evaluation_interval: Option<ConfigDuration>,
     #[serde(default)]
     external_labels: Option<BTreeMap<LabelName, String>>,
 }
@@ -127,6 +134,13 @@ struct RawScrapeConfig {
     sample_limit: Option<u64>,
     #[serde(default)]
     label_limit: Option<u64>,
+    #[serde(default)]
+    follow_redirects: Option<bool>,
+    /// Accepted so that Prometheus's own rendering reads back; promlite's scraper speaks
+    /// HTTP/1.1 whatever it says.
+    #[serde(default)]
+    #[allow(dead_code, reason = "accepted and ignored: the scraper has no HTTP/2")]
+    enable_http2: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +218,7 @@ fn job_position(text: &str, job: &str) -> (usize, usize) {
 
 const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(60);
 const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_EVALUATION_INTERVAL: Duration = Duration::from_secs(60);
 
 impl Config {
     /// Reads and parses a configuration file.
@@ -247,6 +262,7 @@ impl Config {
         let global = raw.global.unwrap_or(RawGlobal {
             scrape_interval: None,
             scrape_timeout: None,
+            evaluation_interval: None,
             external_labels: None,
         });
         let interval = global
@@ -273,6 +289,9 @@ impl Config {
         let global = GlobalConfig {
             scrape_interval: interval,
             scrape_timeout: timeout,
+            evaluation_interval: global
+                .evaluation_interval
+                .map_or(DEFAULT_EVALUATION_INTERVAL, |d| d.0),
             external_labels: global
                 .external_labels
                 .unwrap_or_default()
@@ -353,6 +372,7 @@ impl Config {
                 metric_relabel_configs: raw.metric_relabel_configs.unwrap_or_default(),
                 sample_limit: raw.sample_limit.unwrap_or(0),
                 label_limit: raw.label_limit.unwrap_or(0),
+                follow_redirects: raw.follow_redirects.unwrap_or(true),
             });
         }
         Ok(Config {

@@ -63,7 +63,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(total))
 }
 
-/// Prints `d` as Prometheus does: the largest units first, zero terms left out, `0s` for zero.
+/// Prints `d` as Prometheus does (`model.Duration.String`): the largest units first, zero
+/// terms left out, `0s` for zero; years and weeks only when they divide the whole duration
+/// (`90d`, not `12w6d`).
 pub fn format_duration(d: Duration) -> String {
     let mut ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     if ms == 0 {
@@ -71,6 +73,10 @@ pub fn format_duration(d: Duration) -> String {
     }
     let mut out = String::new();
     for (unit, unit_ms) in UNITS {
+        let exact_only = unit == "y" || unit == "w";
+        if exact_only && ms % unit_ms != 0 {
+            continue;
+        }
         if ms >= unit_ms {
             out.push_str(&format!("{}{unit}", ms / unit_ms));
             ms %= unit_ms;
@@ -116,6 +122,13 @@ mod tests {
             (3_600_000, "1h"),
             (0, "0s"),
             (60_000, "1m"),
+            // Weeks and years only when exact, as model.Duration prints them.
+            (8 * 86_400_000, "8d"),
+            (14 * 86_400_000, "2w"),
+            (90 * 86_400_000, "90d"),
+            (365 * 86_400_000, "1y"),
+            (366 * 86_400_000, "366d"),
+            (86_400_000 + 1, "1d1ms"),
         ] {
             assert_eq!(format_duration(Duration::from_millis(ms)), text);
         }

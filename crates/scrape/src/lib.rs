@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+mod config_yaml;
 pub mod duration;
 mod error;
 pub mod manager;
@@ -33,6 +34,7 @@ pub mod relabel;
 pub mod scrape_loop;
 pub mod target;
 pub mod target_file;
+mod yaml_emit;
 
 pub use config::{Config, GlobalConfig, ScrapeConfig, StaticConfig};
 pub use error::{Error, Result};

@@ -163,6 +163,7 @@ impl Scraper {
                 metric_relabel_configs: Arc::new(job.metric_relabel_configs.clone()),
                 sample_limit: job.sample_limit,
                 label_limit: job.label_limit,
+                follow_redirects: job.follow_redirects,
             };
             let status = Arc::new(Mutex::new(TargetStatus {
                 target: t.clone(),

@@ -61,6 +61,8 @@ pub struct ScrapeRules {
     pub sample_limit: u64,
     /// 0 = none.
     pub label_limit: u64,
+    /// Follow HTTP redirects (at most 10, as Go's client), Prometheus's `follow_redirects`.
+    pub follow_redirects: bool,
 }
 
 /// The result of one scrape.
@@ -118,6 +120,7 @@ impl ScrapeLoop {
     pub fn new(target: Target, rules: ScrapeRules) -> ScrapeLoop {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(if rules.follow_redirects { 10 } else { 0 })
             .timeout_global(Some(target.timeout))
             .user_agent(format!("promlite/{}", env!("CARGO_PKG_VERSION")))
             .build();

@@ -47,6 +47,7 @@ fn scrape_loop(port: u16, job_yaml: &str) -> ScrapeLoop {
             metric_relabel_configs: Arc::new(job.metric_relabel_configs.clone()),
             sample_limit: job.sample_limit,
             label_limit: job.label_limit,
+            follow_redirects: job.follow_redirects,
         },
     )
 }

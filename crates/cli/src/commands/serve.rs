@@ -52,6 +52,15 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             args.data.data_dir.display().to_string(),
         ),
     ];
+    // Loaded before the API is built: `status/config` shows it as Prometheus shows its own.
+    let scrape_config = match &args.scrape_config {
+        Some(path) => Some(super::scrape::load_config(path)?),
+        None => None,
+    };
+    let config_yaml = scrape_config.as_ref().map_or_else(
+        || ApiOptions::default().config_yaml,
+        promlite_scrape::Config::to_prometheus_yaml,
+    );
     let options = ServerOptions {
         listen: args.listen,
         workers: args.workers.unwrap_or(defaults.workers),
@@ -61,6 +70,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             max_concurrency: args.query_max_concurrency,
             cors_origin: args.web_cors_origin.clone(),
             flags,
+            config_yaml,
             ..ApiOptions::default()
         },
         ..defaults
@@ -90,12 +100,11 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         Some(live)
     };
     // `--scrape-config`: scrape into the served database and answer /api/v1/targets.
-    let scraper = match &args.scrape_config {
-        Some(config_path) => {
-            let config = super::scrape::load_config(config_path)?;
+    let scraper = match &scrape_config {
+        Some(config) => {
             let scraper = promlite_scrape::Scraper::start(
                 db.clone(),
-                &config,
+                config,
                 promlite_scrape::ScraperOptions::default(),
             )?;
             let scraper = Arc::new(std::sync::Mutex::new(Some(scraper)));
