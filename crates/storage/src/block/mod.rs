@@ -226,6 +226,7 @@ pub fn list_blocks_in(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<PathBuf>> {
                              (its data would be lost and its time range reopened to writes); \
                              restore the file or remove the directory with `promlite repair`"
                         ),
+                        checksum: None,
                     })
                 }
             }
@@ -261,6 +262,7 @@ pub fn list_block_dirs_in(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<(BlockI
                     path: meta,
                     offset: 0,
                     detail: format!("block directory {id} has no {META_FILE}"),
+                    checksum: None,
                 })
             }
         }

@@ -93,6 +93,7 @@ impl IndexReader {
             path: path.to_path_buf(),
             offset,
             detail,
+            checksum: None,
         };
         let data = bytes.as_slice();
         let file_len = data.len();
@@ -142,7 +143,8 @@ impl IndexReader {
                 format!(
                     "table of contents checksum mismatch: stored {stored_crc:#010x}, computed {actual_crc:#010x}"
                 ),
-            )));
+            ))
+            .with_checksum(stored_crc, actual_crc));
         }
         let mut c = Cursor::new(body, toc_start as u64);
         let mut sections = [(0u64, 0u64); super::N_SECTIONS];
@@ -192,7 +194,8 @@ impl IndexReader {
                     format!(
                         "{name} section checksum mismatch: stored {crc:#010x}, computed {actual:#010x}"
                     ),
-                )));
+                ))
+                .with_checksum(crc, actual));
             }
         }
         let payload = |s: Section| -> (&[u8], u64) {
@@ -292,6 +295,7 @@ impl IndexReader {
             path: self.path.clone(),
             offset,
             detail: detail.into(),
+            checksum: None,
         }
     }
 
