@@ -11,7 +11,12 @@
 //! longer part of the database), a WAL whose recorded first segment or checkpoint is missing is
 //! restarted at what is present, and the WAL is truncated at its first bad frame (later segments
 //! deleted), as [`crate::Options::wal_repair`] does.
-#![deny(clippy::unwrap_used, clippy::indexing_slicing)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::{Path, PathBuf};
 

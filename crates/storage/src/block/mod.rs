@@ -16,6 +16,15 @@
 //! Entry points: [`write_block`] / [`BlockWriter`] to persist series, [`Block::open`] to read one
 //! (it implements [`crate::reader::BlockReader`]), [`compact`] to merge blocks or any other
 //! `BlockReader`s into one block, optionally dropping samples outside a time range.
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 mod merge;
 mod mmap;

@@ -248,8 +248,9 @@ impl Block {
         let data = seg.as_slice();
         let run = data.get(start..end).unwrap_or(&[]);
         let stored = data
-            .get(end..end + 4)
-            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            .get(end..end.saturating_add(4))
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map_or(0, u32::from_le_bytes);
         let actual = crc32fast::hash(run);
         if stored != actual {
             return Err(corrupt(

@@ -22,7 +22,12 @@
 //! truncation writes the checkpoint, then this file, and only then deletes what the checkpoint
 //! replaces). Every sample before `min_valid_time` is in a block or was deleted by retention
 //! (retention records the bound here before it deletes a block).
-#![deny(clippy::unwrap_used, clippy::indexing_slicing)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::Path;
 
