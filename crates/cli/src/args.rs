@@ -57,6 +57,18 @@ pub enum Command {
     Check(crate::commands::rules::CheckArgs),
     /// Recording and alerting rules over stored data (`rules backfill`).
     Rules(crate::commands::rules::RulesArgs),
+    /// Make a damaged data directory open again (`repair --data-dir DIR`), printing exactly
+    /// what is dropped: blocks failing verification are moved aside to `<id>.corrupt`, the WAL
+    /// is cut at its first bad frame. Run `check --data-dir` first to see the damage.
+    Repair(RepairArgs),
+}
+
+/// `promlite repair`.
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// The data directory to repair (must exist; locked while repairing).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
 }
 
 /// Output formats of the query and listing commands.

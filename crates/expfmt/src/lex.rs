@@ -70,6 +70,10 @@ const QUOTE_SPECIAL: u8 = 32;
 /// Character classes of every byte, so name scanning is one table load per byte.
 static CLASS: [u8; 256] = build_classes();
 
+#[allow(
+    clippy::indexing_slicing,
+    reason = "the loop runs i over 0..256, the table's length"
+)]
 const fn build_classes() -> [u8; 256] {
     let mut table = [0u8; 256];
     let mut i = 0;
@@ -100,6 +104,10 @@ const fn build_classes() -> [u8; 256] {
 }
 
 #[inline]
+#[allow(
+    clippy::indexing_slicing,
+    reason = "CLASS has 256 entries, so every u8 indexes it"
+)]
 fn class(b: u8) -> u8 {
     // The table has 256 entries, so every u8 indexes it.
     CLASS[b as usize]

@@ -37,6 +37,15 @@
 //! # Ok::<(), promlite_expfmt::ParseError>(())
 //! ```
 #![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 mod error;
 mod lex;

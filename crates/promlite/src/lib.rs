@@ -141,6 +141,7 @@ pub use promlite_eval::{
 pub use promlite_model::{
     is_stale_nan, Label, Labels, MatchOp, Matcher, Sample, Timestamp, STALE_NAN,
 };
+pub use promlite_storage::check as storage_check;
 pub use promlite_storage::{Error as StorageError, Options as StorageOptions, SeriesRef, WalSync};
 pub use replay::{
     InputStats, ReplayOptions, ReplayProgress, ReplaySource, ReplayStats, ReplayTarget,

@@ -1,5 +1,14 @@
 //! Cheap, cloneable, owned byte ranges: the handle through which readers see block files (backed
 //! by a memory map) and head chunks (backed by heap memory) alike.
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 use std::fmt;
 use std::ops::Range;

@@ -11,17 +11,22 @@
 //! longer part of the database), a WAL whose recorded first segment or checkpoint is missing is
 //! restarted at what is present, and the WAL is truncated at its first bad frame (later segments
 //! deleted), as [`crate::Options::wal_repair`] does.
-#![deny(clippy::unwrap_used, clippy::indexing_slicing)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::{Path, PathBuf};
 
-use crate::block::{Block, BlockId, META_FILE, TMP_SUFFIX};
+use crate::block::{Block, BlockId, BlockMeta, META_FILE, TMP_SUFFIX};
 use crate::io::{FileSystem, RealFs};
 use crate::reader::BlockReader;
 use crate::wal::bounds::{read_bounds, write_bounds, WalBounds, BOUNDS_FILE};
 use crate::wal::log::{list_checkpoints, list_segments, read_frames, SegmentEnd};
-use crate::wal::record::decode_records;
-use crate::{Db, Error, Options, Result};
+use crate::wal::record::{decode_records, Record};
+use crate::{ChecksumMismatch, Db, Error, Options, Result};
 
 /// One problem [`check_dir`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +37,8 @@ pub struct Problem {
     pub offset: Option<u64>,
     /// What is wrong.
     pub detail: String,
+    /// For a checksum mismatch, the stored (expected) and computed (actual) checksums.
+    pub checksum: Option<ChecksumMismatch>,
 }
 
 impl std::fmt::Display for Problem {
@@ -81,20 +88,24 @@ fn problem_from(err: Error) -> Problem {
             path,
             offset,
             detail,
+            checksum,
         } => Problem {
             path,
             offset: Some(offset),
             detail,
+            checksum,
         },
         Error::Io { path, source } => Problem {
             path,
             offset: None,
             detail: source.to_string(),
+            checksum: None,
         },
         other => Problem {
             path: PathBuf::new(),
             offset: None,
             detail: other.to_string(),
+            checksum: None,
         },
     }
 }
@@ -147,6 +158,7 @@ fn check_block(fs: &dyn FileSystem, dir: &Path, runs: &mut u64) -> Result<()> {
             path: meta,
             offset: 0,
             detail: "block directory has no meta.json".into(),
+            checksum: None,
         });
     }
     let block = Block::open_in(fs, dir)?;
@@ -181,6 +193,7 @@ fn check_wal(fs: &dyn FileSystem, wal: &Path, report: &mut CheckReport) -> Resul
         WalBounds {
             first_segment: checkpoint.map_or(1, |c| c.saturating_add(1)),
             checkpoint,
+            ..WalBounds::default()
         }
     });
     let verify = |path: &Path, tail: bool, report: &mut CheckReport| -> Result<()> {
@@ -198,7 +211,23 @@ fn check_wal(fs: &dyn FileSystem, wal: &Path, report: &mut CheckReport) -> Resul
         report.frames += frames;
         match end {
             Ok(SegmentEnd::Clean) => {}
-            Ok(SegmentEnd::Torn { offset, reason }) => report.notes.push(format!(
+            // A complete last frame that fails its checksum may be an acknowledged commit
+            // damaged on disk: a problem, unlike an incomplete frame (a write a crash cut short).
+            Ok(SegmentEnd::Torn {
+                offset,
+                reason,
+                checksum: Some(checksum),
+            }) => report.problems.push(Problem {
+                path: path.to_path_buf(),
+                offset: Some(offset),
+                detail: format!(
+                    "the last frame of the WAL fails its checksum ({reason}): a torn write or \
+                     a damaged commit; the next open cuts it off ({} bytes)",
+                    (bytes.len() as u64).saturating_sub(offset)
+                ),
+                checksum: Some(checksum),
+            }),
+            Ok(SegmentEnd::Torn { offset, reason, .. }) => report.notes.push(format!(
                 "{} at byte offset {offset}: torn write at the end of the WAL ({reason}); cut off \
                  at the next open",
                 path.display()
@@ -207,6 +236,7 @@ fn check_wal(fs: &dyn FileSystem, wal: &Path, report: &mut CheckReport) -> Resul
                 path: path.to_path_buf(),
                 offset: Some(c.offset),
                 detail: c.detail,
+                checksum: c.checksum,
             }),
         }
         Ok(())
@@ -221,6 +251,7 @@ fn check_wal(fs: &dyn FileSystem, wal: &Path, report: &mut CheckReport) -> Resul
                 path: wal.join(crate::wal::log::checkpoint_name(c)),
                 offset: None,
                 detail: "WAL checkpoint missing (the WAL starts from it)".into(),
+                checksum: None,
             }),
         }
     }
@@ -239,6 +270,7 @@ fn check_wal(fs: &dyn FileSystem, wal: &Path, report: &mut CheckReport) -> Resul
                 } else {
                     "WAL segment missing from the sequence".into()
                 },
+                checksum: None,
             });
         }
         expect = index.saturating_add(1);
@@ -250,6 +282,7 @@ fn check_wal(fs: &dyn FileSystem, wal: &Path, report: &mut CheckReport) -> Resul
             path: wal.join(crate::wal::log::segment_name(bounds.first_segment)),
             offset: None,
             detail: "first WAL segment missing".into(),
+            checksum: None,
         });
     }
     Ok(())
@@ -287,15 +320,17 @@ pub fn repair_dir(dir: &Path) -> Result<RepairReport> {
         }
         let mut runs = 0;
         if let Err(e) = check_block(&fs, &entry.path, &mut runs) {
-            let what = match Block::open_in(&fs, &entry.path) {
-                Ok(b) => format!(
+            let meta_path = entry.path.join(META_FILE);
+            let what = match fs
+                .read(&meta_path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<BlockMeta>(&b).ok())
+            {
+                Some(m) => format!(
                     "{} series, {} samples, time range [{}, {}]",
-                    b.meta().stats.num_series,
-                    b.meta().stats.num_samples,
-                    b.meta().min_time,
-                    b.meta().max_time
+                    m.stats.num_series, m.stats.num_samples, m.min_time, m.max_time
                 ),
-                Err(_) => "contents unknown (its metadata or index is unreadable)".into(),
+                None => "contents unknown: its meta.json is missing or unreadable".into(),
             };
             let aside = dir.join(format!("{name}.corrupt"));
             fs.rename(&entry.path, &aside)
@@ -309,8 +344,10 @@ pub fn repair_dir(dir: &Path) -> Result<RepairReport> {
         }
     }
     let wal = dir.join("wal");
+    let mut damage = None;
     if fs.is_dir(&wal) {
         repair_wal_bounds(&fs, &wal, &mut report)?;
+        damage = wal_damage(&fs, &wal)?;
     }
     drop(lock);
     let db = Db::open(
@@ -324,13 +361,31 @@ pub fn repair_dir(dir: &Path) -> Result<RepairReport> {
         },
     )?;
     let replay = db.replay_report();
+    let restarted = report
+        .actions
+        .iter()
+        .any(|a| a.starts_with("restarted the WAL"));
+    if restarted && replay.samples.unknown_series > 0 {
+        report.actions.push(format!(
+            "dropped {} samples of series whose series records were in the lost WAL segments",
+            replay.samples.unknown_series
+        ));
+    }
+    let later = |d: &Option<WalDamage>, path: &Path, offset: u64| match d {
+        Some(d) if d.path == path && d.offset == offset => format!(
+            "; with it {} later commits ({} samples) that were intact but follow it",
+            d.later_commits, d.later_samples
+        ),
+        _ => String::new(),
+    };
     if let Some(r) = &replay.repaired {
         report.actions.push(format!(
-            "truncated the WAL at {} byte offset {} ({}), dropping {} bytes and {} later segments{}",
+            "truncated the WAL at the bad frame: dropped {} bytes [{}, {}) ({}), and {} later \
+             segments{}{}",
             r.path.display(),
             r.offset,
+            r.offset.saturating_add(r.dropped_bytes),
             r.detail,
-            r.dropped_bytes,
             r.deleted_segments.len(),
             if r.deleted_segments.is_empty() {
                 String::new()
@@ -343,19 +398,119 @@ pub fn repair_dir(dir: &Path) -> Result<RepairReport> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
-            }
+            },
+            later(&damage, &r.path, r.offset)
         ));
     }
     for t in replay.torn_tail.iter().chain(&replay.later_torn) {
+        let damaged = damage
+            .as_ref()
+            .is_some_and(|d| d.damaged_tail && d.path == t.path && d.offset == t.offset);
         report.actions.push(format!(
-            "cut a torn write off {} at byte offset {} ({} bytes, never acknowledged)",
+            "cut the end of the WAL off: dropped {} bytes [{}, {}) ({}; {})",
             t.path.display(),
             t.offset,
-            t.dropped_bytes
+            t.offset.saturating_add(t.dropped_bytes),
+            t.reason,
+            if damaged {
+                "a complete frame failing its checksum: one commit, contents unreadable"
+            } else {
+                "an incomplete write, never acknowledged"
+            }
         ));
     }
     db.close()?;
     Ok(report)
+}
+
+/// The first bad frame of the WAL that repair will drop, and what follows it.
+struct WalDamage {
+    path: PathBuf,
+    offset: u64,
+    /// Intact commits after the bad frame (in its segment and in later segments).
+    later_commits: u64,
+    /// Samples in those commits.
+    later_samples: u64,
+    /// The bad frame is the complete last frame failing its checksum (replay cuts it off as a
+    /// torn tail, but it may have been an acknowledged commit).
+    damaged_tail: bool,
+}
+
+/// Counts the commits and samples in `bytes`, frames without a segment header.
+fn count_frames(frames: &[u8]) -> (u64, u64) {
+    let mut bytes = crate::wal::log::segment_header().to_vec();
+    bytes.extend_from_slice(frames);
+    let (mut commits, mut samples) = (0u64, 0u64);
+    let _ = read_frames(&bytes, true, |_, payload| {
+        commits += 1;
+        decode_records(payload, |r| {
+            if let Record::Samples(s) = r {
+                samples += s.len() as u64;
+            }
+            Ok(())
+        })
+        .map_err(|e| e.detail)
+    });
+    (commits, samples)
+}
+
+/// Finds the first frame of the live WAL that replay would reject or cut off as a damaged
+/// tail (a complete frame failing its checksum), and counts the intact commits after it.
+fn wal_damage(fs: &dyn FileSystem, wal: &Path) -> Result<Option<WalDamage>> {
+    let first = read_bounds(fs, wal)
+        .ok()
+        .flatten()
+        .map_or(1, |b| b.first_segment);
+    let live: Vec<(u32, PathBuf)> = list_segments(fs, wal)?
+        .into_iter()
+        .filter(|(i, _)| *i >= first)
+        .collect();
+    for (pos, (_, path)) in live.iter().enumerate() {
+        let is_last = pos + 1 == live.len();
+        let bytes = fs.read(path).map_err(|e| Error::io(path, e))?;
+        if bytes.is_empty() {
+            continue;
+        }
+        let (offset, damaged_tail) = match read_frames(&bytes, is_last, |_, _| Ok(())) {
+            Ok(SegmentEnd::Torn {
+                offset,
+                checksum: Some(_),
+                ..
+            }) => (offset, true),
+            Err(c) => (c.offset, false),
+            Ok(_) => continue,
+        };
+        // Skip the bad frame by its length field, if it is plausible.
+        let at = usize::try_from(offset).unwrap_or(usize::MAX);
+        let after = bytes
+            .get(at..at.saturating_add(4))
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+            .and_then(|len| {
+                at.checked_add(crate::wal::log::FRAME_HEADER_LEN)?
+                    .checked_add(len as usize)
+            })
+            .and_then(|end| bytes.get(end..))
+            .unwrap_or_default();
+        let (mut commits, mut samples) = count_frames(after);
+        for (_, later) in live.iter().skip(pos + 1) {
+            let b = fs.read(later).map_err(|e| Error::io(later, e))?;
+            let (c, s) = count_frames(
+                b.get(crate::wal::log::SEGMENT_HEADER_LEN..)
+                    .unwrap_or_default(),
+            );
+            commits += c;
+            samples += s;
+        }
+        return Ok(Some(WalDamage {
+            path: path.clone(),
+            offset,
+            later_commits: commits,
+            later_samples: samples,
+            damaged_tail,
+        }));
+    }
+    Ok(None)
 }
 
 /// Restarts a WAL whose recorded first segment or checkpoint is missing at what is present.
@@ -372,6 +527,8 @@ fn repair_wal_bounds(fs: &dyn FileSystem, wal: &Path, report: &mut RepairReport)
     };
     let checkpoints = list_checkpoints(fs, wal)?;
     let segments = list_segments(fs, wal)?;
+    // Keep the recorded lower bound: it stands for blocks retention deleted.
+    let min_valid_time = recorded.map_or(i64::MIN, |b| b.min_valid_time);
     let derived = || {
         // Start at the newest checkpoint if it directly precedes the oldest segment after it,
         // else at the oldest segment.
@@ -384,14 +541,17 @@ fn repair_wal_bounds(fs: &dyn FileSystem, wal: &Path, report: &mut RepairReport)
             (Some(c), Some(f)) if f == c.saturating_add(1) => WalBounds {
                 first_segment: f,
                 checkpoint: Some(c),
+                min_valid_time,
             },
             (Some(c), None) => WalBounds {
                 first_segment: c.saturating_add(1),
                 checkpoint: Some(c),
+                min_valid_time,
             },
             (_, Some(f)) => WalBounds {
                 first_segment: f,
                 checkpoint: None,
+                min_valid_time,
             },
             (None, None) => WalBounds::default(),
         }

@@ -20,7 +20,7 @@ use roaring::RoaringBitmap;
 use crate::block::{self, list_blocks_in, Block, CompactOptions};
 use crate::db::{LoadedBlock, Shared};
 use crate::head::{aligned_range_start, HeadChunk};
-use crate::io::FileSystem;
+use crate::io::{FileSystem, Phase};
 use crate::reader::{BlockReader, ChunkMeta, SeriesRef};
 use crate::wal::bounds::{write_bounds, WalBounds};
 use crate::wal::checkpoint::write_checkpoint;
@@ -73,6 +73,7 @@ pub(crate) fn compact(shared: &Arc<Shared>, all: bool) -> Result<usize> {
             head.raise_min_valid_time(end);
             head.chunks_for_compaction(end)
         };
+        shared.opts.fs.phase(Phase::HeadCompaction);
         if let Some(block) = persist_block(shared, &dir, start, end, series)? {
             let mut blocks = shared.blocks.write().unwrap_or_else(|e| e.into_inner());
             blocks.push(block);
@@ -225,6 +226,7 @@ pub(crate) fn compact_blocks(shared: &Arc<Shared>) -> Result<usize> {
                 .filter_map(|&i| blocks.get(i).cloned())
                 .collect()
         };
+        shared.opts.fs.phase(Phase::Merge);
         let readers: Vec<&dyn BlockReader> = group.iter().map(|b| &*b.reader).collect();
         let opts = CompactOptions {
             write: block::WriteOptions {
@@ -283,13 +285,21 @@ fn truncate_wal(shared: &Shared, wal_dir: &Path, before: Timestamp) -> Result<()
     };
     let (cutoff, series, next_ref, min_valid_time) = snapshot;
     let fs = &*shared.opts.fs;
+    fs.phase(Phase::Checkpoint);
     write_checkpoint(fs, wal_dir, cutoff, &series, next_ref, min_valid_time)?;
     // Record the new start before deleting what the checkpoint replaces (see `wal::bounds`).
-    let bounds = WalBounds {
-        first_segment: cutoff.saturating_add(1),
-        checkpoint: Some(cutoff),
-    };
-    write_bounds(fs, wal_dir, &bounds)?;
+    {
+        let mut wal = shared.lock_wal();
+        if let Some(ws) = wal.as_mut() {
+            let bounds = WalBounds {
+                first_segment: cutoff.saturating_add(1),
+                checkpoint: Some(cutoff),
+                min_valid_time: ws.bounds.min_valid_time,
+            };
+            write_bounds(fs, wal_dir, &bounds)?;
+            ws.bounds = bounds;
+        }
+    }
     for (index, path) in list_segments(fs, wal_dir)? {
         if index <= cutoff {
             fs.remove_file(&path).map_err(|e| Error::io(&path, e))?;
@@ -313,8 +323,14 @@ pub(crate) fn apply_retention(shared: &Shared) -> Result<usize> {
         return Ok(0);
     }
     let mut doomed: Vec<LoadedBlock> = Vec::new();
+    let newest_block_end;
     {
         let mut blocks = shared.blocks.write().unwrap_or_else(|e| e.into_inner());
+        newest_block_end = blocks
+            .iter()
+            .map(|b| b.max_t)
+            .max()
+            .unwrap_or(Timestamp::MIN);
         if let Some(ret) = opts.retention_time {
             let newest = blocks
                 .iter()
@@ -341,6 +357,25 @@ pub(crate) fn apply_retention(shared: &Shared) -> Result<usize> {
                 total = total.saturating_sub(b.size_bytes);
                 doomed.push(b);
             }
+        }
+    }
+    if doomed.is_empty() {
+        return Ok(0);
+    }
+    opts.fs.phase(Phase::Retention);
+    // Reopening skips WAL samples up to the newest block's end (they are in blocks). Deleting
+    // blocks would lower that bound, or remove it with the last block, and let a replay revive
+    // deleted samples from segments not yet truncated; so record the bound a reopen uses now
+    // in `wal/bounds` first (issue 13, `retention_never_revives_deleted_samples_from_the_wal`).
+    let before_end = newest_block_end.saturating_add(1);
+    if let (Some(dir), Some(ws)) = (shared.dir.as_ref(), shared.lock_wal().as_mut()) {
+        if before_end > ws.bounds.min_valid_time {
+            let bounds = WalBounds {
+                min_valid_time: before_end,
+                ..ws.bounds
+            };
+            write_bounds(&*opts.fs, &dir.join("wal"), &bounds)?;
+            ws.bounds = bounds;
         }
     }
     for b in &doomed {

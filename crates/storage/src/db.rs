@@ -101,6 +101,8 @@ impl Default for Options {
 pub(crate) struct WalState {
     pub(crate) writer: WalWriter,
     pub(crate) enc: RecordEncoder,
+    /// What `wal/bounds` holds; every rewrite of the file goes through here, under this lock.
+    pub(crate) bounds: crate::wal::WalBounds,
 }
 
 /// A persisted block as the database tracks it.
@@ -305,6 +307,7 @@ impl Db {
             wal: Mutex::new(Some(WalState {
                 writer,
                 enc: RecordEncoder::new(),
+                bounds: outcome.bounds,
             })),
             dir: Some(dir),
             opts,

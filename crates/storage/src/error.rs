@@ -26,6 +26,8 @@ pub enum Error {
         offset: u64,
         /// What is wrong (expected vs actual checksum, bad magic, out-of-range offset...).
         detail: String,
+        /// For a checksum mismatch, the stored (expected) and computed (actual) checksums.
+        checksum: Option<ChecksumMismatch>,
     },
     /// Series handed to the block writer break its preconditions (labels not strictly sorted,
     /// overlapping chunks, bytes that are not a chunk).
@@ -111,10 +113,29 @@ pub enum Error {
     },
 }
 
+/// A checksum that does not match: `expected` is the one stored in the file, `actual` the one
+/// computed over the bytes it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChecksumMismatch {
+    /// The checksum stored in the file.
+    pub expected: u32,
+    /// The checksum of the bytes as they are.
+    pub actual: u32,
+}
+
 /// `Result` with the storage [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// This error with the expected and actual checksums attached, if it is an
+    /// [`Error::Corruption`].
+    pub fn with_checksum(mut self, expected: u32, actual: u32) -> Self {
+        if let Error::Corruption { checksum, .. } = &mut self {
+            *checksum = Some(ChecksumMismatch { expected, actual });
+        }
+        self
+    }
+
     /// An [`Error::Io`] for `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -45,7 +45,7 @@ pub mod wal;
 
 pub use backfill::{BackfillStats, Backfiller};
 pub use db::{Db, Options, DEFAULT_BLOCK_RANGE};
-pub use error::{Error, Result};
+pub use error::{ChecksumMismatch, Error, Result};
 pub use head::append::{Appender, ApplyStats};
 pub use head::{Head, HeadStats};
 pub use querier::DbQuerier;

@@ -112,6 +112,7 @@ fn corruption_errors_name_the_file_and_offset() {
             path,
             offset,
             detail,
+            ..
         } => {
             assert_eq!(path, index);
             assert!(offset <= 20, "offset {offset}");

@@ -163,8 +163,11 @@ proptest! {
         run(ops, None);
     }
 
-    // FIXME(issue 13): with retention_time the model finds that retention deleting a block
-    // whose samples are still in an unsegmented WAL lets a reopen or read-only open replay
-    // them again (no checkpoint records the raised bound); the retention variant of this
-    // test is left out until retention checkpoints the WAL first.
+    // With retention: retention deleting a block whose samples are still in a WAL segment
+    // that cannot be truncated yet used to let a reopen or read-only open replay them again
+    // (tests/retention_replay.rs); `wal/bounds` now records the bound first.
+    #[test]
+    fn lifecycle_with_retention_matches_model(ops in proptest::collection::vec(op(), 1..100)) {
+        run(ops, Some(Duration::from_millis(5000)));
+    }
 }

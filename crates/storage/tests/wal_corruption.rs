@@ -110,6 +110,7 @@ fn flipped_byte_in_an_older_segment_is_corruption_with_path_and_offset() {
             path,
             offset,
             detail,
+            ..
         } => {
             assert_eq!(path, victim);
             assert_eq!(*offset, frame as u64);
@@ -223,7 +224,7 @@ fn garbage_and_missing_segments_are_errors() {
     std::fs::write(&segs[2], b"this is not a WAL segment at all").unwrap();
     let err = Db::open(dir.path(), opts()).unwrap_err();
     assert!(
-        matches!(&err, Error::Corruption { path, offset: 0, detail } if *path == segs[2] && detail.contains("magic")),
+        matches!(&err, Error::Corruption { path, offset: 0, detail, .. } if *path == segs[2] && detail.contains("magic")),
         "{err}"
     );
     std::fs::remove_file(&segs[2]).unwrap();

@@ -1,6 +1,7 @@
 //! The subcommands, one module each, and the rendering of failures.
 
 mod bench;
+pub mod data_check;
 mod demo;
 mod export;
 mod gen_cluster;
@@ -43,6 +44,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Test(args) => rules::test(&args),
         Command::Check(args) => rules::check(&args),
         Command::Rules(args) => rules::rules(&args),
+        Command::Repair(args) => data_check::repair(&args.data_dir),
     }
 }
 

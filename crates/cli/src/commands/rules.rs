@@ -26,12 +26,22 @@ pub enum TestCommand {
     },
 }
 
-/// `promlite check ...`.
+/// `promlite check ...`: `check rules FILE...`, or `check --data-dir DIR` (every checksum of a
+/// data directory, `crate::commands::data_check`).
 #[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_required = false,
+    arg_required_else_help = true
+)]
 pub struct CheckArgs {
     /// What to check.
     #[command(subcommand)]
-    pub what: CheckCommand,
+    pub what: Option<CheckCommand>,
+    /// Verify every checksum in this data directory (WAL frames and bounds, block meta, index
+    /// and chunks) without changing it; exits 1 on any problem, naming file and byte offset.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// The `check` subcommands.
@@ -83,7 +93,14 @@ fn exit_with(code: i32) -> anyhow::Result<()> {
 
 /// Runs `promlite check ...`.
 pub fn check(args: &CheckArgs) -> anyhow::Result<()> {
-    match &args.what {
+    let what = match (&args.what, &args.data_dir) {
+        (_, Some(dir)) => return crate::commands::data_check::check(dir),
+        (Some(what), None) => what,
+        (None, None) => {
+            anyhow::bail!("promlite check: give a subcommand (rules) or --data-dir DIR")
+        }
+    };
+    match what {
         CheckCommand::Rules { files } => {
             let mut failed = false;
             for path in files {

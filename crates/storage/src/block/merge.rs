@@ -148,6 +148,7 @@ fn decode_chunk(
             "chunk [{}, {}] of series {labels} does not decode: {e}",
             chunk.min_time, chunk.max_time
         ),
+        checksum: None,
     };
     let bytes = chunk.data.as_slice();
     out.reserve(usize::from(

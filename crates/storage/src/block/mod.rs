@@ -16,6 +16,15 @@
 //! Entry points: [`write_block`] / [`BlockWriter`] to persist series, [`Block::open`] to read one
 //! (it implements [`crate::reader::BlockReader`]), [`compact`] to merge blocks or any other
 //! `BlockReader`s into one block, optionally dropping samples outside a time range.
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 mod merge;
 mod mmap;
@@ -226,6 +235,7 @@ pub fn list_blocks_in(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<PathBuf>> {
                              (its data would be lost and its time range reopened to writes); \
                              restore the file or remove the directory with `promlite repair`"
                         ),
+                        checksum: None,
                     })
                 }
             }
@@ -261,6 +271,7 @@ pub fn list_block_dirs_in(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<(BlockI
                     path: meta,
                     offset: 0,
                     detail: format!("block directory {id} has no {META_FILE}"),
+                    checksum: None,
                 })
             }
         }

@@ -45,6 +45,7 @@ impl Block {
             path: meta_path.clone(),
             offset: 0,
             detail,
+            checksum: None,
         };
         let meta: BlockMeta = serde_json::from_slice(&json).map_err(|e| {
             let offset = line_col_offset(&json, e.line(), e.column());
@@ -52,6 +53,7 @@ impl Block {
                 path: meta_path.clone(),
                 offset,
                 detail: format!("invalid block metadata: {e}"),
+                checksum: None,
             }
         })?;
         if meta.version != BLOCK_VERSION {
@@ -97,6 +99,7 @@ impl Block {
                     detail: format!(
                         "bad chunk segment header (expected magic PLCK, version {SEGMENT_VERSION})"
                     ),
+                    checksum: None,
                 });
             }
             segments.push((path, bytes));
@@ -225,6 +228,7 @@ impl Block {
             path: path.clone(),
             offset,
             detail,
+            checksum: None,
         };
         let run_len: u64 = entry.chunks.iter().map(|c| u64::from(c.len)).sum();
         let bounds = usize::try_from(entry.offset)
@@ -244,8 +248,9 @@ impl Block {
         let data = seg.as_slice();
         let run = data.get(start..end).unwrap_or(&[]);
         let stored = data
-            .get(end..end + 4)
-            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            .get(end..end.saturating_add(4))
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map_or(0, u32::from_le_bytes);
         let actual = crc32fast::hash(run);
         if stored != actual {
             return Err(corrupt(
@@ -253,7 +258,8 @@ impl Block {
                 format!(
                     "chunk run checksum mismatch for series {series}: stored {stored:#010x}, computed {actual:#010x}"
                 ),
-            ));
+            )
+            .with_checksum(stored, actual));
         }
         let mut pos = start;
         for c in &entry.chunks {

@@ -4,6 +4,15 @@
 //! [`writer`] serialises an index from series sorted by labels; [`reader`] validates one (magic,
 //! version, per-section CRC32, every offset) and answers look-ups; [`postings`] resolves label
 //! matchers to series with bitmap algebra.
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 pub mod postings;
 pub mod reader;

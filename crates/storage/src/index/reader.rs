@@ -93,6 +93,7 @@ impl IndexReader {
             path: path.to_path_buf(),
             offset,
             detail,
+            checksum: None,
         };
         let data = bytes.as_slice();
         let file_len = data.len();
@@ -142,7 +143,8 @@ impl IndexReader {
                 format!(
                     "table of contents checksum mismatch: stored {stored_crc:#010x}, computed {actual_crc:#010x}"
                 ),
-            )));
+            ))
+            .with_checksum(stored_crc, actual_crc));
         }
         let mut c = Cursor::new(body, toc_start as u64);
         let mut sections = [(0u64, 0u64); super::N_SECTIONS];
@@ -192,7 +194,8 @@ impl IndexReader {
                     format!(
                         "{name} section checksum mismatch: stored {crc:#010x}, computed {actual:#010x}"
                     ),
-                )));
+                ))
+                .with_checksum(crc, actual));
             }
         }
         let payload = |s: Section| -> (&[u8], u64) {
@@ -292,6 +295,7 @@ impl IndexReader {
             path: self.path.clone(),
             offset,
             detail: detail.into(),
+            checksum: None,
         }
     }
 
@@ -332,8 +336,8 @@ impl IndexReader {
         }
         let read_off = |at: u64| -> Option<u64> {
             let start = usize::try_from(at).ok()?;
-            let b = data.get(start..start.checked_add(4)?)?;
-            Some(u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            let b: [u8; 4] = data.get(start..start.checked_add(4)?)?.try_into().ok()?;
+            Some(u64::from(u32::from_le_bytes(b)))
         };
         let start =
             read_off(off_at).ok_or_else(|| self.corrupt(off_at, "series offset out of bounds"))?;
@@ -564,11 +568,8 @@ fn section_bytes(data: &[u8], offset: u64, len: u64) -> Option<(&[u8], u32)> {
     let start = usize::try_from(offset).ok()?;
     let end = start.checked_add(usize::try_from(len).ok()?)?;
     let payload = data.get(start..end)?;
-    let crc = data.get(end..end.checked_add(4)?)?;
-    Some((
-        payload,
-        u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]),
-    ))
+    let crc: [u8; 4] = data.get(end..end.checked_add(4)?)?.try_into().ok()?;
+    Some((payload, u32::from_le_bytes(crc)))
 }
 
 fn parse_symbols(payload: &[u8], offset: u64) -> Result<Vec<Arc<str>>, DecodeError> {

@@ -60,7 +60,9 @@ pub fn write_index(
     summary: &IndexSummary,
 ) -> Result<Vec<u8>, IndexTooLarge> {
     debug_assert!(
-        series.windows(2).all(|w| w[0].labels < w[1].labels),
+        series
+            .windows(2)
+            .all(|w| matches!(w, [a, b] if a.labels < b.labels)),
         "series not sorted by labels"
     );
 
@@ -98,7 +100,9 @@ pub fn write_index(
     };
     match compressed {
         Some(c) if c.len() + 8 < raw.len() => {
-            payload[0] = SYMBOLS_SNAPPY;
+            if let Some(flag) = payload.first_mut() {
+                *flag = SYMBOLS_SNAPPY;
+            }
             payload.extend_from_slice(&c);
         }
         _ => payload.extend_from_slice(&raw),

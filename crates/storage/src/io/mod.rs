@@ -79,6 +79,37 @@ pub trait FileSystem: Send + Sync + fmt::Debug {
     /// the process id into it for humans. The lock lasts as long as the returned guard. A lock
     /// held elsewhere is an error of kind [`io::ErrorKind::WouldBlock`].
     fn lock(&self, path: &Path) -> io::Result<Box<dyn Any + Send + Sync>>;
+    /// Told when a maintenance phase starts, before its first file operation; the phase lasts
+    /// until the next call or until the database call that started it returns. Does nothing by
+    /// default; the crash soak (`examples/crash_soak.rs`) reports it to its parent to show
+    /// where each kill landed.
+    fn phase(&self, _phase: Phase) {}
+}
+
+/// A maintenance phase, as reported to [`FileSystem::phase`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Writing a block from the head (compaction).
+    HeadCompaction,
+    /// Writing a WAL checkpoint, recording it in `wal/bounds`, deleting what it replaces.
+    Checkpoint,
+    /// Merging blocks (leveled or vertical compaction) and deleting the sources.
+    Merge,
+    /// Deleting blocks beyond the retention limits.
+    Retention,
+}
+
+impl Phase {
+    /// A short lower-case name (`head-compaction`, `checkpoint`, `merge`, `retention`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::HeadCompaction => "head-compaction",
+            Phase::Checkpoint => "checkpoint",
+            Phase::Merge => "merge",
+            Phase::Retention => "retention",
+        }
+    }
 }
 
 /// A shared file system handle, as [`crate::Options::fs`] holds it.

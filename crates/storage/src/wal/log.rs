@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::io::{FileSystem, SharedFs, WritableFile};
-use crate::{Error, Result};
+use crate::{ChecksumMismatch, Error, Result};
 
 /// Segment file magic.
 pub const SEGMENT_MAGIC: [u8; 4] = *b"PLWL";
@@ -375,6 +375,9 @@ pub enum SegmentEnd {
         offset: u64,
         /// Why it is considered torn.
         reason: String,
+        /// Set when the torn frame is complete (it ends exactly at the end of the file) but
+        /// fails its checksum: a write cut short, or a damaged last commit.
+        checksum: Option<ChecksumMismatch>,
     },
 }
 
@@ -385,6 +388,8 @@ pub struct FrameCorruption {
     pub offset: u64,
     /// What is wrong.
     pub detail: String,
+    /// For a checksum mismatch, the stored (expected) and computed (actual) checksums.
+    pub checksum: Option<ChecksumMismatch>,
 }
 
 /// Reads the frames of one segment (or checkpoint) held in `bytes`, calling `f(offset, payload)`
@@ -403,11 +408,13 @@ pub fn read_frames(
                 Ok(SegmentEnd::Torn {
                     offset: offset as u64,
                     reason: detail,
+                    checksum: None,
                 })
             } else {
                 Err(FrameCorruption {
                     offset: offset as u64,
                     detail,
+                    checksum: None,
                 })
             }
         };
@@ -424,6 +431,7 @@ pub fn read_frames(
         return Err(FrameCorruption {
             offset: 0,
             detail: format!("bad segment magic {:02x?}", header.get(..4)),
+            checksum: None,
         });
     }
     let version = header.get(4).copied().unwrap_or(0);
@@ -433,6 +441,7 @@ pub fn read_frames(
             detail: format!(
                 "unsupported WAL format version {version} (this build reads {FORMAT_VERSION})"
             ),
+            checksum: None,
         });
     }
     let mut decoder = snap::raw::Decoder::new();
@@ -455,6 +464,7 @@ pub fn read_frames(
                 return Err(FrameCorruption {
                     offset: pos as u64,
                     detail: "frame header".into(),
+                    checksum: None,
                 })
             }
         };
@@ -465,6 +475,7 @@ pub fn read_frames(
             return Err(FrameCorruption {
                 offset: pos as u64,
                 detail: "zero-length frame".into(),
+                checksum: None,
             });
         }
         if len > MAX_FRAME_LEN {
@@ -473,6 +484,7 @@ pub fn read_frames(
                 pos,
                 rest.len(),
                 format!("frame length {len} exceeds the limit"),
+                None,
             );
         }
         let Some(payload) = rest.get(FRAME_HEADER_LEN..FRAME_HEADER_LEN + len) else {
@@ -492,12 +504,17 @@ pub fn read_frames(
                 pos,
                 rest.len().saturating_sub(frame_end),
                 format!("frame checksum mismatch: stored {crc:#010x}, computed {actual:#010x}"),
+                Some(ChecksumMismatch {
+                    expected: crc,
+                    actual,
+                }),
             );
         }
         // The checksum matched, so decode problems below are not torn writes.
         let corrupt = |detail: String| FrameCorruption {
             offset: pos as u64,
             detail,
+            checksum: None,
         };
         let dlen = snap::raw::decompress_len(payload)
             .map_err(|e| corrupt(format!("bad snappy header: {e}")))?;
@@ -526,16 +543,19 @@ fn frame_error(
     pos: usize,
     bytes_after_frame: usize,
     detail: String,
+    checksum: Option<ChecksumMismatch>,
 ) -> std::result::Result<SegmentEnd, FrameCorruption> {
     if tail_may_tear && bytes_after_frame == 0 {
         Ok(SegmentEnd::Torn {
             offset: pos as u64,
             reason: detail,
+            checksum,
         })
     } else {
         Err(FrameCorruption {
             offset: pos as u64,
             detail,
+            checksum,
         })
     }
 }

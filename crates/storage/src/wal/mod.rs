@@ -1,7 +1,15 @@
 //! The write-ahead log: record encoding ([`record`]), the segmented checksummed log ([`log`]),
 //! replay into the head ([`replay`]), read-only replay beside a writer ([`snapshot`]) and checkpoints ([`checkpoint`]). Format:
 //! `docs/format/wal.md`.
-#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 pub mod bounds;
 pub mod checkpoint;

@@ -89,6 +89,14 @@ fn corruption(path: &Path, offset: u64, detail: impl Into<String>) -> Error {
         path: path.to_path_buf(),
         offset,
         detail: detail.into(),
+        checksum: None,
+    }
+}
+
+fn with_checksum(err: Error, checksum: Option<crate::ChecksumMismatch>) -> Error {
+    match checksum {
+        Some(c) => err.with_checksum(c.expected, c.actual),
+        None => err,
     }
 }
 
@@ -179,8 +187,11 @@ pub fn replay(
         WalBounds {
             first_segment: checkpoint.map_or(1, |c| c.saturating_add(1)),
             checkpoint,
+            ..WalBounds::default()
         }
     });
+    // Samples before the recorded bound were in blocks retention has deleted since.
+    head.raise_min_valid_time(bounds.min_valid_time);
     out.bounds = bounds;
     out.bounds_recorded = recorded.is_some();
     let first_segment = bounds.first_segment;
@@ -212,8 +223,15 @@ pub fn replay(
             apply_frame(head, payload, report, &mut ignored_max)
         }) {
             Ok(_) => {}
-            Err(FrameCorruption { offset, detail }) => {
-                return Err(corruption(&cp_path, offset, detail))
+            Err(FrameCorruption {
+                offset,
+                detail,
+                checksum,
+            }) => {
+                return Err(with_checksum(
+                    corruption(&cp_path, offset, detail),
+                    checksum,
+                ))
             }
         }
         out.report.checkpoint = Some(cp_path);
@@ -283,7 +301,11 @@ pub fn replay(
         out.next_segment = index.saturating_add(1);
         let corrupt = match end {
             Ok(SegmentEnd::Clean) => continue,
-            Ok(SegmentEnd::Torn { offset, reason }) => match first_with_frames(fs, later)? {
+            Ok(SegmentEnd::Torn {
+                offset,
+                reason,
+                checksum,
+            }) => match first_with_frames(fs, later)? {
                 None => {
                     // Not even the header made it: keep an empty file (the sequence stays
                     // gapless; the writer continues with the next index).
@@ -313,13 +335,18 @@ pub fn replay(
                          the log",
                         valid.display()
                     ),
+                    checksum,
                 },
             },
             Err(c) => c,
         };
-        let FrameCorruption { offset, detail } = corrupt;
+        let FrameCorruption {
+            offset,
+            detail,
+            checksum,
+        } = corrupt;
         if !repair {
-            return Err(corruption(&path, offset, detail));
+            return Err(with_checksum(corruption(&path, offset, detail), checksum));
         }
         truncate_file(fs, &path, offset)?;
         let mut deleted = Vec::new();

@@ -59,6 +59,11 @@ pub fn replay_read_only(
     if !fs.is_dir(dir) {
         return Ok(report);
     }
+    // The lower bound retention recorded (the file is replaced atomically, so this reads the
+    // old or the new one; the caller's block-list check catches a retention run in between).
+    if let Some(bounds) = super::bounds::read_bounds(fs, dir)? {
+        head.raise_min_valid_time(bounds.min_valid_time);
+    }
     let checkpoints = list_checkpoints(fs, dir)?;
     let mut first_segment = 0u32;
     if let Some((cp_index, cp_path)) = checkpoints.last() {
@@ -67,13 +72,20 @@ pub fn replay_read_only(
         read_frames(&bytes, false, |_, payload| {
             apply_frame(head, payload, &mut report, &mut ignored_max)
         })
-        .map_err(|FrameCorruption { offset, detail }| {
-            SnapshotError::Failed(Error::Corruption {
-                path: cp_path.clone(),
-                offset,
-                detail,
-            })
-        })?;
+        .map_err(
+            |FrameCorruption {
+                 offset,
+                 detail,
+                 checksum,
+             }| {
+                SnapshotError::Failed(Error::Corruption {
+                    path: cp_path.clone(),
+                    offset,
+                    detail,
+                    checksum,
+                })
+            },
+        )?;
         report.checkpoint = Some(cp_path.clone());
         first_segment = cp_index.saturating_add(1);
     }
@@ -111,7 +123,7 @@ pub fn replay_read_only(
         report.segments += 1;
         match end {
             Ok(SegmentEnd::Clean) => {}
-            Ok(SegmentEnd::Torn { offset, reason }) => {
+            Ok(SegmentEnd::Torn { offset, reason, .. }) => {
                 report.torn_tail = Some(TornTail {
                     path,
                     offset,
@@ -119,11 +131,16 @@ pub fn replay_read_only(
                     reason,
                 });
             }
-            Err(FrameCorruption { offset, detail }) => {
+            Err(FrameCorruption {
+                offset,
+                detail,
+                checksum,
+            }) => {
                 return Err(SnapshotError::Failed(Error::Corruption {
                     path,
                     offset,
                     detail,
+                    checksum,
                 }));
             }
         }
