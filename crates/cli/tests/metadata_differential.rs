@@ -302,6 +302,8 @@ fn metadata_matches_prometheus() {
         "/api/v1/metadata?metric=om_req_seconds",
         "/api/v1/metadata?metric=no_such_metric",
         "/api/v1/metadata?metric=node_load1&limit_per_metric=1",
+        "/api/v1/metadata?limit_per_metric=0",
+        "/api/v1/metadata?limit_per_metric=x",
     ] {
         assert_eq!(
             entries(&get_json(lite_addr, query)),
@@ -322,10 +324,7 @@ fn metadata_matches_prometheus() {
             "{query}: {l} vs {p}"
         );
     }
-    for query in [
-        "/api/v1/metadata?limit=x",
-        "/api/v1/metadata?limit_per_metric=x",
-    ] {
+    for query in ["/api/v1/metadata?limit=x", "/api/v1/metadata?limit=1.5"] {
         let p = ureq::get(&format!("http://{prom_addr}{query}")).call();
         let l = ureq::get(&format!("http://{lite_addr}{query}")).call();
         let status = |r: &Result<ureq::http::Response<ureq::Body>, ureq::Error>| match r {

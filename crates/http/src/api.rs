@@ -632,9 +632,10 @@ impl Api {
 
     /// `/api/v1/metadata` in Prometheus 2.42's shape: `{"<metric>": [{"type", "help", "unit"}]}`
     /// with names in order (Go marshals map keys sorted). `metric` selects one family;
-    /// `limit` caps the number of metrics (negative: no cap; `0` answers `{}`, as 2.42);
-    /// `limit_per_metric` caps entries per metric (promlite keeps one per metric, so only `0`
-    /// changes the answer: every metric with an empty list).
+    /// `limit` caps the number of metrics (negative: no cap; `0` answers `{}`, as 2.42).
+    /// `limit_per_metric` (newer Prometheus: a positive cap on entries per metric) never changes
+    /// the answer, because promlite keeps one entry per metric; like 2.42, which does not know
+    /// the parameter, a value that is not a number is not an error.
     fn metadata(&self, form: &Form) -> Result<String, ApiError> {
         let number = |name: &str| -> Result<Option<i64>, ApiError> {
             match form.value(name) {
@@ -646,7 +647,6 @@ impl Api {
             }
         };
         let limit = number("limit")?.filter(|l| *l >= 0);
-        let per_metric = number("limit_per_metric")?.filter(|l| *l >= 0);
         let metric = Some(form.value("metric")).filter(|m| !m.is_empty());
         let all = self.db.metadata().map_err(|e| api_error(&e, "metric"))?;
         let mut out = String::from("{");
@@ -662,17 +662,13 @@ impl Api {
                 out.push(',');
             }
             json::write_string(&mut out, name);
-            out.push_str(":[");
-            if per_metric != Some(0) {
-                out.push_str("{\"type\":");
-                json::write_string(&mut out, &meta.metric_type);
-                out.push_str(",\"help\":");
-                json::write_string(&mut out, &meta.help);
-                out.push_str(",\"unit\":");
-                json::write_string(&mut out, &meta.unit);
-                out.push('}');
-            }
-            out.push(']');
+            out.push_str(":[{\"type\":");
+            json::write_string(&mut out, &meta.metric_type);
+            out.push_str(",\"help\":");
+            json::write_string(&mut out, &meta.help);
+            out.push_str(",\"unit\":");
+            json::write_string(&mut out, &meta.unit);
+            out.push_str("}]");
             n += 1;
         }
         out.push('}');
