@@ -224,7 +224,7 @@ fn global_url(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+mod global_url_tests {
     use super::global_url;
 
     #[test]
