@@ -40,9 +40,7 @@ impl MetadataTracker {
     /// line that repeats what was known.
     pub fn observe(&mut self, entry: &Entry<'_, '_>) -> Option<(&str, &FamilyMetadata)> {
         let name: &str = match entry {
-            Entry::Help { name, .. } | Entry::Unit { name, .. } | Entry::Type { name, .. } => {
-                &**name
-            }
+            Entry::Help { name, .. } | Entry::Unit { name, .. } | Entry::Type { name, .. } => name,
             _ => return None,
         };
         let fresh = !self.families.contains_key(name);
