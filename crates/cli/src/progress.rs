@@ -37,11 +37,6 @@ impl ReplayProgress {
         ));
     }
 
-    /// Runs `f` (which prints) with the bar hidden, so lines do not mix with it.
-    pub fn suspend(&self, f: impl FnOnce()) {
-        self.bar.suspend(f);
-    }
-
     /// Removes the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();

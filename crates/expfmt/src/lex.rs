@@ -226,6 +226,23 @@ pub(crate) fn blanks1<'a>(s: &'a str, what: &'static str) -> PResult<'a, ()> {
     Ok((rest, ()))
 }
 
+/// Byte offset of the first backslash in `text` that does not start a valid escape: `\\`,
+/// `\n`, and `\"` when `quote_ok` (label values, quoted names, OpenMetrics HELP; not the text
+/// format's HELP). Parsers keep such sequences verbatim, as Prometheus does; callers warn.
+pub fn first_invalid_escape(text: &str, quote_ok: bool) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'\\', bytes.get(from..)?) {
+        let at = from + i;
+        match bytes.get(at + 1) {
+            Some(b'\\' | b'n') => from = at + 2,
+            Some(b'"') if quote_ok => from = at + 2,
+            _ => return Some(at),
+        }
+    }
+    None
+}
+
 /// A double-quoted string with the escapes `\\`, `\"` and `\n`; other backslash sequences are
 /// kept verbatim, as Prometheus does. Borrowed unless an escape is present. The string must end
 /// on the same line. `context` names what the string is, for the error message.

@@ -49,12 +49,14 @@
 
 mod error;
 mod lex;
+pub mod metadata;
 mod parse;
 pub mod render;
 pub mod replay;
 pub mod target;
 
 pub use error::{BoxError, Error, ParseError, Result};
+pub use metadata::{FamilyMetadata, MetadataTracker};
 pub use parse::{
     check_utf8, Entry, Format, LabelPair, MetricType, Parser, ParserState, SampleEntry,
 };

@@ -149,6 +149,21 @@ pub struct SampleEntry<'p, 'a> {
 }
 
 impl SampleEntry<'_, '_> {
+    /// A warning if the series text holds an invalid escape (e.g. `\q` in a label value),
+    /// which the parser keeps verbatim as Prometheus does: positioned at the backslash, taking
+    /// the series text to start the line (the usual case; leading blanks shift it).
+    pub fn invalid_escape(&self) -> Option<ParseError> {
+        let at = lex::first_invalid_escape(self.series, true)?;
+        let escape: String = self.series.get(at..)?.chars().take(2).collect();
+        Some(ParseError {
+            line: self.line,
+            column: column_of(self.series, at),
+            message: format!(
+                "invalid escape {escape:?} in the series text, kept verbatim as Prometheus does"
+            ),
+        })
+    }
+
     /// The sample's identity as sorted [`Labels`]: the metric name as `__name__`, empty-valued
     /// labels dropped. A label name given twice (including `__name__`) is an error, as in
     /// Prometheus; the check runs before empty values are dropped.
@@ -324,6 +339,9 @@ pub struct Parser<'a> {
     /// store forwarding once per label in profiles).
     labels: Vec<LabelPair<'a>>,
     n_labels: usize,
+    /// A warning about the last entry (a HELP text with an invalid escape), for
+    /// [`Parser::take_warning`].
+    warning: Option<ParseError>,
 }
 
 impl<'a> Parser<'a> {
@@ -351,7 +369,15 @@ impl<'a> Parser<'a> {
             name: Cow::Borrowed(""),
             labels: Vec::with_capacity(16),
             n_labels: 0,
+            warning: None,
         }
+    }
+
+    /// Takes the warning about the entry returned last, if any: a `# HELP` text with an
+    /// invalid escape such as `\q`, which is kept verbatim as Prometheus keeps it. (Invalid
+    /// escapes in label values are found with [`SampleEntry::invalid_escape`].)
+    pub fn take_warning(&mut self) -> Option<ParseError> {
+        self.warning.take()
     }
 
     /// The state to pass to [`Parser::resume`] for the next chunk.
@@ -395,12 +421,13 @@ impl<'a> Parser<'a> {
                 return Ok(None);
             };
             if self.state.eof_seen {
-                let line = self.state.lines + 1;
-                // Everything after `# EOF` is rejected at once; there is nothing to resume.
-                self.pos = self.src.len();
-                self.finished = true;
+                // Every line after `# EOF` is an error of its own, so a lenient reader counts
+                // each (a sample there is never stored).
+                let line_len = memchr(b'\n', rest.as_bytes()).map_or(rest.len(), |i| i + 1);
+                self.pos += line_len;
+                self.state.lines += 1;
                 return Err(ParseError {
-                    line,
+                    line: self.state.lines,
                     column: 1,
                     message: "unexpected content after \"# EOF\"".into(),
                 });
@@ -939,6 +966,18 @@ impl<'a> Parser<'a> {
         self.switch_family(&name, keyword, text)?;
         match keyword {
             "HELP" => {
+                if let Some(at) = lex::first_invalid_escape(tail, om) {
+                    let offset = text.len() - tail.len() + at;
+                    let escape: String =
+                        tail.get(at..).unwrap_or_default().chars().take(2).collect();
+                    self.warning = Some(ParseError {
+                        line: self.state.lines + 1,
+                        column: column_of(text, offset),
+                        message: format!(
+                            "invalid escape {escape:?} in the HELP text of {name:?}, kept verbatim as Prometheus does"
+                        ),
+                    });
+                }
                 let help = unescape_help(tail, om);
                 Ok(Entry::Help { name, help })
             }

@@ -40,7 +40,7 @@
 //! whose last line is `# EOF`, is OpenMetrics; anything else is the Prometheus format.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{Read, Seek, SeekFrom};
@@ -50,6 +50,7 @@ use promlite_model::{Labels, MemStore, Sample, Timestamp, STALE_NAN};
 use xxhash_rust::xxh3::{xxh3_64, Xxh3DefaultBuilder};
 
 use crate::error::{Error, ParseError, Result};
+use crate::metadata::{FamilyMetadata, MetadataTracker};
 use crate::parse::{check_utf8, Format, Parser, ParserState};
 use crate::target::{merge_target_labels, report_labels};
 
@@ -110,6 +111,14 @@ pub trait SampleSink {
     /// Ends a batch: called after each scrape file in directory replay, after each chunk in
     /// single-file replay, and before returning an error so accepted samples are kept.
     fn commit(&mut self) -> Result<(), Self::Error>;
+
+    /// A metadata line (`# HELP`, `# TYPE`, `# UNIT`) changed what is known about the family
+    /// `name`; `metadata` is its description after the line (see [`crate::metadata`]). Called
+    /// before the samples that follow the line. Ignored unless a sink keeps metadata.
+    fn metadata(&mut self, name: &str, metadata: &FamilyMetadata) -> Result<(), Self::Error> {
+        let _ = (name, metadata);
+        Ok(())
+    }
 }
 
 /// A sink that collects everything in memory (tests, small tools).
@@ -251,8 +260,88 @@ pub struct ReplayStats {
     pub duplicates: u64,
     /// Malformed lines skipped (lenient mode).
     pub skipped_lines: u64,
+    /// Skipped lines by reason: the error message without its specifics (the quoted name or
+    /// text it found), see [`reason`].
+    pub skipped_by_reason: BTreeMap<String, u64>,
     /// The first [`ReplayOptions::max_reported_errors`] skipped lines.
     pub errors: Vec<SkippedLine>,
+    /// Metadata lines (`# HELP`/`# TYPE`/`# UNIT`) that changed a family's description and
+    /// were passed to [`SampleSink::metadata`].
+    pub metadata_updates: u64,
+    /// Stored text with an invalid escape (e.g. `\q`, kept verbatim as Prometheus keeps it):
+    /// counted once per distinct series text and once per HELP line.
+    pub escape_warnings: u64,
+    /// The first [`ReplayOptions::max_reported_errors`] of those warnings, positioned.
+    pub warnings: Vec<SkippedLine>,
+}
+
+/// The reason a line was skipped, for counting by kind: `message` with its specifics taken out,
+/// so `expected '=' after label name "job"` counts as `expected '=' after label name "…"`:
+/// quoted text becomes `"…"` (unless it is a `#` keyword such as `"# EOF"`), and anything from
+/// a ` (`, `: ` or `, found` on is dropped.
+pub fn reason(message: &str) -> String {
+    let cut = [" (", ": ", ", found"]
+        .iter()
+        .filter_map(|m| message.find(m))
+        .min()
+        .unwrap_or(message.len());
+    let head = message.get(..cut).unwrap_or(message).trim_end();
+    let mut out = String::with_capacity(head.len());
+    let mut parts = head.split('"');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    // Odd parts are quoted (an unbalanced quote leaves the tail as it is).
+    let rest: Vec<&str> = parts.collect();
+    let mut i = 0;
+    while i < rest.len() {
+        let quoted = rest.get(i).copied().unwrap_or_default();
+        match rest.get(i + 1) {
+            Some(after) => {
+                out.push('"');
+                out.push_str(if quoted.starts_with('#') {
+                    quoted
+                } else {
+                    "…"
+                });
+                out.push('"');
+                out.push_str(after);
+                i += 2;
+            }
+            None => {
+                out.push('"');
+                out.push_str(quoted);
+                i += 1;
+            }
+        }
+    }
+    if out.is_empty() {
+        message.to_string()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod reason_tests {
+    use super::reason;
+
+    #[test]
+    fn specifics_are_taken_out() {
+        assert_eq!(
+            reason("expected '=' after label name \"job\""),
+            "expected '=' after label name \"…\""
+        );
+        assert_eq!(
+            reason("unexpected content after \"# EOF\""),
+            "unexpected content after \"# EOF\""
+        );
+        assert_eq!(
+            reason("sample has no timestamp (single-file replay needs them)"),
+            "sample has no timestamp"
+        );
+        assert_eq!(reason("invalid value: \"x\""), "invalid value");
+    }
 }
 
 /// Replays one file whose samples all carry timestamps. A sample without a timestamp is a
@@ -437,6 +526,12 @@ struct Replayer<'s, S> {
     scrape_samples: u64,
     target: Option<ReplayTarget>,
     stats: ReplayStats,
+    /// HELP/TYPE/UNIT seen so far, across the files of a directory (as a scrape cache).
+    metadata: MetadataTracker,
+    /// A Prometheus-format stream passed a `# EOF` line: what follows is rejected.
+    after_eof: bool,
+    /// An invalid escape found in a series text seen for the first time.
+    escape_warning: Option<ParseError>,
 }
 
 impl<'s, S: SampleSink> Replayer<'s, S> {
@@ -455,6 +550,9 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             scrape_samples: 0,
             target,
             stats: ReplayStats::default(),
+            metadata: MetadataTracker::new(),
+            after_eof: false,
+            escape_warning: None,
         }
     }
 
@@ -478,6 +576,7 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
         opts: &mut ReplayOptions<'_>,
     ) -> Result<()> {
         self.stats.files += 1;
+        self.after_eof = false;
         self.scrape += 1;
         self.scrape_samples = 0;
         let io_err = |source| Error::Io {
@@ -589,6 +688,16 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
         loop {
             match parser.next_entry() {
                 Ok(None) => break,
+                Ok(Some(crate::Entry::Sample(sample))) if self.after_eof => {
+                    // `# EOF` ends exposition text even where it was not detected as
+                    // OpenMetrics (its last line is not `# EOF` because samples follow).
+                    let e = ParseError {
+                        line: sample.line,
+                        column: 1,
+                        message: "sample after \"# EOF\" (the end of OpenMetrics input)".into(),
+                    };
+                    self.line_error(path, e, opts)?;
+                }
                 Ok(Some(crate::Entry::Sample(sample))) => {
                     let outcome = self.accept(&sample, scrape_time);
                     if let Err(error) = outcome {
@@ -599,8 +708,23 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
                         self.line_error(path, e, opts)?;
                     }
                 }
-                Ok(Some(_)) => {}
+                Ok(Some(crate::Entry::Comment(text))) => {
+                    if text.trim() == "EOF" {
+                        self.after_eof = true;
+                    }
+                }
+                Ok(Some(entry)) => {
+                    if let Some((name, meta)) = self.metadata.observe(&entry) {
+                        self.sink
+                            .metadata(name, meta)
+                            .map_err(|e| Error::Sink(Box::new(e)))?;
+                        self.stats.metadata_updates += 1;
+                    }
+                }
                 Err(e) => self.line_error(path, e, opts)?,
+            }
+            if let Some(warning) = parser.take_warning().or_else(|| self.escape_warning.take()) {
+                self.warn(path, warning, opts);
             }
         }
         let state = parser.into_state();
@@ -623,6 +747,11 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             });
         }
         self.stats.skipped_lines += 1;
+        *self
+            .stats
+            .skipped_by_reason
+            .entry(reason(&error.message))
+            .or_insert(0) += 1;
         if self.stats.errors.len() < opts.max_reported_errors {
             self.stats.errors.push(SkippedLine {
                 path: path.to_path_buf(),
@@ -630,6 +759,17 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             });
         }
         Ok(())
+    }
+
+    /// Records a warning about stored text (an invalid escape).
+    fn warn(&mut self, path: &Path, warning: ParseError, opts: &ReplayOptions<'_>) {
+        self.stats.escape_warnings += 1;
+        if self.stats.warnings.len() < opts.max_reported_errors {
+            self.stats.warnings.push(SkippedLine {
+                path: path.to_path_buf(),
+                error: warning,
+            });
+        }
     }
 
     /// Appends one parsed sample, tracking staleness in directory replay.
@@ -695,6 +835,10 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             None => false,
         };
         let mut labels = sample.to_labels()?;
+        // Checked once per distinct series text, on this slow path only.
+        if memchr::memchr(b'\\', sample.series.as_bytes()).is_some() {
+            self.escape_warning = sample.invalid_escape();
+        }
         if let Some(target) = &self.target {
             labels = merge_target_labels(&labels, &target.labels, target.honor_labels);
         }

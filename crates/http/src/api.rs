@@ -491,9 +491,9 @@ impl Api {
                     self.metrics_text().into_bytes(),
                 )
             }
-            // promlite stores neither metric metadata (HELP/TYPE) nor exemplars, so these
-            // answer truthfully empty; Grafana asks for both when browsing metrics.
-            "/api/v1/metadata" => Ok(json::success("{}", &[], &[])),
+            "/api/v1/metadata" => self.metadata(&form),
+            // promlite stores no exemplars, so this answers truthfully empty; Grafana asks
+            // when browsing metrics.
             "/api/v1/query_exemplars" => Ok(json::success("[]", &[], &[])),
             "/-/ready" => return Response::text(200, "Prometheus Server is Ready.\n"),
             "/-/healthy" => return Response::text(200, "Prometheus Server is Healthy.\n"),
@@ -628,6 +628,51 @@ impl Api {
             .map_err(|e| api_error(&e, "match[]"))?;
         let warnings = truncate(&mut series, limit);
         Ok(json::success(&json::series_data(&series), &warnings, &[]))
+    }
+
+    /// `/api/v1/metadata` in Prometheus 2.42's shape: `{"<metric>": [{"type", "help", "unit"}]}`
+    /// with names in order (Go marshals map keys sorted). `metric` selects one family;
+    /// `limit` caps the number of metrics (negative: no cap; `0` answers `{}`, as 2.42).
+    /// `limit_per_metric` (newer Prometheus: a positive cap on entries per metric) never changes
+    /// the answer, because promlite keeps one entry per metric; like 2.42, which does not know
+    /// the parameter, a value that is not a number is not an error.
+    fn metadata(&self, form: &Form) -> Result<String, ApiError> {
+        let number = |name: &str| -> Result<Option<i64>, ApiError> {
+            match form.value(name) {
+                "" => Ok(None),
+                text => text
+                    .parse::<i64>()
+                    .map(Some)
+                    .map_err(|_| ApiError::bad_data(format!("{name} must be a number"))),
+            }
+        };
+        let limit = number("limit")?.filter(|l| *l >= 0);
+        let metric = Some(form.value("metric")).filter(|m| !m.is_empty());
+        let all = self.db.metadata().map_err(|e| api_error(&e, "metric"))?;
+        let mut out = String::from("{");
+        let mut n = 0i64;
+        for (name, meta) in &all {
+            if metric.is_some_and(|m| m != name) {
+                continue;
+            }
+            if limit.is_some_and(|l| n >= l) {
+                break;
+            }
+            if n > 0 {
+                out.push(',');
+            }
+            json::write_string(&mut out, name);
+            out.push_str(":[{\"type\":");
+            json::write_string(&mut out, &meta.metric_type);
+            out.push_str(",\"help\":");
+            json::write_string(&mut out, &meta.help);
+            out.push_str(",\"unit\":");
+            json::write_string(&mut out, &meta.unit);
+            out.push_str("}]");
+            n += 1;
+        }
+        out.push('}');
+        Ok(json::success(&out, &[], &[]))
     }
 
     fn labels(&self, form: &Form) -> Result<String, ApiError> {

@@ -2,8 +2,8 @@
 //!
 //! Endpoints: `/api/v1/query`, `/api/v1/query_range` (GET and form POST), `/api/v1/series`,
 //! `/api/v1/labels`, `/api/v1/label/<name>/values`, `/api/v1/status/buildinfo`, `/-/ready`,
-//! `/-/healthy` (plus empty `/api/v1/metadata` and `/api/v1/query_exemplars`: promlite stores
-//! neither), with Prometheus's parameter names, JSON shapes, status codes and `errorType`
+//! `/-/healthy`, `/api/v1/metadata` (the HELP/TYPE/UNIT kept at ingest) and an empty
+//! `/api/v1/query_exemplars` (promlite stores no exemplars), with Prometheus's parameter names, JSON shapes, status codes and `errorType`
 //! values, so promtool and Grafana can use it as a Prometheus data source. Mountable sets add
 //! remote write and read ([`remote::RemoteEndpoints`]: `/api/v1/write`, `/api/v1/read`) and
 //! federation ([`federate::FederateEndpoints`]: `/federate`).

@@ -6,7 +6,9 @@
 //! before the first scrape), `lastScrapeDuration` (seconds), `health` (`up`, `down`,
 //! `unknown`), `scrapeInterval` and `scrapeTimeout`; `droppedTargets` entries carry
 //! `discoveredLabels`. The `state` parameter (`active`, `dropped`, `any`) and `scrapePool`
-//! filter as in Prometheus.
+//! filter as in Prometheus. `globalUrl` is the scrape URL as another machine would reach it:
+//! a loopback host (`127.0.0.1`, `localhost`, `[::1]`) is replaced by this machine's host name,
+//! as Prometheus 2.42 does when no `--web.external-url` is set.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -84,7 +86,7 @@ impl Endpoints for TargetsEndpoint {
                 out.push_str(",\"scrapeUrl\":");
                 write_string(&mut out, &t.url);
                 out.push_str(",\"globalUrl\":");
-                write_string(&mut out, &t.url);
+                write_string(&mut out, &global_url(&t.url));
                 out.push_str(",\"lastError\":");
                 write_string(&mut out, &status.last_error);
                 out.push_str(",\"lastScrape\":");
@@ -175,5 +177,70 @@ mod tests {
         assert_eq!(rfc3339_nanos(Some(t)), "2023-11-14T22:13:20.12Z");
         let t = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(rfc3339_nanos(Some(t)), "2000-02-29T00:00:00Z");
+    }
+}
+
+/// The machine's host name (Linux: `/proc/sys/kernel/hostname`), `localhost` if unknown.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// Prometheus's `getGlobalURL` without an external URL: a loopback host becomes the host name.
+fn global_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((user, hp)) => (Some(user), hp),
+        None => (None, authority),
+    };
+    let (host, port) = if let Some(stripped) = host_port.strip_prefix('[') {
+        match stripped.split_once(']') {
+            Some((h, p)) => (h, p),
+            None => return url.to_string(),
+        }
+    } else {
+        match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, p),
+            None => (host_port, ""),
+        }
+    };
+    if !matches!(host, "127.0.0.1" | "localhost" | "::1") {
+        return url.to_string();
+    }
+    let port = if port.is_empty() || port.starts_with(':') {
+        port.to_string()
+    } else {
+        format!(":{port}")
+    };
+    let user = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
+    format!("{scheme}://{user}{}{port}{tail}", host_name())
+}
+
+#[cfg(test)]
+mod global_url_tests {
+    use super::global_url;
+
+    #[test]
+    fn loopback_hosts_become_the_host_name() {
+        let name = super::host_name();
+        assert_eq!(
+            global_url("http://127.0.0.1:9100/metrics"),
+            format!("http://{name}:9100/metrics")
+        );
+        assert_eq!(
+            global_url("http://[::1]:9100/m?x=1"),
+            format!("http://{name}:9100/m?x=1")
+        );
+        assert_eq!(
+            global_url("https://example.org:443/metrics"),
+            "https://example.org:443/metrics"
+        );
     }
 }

@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{cluster_db, enc, get, request, start};
+use promlite::Db;
 use promlite_http::{json, ApiOptions};
 
 #[test]
@@ -156,7 +157,7 @@ fn listings_buildinfo_and_health() {
     let info = get(addr, "/api/v1/status/buildinfo").json();
     assert_eq!(info["status"], "success");
     assert_eq!(info["data"]["version"], env!("CARGO_PKG_VERSION"));
-    // No metadata or exemplars are stored: both answer successfully and empty.
+    // Samples appended without metadata, and no exemplars: both answer successfully and empty.
     assert_eq!(
         get(addr, "/api/v1/metadata").body,
         r#"{"status":"success","data":{}}"#
@@ -201,5 +202,53 @@ fn concurrent_queries_all_succeed_with_the_same_answer() {
     );
     assert!(replies.windows(2).all(|w| w[0].body == w[1].body));
     assert!(replies[0].body.contains("owner_name"));
+    server.shutdown();
+}
+
+#[test]
+fn metadata_answers_what_was_ingested_with_its_parameters() {
+    let db = Db::in_memory();
+    let mut app = db.appender();
+    for (name, kind, help, unit) in [
+        ("a_total", "counter", "A \"quoted\"\nhelp.", ""),
+        ("b_bytes", "gauge", "B.", "bytes"),
+        ("c", "unknown", "", ""),
+    ] {
+        app.set_metadata(
+            name,
+            promlite::MetricMetadata {
+                metric_type: kind.into(),
+                help: help.into(),
+                unit: unit.into(),
+            },
+        );
+    }
+    app.commit().unwrap();
+    let server = start(db, ApiOptions::default());
+    let addr = server.local_addr();
+    assert_eq!(
+        get(addr, "/api/v1/metadata?metric=b_bytes").body,
+        r#"{"status":"success","data":{"b_bytes":[{"type":"gauge","help":"B.","unit":"bytes"}]}}"#
+    );
+    let all = get(addr, "/api/v1/metadata").json();
+    let names: Vec<&String> = all["data"].as_object().unwrap().keys().collect();
+    assert_eq!(names, ["a_total", "b_bytes", "c"]);
+    assert_eq!(all["data"]["a_total"][0]["help"], "A \"quoted\"\nhelp.");
+    assert_eq!(
+        get(addr, "/api/v1/metadata?limit=2").json()["data"]
+            .as_object()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        get(addr, "/api/v1/metadata?limit=0").body,
+        r#"{"status":"success","data":{}}"#
+    );
+    assert_eq!(
+        get(addr, "/api/v1/metadata?metric=nope").body,
+        r#"{"status":"success","data":{}}"#
+    );
+    get(addr, "/api/v1/metadata?limit=x").assert_error(400, "bad_data");
     server.shutdown();
 }

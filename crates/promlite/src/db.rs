@@ -110,7 +110,7 @@ impl Db {
     }
 
     /// Before a read of a read-only database: refreshes if the interval has passed.
-    fn refresh_if_due(&self) -> Result<()> {
+    pub(crate) fn refresh_if_due(&self) -> Result<()> {
         let Some(state) = &self.inner.refresh else {
             return Ok(());
         };
@@ -416,7 +416,7 @@ pub fn parse_selector(selector: &str) -> Result<Vec<Matcher>> {
 /// uncommitted samples.
 #[derive(Debug)]
 pub struct Appender {
-    inner: promlite_storage::Appender,
+    pub(crate) inner: promlite_storage::Appender,
 }
 
 impl Appender {

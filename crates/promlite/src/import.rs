@@ -1,6 +1,7 @@
 //! Import of exposition text into a [`Db`] through the serving process (the facade side of
 //! `POST /api/v1/import/prometheus`, named after VictoriaMetrics' endpoint): parse a body of
-//! Prometheus text (or OpenMetrics) samples, add extra labels, store it atomically.
+//! Prometheus text (or OpenMetrics) samples, add extra labels, store it atomically, with the
+//! body's HELP/TYPE/UNIT lines as metric metadata.
 //!
 //! **Atomic and durable.** The whole body is parsed and validated first; a parse error or a
 //! rejected sample stores nothing. Samples the head accepts are committed as one WAL frame and
@@ -8,7 +9,7 @@
 //! (fsynced and renamed into place). When [`Db::import_text`] returns `Ok`, everything is on
 //! disk.
 
-use promlite_expfmt::{Entry, Format, Parser};
+use promlite_expfmt::{Entry, Format, MetadataTracker, Parser};
 use promlite_model::{Label, Labels, Timestamp};
 
 use crate::{Db, Error, Result};
@@ -51,8 +52,10 @@ impl Db {
         };
         let mut parser = Parser::from_bytes(text, format).map_err(promlite_expfmt::Error::from)?;
         let mut samples: Vec<(Labels, Timestamp, f64)> = Vec::new();
+        let mut metadata = MetadataTracker::new();
         while let Some(entry) = parser.next_entry().map_err(promlite_expfmt::Error::from)? {
             let Entry::Sample(sample) = entry else {
+                metadata.observe(&entry);
                 continue;
             };
             let labels = sample.to_labels().map_err(promlite_expfmt::Error::from)?;
@@ -67,6 +70,10 @@ impl Db {
             ..ImportStats::default()
         };
         let mut appender = storage.appender();
+        // HELP/TYPE/UNIT go with the head's commit (the same transaction as its samples).
+        for (name, family) in metadata.families() {
+            appender.set_metadata(name, crate::metadata::to_storage(family));
+        }
         let mut backfill = storage.backfiller();
         for (labels, t, v) in &samples {
             if *t < boundary {

@@ -125,6 +125,7 @@
 mod db;
 mod error;
 mod import;
+pub mod metadata;
 mod replay;
 
 pub use db::{
@@ -133,11 +134,13 @@ pub use db::{
 };
 pub use error::{Error, Result};
 pub use import::{ImportOptions, ImportStats};
+pub use metadata::{MetadataMap, MetricMetadata};
 pub use promlite_eval::value::{InstantSample, RangeSeries, Value};
 pub use promlite_eval::{
     render_explain, CancelToken, EngineOptions, Error as QueryError, ExplainNode, QueryOutput,
     QueryStats,
 };
+pub use promlite_expfmt::{FamilyMetadata, MetadataTracker};
 pub use promlite_model::{
     is_stale_nan, Label, Labels, MatchOp, Matcher, Sample, Timestamp, STALE_NAN,
 };

@@ -8,6 +8,7 @@ use promlite_expfmt::replay::{ReplaySeries, SampleSink};
 pub use promlite_expfmt::replay::{
     ReplayStats as InputStats, ReplayTarget, ScrapeTimes, SkippedLine, TARGET_FILE_NAME,
 };
+use promlite_expfmt::FamilyMetadata;
 use promlite_model::Timestamp;
 use promlite_storage::SeriesRef;
 
@@ -76,8 +77,14 @@ pub struct ReplayStats {
     /// duplicates, skipped lines.
     pub input: InputStats,
     /// Samples storage refused (out of order, conflicting duplicate, older than the stored
-    /// blocks), skipped in lenient mode.
+    /// blocks), skipped in lenient mode; not counted as stored.
     pub rejected_samples: u64,
+    /// `rejected_samples` by reason: `out of order`, `duplicate timestamp with another value`,
+    /// `out of bounds`.
+    pub rejected_by_reason: std::collections::BTreeMap<String, u64>,
+    /// Staleness markers storage refused (counted apart from `rejected_samples`, as the
+    /// reader counts markers apart from samples).
+    pub rejected_stale_markers: u64,
     /// Blocks written by the final flush.
     pub blocks_written: usize,
     /// Samples older than the head accepts (an older range replayed after a newer one) that
@@ -94,6 +101,8 @@ struct DbSink<'c> {
     refs: Vec<Option<SeriesRef>>,
     lenient: bool,
     rejected: u64,
+    rejected_by_reason: std::collections::BTreeMap<String, u64>,
+    rejected_stale_markers: u64,
     appended: &'c Cell<u64>,
 }
 
@@ -141,10 +150,25 @@ impl SampleSink for DbSink<'_> {
                 Ok(())
             }
             Err(
-                promlite_storage::Error::OutOfOrder { .. }
+                err @ (promlite_storage::Error::OutOfOrder { .. }
                 | promlite_storage::Error::DuplicateTimestamp { .. }
-                | promlite_storage::Error::OutOfBounds { .. },
+                | promlite_storage::Error::OutOfBounds { .. }),
             ) if self.lenient => {
+                if promlite_model::is_stale_nan(v) {
+                    self.rejected_stale_markers += 1;
+                    return Ok(());
+                }
+                let reason = match err {
+                    promlite_storage::Error::OutOfOrder { .. } => "out of order",
+                    promlite_storage::Error::DuplicateTimestamp { .. } => {
+                        "duplicate timestamp with another value"
+                    }
+                    _ => "out of bounds",
+                };
+                *self
+                    .rejected_by_reason
+                    .entry(reason.to_string())
+                    .or_insert(0) += 1;
                 self.rejected += 1;
                 Ok(())
             }
@@ -154,6 +178,12 @@ impl SampleSink for DbSink<'_> {
 
     fn commit(&mut self) -> Result<(), Self::Error> {
         self.appender.commit().map(|_| ())
+    }
+
+    fn metadata(&mut self, name: &str, metadata: &FamilyMetadata) -> Result<(), Self::Error> {
+        self.appender
+            .set_metadata(name, crate::metadata::to_storage(metadata));
+        Ok(())
     }
 }
 
@@ -189,6 +219,8 @@ impl Db {
             refs: Vec::new(),
             lenient: options.lenient,
             rejected: 0,
+            rejected_by_reason: Default::default(),
+            rejected_stale_markers: 0,
             appended: &appended,
         };
         let mut user_progress = options.progress.take();
@@ -216,6 +248,8 @@ impl Db {
         };
         drop(reader_options);
         let rejected_samples = sink.rejected;
+        let rejected_by_reason = std::mem::take(&mut sink.rejected_by_reason);
+        let rejected_stale_markers = sink.rejected_stale_markers;
         sink.appender.commit()?;
         let backfilled = sink.backfill.commit()?;
         drop(sink);
@@ -223,6 +257,8 @@ impl Db {
         Ok(ReplayStats {
             input,
             rejected_samples,
+            rejected_by_reason,
+            rejected_stale_markers,
             blocks_written,
             backfilled_samples: backfilled.samples,
         })

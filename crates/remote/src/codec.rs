@@ -32,8 +32,11 @@ pub struct WriteBatch {
     pub series: Vec<SeriesSamples>,
     /// Exemplars carried by the request (promlite stores none; counted for the response).
     pub exemplars: usize,
-    /// Metadata entries carried by the request (promlite stores none).
+    /// Metadata entries carried by the request.
     pub metadata: usize,
+    /// The request's metric metadata by family name (a later entry for a name wins), stored by
+    /// the receiver with the samples.
+    pub families: Vec<(String, promlite::MetricMetadata)>,
 }
 
 impl WriteBatch {
@@ -171,9 +174,41 @@ fn protobuf_error(message: &'static str, err: &prost::DecodeError) -> Error {
 
 /// Encodes a remote write 1.0 body: a `WriteRequest` protobuf, snappy-compressed.
 pub fn encode_write_request(series: &[SeriesSamples]) -> Vec<u8> {
+    encode_write_request_with_metadata(series, &[])
+}
+
+/// The wire numbers of `MetricMetadata.MetricType`, in order.
+const METRIC_TYPES: [&str; 8] = [
+    "unknown",
+    "counter",
+    "gauge",
+    "histogram",
+    "gaugehistogram",
+    "summary",
+    "info",
+    "stateset",
+];
+
+/// [`encode_write_request`] carrying metric metadata as well.
+pub fn encode_write_request_with_metadata(
+    series: &[SeriesSamples],
+    families: &[(String, promlite::MetricMetadata)],
+) -> Vec<u8> {
     let request = proto::WriteRequest {
         timeseries: series.iter().map(series_to_proto).collect(),
-        metadata: Vec::new(),
+        metadata: families
+            .iter()
+            .map(|(name, m)| proto::MetricMetadata {
+                r#type: METRIC_TYPES
+                    .iter()
+                    .position(|t| *t == m.metric_type)
+                    .and_then(|i| i32::try_from(i).ok())
+                    .unwrap_or(0),
+                metric_family_name: name.clone(),
+                help: m.help.clone(),
+                unit: m.unit.clone(),
+            })
+            .collect(),
     };
     compress(&request.encode_to_vec())
 }
@@ -184,6 +219,26 @@ pub fn decode_write_request(body: &[u8], max_decompressed: usize) -> Result<Writ
     let request = proto::WriteRequest::decode(raw.as_slice())
         .map_err(|e| protobuf_error("WriteRequest", &e))?;
     let metadata = request.metadata.len();
+    let families = request
+        .metadata
+        .into_iter()
+        .filter(|m| !m.metric_family_name.is_empty())
+        .map(|m| {
+            let metric_type = usize::try_from(m.r#type)
+                .ok()
+                .and_then(|i| METRIC_TYPES.get(i))
+                .copied()
+                .unwrap_or("unknown");
+            (
+                m.metric_family_name,
+                promlite::MetricMetadata {
+                    metric_type: metric_type.to_string(),
+                    help: m.help,
+                    unit: m.unit,
+                },
+            )
+        })
+        .collect();
     let mut exemplars = 0;
     let mut series = Vec::with_capacity(request.timeseries.len());
     for (series_index, ts) in request.timeseries.into_iter().enumerate() {
@@ -194,6 +249,7 @@ pub fn decode_write_request(body: &[u8], max_decompressed: usize) -> Result<Writ
         series,
         exemplars,
         metadata,
+        families,
     })
 }
 

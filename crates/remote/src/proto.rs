@@ -16,9 +16,28 @@ pub struct WriteRequest {
     /// The series, each with its labels and samples.
     #[prost(message, repeated, tag = "1")]
     pub timeseries: Vec<TimeSeries>,
-    /// `MetricMetadata` messages (field 3), kept undecoded: promlite stores no metadata.
-    #[prost(bytes = "vec", repeated, tag = "3")]
-    pub metadata: Vec<Vec<u8>>,
+    /// Metric metadata (HELP/TYPE/UNIT per family), stored by the receiver.
+    #[prost(message, repeated, tag = "3")]
+    pub metadata: Vec<MetricMetadata>,
+}
+
+/// `prometheus.MetricMetadata`.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct MetricMetadata {
+    /// `MetricMetadata.MetricType`: 0 unknown, 1 counter, 2 gauge, 3 histogram,
+    /// 4 gaugehistogram, 5 summary, 6 info, 7 stateset. Kept as the wire integer so an
+    /// unknown value decodes (as `unknown`) instead of failing.
+    #[prost(int32, tag = "1")]
+    pub r#type: i32,
+    /// The metric family name.
+    #[prost(string, tag = "2")]
+    pub metric_family_name: String,
+    /// The HELP text.
+    #[prost(string, tag = "4")]
+    pub help: String,
+    /// The UNIT.
+    #[prost(string, tag = "5")]
+    pub unit: String,
 }
 
 /// `prometheus.TimeSeries`.

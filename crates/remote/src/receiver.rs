@@ -59,6 +59,10 @@ impl WriteRefusal {
 /// Appends a decoded write request as one transaction (see the module docs).
 pub fn apply_write(db: &Db, batch: &WriteBatch) -> std::result::Result<WriteOutcome, WriteRefusal> {
     let mut appender = db.appender();
+    // Metadata commits with the samples (one transaction); a later entry for a name wins.
+    for (name, metadata) in &batch.families {
+        appender.set_metadata(name, metadata.clone());
+    }
     for (series_index, series) in batch.series.iter().enumerate() {
         let mut series_ref = None;
         for sample in &series.samples {

@@ -4,6 +4,10 @@
 //! staleness markers included) over `[first sample, T]`, where `T` is 5 s before the
 //! comparison: the in-flight tail after `T` is excluded, and the test waits (up to 60 s) for
 //! Prometheus's queue to deliver everything up to `T` before it compares.
+//!
+//! Prometheus also sends its targets' metric metadata (`WriteRequest.metadata`, every second
+//! here): promlite's `/api/v1/metadata` then lists exactly the (metric, type, help, unit) set
+//! Prometheus's own `/api/v1/metadata` lists.
 
 mod common;
 
@@ -67,7 +71,7 @@ fn promlite_holds_what_prometheus_scraped() {
     let config = format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n\
          scrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['{}']\n\
-         remote_write:\n  - url: http://{}/api/v1/write\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 30ms\n      max_backoff: 1s\n",
+         remote_write:\n  - url: http://{}/api/v1/write\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 30ms\n      max_backoff: 1s\n    metadata_config:\n      send_interval: 1s\n",
         exporter.addr,
         server.local_addr()
     );
@@ -106,6 +110,35 @@ fn promlite_holds_what_prometheus_scraped() {
     eprintln!(
         "{} series, {their_samples} samples up to T = now - 5 s agree bit for bit",
         theirs.len()
+    );
+
+    let metadata_set =
+        |body: &str| -> std::collections::BTreeSet<(String, String, String, String)> {
+            let json: serde_json::Value = serde_json::from_str(body).unwrap();
+            let mut out = std::collections::BTreeSet::new();
+            for (metric, list) in json["data"].as_object().unwrap() {
+                for m in list.as_array().unwrap() {
+                    let f = |k: &str| m[k].as_str().unwrap().to_string();
+                    out.insert((metric.clone(), f("type"), f("help"), f("unit")));
+                }
+            }
+            out
+        };
+    let (status, body) = common::get(&prom.base(), "/api/v1/metadata");
+    assert_eq!(status, 200, "{body}");
+    let their_metadata = metadata_set(&body);
+    assert!(their_metadata.len() > 50, "{their_metadata:?}");
+    let ours_url = format!("http://{}", server.local_addr());
+    let mut our_metadata = Default::default();
+    let arrived = common::wait_until(Duration::from_secs(30), || {
+        our_metadata = metadata_set(&common::get(&ours_url, "/api/v1/metadata").1);
+        our_metadata == their_metadata
+    });
+    assert!(
+        arrived,
+        "metadata differs; promlite only: {:?}; Prometheus only: {:?}",
+        our_metadata.difference(&their_metadata).collect::<Vec<_>>(),
+        their_metadata.difference(&our_metadata).collect::<Vec<_>>()
     );
     drop(prom);
     server.shutdown();

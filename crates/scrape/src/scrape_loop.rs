@@ -91,6 +91,8 @@ struct Parsed {
     /// Final labels, timestamp, value, tracked for staleness.
     samples: Vec<(Labels, Timestamp, f64, bool)>,
     scraped: u64,
+    /// The HELP/TYPE/UNIT lines of the scrape, per family.
+    metadata: promlite::MetadataTracker,
 }
 
 /// A target's scrape state across scrapes.
@@ -193,6 +195,10 @@ impl ScrapeLoop {
             Ok(parsed) => {
                 report.samples_scraped = parsed.scraped;
                 report.samples_post_relabel = parsed.samples.len() as u64;
+                // Metadata as the target describes its families (latest scrape wins).
+                for (name, family) in parsed.metadata.families() {
+                    app.set_metadata(name, promlite::metadata::to_storage(family));
+                }
                 for (labels, ts, v, tracked) in parsed.samples {
                     if tracked {
                         if !self.previous.contains(&labels) {
@@ -296,6 +302,7 @@ impl ScrapeLoop {
         let mut samples = Vec::new();
         let mut seen: HashSet<Labels> = HashSet::new();
         let mut scraped = 0u64;
+        let mut metadata = promlite::MetadataTracker::new();
         loop {
             let entry = match parser.next_entry() {
                 Ok(Some(entry)) => entry,
@@ -309,6 +316,7 @@ impl ScrapeLoop {
                 }
             };
             let Entry::Sample(sample) = entry else {
+                metadata.observe(&entry);
                 continue;
             };
             scraped += 1;
@@ -362,7 +370,11 @@ impl ScrapeLoop {
                 });
             }
         }
-        Ok(Parsed { samples, scraped })
+        Ok(Parsed {
+            samples,
+            scraped,
+            metadata,
+        })
     }
 }
 

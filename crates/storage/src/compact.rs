@@ -228,11 +228,17 @@ pub(crate) fn compact_blocks(shared: &Arc<Shared>) -> Result<usize> {
         };
         shared.opts.fs.phase(Phase::Merge);
         let readers: Vec<&dyn BlockReader> = group.iter().map(|b| &*b.reader).collect();
+        // The group is in block order, so the later block's entry wins (the metadata rule).
+        let mut metadata = crate::metadata::MetadataMap::new();
+        for b in &group {
+            crate::metadata::merge_into(&mut metadata, &b.metadata);
+        }
         let opts = CompactOptions {
             write: block::WriteOptions {
                 level: group.iter().map(|b| b.level).max().unwrap_or(1) + 1,
                 sources: group.iter().map(|b| b.id).collect(),
                 fs: shared.opts.fs.clone(),
+                metadata: Arc::new(metadata),
                 ..block::WriteOptions::default()
             },
             ..CompactOptions::default()
@@ -281,12 +287,21 @@ fn truncate_wal(shared: &Shared, wal_dir: &Path, before: Timestamp) -> Result<()
             head.all_series(),
             head.next_ref(),
             head.min_valid_time(),
+            head.metadata().clone(),
         )
     };
-    let (cutoff, series, next_ref, min_valid_time) = snapshot;
+    let (cutoff, series, next_ref, min_valid_time, metadata) = snapshot;
     let fs = &*shared.opts.fs;
     fs.phase(Phase::Checkpoint);
-    write_checkpoint(fs, wal_dir, cutoff, &series, next_ref, min_valid_time)?;
+    write_checkpoint(
+        fs,
+        wal_dir,
+        cutoff,
+        &series,
+        next_ref,
+        min_valid_time,
+        &metadata,
+    )?;
     // Record the new start before deleting what the checkpoint replaces (see `wal::bounds`).
     {
         let mut wal = shared.lock_wal();
@@ -429,6 +444,7 @@ pub(crate) fn loaded(block: Block) -> LoadedBlock {
         max_t: meta.max_time,
         size_bytes: block.size_bytes(),
         runs: crate::owner::new_block_cell(),
+        metadata: block.metadata().clone(),
         reader: Arc::new(block),
     }
 }
@@ -448,6 +464,9 @@ fn persist_block(
         ..CompactOptions::default()
     };
     opts.write.fs = shared.opts.fs.clone();
+    // Every block cut from the head carries the head's metadata as of the cut, so the block
+    // describes its series even after the head forgets them.
+    opts.write.metadata = Arc::new(shared.head.read().metadata().clone());
     let Some(meta) = block::compact(dir, &[&snapshot], &opts)? else {
         return Ok(None);
     };

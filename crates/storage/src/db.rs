@@ -121,6 +121,8 @@ pub(crate) struct LoadedBlock {
     pub(crate) size_bytes: u64,
     /// The owner index's runs for this block, built on first use.
     pub(crate) runs: Arc<crate::owner::BlockRunsCell>,
+    /// The block's metric metadata.
+    pub(crate) metadata: Arc<crate::metadata::MetadataMap>,
 }
 
 impl std::fmt::Debug for LoadedBlock {
@@ -361,6 +363,20 @@ impl Db {
             .iter()
             .map(|b| (b.dir.clone(), b.min_t, b.max_t))
             .collect()
+    }
+
+    /// The metric metadata (HELP/TYPE/UNIT) of every stored metric family, merged by the
+    /// latest-wins rule of [`crate::metadata`]: blocks in time order, later ones replacing
+    /// earlier entries of the same name, then the head's entries over all of them. Blocks lock
+    /// before the head, as queriers do.
+    pub fn metadata(&self) -> crate::metadata::MetadataMap {
+        let blocks = self.shared.read_blocks();
+        let mut out = crate::metadata::MetadataMap::new();
+        for b in blocks.iter() {
+            crate::metadata::merge_into(&mut out, &b.metadata);
+        }
+        crate::metadata::merge_into(&mut out, self.shared.head.read().metadata());
+        out
     }
 
     /// Compacts every full block range the head holds beyond 1.5 block ranges into blocks, as

@@ -1,6 +1,7 @@
 //! `promlite replay`: exposition files and scrape directories into a data directory, with a
 //! progress bar; the data is compacted into blocks before exiting 0.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -59,8 +60,8 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let bar = ReplayProgress::new(total_bytes);
     let started = Instant::now();
     let (mut done_bytes, mut done_samples) = (0u64, 0u64);
-    let (mut n_samples, mut n_stale, mut n_series, mut n_skipped, mut n_rejected) =
-        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut n_samples, mut n_stale, mut n_series) = (0u64, 0u64, 0u64);
+    let mut summary = Summary::default();
     for input in &args.inputs {
         let source = if input.is_dir() {
             ReplaySource::Dir(input, times)
@@ -89,16 +90,16 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
             }
         };
         done_bytes += input_bytes(input);
-        done_samples += (stats.input.samples + stats.input.stale_markers)
-            .saturating_sub(stats.rejected_samples);
-        n_samples += stats.input.samples;
-        n_stale += stats.input.stale_markers;
+        let stored_samples = stats.input.samples.saturating_sub(stats.rejected_samples);
+        let stored_stale = stats
+            .input
+            .stale_markers
+            .saturating_sub(stats.rejected_stale_markers);
+        done_samples += stored_samples + stored_stale;
+        n_samples += stored_samples;
+        n_stale += stored_stale;
         n_series += stats.input.series;
-        n_skipped += stats.input.skipped_lines;
-        n_rejected += stats.rejected_samples;
-        for skipped in &stats.input.errors {
-            bar.suspend(|| eprintln!("skipped: {skipped}"));
-        }
+        summary.add(&stats);
     }
     bar.update(done_bytes, done_samples);
     let blocks = db
@@ -115,8 +116,79 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         n_samples as f64 / elapsed.as_secs_f64().max(1e-9),
         args.data.data_dir.display()
     );
-    if n_skipped > 0 || n_rejected > 0 {
-        eprintln!("lenient: skipped {n_skipped} malformed lines and {n_rejected} rejected samples");
-    }
+    summary.print();
     Ok(())
+}
+
+/// How many positioned examples the summary shows.
+const EXAMPLES: usize = 5;
+
+/// What a replay skipped, rejected and warned about, over all inputs: printed once at the end
+/// instead of a line per skipped line.
+#[derive(Default)]
+struct Summary {
+    skipped: u64,
+    skipped_by_reason: BTreeMap<String, u64>,
+    examples: Vec<String>,
+    rejected: u64,
+    rejected_stale: u64,
+    rejected_by_reason: BTreeMap<String, u64>,
+    escape_warnings: u64,
+    warnings: Vec<String>,
+}
+
+impl Summary {
+    fn add(&mut self, stats: &promlite::ReplayStats) {
+        self.skipped += stats.input.skipped_lines;
+        for (reason, n) in &stats.input.skipped_by_reason {
+            *self.skipped_by_reason.entry(reason.clone()).or_insert(0) += n;
+        }
+        for e in &stats.input.errors {
+            if self.examples.len() < EXAMPLES {
+                self.examples.push(e.to_string());
+            }
+        }
+        self.rejected += stats.rejected_samples;
+        self.rejected_stale += stats.rejected_stale_markers;
+        for (reason, n) in &stats.rejected_by_reason {
+            *self.rejected_by_reason.entry(reason.clone()).or_insert(0) += n;
+        }
+        self.escape_warnings += stats.input.escape_warnings;
+        for w in &stats.input.warnings {
+            if self.warnings.len() < EXAMPLES {
+                self.warnings.push(w.to_string());
+            }
+        }
+    }
+
+    fn print(&self) {
+        for w in &self.warnings {
+            eprintln!("warning: {w}");
+        }
+        if self.escape_warnings > self.warnings.len() as u64 {
+            eprintln!(
+                "warning: {} more invalid escapes kept verbatim",
+                self.escape_warnings - self.warnings.len() as u64
+            );
+        }
+        if self.skipped > 0 {
+            eprintln!("lenient: skipped {} malformed lines:", self.skipped);
+            for (reason, n) in &self.skipped_by_reason {
+                eprintln!("  {n:>8}  {reason}");
+            }
+            eprintln!("  first skipped lines:");
+            for e in &self.examples {
+                eprintln!("    {e}");
+            }
+        }
+        if self.rejected > 0 || self.rejected_stale > 0 {
+            eprintln!("lenient: rejected {} samples (not stored):", self.rejected);
+            for (reason, n) in &self.rejected_by_reason {
+                eprintln!("  {n:>8}  {reason}");
+            }
+            if self.rejected_stale > 0 {
+                eprintln!("  {:>8}  staleness markers", self.rejected_stale);
+            }
+        }
+    }
 }

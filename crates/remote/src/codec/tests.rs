@@ -355,3 +355,50 @@ proptest::proptest! {
         let _ = decode_read_request(&compress(&raw), 1 << 16);
     }
 }
+
+#[test]
+fn metadata_round_trips_and_unknown_types_decode_as_unknown() {
+    let families = vec![
+        (
+            "http_requests_total".to_string(),
+            promlite::MetricMetadata {
+                metric_type: "counter".into(),
+                help: "Requests.".into(),
+                unit: String::new(),
+            },
+        ),
+        (
+            "temp".to_string(),
+            promlite::MetricMetadata {
+                metric_type: "stateset".into(),
+                help: String::new(),
+                unit: "celsius".into(),
+            },
+        ),
+    ];
+    let body = encode_write_request_with_metadata(&[series("up", "a", &[(1, 1.0)])], &families);
+    let batch = decode_write_request(&body, 1 << 20).unwrap();
+    assert_eq!(batch.metadata, 2);
+    assert_eq!(batch.families, families);
+    // A type number this build does not know, and an entry without a name (dropped).
+    let request = proto::WriteRequest {
+        timeseries: Vec::new(),
+        metadata: vec![
+            proto::MetricMetadata {
+                r#type: 42,
+                metric_family_name: "x".into(),
+                help: "h".into(),
+                unit: String::new(),
+            },
+            proto::MetricMetadata {
+                r#type: 1,
+                metric_family_name: String::new(),
+                help: String::new(),
+                unit: String::new(),
+            },
+        ],
+    };
+    let batch = decode_write_request(&compress(&request.encode_to_vec()), 1 << 20).unwrap();
+    assert_eq!(batch.families.len(), 1);
+    assert_eq!(batch.families[0].1.metric_type, "unknown");
+}

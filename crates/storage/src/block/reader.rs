@@ -25,6 +25,8 @@ pub struct Block {
     /// Segment `n` (1-based) is at index `n - 1`.
     segments: Vec<(PathBuf, SharedBytes)>,
     size_bytes: u64,
+    /// The `metadata` file's entries (empty without one).
+    metadata: std::sync::Arc<crate::metadata::MetadataMap>,
 }
 
 impl Block {
@@ -104,12 +106,14 @@ impl Block {
             }
             segments.push((path, bytes));
         }
+        let metadata = std::sync::Arc::new(crate::metadata::read_block_metadata(fs, dir)?);
         Ok(Block {
             dir: dir.to_path_buf(),
             meta,
             index,
             segments,
             size_bytes: block_size_in(fs, dir),
+            metadata,
         })
     }
 
@@ -126,6 +130,11 @@ impl Block {
     /// Bytes on disk (meta, index and segments), measured at open.
     pub fn size_bytes(&self) -> u64 {
         self.size_bytes
+    }
+
+    /// The metric metadata stored with the block (its `metadata` file; empty without one).
+    pub fn metadata(&self) -> &std::sync::Arc<crate::metadata::MetadataMap> {
+        &self.metadata
     }
 
     /// The block's index.

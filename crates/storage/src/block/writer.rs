@@ -29,6 +29,8 @@ pub struct WriteOptions {
     pub segment_size: u64,
     /// The file system the block is written through.
     pub fs: SharedFs,
+    /// Metric metadata written to the block's `metadata` file (none is written when empty).
+    pub metadata: std::sync::Arc<crate::metadata::MetadataMap>,
 }
 
 impl Default for WriteOptions {
@@ -39,6 +41,7 @@ impl Default for WriteOptions {
             sources: Vec::new(),
             segment_size: DEFAULT_SEGMENT_SIZE,
             fs: crate::io::real(),
+            metadata: std::sync::Arc::default(),
         }
     }
 }
@@ -230,7 +233,7 @@ impl BlockWriter {
         Ok(())
     }
 
-    /// Writes the index and `meta.json`, fsyncs everything, and renames the block into place.
+    /// Writes the index, the `metadata` file (if any) and `meta.json`, fsyncs everything, and renames the block into place.
     pub fn finish(mut self) -> Result<BlockMeta> {
         self.close_segment()?;
         let summary = IndexSummary {
@@ -258,6 +261,14 @@ impl BlockWriter {
         drop(entries);
         let fs = self.opts.fs.clone();
         write_synced(&*fs, &self.tmp.join(INDEX_FILE), &index)?;
+        if !self.opts.metadata.is_empty() {
+            let path = self.tmp.join(crate::metadata::METADATA_FILE);
+            write_synced(
+                &*fs,
+                &path,
+                &crate::metadata::encode_file(&self.opts.metadata),
+            )?;
+        }
 
         let meta = BlockMeta {
             ulid: self.id,

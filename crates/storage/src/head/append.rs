@@ -155,6 +155,8 @@ pub struct Appender {
     /// True while this appender is counted in the head's pending-appender count.
     registered: bool,
     max_t: Timestamp,
+    /// Metric metadata to store with the next commit.
+    pending_metadata: crate::metadata::MetadataMap,
 }
 
 impl Appender {
@@ -167,7 +169,15 @@ impl Appender {
             gc_epoch,
             registered: false,
             max_t: Timestamp::MIN,
+            pending_metadata: crate::metadata::MetadataMap::new(),
         }
+    }
+
+    /// Records metric metadata (HELP/TYPE/UNIT of the family `metric`) to store with the next
+    /// commit, replacing what the database holds for that name (latest wins). An entry equal to
+    /// the stored one is not logged again.
+    pub fn set_metadata(&mut self, metric: &str, metadata: crate::metadata::MetricMetadata) {
+        self.pending_metadata.insert(metric.to_string(), metadata);
     }
 
     /// Appends a sample to the series with `labels`, creating the series if needed, and returns
@@ -286,7 +296,14 @@ impl Appender {
     /// order (see [`ApplyStats`]). On error nothing is applied and the appender is empty.
     pub fn commit(&mut self) -> Result<ApplyStats> {
         let mut stats = ApplyStats::default();
-        if self.pending.is_empty() {
+        if !self.pending_metadata.is_empty() {
+            // Unchanged entries (the common case: every scrape repeats its metadata) cost no
+            // WAL bytes; dropping them changes nothing a reader can see.
+            let head = self.shared.head.read();
+            self.pending_metadata
+                .retain(|name, meta| head.metadata().get(name) != Some(meta));
+        }
+        if self.pending.is_empty() && self.pending_metadata.is_empty() {
             self.release();
             return Ok(stats);
         }
@@ -310,6 +327,11 @@ impl Appender {
                 let unlogged = shared.head.take_unlogged();
                 ws.enc.clear();
                 ws.enc.series(unlogged.iter().map(|(r, l)| (*r, l)));
+                ws.enc.metadata(
+                    self.pending_metadata
+                        .iter()
+                        .map(|(name, meta)| (name.as_str(), meta)),
+                );
                 ws.enc.samples(&self.pending);
                 if let Err(e) = ws.writer.log(ws.enc.as_bytes(), self.max_t) {
                     shared
@@ -321,6 +343,9 @@ impl Appender {
             }
             // Apply while still holding the WAL lock, so the head applies commits in log order
             // and replay reproduces exactly this state.
+            if !self.pending_metadata.is_empty() {
+                shared.head.write().apply_metadata(&self.pending_metadata);
+            }
             for slice in self.pending.chunks(APPLY_SLICE) {
                 shared.head.write().apply(slice, &mut stats);
             }
@@ -349,6 +374,7 @@ impl Appender {
 
     fn release(&mut self) {
         self.pending.clear();
+        self.pending_metadata.clear();
         self.max_t = Timestamp::MIN;
         if self.registered {
             self.shared

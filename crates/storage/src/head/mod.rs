@@ -373,6 +373,9 @@ pub struct HeadData {
     chunk_range: i64,
     /// Which new series get value runs (the owner index).
     owner_index: crate::owner::OwnerIndexConfig,
+    /// Metric metadata (HELP/TYPE/UNIT) by family name, the latest ingested per name. Kept for
+    /// the life of the data directory (checkpoints carry it), not truncated with chunks.
+    metadata: crate::metadata::MetadataMap,
 }
 
 /// The head block. Cheap to share (`Arc<Head>`); one lock guards its data, held by writers only
@@ -431,6 +434,7 @@ impl Head {
                 min_valid_shared: min_valid,
                 chunk_range: chunk_range.max(1),
                 owner_index: crate::owner::OwnerIndexConfig::default(),
+                metadata: crate::metadata::MetadataMap::new(),
             }),
         }
     }
@@ -662,6 +666,16 @@ impl HeadData {
     /// Puts back series whose WAL write failed.
     pub fn restore_unlogged(&mut self, refs: impl IntoIterator<Item = SeriesRef>) {
         self.unlogged.extend(refs);
+    }
+
+    /// The metric metadata ingested into this head (latest per family name).
+    pub fn metadata(&self) -> &crate::metadata::MetadataMap {
+        &self.metadata
+    }
+
+    /// Replaces the entries of the names in `newer` (a commit's or a WAL record's metadata).
+    pub fn apply_metadata(&mut self, newer: &crate::metadata::MetadataMap) {
+        crate::metadata::merge_into(&mut self.metadata, newer);
     }
 
     /// Live series refs with labels, for a checkpoint.

@@ -10,14 +10,16 @@ use promlite_model::{Labels, Timestamp};
 use super::log::{checkpoint_name, encode_frame, segment_header, sync_dir};
 use super::record::RecordEncoder;
 use crate::io::FileSystem;
+use crate::metadata::MetadataMap;
 use crate::reader::SeriesRef;
 use crate::{Error, Result};
 
 /// Series per frame in a checkpoint, to keep frames small.
 const SERIES_PER_FRAME: usize = 10_000;
 
-/// Writes `checkpoint.<index>` holding `series` and the head's `next_ref`/`min_valid_time`:
-/// written to a temporary name, fsynced, renamed into place, and the directory fsynced.
+/// Writes `checkpoint.<index>` holding `series`, the head's `next_ref`/`min_valid_time` and
+/// all its metric `metadata`: written to a temporary name, fsynced, renamed into place, and
+/// the directory fsynced.
 pub fn write_checkpoint(
     fs: &dyn FileSystem,
     dir: &Path,
@@ -25,6 +27,7 @@ pub fn write_checkpoint(
     series: &[(SeriesRef, Labels)],
     next_ref: SeriesRef,
     min_valid_time: Timestamp,
+    metadata: &MetadataMap,
 ) -> Result<PathBuf> {
     let final_path = dir.join(checkpoint_name(index));
     let tmp_path = dir.join(format!("{}.tmp", checkpoint_name(index)));
@@ -34,6 +37,8 @@ pub fn write_checkpoint(
     let mut snappy = snap::raw::Encoder::new();
     let mut frame = Vec::new();
     enc.checkpoint_meta(next_ref, min_valid_time);
+    // The metadata travels in the first frame: the segments it came from are deleted next.
+    enc.metadata(metadata.iter().map(|(k, v)| (k.as_str(), v)));
     encode_frame(&mut snappy, enc.as_bytes(), &mut frame)?;
     buf.extend_from_slice(&frame);
     for group in series.chunks(SERIES_PER_FRAME) {

@@ -1,4 +1,5 @@
-//! WAL record encoding: what the bytes inside one frame mean (series definitions and samples).
+//! WAL record encoding: what the bytes inside one frame mean (series definitions, samples,
+//! checkpoint bounds and metric metadata).
 //! Framing (length, checksum, compression, segments) lives in [`super::log`].
 //!
 //! A frame's decompressed payload is a sequence of records, each
@@ -12,6 +13,9 @@ pub const RECORD_SERIES: u8 = 1;
 pub const RECORD_SAMPLES: u8 = 2;
 /// Record type: checkpoint metadata (the next unused series ref and the head's lower bound).
 pub const RECORD_CHECKPOINT_META: u8 = 3;
+/// Record type: metric metadata (HELP/TYPE/UNIT per metric family), encoded as
+/// [`crate::metadata::encode_entries`].
+pub const RECORD_METADATA: u8 = 4;
 
 /// One decoded series definition, borrowing its strings from the decoded payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +64,8 @@ pub enum Record<'a> {
         /// The head's lower time bound when the checkpoint was written.
         min_valid_time: Timestamp,
     },
+    /// Metric metadata that replaces the head's entries of the same names.
+    Metadata(crate::metadata::MetadataMap),
 }
 
 /// Why a payload does not decode. The caller adds the file and offset.
@@ -175,6 +181,20 @@ impl RecordEncoder {
         put_uvarint(&mut self.body, u64::from(next_ref));
         put_varint(&mut self.body, min_valid_time);
         self.finish_record(RECORD_CHECKPOINT_META);
+    }
+
+    /// Appends a metadata record holding `entries` (names strictly increasing, as a map
+    /// iterates); nothing for no entries.
+    pub fn metadata<'a>(
+        &mut self,
+        entries: impl ExactSizeIterator<Item = (&'a str, &'a crate::metadata::MetricMetadata)>,
+    ) {
+        if entries.len() == 0 {
+            return;
+        }
+        self.body.clear();
+        crate::metadata::encode_entries(&mut self.body, entries);
+        self.finish_record(RECORD_METADATA);
     }
 }
 
@@ -309,6 +329,14 @@ pub fn decode_records<'a>(
                     min_valid_time,
                 }
             }
+            RECORD_METADATA => {
+                let map = crate::metadata::decode_entries(body).map_err(|e| DecodeError {
+                    offset: body_start + e.offset,
+                    detail: format!("metadata record: {}", e.detail),
+                })?;
+                c.pos = body.len();
+                Record::Metadata(map)
+            }
             other => {
                 return Err(DecodeError {
                     offset: body_start,
@@ -382,6 +410,34 @@ mod tests {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    #[test]
+    fn metadata_record_round_trips_beside_samples() {
+        use crate::metadata::{MetadataMap, MetricMetadata};
+        let mut map = MetadataMap::new();
+        map.insert(
+            "http_requests_total".into(),
+            MetricMetadata {
+                metric_type: "counter".into(),
+                help: "Requests.".into(),
+                unit: String::new(),
+            },
+        );
+        let mut enc = RecordEncoder::new();
+        enc.metadata(map.iter().map(|(k, v)| (k.as_str(), v)));
+        enc.metadata(std::iter::empty());
+        enc.samples(&[WalSample {
+            series_ref: 1,
+            t: 5,
+            v: 2.0,
+        }]);
+        let recs = decode_all(enc.as_bytes()).unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0], Record::Metadata(map));
+        let mut bad = enc.as_bytes().to_vec();
+        bad[2] = 9; // the entry count now exceeds the record
+        assert!(decode_all(&bad).is_err());
     }
 
     #[test]

@@ -136,6 +136,7 @@ pub(super) fn apply_frame(
                 head.bump_next_ref(next_ref);
                 head.raise_min_valid_time(min_valid_time);
             }
+            Record::Metadata(map) => head.apply_metadata(&map),
         }
     }
     report.frames += 1;
