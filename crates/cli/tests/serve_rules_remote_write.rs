@@ -11,7 +11,6 @@
 //! writes one sample per evaluation), so a slot skipped under load changes the expectation,
 //! not the verdict.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
