@@ -106,5 +106,8 @@ fn replay_rejects_a_bad_rule_file_before_replaying() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("5:11: group \"bad\", rule 1"), "{err}");
-    assert!(!data.exists(), "nothing replayed before the rules were checked");
+    assert!(
+        !data.exists(),
+        "nothing replayed before the rules were checked"
+    );
 }

@@ -66,7 +66,10 @@ fn check_preconditions(group: &str, scrape_phase_ms: i64) {
         sub_ms < 499_000,
         "group {group}: offset {ns} ns rounds differently; rename the group"
     );
-    assert!(ms <= 59_000, "group {group}: offset {ms} ms; rename the group");
+    assert!(
+        ms <= 59_000,
+        "group {group}: offset {ms} ms; rename the group"
+    );
     assert_ne!(
         ms.rem_euclid(SCRAPE_MS),
         scrape_phase_ms,
@@ -128,7 +131,11 @@ fn rate(samples: &[(i64, f64)], t: i64, legacy: bool) -> Option<f64> {
         if let Some(z) = to_zero {
             to_start = to_start.min(z);
         }
-        interval += if to_start < threshold { to_start } else { avg / 2.0 };
+        interval += if to_start < threshold {
+            to_start
+        } else {
+            avg / 2.0
+        };
     } else {
         if to_start >= threshold {
             to_start = avg / 2.0;
@@ -138,7 +145,11 @@ fn rate(samples: &[(i64, f64)], t: i64, legacy: bool) -> Option<f64> {
         }
         interval += to_start;
     }
-    interval += if to_end < threshold { to_end } else { avg / 2.0 };
+    interval += if to_end < threshold {
+        to_end
+    } else {
+        avg / 2.0
+    };
     Some(result * (interval / sampled) / (RATE_RANGE_MS as f64 / 1000.0))
 }
 
@@ -274,10 +285,8 @@ fn backfill_equals_prometheus_rule_evaluation() {
     let want = recorded(&oracle, end + 1);
     let got = recorded(&lite, end + 1);
     let names = |s: &Series, name: &str| s.keys().filter(|l| l.metric_name() == Some(name)).count();
-    let kinds: std::collections::BTreeSet<&str> = want
-        .keys()
-        .filter_map(|l| l.get("workload_type"))
-        .collect();
+    let kinds: std::collections::BTreeSet<&str> =
+        want.keys().filter_map(|l| l.get("workload_type")).collect();
     assert_eq!(
         kinds.into_iter().collect::<Vec<_>>(),
         ["daemonset", "deployment", "job", "statefulset"],
@@ -295,7 +304,11 @@ fn backfill_equals_prometheus_rule_evaluation() {
     for (labels, want_points) in &want {
         let got_points = &got[labels];
         let times = |p: &[(i64, f64)]| p.iter().map(|s| s.0).collect::<Vec<_>>();
-        assert_eq!(times(got_points), times(want_points), "timestamps of {labels}");
+        assert_eq!(
+            times(got_points),
+            times(want_points),
+            "timestamps of {labels}"
+        );
         for (w, g) in want_points.iter().zip(got_points) {
             if w.1.to_bits() == g.1.to_bits() {
                 n_equal += 1;

@@ -317,8 +317,10 @@ fn scenario(dir: &Path, lead_ms: i64) -> bool {
         s.fall_at = s.next_ts;
         s.fall_at
     };
-    poll("the alert to resolve", Duration::from_secs(120), || {
-        match gauge_alert(addr) {
+    poll(
+        "the alert to resolve",
+        Duration::from_secs(120),
+        || match gauge_alert(addr) {
             None => Some(()),
             Some(alert) => {
                 if states.last().map(|s| &s.0) != Some(&alert.0) {
@@ -326,8 +328,8 @@ fn scenario(dir: &Path, lead_ms: i64) -> bool {
                 }
                 None
             }
-        }
-    });
+        },
+    );
     let json = get_json(addr, "/api/v1/rules?type=alert");
     let rule = &json["data"]["groups"][0]["rules"][0];
     assert_eq!(rule["name"], "GaugeHigh", "{json}");
@@ -336,14 +338,18 @@ fn scenario(dir: &Path, lead_ms: i64) -> bool {
 
     // Let a few more evaluations pass, then stop writing.
     let resolved_seen = wall_ms();
-    poll("evaluations after the resolution", Duration::from_secs(120), || {
-        (instant_len(addr, "live:evaluations", wall_ms()) == 1
-            && raw_samples(addr, "live:evaluations", wall_ms())
-                .first()
-                .and_then(|s| s.1.last())
-                .is_some_and(|p| p.0 > resolved_seen + 2 * INTERVAL_MS))
-        .then_some(())
-    });
+    poll(
+        "evaluations after the resolution",
+        Duration::from_secs(120),
+        || {
+            (instant_len(addr, "live:evaluations", wall_ms()) == 1
+                && raw_samples(addr, "live:evaluations", wall_ms())
+                    .first()
+                    .and_then(|s| s.1.last())
+                    .is_some_and(|p| p.0 > resolved_seen + 2 * INTERVAL_MS))
+            .then_some(())
+        },
+    );
     stop.store(true, Ordering::Relaxed);
     pusher.join().unwrap();
     let (rise_at, late) = {
@@ -351,7 +357,9 @@ fn scenario(dir: &Path, lead_ms: i64) -> bool {
         (s.rise_at, s.late)
     };
     if late > 0 {
-        eprintln!("{late} pushes arrived after their sample's time with lead {lead_ms} ms; repeating");
+        eprintln!(
+            "{late} pushes arrived after their sample's time with lead {lead_ms} ms; repeating"
+        );
         return false;
     }
 
@@ -425,7 +433,10 @@ fn scenario(dir: &Path, lead_ms: i64) -> bool {
     let reloaded = raw_samples(addr, "live:reloaded", now);
     assert!(!reloaded.is_empty() && !reloaded[0].1.is_empty());
     for (t, _) in &reloaded[0].1 {
-        assert!(slots.contains(t), "live:reloaded at {t} is not an evaluation slot");
+        assert!(
+            slots.contains(t),
+            "live:reloaded at {t} is not an evaluation slot"
+        );
     }
     drop(server);
     true

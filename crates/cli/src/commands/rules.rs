@@ -205,7 +205,14 @@ fn backfill(args: &BackfillArgs) -> anyhow::Result<()> {
     anyhow::ensure!(default_interval > 0, "--eval-interval must be positive");
     let rule_files = load_rule_files(&args.files)?;
     let db = super::open_existing(&args.data_dir)?;
-    let outcome = backfill_dir(&args.data_dir, db, &rule_files, start, end, default_interval)?;
+    let outcome = backfill_dir(
+        &args.data_dir,
+        db,
+        &rule_files,
+        start,
+        end,
+        default_interval,
+    )?;
     outcome.report();
     Ok(())
 }
