@@ -127,6 +127,14 @@ pub struct ReplayArgs {
     pub interval: Option<String>,
     #[command(flatten)]
     pub target: crate::commands::replay_target::ReplayTargetArgs,
+    /// Rule files to record while replaying (repeatable): once the inputs are stored, every
+    /// group is evaluated at its aligned slots over the data directory's time range, as
+    /// `rules backfill` does, and the results are added as blocks.
+    #[arg(long = "rules", value_name = "RULE_FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Evaluation interval of rule groups that set none (Prometheus duration).
+    #[arg(long, value_name = "DURATION", default_value = "1m")]
+    pub rule_eval_interval: String,
 }
 
 /// `promlite query`.

@@ -41,9 +41,16 @@ fn recorded_series_equal_the_expressions_at_every_step() {
     let db = promlite::Db::open(&fx.data, promlite::Options::default()).unwrap();
     let file = promlite_rules::file::read_rule_file(&rules).unwrap();
     let group = &file.groups[0];
-    let interval = group.interval_ms.unwrap();
+    // Evaluations happen at the group's aligned slots (Prometheus's offset within the
+    // interval), not at --start itself.
+    let aligned = promlite_rules::group::Group::new(&file.path, group.clone(), 60_000);
+    let interval = aligned.interval_ms;
+    let mut t = aligned.eval_timestamp(start);
+    if t < start {
+        t += interval;
+    }
+    assert!(t >= start && t < start + interval);
     let mut n_compared = 0;
-    let mut t = start;
     while t <= end {
         for rule in &group.rules {
             let mut expected: Vec<(Labels, f64)> = vector(&db, &rule.expr, t)

@@ -53,6 +53,15 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     for input in &args.inputs {
         anyhow::ensure!(input.exists(), "input {} does not exist", input.display());
     }
+    // Rule files are checked before anything is replayed.
+    let rules = if args.rules.is_empty() {
+        None
+    } else {
+        let interval = parse_duration(&args.rule_eval_interval)
+            .with_context(|| format!("--rule-eval-interval {:?}", args.rule_eval_interval))?;
+        anyhow::ensure!(interval > 0, "--rule-eval-interval must be positive");
+        Some((super::rules::load_rule_files(&args.rules)?, interval))
+    };
     let options = super::retention::options(&args.retention)?;
     let db = promlite::Db::open(&args.data.data_dir, options)
         .with_context(|| format!("opening data directory {}", args.data.data_dir.display()))?;
@@ -117,6 +126,26 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         args.data.data_dir.display()
     );
     summary.print();
+    if let Some((rule_files, interval)) = rules {
+        let Some((start, end)) = db.time_range() else {
+            eprintln!("--rules: the data directory holds no samples, nothing to evaluate");
+            return Ok(());
+        };
+        // The writer is closed first: the rules read the directory read-only and their
+        // result blocks are moved into it, as `rules backfill` does.
+        drop(db);
+        let reader = super::open_existing(&args.data.data_dir)?;
+        let outcome = super::rules::backfill_dir(
+            &args.data.data_dir,
+            reader,
+            &rule_files,
+            start,
+            end,
+            interval,
+        )
+        .context("recording rules over the replayed data")?;
+        outcome.report();
+    }
     Ok(())
 }
 

@@ -212,10 +212,7 @@ pub fn load_rule_files(files: &[PathBuf]) -> anyhow::Result<Vec<promlite_rules::
 }
 
 fn backfill(args: &BackfillArgs) -> anyhow::Result<()> {
-    use anyhow::Context as _;
     use promlite_http::params::{parse_duration, parse_time};
-    use promlite_rules::group::{EvalContext, Group};
-    use promlite_rules::storage::OverlayStorage;
 
     let start = parse_time(&args.start).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
     let end = parse_time(&args.end).map_err(|e| anyhow::anyhow!("--end: {e}"))?;
@@ -224,9 +221,86 @@ fn backfill(args: &BackfillArgs) -> anyhow::Result<()> {
         parse_duration(&args.eval_interval).map_err(|e| anyhow::anyhow!("--eval-interval: {e}"))?;
     anyhow::ensure!(default_interval > 0, "--eval-interval must be positive");
     let rule_files = load_rule_files(&args.files)?;
-    let started = std::time::Instant::now();
-
     let db = super::open_existing(&args.data_dir)?;
+    let outcome = backfill_dir(
+        &args.data_dir,
+        db,
+        &rule_files,
+        start,
+        end,
+        default_interval,
+    )?;
+    outcome.report();
+    Ok(())
+}
+
+/// What [`backfill_dir`] did.
+#[derive(Debug)]
+pub struct BackfillOutcome {
+    n_evaluations: usize,
+    start: i64,
+    end: i64,
+    n_series: usize,
+    n_samples: usize,
+    n_blocks: usize,
+    secs: f64,
+    /// Per failing rule (`group/rule`): how many evaluations failed and the first error.
+    failures: std::collections::BTreeMap<String, (usize, String)>,
+}
+
+impl BackfillOutcome {
+    /// Prints the summary line (stdout) and one warning per failing rule (stderr).
+    pub fn report(&self) {
+        println!(
+            "evaluated {} group evaluations from {} to {}: {} series, {} samples in {} blocks, {:.2} s ({:.0} samples/s)",
+            self.n_evaluations,
+            promlite_http::params::format_rfc3339(self.start),
+            promlite_http::params::format_rfc3339(self.end),
+            self.n_series,
+            self.n_samples,
+            self.n_blocks,
+            self.secs,
+            self.n_samples as f64 / self.secs.max(1e-9)
+        );
+        for (rule, (count, err)) in &self.failures {
+            eprintln!("warning: rule {rule} failed {count} evaluation(s); first error: {err}");
+        }
+    }
+}
+
+/// The evaluation times of `group` in `[start, end]`: its aligned slots
+/// ([`promlite_rules::group::Group::eval_timestamp`]), as Prometheus's rule manager evaluates
+/// it and as `promtool tsdb create-blocks-from rules` aligns its range queries.
+pub fn backfill_slots(group: &promlite_rules::group::Group, start: i64, end: i64) -> Vec<i64> {
+    let mut t = group.eval_timestamp(start);
+    if t < start {
+        t += group.interval_ms;
+    }
+    let mut out = Vec::new();
+    while t <= end {
+        out.push(t);
+        t += group.interval_ms;
+    }
+    out
+}
+
+/// Evaluates the groups of `rule_files` at their aligned slots in `[start, end]` against `db`
+/// (which is dropped before anything is written) and adds the recorded series (with
+/// staleness markers and `ALERTS`/`ALERTS_FOR_STATE`) to `data_dir` as new blocks. Used by
+/// `rules backfill` and `replay --rules`.
+pub fn backfill_dir(
+    data_dir: &std::path::Path,
+    db: promlite::Db,
+    rule_files: &[promlite_rules::file::RuleFile],
+    start: i64,
+    end: i64,
+    default_interval: i64,
+) -> anyhow::Result<BackfillOutcome> {
+    use anyhow::Context as _;
+    use promlite_rules::group::{EvalContext, Group};
+    use promlite_rules::storage::OverlayStorage;
+
+    let started = std::time::Instant::now();
     let engine = promlite_rules::Engine::new(db.engine_options().clone());
     let overlay = OverlayStorage::new(db.storage());
     let mut groups: Vec<Group> = rule_files
@@ -237,15 +311,11 @@ fn backfill(args: &BackfillArgs) -> anyhow::Result<()> {
                 .map(move |g| Group::new(&f.path, g.clone(), default_interval))
         })
         .collect();
-    // Every group runs on its own grid from --start; evaluations run in time order (groups in
-    // file order at equal times), so a group reading another's results sees them up to now.
+    // Every group runs on its own aligned grid; evaluations run in time order (groups in file
+    // order at equal times), so a group reading another's results sees them up to now.
     let mut events: Vec<(i64, usize)> = Vec::new();
     for (idx, g) in groups.iter().enumerate() {
-        let mut t = start;
-        while t <= end {
-            events.push((t, idx));
-            t += g.interval_ms;
-        }
+        events.extend(backfill_slots(g, start, end).into_iter().map(|t| (t, idx)));
     }
     events.sort();
     let bar = indicatif::ProgressBar::with_draw_target(
@@ -283,7 +353,7 @@ fn backfill(args: &BackfillArgs) -> anyhow::Result<()> {
     // Write the results through a fresh database beside the data directory, in time order
     // across series (its head accepts any start time but, once it cuts a block, nothing
     // older), then move its blocks into the data directory.
-    let parent = args.data_dir.parent().unwrap_or(std::path::Path::new("."));
+    let parent = data_dir.parent().unwrap_or(std::path::Path::new("."));
     let tmp = tempfile::Builder::new()
         .prefix(".promlite-rules-backfill-")
         .tempdir_in(if parent.as_os_str().is_empty() {
@@ -324,24 +394,22 @@ fn backfill(args: &BackfillArgs) -> anyhow::Result<()> {
         let entry = entry?;
         let path = entry.path();
         if path.join("meta.json").is_file() {
-            std::fs::rename(&path, args.data_dir.join(entry.file_name())).with_context(|| {
+            std::fs::rename(&path, data_dir.join(entry.file_name())).with_context(|| {
                 format!("moving block {} into the data directory", path.display())
             })?;
             n_blocks += 1;
         }
     }
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "evaluated {} group evaluations from {} to {}: {n_series} series, {n_samples} samples in {n_blocks} blocks, {secs:.2} s ({:.0} samples/s)",
-        events.len(),
-        promlite_http::params::format_rfc3339(start),
-        promlite_http::params::format_rfc3339(end),
-        n_samples as f64 / secs.max(1e-9)
-    );
-    for (rule, (count, err)) in &failures {
-        eprintln!("warning: rule {rule} failed {count} evaluation(s); first error: {err}");
-    }
-    Ok(())
+    Ok(BackfillOutcome {
+        n_evaluations: events.len(),
+        start,
+        end,
+        n_series,
+        n_samples,
+        n_blocks,
+        secs: started.elapsed().as_secs_f64(),
+        failures,
+    })
 }
 
 /// [`promlite_rules::storage::RuleStorage`] over a database: rules query it and append their
