@@ -52,7 +52,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     for input in &args.inputs {
         anyhow::ensure!(input.exists(), "input {} does not exist", input.display());
     }
-    let options = super::retention::options(&args.retention)?;
+    let options = super::apply_run_index(&args.runs, super::retention::options(&args.retention)?)?;
     let db = promlite::Db::open(&args.data.data_dir, options)
         .with_context(|| format!("opening data directory {}", args.data.data_dir.display()))?;
     let total_bytes: u64 = args.inputs.iter().map(|p| input_bytes(p)).sum();
