@@ -276,6 +276,10 @@ struct Group {
     chosen: Option<usize>,
 }
 
+/// A base series' last enrichment: the chosen info series per group of its signature, and
+/// the output slot they gave (`None`: the sample is dropped).
+type Cached = (Vec<Option<usize>>, Option<usize>);
+
 /// Joins the base series with the info series step by step (see the module doc).
 fn combine(input: &Input<'_>, grid: &Grid) -> Result<Vec<Series>> {
     // Groups ordered by (key, name); base series find theirs by key.
@@ -318,7 +322,7 @@ fn combine(input: &Input<'_>, grid: &Grid) -> Result<Vec<Series>> {
     let mut last_step: Vec<usize> = Vec::new();
     let mut base_cursor = vec![0usize; input.base.len()];
     // Per base series: the choice its output slot was computed for, and that slot.
-    let mut cached: Vec<Option<(Vec<Option<usize>>, Option<usize>)>> = vec![None; input.base.len()];
+    let mut cached: Vec<Option<Cached>> = vec![None; input.base.len()];
     let mut slot_for =
         |labels: Labels, drop_name: bool, out: &mut Vec<Series>, last: &mut Vec<usize>| {
             *slots.entry(labels.clone()).or_insert_with(|| {
@@ -397,12 +401,8 @@ fn combine(input: &Input<'_>, grid: &Grid) -> Result<Vec<Series>> {
                 match cached.get(b) {
                     Some(Some((c, slot))) if *c == choice => *slot,
                     _ => {
-                        let slot = match enrich(input, s, &choice)? {
-                            Some(labels) => {
-                                Some(slot_for(labels, s.drop_name, &mut out, &mut last_step))
-                            }
-                            None => None,
-                        };
+                        let slot = enrich(input, s, &choice)?
+                            .map(|labels| slot_for(labels, s.drop_name, &mut out, &mut last_step));
                         if let Some(c) = cached.get_mut(b) {
                             *c = Some((choice, slot));
                         }
