@@ -104,6 +104,24 @@ pub struct RetentionArgs {
     pub retention_size: Option<String>,
 }
 
+/// Value-run index settings (decode-free selectors over info-like series) of the commands that
+/// open storage: `serve`, `query`, `query-range`, `replay`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RunIndexArgs {
+    /// Metrics whose series get value runs, replacing the default list (the kube-state-metrics
+    /// owner/info metrics and `*_info`): names or globs with one `*`, comma-separated or
+    /// repeated.
+    #[arg(long, value_name = "GLOB,...", value_delimiter = ',')]
+    pub info_metrics: Vec<String>,
+    /// Also give value runs to any other series whose values stay constant for long runs
+    /// (info-like series detected at ingest and block load).
+    #[arg(long)]
+    pub detect_info_series: bool,
+    /// No value runs at all: every selector decodes its samples.
+    #[arg(long, conflicts_with_all = ["info_metrics", "detect_info_series"])]
+    pub no_value_runs: bool,
+}
+
 /// `promlite replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -135,6 +153,8 @@ pub struct ReplayArgs {
     /// Evaluation interval of rule groups that set none (Prometheus duration).
     #[arg(long, value_name = "DURATION", default_value = "1m")]
     pub rule_eval_interval: String,
+    #[command(flatten)]
+    pub runs: RunIndexArgs,
 }
 
 /// `promlite query`.
@@ -160,6 +180,8 @@ pub struct QueryArgs {
     /// Evaluate without any fast path (the generic evaluator), to cross-check answers.
     #[arg(long)]
     pub no_fast_path: bool,
+    #[command(flatten)]
+    pub runs: RunIndexArgs,
     /// The PromQL expression.
     #[arg(value_name = "EXPR")]
     pub expr: String,
@@ -193,6 +215,8 @@ pub struct QueryRangeArgs {
     /// Evaluate without any fast path (the generic evaluator), to cross-check answers.
     #[arg(long)]
     pub no_fast_path: bool,
+    #[command(flatten)]
+    pub runs: RunIndexArgs,
     /// The PromQL expression.
     #[arg(value_name = "EXPR")]
     pub expr: String,
@@ -364,6 +388,8 @@ pub struct ServeArgs {
     /// Answer every query with the generic evaluator (no fast path), to cross-check answers.
     #[arg(long)]
     pub no_fast_path: bool,
+    #[command(flatten)]
+    pub runs: RunIndexArgs,
     /// Serve the directory read-only, beside a writer (another `serve`, a `replay`): no lock,
     /// nothing written; queries see what the writer made durable, checked for changes at most
     /// every --refresh-interval. The import endpoint is not mounted.

@@ -26,6 +26,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result
     }
     let n = grid.len();
     match name {
+        "info" => crate::info::eval_info(ev, c, grid),
         "time" => Ok(Val::Scalar(
             grid.times().map(|t| t as f64 / 1000.0).collect(),
         )),

@@ -38,6 +38,7 @@ mod error;
 mod evaluator;
 mod explain;
 mod functions;
+mod info;
 pub mod promqltest;
 mod pushdown;
 mod range_fns;

@@ -205,7 +205,14 @@ pub fn join_case(seed: u64) -> JoinCase {
             }
         }
         let node = format!("node{}", rng.below(2));
-        let info_presence = presence(&mut rng);
+        let mut info_presence = presence(&mut rng);
+        if p == 0 {
+            // A gap without a marker, shorter than the run index's split gap (five minutes)
+            // and longer than a one-minute lookback: one run whose gap a selector with the
+            // short lookback must not read through (the run-index gap check).
+            let gap = 5 + rng.below(14);
+            info_presence = vec![(0..20, false), (20 + gap..SCRAPES, false)];
+        }
         series.push(GenSeries {
             labels: pairs(&[
                 ("__name__", "kube_pod_info"),
@@ -432,6 +439,39 @@ pub fn join_queries() -> Vec<String> {
     out.push(format!(
         "{deployment} * on(pod, namespace) group_right(workload) sum by (namespace, pod) (rate(container_cpu_usage_seconds_total[1m]))"
     ));
+    // Parameterised aggregations on the many side (issue 12, item 4: loosening the pushdown's
+    // aggregation-parameter check survived before). `count_values` writes its own label: with
+    // `"pod"` the output's `pod` is a value, so a filter on the input's `pod` is not a filter
+    // on the output's; a one side whose `pod` is a value ("1", the common owner value) joins
+    // the generic path's rows and none of a pushed filter's. The others stand beside them with
+    // one sides that keep few or no keys.
+    let value_one =
+        r#"label_replace(max by (namespace) (kube_pod_owner), "pod", "1", "namespace", ".*")"#;
+    for many in [
+        r#"count_values by (namespace, pod) ("pod", kube_pod_owner)"#,
+        r#"count_values without (owner_kind, owner_name, instance) ("pod", kube_pod_owner)"#,
+    ] {
+        out.push(format!(
+            "{value_one} * on(pod, namespace) group_right {many}"
+        ));
+        out.push(format!("{many} and on(pod, namespace) {value_one}"));
+    }
+    let narrow_ones = [
+        r#"max(kube_pod_owner{owner_kind="NoSuchKind"}) by (pod, namespace, owner_name)"#,
+        r#"max(kube_pod_owner{pod="p0"}) by (pod, namespace, owner_name)"#,
+    ];
+    let parameterised = [
+        "quantile by (namespace, pod) (1.5, container_memory_working_set_bytes)",
+        "limit_ratio by (namespace, pod) (1.5, container_memory_working_set_bytes)",
+        "topk by (namespace, pod) (NaN, container_memory_working_set_bytes)",
+    ];
+    for one in narrow_ones {
+        for many in parameterised {
+            out.push(format!(
+                "{one} * on(pod, namespace) group_right(owner_name) {many}"
+            ));
+        }
+    }
     out.push("node_load1 * on(instance) group_left(nodename) node_uname_info".to_string());
     out.push(
         r#"sum by (nodename) (node_load1 * on(instance) group_left(nodename) node_uname_info{nodename=~"node0.*"})"#

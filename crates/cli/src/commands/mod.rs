@@ -101,3 +101,36 @@ fn open_existing_with(dir: &Path, options: promlite::Options) -> anyhow::Result<
     promlite::Db::open_read_only(dir, options)
         .with_context(|| format!("opening data directory {} read-only", dir.display()))
 }
+
+/// Applies the value-run index flags to `options`: `--no-value-runs` turns the index off,
+/// `--info-metrics` replaces the configured list (each entry a name or a glob with one `*`),
+/// `--detect-info-series` adds detection.
+fn apply_run_index(
+    runs: &crate::args::RunIndexArgs,
+    mut options: promlite::Options,
+) -> anyhow::Result<promlite::Options> {
+    if runs.no_value_runs {
+        options.storage.owner_index_metrics = Vec::new();
+        options.storage.owner_index_detect = false;
+        return Ok(options);
+    }
+    if !runs.info_metrics.is_empty() {
+        for (i, pattern) in runs.info_metrics.iter().enumerate() {
+            anyhow::ensure!(
+                !pattern.is_empty(),
+                "--info-metrics: entry {} is empty",
+                i + 1
+            );
+            anyhow::ensure!(
+                pattern.matches('*').count() <= 1,
+                "--info-metrics: entry {} {pattern:?} has more than one `*`",
+                i + 1
+            );
+        }
+        options.storage.owner_index_metrics = runs.info_metrics.clone();
+    }
+    if runs.detect_info_series {
+        options.storage.owner_index_detect = true;
+    }
+    Ok(options)
+}

@@ -115,7 +115,10 @@ pub fn instant(args: &QueryArgs) -> anyhow::Result<()> {
     };
     let mut options = timeout_options(&args.timeout)?;
     options.explain = args.explain;
-    let db = open_existing_with(&args.data.data_dir, engine_options(args.no_fast_path))?;
+    let db = open_existing_with(
+        &args.data.data_dir,
+        engine_options(args.no_fast_path, &args.runs)?,
+    )?;
     let output = db.query_with(&args.expr, time, &options).map_err(|e| {
         show_error_position(&e, &args.expr, args.format);
         api_error(&e, "query")
@@ -135,7 +138,10 @@ pub fn range(args: &QueryRangeArgs) -> anyhow::Result<()> {
     let step = Duration::from_millis(u64::try_from(step).unwrap_or(1));
     let mut options = timeout_options(&args.timeout)?;
     options.explain = args.explain;
-    let db = open_existing_with(&args.data.data_dir, engine_options(args.no_fast_path))?;
+    let db = open_existing_with(
+        &args.data.data_dir,
+        engine_options(args.no_fast_path, &args.runs)?,
+    )?;
     let output = db
         .query_range_with(&args.expr, start, end, step, &options)
         .map_err(|e| {
@@ -147,11 +153,15 @@ pub fn range(args: &QueryRangeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Database options for a query command: the defaults, or without the fast path.
-fn engine_options(no_fast_path: bool) -> promlite::Options {
-    let mut options = promlite::Options::default();
+/// Database options for a query command: the defaults, or without the fast path, with the
+/// value-run index flags applied.
+fn engine_options(
+    no_fast_path: bool,
+    runs: &crate::args::RunIndexArgs,
+) -> anyhow::Result<promlite::Options> {
+    let mut options = super::apply_run_index(runs, promlite::Options::default())?;
     options.engine.fast_path = !no_fast_path;
-    options
+    Ok(options)
 }
 
 /// `--explain`: the evaluator's decisions on stderr, so stdout stays the result alone.

@@ -62,7 +62,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         anyhow::ensure!(interval > 0, "--rule-eval-interval must be positive");
         Some((super::rules::load_rule_files(&args.rules)?, interval))
     };
-    let options = super::retention::options(&args.retention)?;
+    let options = super::apply_run_index(&args.runs, super::retention::options(&args.retention)?)?;
     let db = promlite::Db::open(&args.data.data_dir, options)
         .with_context(|| format!("opening data directory {}", args.data.data_dir.display()))?;
     let total_bytes: u64 = args.inputs.iter().map(|p| input_bytes(p)).sum();

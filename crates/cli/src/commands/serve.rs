@@ -25,7 +25,10 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         );
         let db = promlite::Db::open_read_only(
             dir,
-            fast_path_options(args.no_fast_path, promlite::Options::default()),
+            fast_path_options(
+                args.no_fast_path,
+                super::apply_run_index(&args.runs, promlite::Options::default())?,
+            ),
         )
         .with_context(|| format!("opening data directory {} read-only", dir.display()))?;
         let every = parse_duration(&args.refresh_interval).context("--refresh-interval")?;
@@ -36,7 +39,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     } else {
         let options = fast_path_options(
             args.no_fast_path,
-            super::retention::options(&args.retention)?,
+            super::apply_run_index(&args.runs, super::retention::options(&args.retention)?)?,
         );
         promlite::Db::open(dir, options)
             .with_context(|| format!("opening data directory {}", dir.display()))?
