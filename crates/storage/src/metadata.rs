@@ -62,6 +62,8 @@ pub struct DecodeError {
     pub offset: usize,
     /// What is wrong.
     pub detail: String,
+    /// For a checksum mismatch: the stored (expected) and computed (actual) CRC32.
+    pub checksum: Option<(u32, u32)>,
 }
 
 fn put_uvarint(out: &mut Vec<u8>, mut x: u64) {
@@ -101,6 +103,7 @@ impl<'a> Reader<'a> {
         DecodeError {
             offset: self.pos,
             detail: detail.into(),
+            checksum: None,
         }
     }
 
@@ -141,6 +144,7 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(bytes).map_err(|_| DecodeError {
             offset: at,
             detail: format!("{what} is not UTF-8"),
+            checksum: None,
         })
     }
 }
@@ -163,6 +167,7 @@ pub fn decode_entries(data: &[u8]) -> Result<MetadataMap, DecodeError> {
             return Err(DecodeError {
                 offset: at,
                 detail: format!("metric name {name:?} is empty or out of order"),
+                checksum: None,
             });
         }
         previous = Some(name);
@@ -201,7 +206,11 @@ pub fn encode_file(map: &MetadataMap) -> Vec<u8> {
 
 /// Decodes a metadata file's bytes; errors name the byte offset in the file.
 pub fn decode_file(bytes: &[u8]) -> Result<MetadataMap, DecodeError> {
-    let at = |offset: usize, detail: String| DecodeError { offset, detail };
+    let at = |offset: usize, detail: String| DecodeError {
+        offset,
+        detail,
+        checksum: None,
+    };
     let header = bytes
         .get(..HEADER_LEN)
         .ok_or_else(|| at(0, format!("file of {} bytes has no header", bytes.len())))?;
@@ -242,10 +251,13 @@ pub fn decode_file(bytes: &[u8]) -> Result<MetadataMap, DecodeError> {
     let stored = u32::from_le_bytes(crc_bytes);
     let actual = crc32fast::hash(body);
     if stored != actual {
-        return Err(at(
-            HEADER_LEN + body_len,
-            format!("checksum mismatch: stored {stored:#010x}, computed {actual:#010x}"),
-        ));
+        return Err(DecodeError {
+            checksum: Some((stored, actual)),
+            ..at(
+                HEADER_LEN + body_len,
+                format!("checksum mismatch: stored {stored:#010x}, computed {actual:#010x}"),
+            )
+        });
     }
     decode_entries(body).map_err(|e| at(HEADER_LEN + e.offset, e.detail))
 }
@@ -261,10 +273,17 @@ pub fn read_block_metadata(fs: &dyn FileSystem, block_dir: &Path) -> Result<Meta
         Err(e) => return Err(Error::io(&path, e)),
     }
     let bytes = fs.read(&path).map_err(|e| Error::io(&path, e))?;
-    decode_file(&bytes).map_err(|e| Error::Corruption {
-        path: path.clone(),
-        offset: e.offset as u64,
-        detail: e.detail,
+    decode_file(&bytes).map_err(|e| {
+        let err = Error::Corruption {
+            path: path.clone(),
+            offset: e.offset as u64,
+            detail: e.detail,
+            checksum: None,
+        };
+        match e.checksum {
+            Some((expected, actual)) => err.with_checksum(expected, actual),
+            None => err,
+        }
     })
 }
 
