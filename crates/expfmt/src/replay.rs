@@ -952,8 +952,11 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
         let mut share = |text: &std::sync::Arc<str>| match self.strings.get(&**text) {
             Some(known) => known.clone(),
             None => {
-                self.strings.insert(text.clone());
-                text.clone()
+                // A copy of its own: the text may live in an allocation of a parse worker's
+                // (parallel replay), whose pages one long-lived string would keep from reuse.
+                let own: std::sync::Arc<str> = std::sync::Arc::from(&**text);
+                self.strings.insert(own.clone());
+                own
             }
         };
         let shared: Vec<promlite_model::Label> = labels

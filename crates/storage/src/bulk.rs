@@ -52,7 +52,7 @@ use crate::{Error, Result};
 
 /// Bytes counted per (series, range) buffer on top of its encoded samples: the encoder, its
 /// vector and the bookkeeping around it.
-pub const BULK_BUFFER_OVERHEAD: usize = 160;
+pub const BULK_BUFFER_OVERHEAD: usize = 128;
 
 /// What [`BulkWriter::finish`] (and the spills before it) wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -220,7 +220,7 @@ fn remove_leftover_spools(dir: &Path) {
 struct RangeBuf {
     start: Timestamp,
     sealed: Vec<Spooled>,
-    open: Option<XorEncoder>,
+    open: Option<Box<XorEncoder>>,
     /// The newest sample (time, value bits), once there is one.
     last: Option<(Timestamp, u64)>,
     /// The writer's sweep count at the last append.
@@ -234,7 +234,7 @@ impl RangeBuf {
             return Ok(0);
         };
         let before = enc.bytes().len() as isize;
-        let Some(chunk) = finish_open(enc)? else {
+        let Some(chunk) = finish_open(*enc)? else {
             return Ok(-before);
         };
         self.sealed.push(spool.append(&chunk)?);
@@ -274,7 +274,7 @@ impl RangeBuf {
         }
         delta += enc.bytes().len() as isize;
         let full = enc.is_full();
-        self.open = Some(enc);
+        self.open = Some(Box::new(enc));
         if full {
             delta += self.seal(spool)?;
         }
@@ -354,9 +354,10 @@ impl Db {
 }
 
 impl BulkWriter {
-    /// The default buffer budget: 64 MiB. The buffer holds the open chunks and, per sealed
-    /// chunk, its place in the spool file; it is relieved at the budget (see `relieve`).
-    pub const DEFAULT_BUDGET_BYTES: usize = 64 << 20;
+    /// The default buffer budget: 48 MiB. The buffer holds the open chunks (their encoded
+    /// bytes; allocations round up to about twice that) and, per sealed chunk, its place in
+    /// the spool file; it is relieved at the budget (see `relieve`).
+    pub const DEFAULT_BUDGET_BYTES: usize = 48 << 20;
 
     /// Buffers a sample of the series with the caller's dense id `series` (ids start at 0 and
     /// should be dense: the writer keeps a slot per id up to the largest). `labels` is used the
@@ -471,9 +472,10 @@ impl BulkWriter {
         Ok(())
     }
 
-    /// Brings the buffer under half its budget, trying in turn: sealing the open chunks of
-    /// series not appended to since the last sweep (a file grouped by series is done with
-    /// them), sealing every open chunk, writing every range as a block. Sealing early cuts a
+    /// Relieves the buffer, trying in turn: sealing the open chunks of series not appended to
+    /// since the last sweep (a file grouped by series is done with them) until it is under
+    /// half the budget, sealing every open chunk, and, if the buffers' bookkeeping alone still
+    /// fills the budget, writing every range as a block. Sealing early cuts a
     /// chunk before it is full (a later sample of its series and range starts another), which
     /// changes the chunk layout but never a sample.
     fn relieve(&mut self) -> Result<()> {
@@ -494,6 +496,9 @@ impl BulkWriter {
             if self.buffered_bytes < target {
                 return Ok(());
             }
+        }
+        if self.buffered_bytes < self.budget {
+            return Ok(());
         }
         self.stats.spills += 1;
         self.write_all()?;
@@ -575,7 +580,7 @@ impl BulkWriter {
             let sealed: Vec<Result<Sealed>> = batch
                 .into_par_iter()
                 .map(|(labels, buf)| {
-                    let open = buf.open.map(finish_open).transpose()?.flatten();
+                    let open = buf.open.map(|e| finish_open(*e)).transpose()?.flatten();
                     Ok((labels, buf.sealed, open))
                 })
                 .collect();
