@@ -39,6 +39,7 @@ mod evaluator;
 mod explain;
 mod functions;
 mod info;
+pub mod outcome_text;
 pub mod promqltest;
 mod pushdown;
 mod range_fns;
