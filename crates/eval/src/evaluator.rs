@@ -9,9 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use promlite_model::{is_stale_nan, Labels, Matcher, Querier, Queryable, Sample, SelectHints};
-use promlite_promql::ast::{
-    At, Expr, MatrixSelector, Subquery, UnaryOp, ValueType, VectorSelector,
-};
+use promlite_promql::ast::{At, Expr, MatrixSelector, Subquery, UnaryOp, VectorSelector};
+use promlite_promql::FunctionKind;
 use rayon::prelude::*;
 
 use crate::annotations::{Annotations, Kind};
@@ -21,22 +20,6 @@ use crate::explain::ExplainLog;
 use crate::series::{dup_labelset, Grid, LabelIndex, Series, Val};
 use crate::value::Value;
 use crate::{aggregate, binary, functions};
-
-/// Functions whose result depends on the evaluation time even when their arguments do not;
-/// an expression containing them is never evaluated once and broadcast.
-const AT_MODIFIER_UNSAFE: &[&str] = &[
-    "days_in_month",
-    "day_of_month",
-    "day_of_week",
-    "day_of_year",
-    "hour",
-    "minute",
-    "month",
-    "year",
-    "predict_linear",
-    "time",
-    "timestamp",
-];
 
 /// The series a range function works on, with the window parameters.
 pub(crate) struct RangeInput {
@@ -447,8 +430,8 @@ impl<'a> Evaluator<'a> {
             Expr::Call(c)
                 if self.opts.fast_path
                     && !self.opts.delayed_name_removal
-                    && c.func != "absent_over_time"
-                    && crate::range_fns::RANGE_FUNCTIONS.contains(&c.func.as_str())
+                    && c.func.kind == FunctionKind::Range
+                    && c.name() != "absent_over_time"
                     && !(!grid.is_instant()
                         && wraps_step_invariant(expr)
                         && is_step_invariant(expr)) =>
@@ -786,29 +769,6 @@ pub(crate) fn expr_pos(expr: &Expr) -> u32 {
     }
 }
 
-/// The value type of an expression.
-pub(crate) fn expr_type(expr: &Expr) -> ValueType {
-    match expr {
-        Expr::Number(_) => ValueType::Scalar,
-        Expr::String(_) | Expr::ByteString(_) => ValueType::String,
-        Expr::VectorSelector(_) => ValueType::Vector,
-        Expr::MatrixSelector(_) | Expr::Subquery(_) => ValueType::Matrix,
-        Expr::Unary(_, e) | Expr::Paren(e) => expr_type(e),
-        Expr::Binary(b) => {
-            if expr_type(&b.lhs) == ValueType::Scalar && expr_type(&b.rhs) == ValueType::Scalar {
-                ValueType::Scalar
-            } else {
-                ValueType::Vector
-            }
-        }
-        Expr::Call(c) => match c.func.as_str() {
-            "time" | "scalar" | "pi" | "start" | "end" | "step" | "range" => ValueType::Scalar,
-            _ => ValueType::Vector,
-        },
-        Expr::Aggregate(_) => ValueType::Vector,
-    }
-}
-
 /// Node kinds Prometheus wraps in a step-invariant node when their value cannot change between
 /// steps (literals need no wrapping, range arguments are never wrapped).
 fn wraps_step_invariant(expr: &Expr) -> bool {
@@ -834,12 +794,16 @@ pub(crate) fn is_step_invariant(expr: &Expr) -> bool {
         Expr::Paren(e) | Expr::Unary(_, e) => is_step_invariant(e),
         Expr::Binary(b) => is_step_invariant(&b.lhs) && is_step_invariant(&b.rhs),
         Expr::Aggregate(a) => is_step_invariant(&a.expr),
+        // Prometheus folds these into number literals before it looks for step-invariant
+        // parts (`foldQueryContextFunctions`): their value is the query's, the same at every
+        // step, though they are `@`-unsafe (an `@` does not change a query's bounds).
+        Expr::Call(c) if c.func.kind == FunctionKind::QueryContext => true,
         Expr::Call(c) => {
             let args_invariant = c.args.iter().all(is_step_invariant);
-            if !AT_MODIFIER_UNSAFE.contains(&c.func.as_str()) {
+            if !c.func.at_modifier_unsafe {
                 return args_invariant;
             }
-            c.func == "timestamp"
+            c.name() == "timestamp"
                 && !c.args.is_empty()
                 && c.args
                     .iter()

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use promlite_model::{is_stale_nan, Labels, MatchOp, Sample, METRIC_NAME};
 use promlite_promql::ast::{Call, Expr, MatrixSelector};
+use promlite_promql::FunctionKind;
 use rayon::prelude::*;
 
 use crate::aggregate::{fmt_g, go_sort};
@@ -16,12 +17,12 @@ use crate::error::{Error, Result};
 use crate::evaluator::{
     drop_names_and_merge, expr_pos, merge_same_labels, unparen, Deadline, Evaluator, RangeInput,
 };
-use crate::range_fns::{extrapolated_rate, window_value, WinCtx, RANGE_FUNCTIONS};
+use crate::range_fns::{extrapolated_rate, window_value, WinCtx};
 use crate::series::{Grid, Series, StepCursor, Val};
 
 pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
-    let name = c.func.as_str();
-    if RANGE_FUNCTIONS.contains(&name) {
+    let name = c.name();
+    if c.func.kind == FunctionKind::Range {
         return range_call(ev, c, grid, NameRemoval::Now);
     }
     let n = grid.len();
@@ -216,9 +217,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result
         }
         _ => {
             let Some(f) = math_fn(name) else {
-                return Err(Error::BadQuery(format!(
-                    "unknown function with name {name:?}"
-                )));
+                return Err(unknown_function(name));
             };
             let mut series = ev.eval_vector(arg(c, 0)?, grid)?;
             for s in &mut series {
@@ -232,10 +231,19 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result
     }
 }
 
+/// The error for a function the parser accepts but the evaluator does not implement.
+fn unknown_function(name: &str) -> Error {
+    Error::BadQuery(format!("unknown function with name {name:?}"))
+}
+
 fn arg(c: &Call, i: usize) -> Result<&Expr> {
-    c.args
-        .get(i)
-        .ok_or_else(|| Error::BadQuery(format!("missing argument {} in call to {}", i + 1, c.func)))
+    c.args.get(i).ok_or_else(|| {
+        Error::BadQuery(format!(
+            "missing argument {} in call to {}",
+            i + 1,
+            c.name()
+        ))
+    })
 }
 
 /// The value of string argument `i`, as bytes (PromQL strings may hold invalid UTF-8).
@@ -244,7 +252,7 @@ fn string_arg_bytes(c: &Call, i: usize) -> Result<&[u8]> {
         Error::BadQuery(format!(
             "expected string literal as argument {} of {}",
             i + 1,
-            c.func
+            c.name()
         ))
     })
 }
@@ -508,7 +516,7 @@ fn sort_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
         return Ok(Val::Vector(series));
     }
     let value = |s: &Series| s.points.first().map_or(f64::NAN, |p| p.v);
-    match c.func.as_str() {
+    match c.name() {
         "sort" => go_sort(&mut series, |a, b| value(b).is_nan() || value(b) > value(a)),
         "sort_desc" => go_sort(&mut series, |a, b| value(b).is_nan() || value(b) < value(a)),
         name => {
@@ -639,7 +647,7 @@ pub(crate) fn range_call_for_grouping(
     let Val::Vector(series) = range_call(ev, c, grid, NameRemoval::LeftToConsumer)? else {
         return Err(Error::BadQuery(format!(
             "expected instant vector from function {:?}",
-            c.func
+            c.name()
         )));
     };
     if series.iter().all(|s| !s.drop_name) {
@@ -665,7 +673,11 @@ fn same_metric_name(series: &[Series]) -> bool {
 
 /// Runs a range function over every series and step, sliding two indices per series.
 fn range_call(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid, names: NameRemoval) -> Result<Val> {
-    let name = c.func.as_str();
+    let name = c.name();
+    if name == "integral" {
+        // The parser knows the experimental `integral`; the evaluator does not implement it.
+        return Err(unknown_function(name));
+    }
     let mat_idx = c
         .args
         .iter()

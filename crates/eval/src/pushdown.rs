@@ -51,7 +51,7 @@ use promlite_promql::ast::{
 };
 
 use crate::error::Result;
-use crate::evaluator::{expr_type, unparen, Evaluator};
+use crate::evaluator::{unparen, Evaluator};
 use crate::series::{Grid, Series, SigTable, Val};
 
 /// Functions whose output series keep every input label except `__name__`, with the index of
@@ -135,13 +135,13 @@ fn may_have_label(expr: &Expr, label: &str) -> bool {
                         .is_some_and(|p| matches!(unparen(p), Expr::String(s) if s == label)))
         }
         Expr::Call(c) => {
-            if c.func == "label_replace" && string_arg(c, 1) == Some(label) {
+            if c.name() == "label_replace" && string_arg(c, 1) == Some(label) {
                 return true;
             }
-            if c.func == "label_replace" {
+            if c.name() == "label_replace" {
                 return c.args.first().is_none_or(|a| may_have_label(a, label));
             }
-            match LABEL_PRESERVING.iter().find(|(f, _)| *f == c.func) {
+            match LABEL_PRESERVING.iter().find(|(f, _)| *f == c.name()) {
                 Some((_, i)) => c.args.get(*i).is_none_or(|a| may_have_label(a, label)),
                 None => true,
             }
@@ -173,9 +173,11 @@ pub(crate) fn push_filter(expr: &Expr, label: &str, values: &BTreeSet<String>) -
                 .push(Matcher::regex_set(label, values.iter().cloned()));
             Some(Expr::MatrixSelector(ms))
         }
-        Expr::Call(c) if c.func == "label_replace" => push_through_label_replace(c, label, values),
+        Expr::Call(c) if c.name() == "label_replace" => {
+            push_through_label_replace(c, label, values)
+        }
         Expr::Call(c) => {
-            let (_, idx) = LABEL_PRESERVING.iter().find(|(f, _)| *f == c.func)?;
+            let (_, idx) = LABEL_PRESERVING.iter().find(|(f, _)| *f == c.name())?;
             // Rule part 2: the function drops `__name__`, so the series it would see must not be
             // able to collide without it, nor owe an annotation the filter could remove.
             if !call_is_quiet(c, *idx) {
@@ -224,7 +226,7 @@ fn call_is_quiet(c: &Call, idx: usize) -> bool {
     if !one_metric_name(series_arg) {
         return false;
     }
-    match c.func.as_str() {
+    match c.name() {
         "rate" | "increase" => literal_metric_name(series_arg)
             .is_some_and(|n| COUNTER_SUFFIXES.iter().any(|s| n.ends_with(s))),
         "quantile_over_time" => c
@@ -259,14 +261,14 @@ fn one_metric_name(expr: &Expr) -> bool {
         // aggregations pass their input's series through.
         Expr::Aggregate(a) if a.op.selects_series() => one_metric_name(&a.expr),
         Expr::Aggregate(a) => a.without || !a.grouping.iter().any(|g| g == METRIC_NAME),
-        Expr::Call(c) if c.func == "label_replace" => {
+        Expr::Call(c) if c.name() == "label_replace" => {
             string_arg(c, 1) != Some(METRIC_NAME) && c.args.first().is_some_and(one_metric_name)
         }
-        Expr::Call(c) if c.func == "last_over_time" || c.func == "first_over_time" => {
+        Expr::Call(c) if c.name() == "last_over_time" || c.name() == "first_over_time" => {
             c.args.first().is_some_and(one_metric_name)
         }
         // These drop the name from every output series.
-        Expr::Call(c) => LABEL_PRESERVING.iter().any(|(f, _)| *f == c.func),
+        Expr::Call(c) => LABEL_PRESERVING.iter().any(|(f, _)| *f == c.name()),
         Expr::Binary(b) if b.op == BinaryOp::And => one_metric_name(&b.lhs),
         _ => false,
     }
@@ -322,7 +324,7 @@ fn push_through_label_replace(c: &Call, label: &str, values: &BTreeSet<String>) 
 /// the "one" side is the left, the "one" side and the "many" side.
 fn join_sides(b: &Binary) -> Option<(bool, &Expr, &Expr)> {
     let one_is_lhs = one_side_is_lhs(b)?;
-    if expr_type(&b.lhs) != ValueType::Vector || expr_type(&b.rhs) != ValueType::Vector {
+    if b.lhs.value_type() != ValueType::Vector || b.rhs.value_type() != ValueType::Vector {
         return None;
     }
     Some(if one_is_lhs {
@@ -406,13 +408,13 @@ fn selects_everything(expr: &Expr, allowed: &[Matcher]) -> bool {
         Expr::Paren(e) => selects_everything(e, allowed),
         Expr::VectorSelector(vs) => unrestricted(&vs.matchers),
         Expr::Aggregate(a) => !a.op.selects_series() && selects_everything(&a.expr, allowed),
-        Expr::Call(c) if c.func == "label_replace" => c
+        Expr::Call(c) if c.name() == "label_replace" => c
             .args
             .first()
             .is_some_and(|a| selects_everything(a, allowed)),
         Expr::Call(c) => LABEL_PRESERVING
             .iter()
-            .find(|(f, _)| *f == c.func)
+            .find(|(f, _)| *f == c.name())
             .and_then(|(_, i)| c.args.get(*i))
             .is_some_and(|arg| match arg {
                 Expr::MatrixSelector(ms) => unrestricted(&ms.selector.matchers),
