@@ -759,13 +759,18 @@ pub(crate) fn expr_pos(expr: &Expr) -> u32 {
     match expr {
         Expr::VectorSelector(vs) => vs.span.start,
         Expr::MatrixSelector(ms) => ms.selector.span.start,
-        Expr::Subquery(sq) => expr_pos(&sq.expr),
         Expr::Call(c) => c.span.start,
-        Expr::Paren(e) => expr_pos(e).saturating_sub(1),
-        Expr::Unary(_, e) => expr_pos(e).saturating_sub(1),
-        Expr::Binary(b) => expr_pos(&b.lhs),
-        Expr::Aggregate(a) => expr_pos(&a.expr),
         Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => 0,
+        // One byte before the operand: the opening parenthesis or the sign.
+        Expr::Paren(_) | Expr::Unary(..) => expr
+            .children()
+            .next()
+            .map_or(0, |inner| expr_pos(inner).saturating_sub(1)),
+        // Where the first child starts: the inner expression, the left operand, the
+        // aggregated expression.
+        Expr::Subquery(_) | Expr::Binary(_) | Expr::Aggregate(_) => {
+            expr.children().next().map_or(0, expr_pos)
+        }
     }
 }
 
@@ -791,8 +796,10 @@ pub(crate) fn is_step_invariant(expr: &Expr) -> bool {
         Expr::VectorSelector(vs) => vs.at.is_some(),
         Expr::MatrixSelector(ms) => ms.selector.at.is_some(),
         Expr::Subquery(sq) => sq.at.is_some(),
-        Expr::Paren(e) | Expr::Unary(_, e) => is_step_invariant(e),
-        Expr::Binary(b) => is_step_invariant(&b.lhs) && is_step_invariant(&b.rhs),
+        Expr::Paren(_) | Expr::Unary(..) | Expr::Binary(_) => {
+            expr.children().all(is_step_invariant)
+        }
+        // As Prometheus's preprocessing: an aggregation's parameter is not looked at.
         Expr::Aggregate(a) => is_step_invariant(&a.expr),
         // Prometheus folds these into number literals before it looks for step-invariant
         // parts (`foldQueryContextFunctions`): their value is the query's, the same at every
@@ -923,56 +930,43 @@ fn data_window(
             At::End => qe,
         })
     };
-    let mut widen = |a: i64, b: i64| {
-        *acc = Some(match *acc {
-            Some((x, y)) => (x.min(a), y.max(b)),
-            None => (a, b),
-        });
+    // The evaluation times `[lo, hi]` shifted by a node's `@` and offset.
+    let shifted = |at: Option<At>, offset: i64| {
+        let at = resolve(at);
+        (
+            at.unwrap_or(lo).saturating_sub(offset),
+            at.unwrap_or(hi).saturating_sub(offset),
+        )
     };
-    match expr {
-        Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => {}
-        Expr::VectorSelector(vs) => {
-            let at = resolve(vs.at);
-            let (l, h) = (
-                at.unwrap_or(lo).saturating_sub(vs.offset),
-                at.unwrap_or(hi).saturating_sub(vs.offset),
-            );
-            widen(l.saturating_sub(opts.lookback_delta_ms), h);
-        }
-        Expr::MatrixSelector(ms) => {
-            let at = resolve(ms.selector.at);
-            let (l, h) = (
-                at.unwrap_or(lo).saturating_sub(ms.selector.offset),
-                at.unwrap_or(hi).saturating_sub(ms.selector.offset),
-            );
-            widen(
-                l.saturating_sub(ms.range)
-                    .saturating_sub(opts.lookback_delta_ms),
-                h,
-            );
-        }
-        Expr::Subquery(sq) => {
-            let at = resolve(sq.at);
-            let (l, h) = (
-                at.unwrap_or(lo).saturating_sub(sq.offset),
-                at.unwrap_or(hi).saturating_sub(sq.offset),
-            );
-            data_window(&sq.expr, l.saturating_sub(sq.range), h, qs, qe, opts, acc);
-        }
-        Expr::Paren(e) | Expr::Unary(_, e) => data_window(e, lo, hi, qs, qe, opts, acc),
-        Expr::Binary(b) => {
-            data_window(&b.lhs, lo, hi, qs, qe, opts, acc);
-            data_window(&b.rhs, lo, hi, qs, qe, opts, acc);
-        }
-        Expr::Call(c) => c
-            .args
-            .iter()
-            .for_each(|a| data_window(a, lo, hi, qs, qe, opts, acc)),
-        Expr::Aggregate(a) => {
-            data_window(&a.expr, lo, hi, qs, qe, opts, acc);
-            if let Some(p) = &a.param {
-                data_window(p, lo, hi, qs, qe, opts, acc);
+    expr.walk(&mut |e| {
+        match e {
+            Expr::VectorSelector(vs) => {
+                let (l, h) = shifted(vs.at, vs.offset);
+                widen(acc, l.saturating_sub(opts.lookback_delta_ms), h);
             }
+            Expr::MatrixSelector(ms) => {
+                let (l, h) = shifted(ms.selector.at, ms.selector.offset);
+                let l = l
+                    .saturating_sub(ms.range)
+                    .saturating_sub(opts.lookback_delta_ms);
+                widen(acc, l, h);
+            }
+            // The inner expression is evaluated at the subquery's own times.
+            Expr::Subquery(sq) => {
+                let (l, h) = shifted(sq.at, sq.offset);
+                data_window(&sq.expr, l.saturating_sub(sq.range), h, qs, qe, opts, acc);
+                return false;
+            }
+            _ => {}
         }
-    }
+        true
+    });
+}
+
+/// Widens `acc` to include `[a, b]`.
+fn widen(acc: &mut Option<(i64, i64)>, a: i64, b: i64) {
+    *acc = Some(match *acc {
+        Some((x, y)) => (x.min(a), y.max(b)),
+        None => (a, b),
+    });
 }

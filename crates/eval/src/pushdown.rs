@@ -373,25 +373,37 @@ pub(crate) fn sides_worth_concurrency(b: &Binary) -> bool {
 /// Narrows `acc` to the label matchers (other than on `__name__`) that every selector under
 /// `expr` carries; `None` until the first selector is seen.
 fn common_restrictions(expr: &Expr, acc: &mut Option<Vec<Matcher>>) {
-    let mut visit = |matchers: &[Matcher]| {
-        let own = matchers.iter().filter(|m| m.name != METRIC_NAME);
-        match acc {
-            None => *acc = Some(own.cloned().collect()),
-            Some(kept) => kept.retain(|k| matchers.contains(k)),
+    expr.walk(&mut |e| match e {
+        Expr::VectorSelector(vs) => {
+            narrow_restrictions(acc, &vs.matchers);
+            false
         }
-    };
-    match expr {
-        Expr::VectorSelector(vs) => visit(&vs.matchers),
-        Expr::MatrixSelector(ms) => visit(&ms.selector.matchers),
-        Expr::Paren(e) | Expr::Unary(_, e) => common_restrictions(e, acc),
-        Expr::Subquery(sq) => common_restrictions(&sq.expr, acc),
-        Expr::Aggregate(a) => common_restrictions(&a.expr, acc),
-        Expr::Call(c) => c.args.iter().for_each(|a| common_restrictions(a, acc)),
-        Expr::Binary(b) => {
-            common_restrictions(&b.lhs, acc);
-            common_restrictions(&b.rhs, acc);
+        Expr::MatrixSelector(ms) => {
+            narrow_restrictions(acc, &ms.selector.matchers);
+            false
         }
-        Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => {}
+        // An aggregation's parameter produces none of the series.
+        Expr::Aggregate(a) => {
+            common_restrictions(&a.expr, acc);
+            false
+        }
+        _ => true,
+    });
+}
+
+/// Keeps in `acc` only the matchers `matchers` also has (all but `__name__`'s at the first).
+fn narrow_restrictions(acc: &mut Option<Vec<Matcher>>, matchers: &[Matcher]) {
+    match acc {
+        None => {
+            *acc = Some(
+                matchers
+                    .iter()
+                    .filter(|m| m.name != METRIC_NAME)
+                    .cloned()
+                    .collect(),
+            )
+        }
+        Some(kept) => kept.retain(|k| matchers.contains(k)),
     }
 }
 
