@@ -805,11 +805,9 @@ pub(crate) fn is_step_invariant(expr: &Expr) -> bool {
         // parts (`foldQueryContextFunctions`): their value is the query's, the same at every
         // step, though they are `@`-unsafe (an `@` does not change a query's bounds).
         Expr::Call(c) if c.func.kind == FunctionKind::QueryContext => true,
+        Expr::Call(c) if !c.func.at_modifier_unsafe => c.args.iter().all(is_step_invariant),
+        // `timestamp()` of `@`-pinned selectors reads fixed samples (Prometheus's special case).
         Expr::Call(c) => {
-            let args_invariant = c.args.iter().all(is_step_invariant);
-            if !c.func.at_modifier_unsafe {
-                return args_invariant;
-            }
             c.name() == "timestamp"
                 && !c.args.is_empty()
                 && c.args

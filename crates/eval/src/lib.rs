@@ -38,6 +38,7 @@ mod error;
 mod evaluator;
 mod explain;
 mod functions;
+mod go_compat;
 mod info;
 pub mod promqltest;
 mod pushdown;
