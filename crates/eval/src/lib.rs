@@ -40,6 +40,7 @@ mod explain;
 mod functions;
 mod go_compat;
 mod info;
+pub mod outcome_text;
 pub mod promqltest;
 mod pushdown;
 mod range_fns;

@@ -28,8 +28,11 @@
 //!    [`one_metric_name`]), `label_replace` only when its input provably lacks the destination
 //!    label ([`may_have_label`]), `rate`/`increase` only over a literal counter name (their
 //!    "might not be a counter" info names the series' metric), `quantile_over_time` only with a
-//!    literal quantile in `[0, 1]`, and aggregations only without a parameter (their warnings
-//!    and `limit_ratio`'s NaN error depend on which groups have data).
+//!    literal quantile in `[0, 1]`, and aggregations only without a parameter. (Declining the
+//!    parameterised ones is conservative, not required: as in Prometheus 3.x, `quantile`'s and
+//!    `limit_ratio`'s range warnings and the NaN/overflow errors of `topk`-like parameters are
+//!    raised from the parameter alone, whatever the groups hold, so a filter could not remove
+//!    them; the rewrite is kept to the aggregations that have no parameter to reason about.)
 //!
 //! The one side is evaluated in full. Its duplicate-signature error is raised by Prometheus only
 //! at steps where the many side is not empty, which depends on the removed series: pushdown
@@ -275,9 +278,10 @@ fn one_metric_name(expr: &Expr) -> bool {
 }
 
 fn push_through_aggregate(a: &Aggregate, label: &str, values: &BTreeSet<String>) -> Option<Expr> {
-    // Rule part 2: a parameter's warnings (quantile, limit_ratio) and errors (limit_ratio's NaN)
-    // are raised only when some group has data, which the filter can change; count_values adds
-    // its own label. Only the parameterless aggregations, which raise nothing, are passed.
+    // Rule part 2, kept conservative: a parameter's warnings (quantile, limit_ratio) and errors
+    // (a NaN or out-of-range k or ratio) come from the parameter alone (`eval_aggregate`,
+    // `aggregate_k`), so the filter could not change them, but only the parameterless
+    // aggregations are passed; count_values adds its own label.
     if a.param.is_some() || aggregate_has_param(a.op) {
         return None;
     }
@@ -634,7 +638,7 @@ mod tests {
             None
         );
         assert!(pushed("quantile_over_time(0.5, a[1m])", "pod", &["a"]).is_some());
-        // Parameters warn (quantile, limit_ratio) or fail (limit_ratio's NaN) per group.
+        // Parameterised aggregations are declined (conservatively, see push_through_aggregate).
         assert_eq!(pushed("quantile by (pod) (2, a)", "pod", &["a"]), None);
         assert_eq!(pushed("topk by (pod) (1, a)", "pod", &["a"]), None);
         assert!(pushed("sum by (pod) (a)", "pod", &["a"]).is_some());
