@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 
 use promlite_model::{is_stale_nan, Labels, Matcher, Querier, Queryable, Sample, SelectHints};
 use promlite_promql::ast::{At, Expr, MatrixSelector, Subquery, UnaryOp, VectorSelector};
-use promlite_promql::FunctionKind;
 use rayon::prelude::*;
 
 use crate::annotations::{Annotations, Kind};
 use crate::engine::{to_public, CancelToken, EngineOptions, QueryStats};
 use crate::error::{Error, Result};
 use crate::explain::ExplainLog;
+use crate::plan::Plan;
 use crate::series::{dup_labelset, Grid, LabelIndex, Series, Val};
 use crate::value::Value;
 use crate::{aggregate, binary, functions};
@@ -112,13 +112,15 @@ pub(crate) struct Evaluator<'a> {
     cancel: Option<CancelToken>,
     /// The decisions taken per node, when [`EngineOptions::explain`] asks for them.
     pub(crate) explain: Option<ExplainLog>,
+    /// The evaluation strategies decided before evaluation (shared with forked evaluators).
+    pub(crate) plan: Arc<Plan<'a>>,
 }
 
 impl<'a> Evaluator<'a> {
     pub(crate) fn new(
         opts: &'a EngineOptions,
         db: &dyn Queryable,
-        expr: &Expr,
+        expr: &'a Expr,
         query: &'a str,
         grid: Grid,
         started: Instant,
@@ -156,6 +158,7 @@ impl<'a> Evaluator<'a> {
             grid,
             cancel,
             explain: opts.explain.then(ExplainLog::default),
+            plan: Arc::new(Plan::new(expr, opts)),
         })
     }
 
@@ -179,6 +182,7 @@ impl<'a> Evaluator<'a> {
             grid: self.grid,
             cancel: self.cancel.clone(),
             explain: self.explain.as_ref().map(|_| ExplainLog::default()),
+            plan: Arc::clone(&self.plan),
         }
     }
 
@@ -339,6 +343,9 @@ impl<'a> Evaluator<'a> {
         }
         if let Some(log) = self.explain.as_mut() {
             log.enter(expr.to_string());
+            for decision in self.plan.describe(expr) {
+                log.decide(decision);
+            }
         }
         let out = self.eval_node(expr, grid);
         if let Some(log) = self.explain.as_mut() {
@@ -349,7 +356,7 @@ impl<'a> Evaluator<'a> {
 
     fn eval_node(&mut self, expr: &Expr, grid: &Grid) -> Result<Val> {
         self.enter_node(grid)?;
-        if !grid.is_instant() && wraps_step_invariant(expr) && is_step_invariant(expr) {
+        if !grid.is_instant() && self.plan.step_invariant(expr) {
             // Rule: a step-invariant node has the same value at every step, so evaluating it
             // once and copying it cannot change the answer or the error.
             self.decide(|| "step-invariant: evaluated once and broadcast to every step".into());
@@ -428,13 +435,9 @@ impl<'a> Evaluator<'a> {
             // (checked in `range_call_for_grouping`), so leaving it in place cannot make two
             // groups differ or collide. Part of the fast path.
             Expr::Call(c)
-                if self.opts.fast_path
-                    && !self.opts.delayed_name_removal
-                    && c.func.kind == FunctionKind::Range
-                    && c.name() != "absent_over_time"
-                    && !(!grid.is_instant()
-                        && wraps_step_invariant(expr)
-                        && is_step_invariant(expr)) =>
+                if self.plan.names_to_consumer(c)
+                    // Not when it is evaluated once and broadcast instead.
+                    && (grid.is_instant() || !self.plan.step_invariant(expr)) =>
             {
                 c
             }
@@ -443,6 +446,9 @@ impl<'a> Evaluator<'a> {
         // The checks `eval` makes on entry and exit.
         if let Some(log) = self.explain.as_mut() {
             log.enter(expr.to_string());
+            for decision in self.plan.describe(expr) {
+                log.decide(decision);
+            }
         }
         let out = self.names_ignored_call(call, grid);
         if let Some(log) = self.explain.as_mut() {
@@ -583,7 +589,7 @@ impl<'a> Evaluator<'a> {
         let lookback = self.opts.lookback_delta_ms;
         let lo = at.unwrap_or(grid.start).saturating_sub(offset);
         let hi = at.unwrap_or(grid.end).saturating_sub(offset);
-        if self.opts.fast_path && !sample_ts {
+        if self.plan.value_runs(vs) && !sample_ts {
             // Metadata series from the owner index's value runs, nothing decoded (crate::runs).
             if let Some(querier) = &self.querier {
                 let started = Instant::now();
@@ -770,49 +776,6 @@ pub(crate) fn expr_pos(expr: &Expr) -> u32 {
         // aggregated expression.
         Expr::Subquery(_) | Expr::Binary(_) | Expr::Aggregate(_) => {
             expr.children().next().map_or(0, expr_pos)
-        }
-    }
-}
-
-/// Node kinds Prometheus wraps in a step-invariant node when their value cannot change between
-/// steps (literals need no wrapping, range arguments are never wrapped).
-fn wraps_step_invariant(expr: &Expr) -> bool {
-    matches!(
-        expr,
-        Expr::VectorSelector(_)
-            | Expr::Call(_)
-            | Expr::Binary(_)
-            | Expr::Aggregate(_)
-            | Expr::Unary(..)
-            | Expr::Paren(_)
-    )
-}
-
-/// True if `expr` has the same value at every evaluation step (Prometheus's preprocessing rules:
-/// every selector pinned with `@`, no time-dependent function).
-pub(crate) fn is_step_invariant(expr: &Expr) -> bool {
-    match expr {
-        Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => true,
-        Expr::VectorSelector(vs) => vs.at.is_some(),
-        Expr::MatrixSelector(ms) => ms.selector.at.is_some(),
-        Expr::Subquery(sq) => sq.at.is_some(),
-        Expr::Paren(_) | Expr::Unary(..) | Expr::Binary(_) => {
-            expr.children().all(is_step_invariant)
-        }
-        // As Prometheus's preprocessing: an aggregation's parameter is not looked at.
-        Expr::Aggregate(a) => is_step_invariant(&a.expr),
-        // Prometheus folds these into number literals before it looks for step-invariant
-        // parts (`foldQueryContextFunctions`): their value is the query's, the same at every
-        // step, though they are `@`-unsafe (an `@` does not change a query's bounds).
-        Expr::Call(c) if c.func.kind == FunctionKind::QueryContext => true,
-        Expr::Call(c) if !c.func.at_modifier_unsafe => c.args.iter().all(is_step_invariant),
-        // `timestamp()` of `@`-pinned selectors reads fixed samples (Prometheus's special case).
-        Expr::Call(c) => {
-            c.name() == "timestamp"
-                && !c.args.is_empty()
-                && c.args
-                    .iter()
-                    .all(|a| matches!(unparen(a), Expr::VectorSelector(vs) if vs.at.is_some()))
         }
     }
 }

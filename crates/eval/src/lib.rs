@@ -41,6 +41,7 @@ mod functions;
 mod go_compat;
 mod info;
 pub mod outcome_text;
+mod plan;
 pub mod promqltest;
 mod pushdown;
 mod range_fns;

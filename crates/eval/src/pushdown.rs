@@ -338,6 +338,12 @@ fn join_sides(b: &Binary) -> Option<(bool, &Expr, &Expr)> {
     })
 }
 
+/// True if `b` has the shape join keys can be pushed across (the data may still make the
+/// fast path stand aside, see [`eval_binary_pushdown`]).
+pub(crate) fn keys_can_be_pushed(b: &Binary) -> bool {
+    join_sides(b).is_some() && b.matching.labels.is_some()
+}
+
 /// Which operand is the "one" side whose keys filter the other, for a binary expression the
 /// fast path can rewrite. `None` when the shape does not qualify.
 fn one_side_is_lhs(b: &Binary) -> Option<bool> {

@@ -36,14 +36,8 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
     // engine (and a String per series) is not needed; the shared label string is reused. Those
     // two regexes are valid, so nothing is compiled at all: compiling one costs more than the
     // rest of a small query.
-    let copy = if ev.opts.fast_path {
-        crate::pushdown::copy_kind(&repl, re_src)
-    } else {
-        None
-    };
-    if copy.is_some() {
-        ev.decide(|| "label_replace copy form: source value reused, no regex compiled".into());
-    }
+    // The plan reads the same literals (`crate::plan`); off the fast path it never copies.
+    let copy = ev.plan.label_copy(c);
     let re = match copy {
         Some(_) => None,
         None => Some(regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {

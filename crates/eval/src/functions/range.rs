@@ -95,10 +95,8 @@ pub(super) fn range_call(
     let arg_pos = expr_pos(mat_arg);
     let keep_name = name == "last_over_time" || name == "first_over_time";
     let out: Vec<Series> = match unparen(mat_arg) {
-        // quantile_over_time warns about its parameter only when there is data, which the
-        // fused path does not know up front.
-        Expr::MatrixSelector(ms) if name != "quantile_over_time" => {
-            ev.decide(|| format!("{name} fused with its selection (no matrix materialised)"));
+        // The plan fuses every range selector argument but `quantile_over_time`'s.
+        Expr::MatrixSelector(ms) if ev.plan.fused(c) => {
             fused_range_call(ev, name, ms, grid, &scalars, keep_name)?
         }
         _ => {
@@ -165,12 +163,7 @@ pub(super) fn range_call(
         return Ok(Val::Vector(absent_over_time(&out, grid, mat_arg)));
     }
     let mut out = out;
-    if ev.opts.fast_path
-        && matches!(unparen(mat_arg), Expr::MatrixSelector(_))
-        && !ev.opts.delayed_name_removal
-        && names == NameRemoval::Now
-        && same_metric_name(&out)
-    {
+    if ev.plan.drop_name_in_place(c) && names == NameRemoval::Now && same_metric_name(&out) {
         // Dropped here, where it provably cannot make two series equal, sparing the caller's
         // merge of equal label sets (which hashes every series). Rule: that merge could
         // neither merge nor raise anything here, so skipping it changes no answer or error.
