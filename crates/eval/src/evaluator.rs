@@ -595,6 +595,9 @@ impl<'a> Evaluator<'a> {
         grid: &Grid,
         sample_ts: bool,
     ) -> Result<Vec<Series>> {
+        if self.opts.kube_pod_workload && crate::workload::is_workload_selector(vs) {
+            return crate::workload::eval_selector(self, vs, grid, sample_ts);
+        }
         let at = self.resolve_at(vs.at);
         let offset = vs.offset;
         let lookback = self.opts.lookback_delta_ms;
