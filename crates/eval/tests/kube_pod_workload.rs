@@ -162,6 +162,20 @@ const CASES: &[(&str, &str, Filter, bool)] = &[
         false,
     ),
     (
+        "max by (namespace, pod) (kube_pod_owner) * on (namespace, pod) group_left (workload) kube_pod_workload",
+        // Named like the extension's series: a pod with two workloads at once is an error
+        // whose message prints the one side's label sets.
+        "max by (namespace, pod) (kube_pod_owner) * on (namespace, pod) group_left (workload) label_replace(U, \"__name__\", \"kube_pod_workload\", \"\", \"\")",
+        all,
+        false,
+    ),
+    (
+        "max by (namespace, pod) (kube_pod_owner) * on (namespace, pod) group_left (workload) topk by (namespace, pod) (1, kube_pod_workload)",
+        "max by (namespace, pod) (kube_pod_owner) * on (namespace, pod) group_left (workload) topk by (namespace, pod) (1, label_replace(U, \"__name__\", \"kube_pod_workload\", \"\", \"\"))",
+        all,
+        false,
+    ),
+    (
         "max_over_time(kube_pod_workload[4m:30s])",
         "max_over_time((U)[4m:30s])",
         all,

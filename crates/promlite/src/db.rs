@@ -20,6 +20,19 @@ pub struct Options {
     pub engine: EngineOptions,
 }
 
+impl Options {
+    /// These options with a PromQL `extension` turned on (all are off by default, so answers
+    /// stay Prometheus's): `Options::default().with_extension(Extension::KubePodWorkload)`
+    /// answers `kube_pod_workload{...}` with each pod's workload
+    /// (docs/extensions/kube_pod_workload.md).
+    ///
+    /// [`Extension`]: crate::Extension
+    pub fn with_extension(mut self, extension: crate::Extension) -> Options {
+        self.engine.enable(extension);
+        self
+    }
+}
+
 /// Per-query overrides of the engine's limits (the HTTP API's `timeout` parameter and the
 /// server's sample limit).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
