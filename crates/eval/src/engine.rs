@@ -8,7 +8,7 @@ use promlite_model::{Labels, Queryable, Sample};
 use promlite_promql::ast::{Expr, ValueType};
 
 use crate::error::{Error, Result};
-use crate::evaluator::{expr_type, Deadline, Evaluator};
+use crate::evaluator::{Deadline, Evaluator};
 use crate::series::{Grid, Series, Val};
 use crate::value::{InstantSample, RangeSeries, Value};
 
@@ -298,7 +298,7 @@ impl Engine {
         started: Instant,
         cancel: Option<CancelToken>,
     ) -> Result<QueryOutput> {
-        let ty = expr_type(expr);
+        let ty = expr.value_type();
         if is_range && !matches!(ty, ValueType::Scalar | ValueType::Vector) {
             let name = match ty {
                 ValueType::Matrix => "range vector",
