@@ -115,7 +115,9 @@ fn answer_of(body: &Json, what: &str) -> Answer {
     out
 }
 
-fn prometheus_range(addr: SocketAddr, query: &str, start: i64, end: i64, step: i64) -> Answer {
+/// `query_range` against a Prometheus-compatible API at `addr` (Prometheus, or `promlite
+/// serve`).
+fn api_range(addr: SocketAddr, query: &str, start: i64, end: i64, step: i64) -> Answer {
     let url = format!("http://{addr}/api/v1/query_range");
     let mut response = ureq::post(&url)
         .send_form([
@@ -127,7 +129,7 @@ fn prometheus_range(addr: SocketAddr, query: &str, start: i64, end: i64, step: i
         .unwrap_or_else(|e| panic!("{url}: {e}"));
     let body = response.body_mut().read_to_string().expect("body");
     let json: Json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
-    answer_of(&json, "prometheus")
+    answer_of(&json, &url)
 }
 
 fn promlite_range(lite: &Path, query: &str, start: i64, end: i64, step: i64) -> Answer {
@@ -218,7 +220,7 @@ fn kube_pod_workload_equals_prometheus_on_the_mixin_rules() {
     let mut n_points = 0usize;
     let mut kinds = std::collections::BTreeSet::new();
     for &(start, end, step) in &ranges {
-        let want = prometheus_range(addr, &union, start, end, step);
+        let want = api_range(addr, &union, start, end, step);
         let got = promlite_range(&lite, "kube_pod_workload", start, end, step);
         let context = format!("range {}..{} step {step} ms", secs(start), secs(end));
         assert_eq!(
@@ -257,6 +259,31 @@ fn kube_pod_workload_equals_prometheus_on_the_mixin_rules() {
         assert!(!filtered.is_empty(), "{context}: nothing to filter");
         assert_eq!(got, filtered, "{context}: with matchers");
     }
+
+    // `serve` takes the flag too: its API answers as the CLI does.
+    let lite_addr: SocketAddr = format!("127.0.0.1:{}", free_port_in_range())
+        .parse()
+        .unwrap();
+    let _serve = ChildGuard::new(
+        Command::new(env!("CARGO_BIN_EXE_promlite"))
+            .args(["serve", "--read-only", "--data-dir", path(&lite)])
+            .args(["--enable-extension", "kube-pod-workload"])
+            .arg(format!("--listen={lite_addr}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start promlite serve"),
+    );
+    assert!(
+        wait_http_ok(lite_addr, "/-/ready", Duration::from_secs(60)),
+        "promlite serve did not become ready"
+    );
+    let (start, end, step) = ranges[1];
+    assert_eq!(
+        api_range(lite_addr, "kube_pod_workload", start, end, step),
+        api_range(addr, &union, start, end, step),
+        "serve --enable-extension kube-pod-workload"
+    );
     assert_eq!(
         kinds.iter().map(String::as_str).collect::<Vec<_>>(),
         [
@@ -279,4 +306,74 @@ fn kube_pod_workload_equals_prometheus_on_the_mixin_rules() {
         ranges.len()
     );
     assert!(n_points > 10_000, "{n_points} points compared");
+}
+
+/// The flag on `query`: off, the name is an ordinary (here empty) selector; on, the
+/// resolution answers, `--explain` names the decision, and a range selector on the name is a
+/// positioned error.
+#[test]
+fn enable_extension_flag_on_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let om = dir.path().join("owners.om");
+    let case = owner_case(11, OwnerCaseOptions::default());
+    std::fs::write(&om, write_openmetrics(&case.series)).unwrap();
+    let data = dir.path().join("data");
+    promlite_ok(&["replay", "--data-dir", path(&data), path(&om)]);
+    let time = secs(case.instant_times[0]);
+    let query = |extra: &[&str], expr: &str| {
+        let mut args = vec!["query", "--data-dir", path(&data), "--time", &time];
+        args.extend_from_slice(extra);
+        args.push(expr);
+        common::promlite(&args)
+    };
+    let result_len = |out: &std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: Json = serde_json::from_slice(&out.stdout).expect("JSON");
+        json["data"]["result"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(
+        result_len(&query(&["--format", "json"], "kube_pod_workload")),
+        0
+    );
+    let on = [
+        "--enable-extension",
+        "kube-pod-workload",
+        "--format",
+        "json",
+    ];
+    assert!(result_len(&query(&on, "kube_pod_workload")) > 0);
+
+    let mut explain = on.to_vec();
+    explain.push("--explain");
+    let out = query(&explain, r#"kube_pod_workload{namespace="ns0"}"#);
+    assert!(result_len(&out) > 0);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("plan: kube_pod_workload extension: evaluated as"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = query(
+        &["--enable-extension", "kube-pod-workload"],
+        "count_over_time(kube_pod_workload[5m])",
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1:17: range selector on kube_pod_workload"),
+        "{stderr}"
+    );
+    // Without the flag the same query is an ordinary one.
+    assert_eq!(
+        result_len(&query(
+            &["--format", "json"],
+            "count_over_time(kube_pod_workload[5m])"
+        )),
+        0
+    );
 }

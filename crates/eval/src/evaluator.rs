@@ -584,7 +584,7 @@ impl<'a> Evaluator<'a> {
         grid: &Grid,
         sample_ts: bool,
     ) -> Result<Vec<Series>> {
-        if self.opts.kube_pod_workload && crate::workload::is_workload_selector(vs) {
+        if self.plan.kube_pod_workload(vs) {
             return crate::workload::eval_selector(self, vs, grid, sample_ts);
         }
         let at = self.resolve_at(vs.at);

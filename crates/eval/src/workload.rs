@@ -184,34 +184,20 @@ fn expansion_for(vs: &VectorSelector) -> Result<Expr> {
 }
 
 fn retarget(expr: &mut Expr, outer: &VectorSelector) {
-    match expr {
-        Expr::VectorSelector(inner) => {
-            inner.offset = outer.offset;
-            inner.at = outer.at;
-            inner.span = outer.span;
-        }
-        Expr::Call(c) => {
-            c.span = outer.span;
-            c.args.iter_mut().for_each(|a| retarget(a, outer));
-        }
-        Expr::Binary(b) => {
-            retarget(&mut b.lhs, outer);
-            retarget(&mut b.rhs, outer);
-        }
-        Expr::Aggregate(a) => {
-            retarget(&mut a.expr, outer);
-            if let Some(p) = a.param.as_deref_mut() {
-                retarget(p, outer);
+    expr.walk_mut(&mut |node| {
+        match node {
+            Expr::VectorSelector(inner) => {
+                inner.offset = outer.offset;
+                inner.at = outer.at;
+                inner.span = outer.span;
             }
+            Expr::Call(c) => c.span = outer.span,
+            // The expansion holds no range selectors or subqueries; other nodes have no
+            // position of their own.
+            _ => {}
         }
-        Expr::Paren(e) | Expr::Unary(_, e) => retarget(e, outer),
-        // The expansion holds no range selectors or subqueries; literals have no position.
-        Expr::MatrixSelector(_)
-        | Expr::Subquery(_)
-        | Expr::Number(_)
-        | Expr::String(_)
-        | Expr::ByteString(_) => {}
-    }
+        true
+    });
 }
 
 /// Evaluates selector `vs` (for which [`is_workload_selector`] holds) over `grid`. With
@@ -224,13 +210,6 @@ pub(crate) fn eval_selector(
     sample_ts: bool,
 ) -> Result<Vec<Series>> {
     let expansion = expansion_for(vs)?;
-    ev.decide(|| {
-        format!(
-            "kube_pod_workload extension: evaluated as the kubernetes-mixin pod-owner resolution \
-             (8 rules joined by `or`), then {} matcher(s) applied to its result",
-            vs.matchers.len()
-        )
-    });
     let at = ev.resolve_at(vs.at);
     let series = match ev.eval(&expansion, grid)? {
         Val::Vector(series) => series,
@@ -241,7 +220,8 @@ pub(crate) fn eval_selector(
             )))
         }
     };
-    let out = series
+    let n_resolved = series.len();
+    let out: Vec<Series> = series
         .into_iter()
         .filter_map(|s| {
             // The expansion ends in aggregations and `or`, whose outputs carry no name.
@@ -273,6 +253,13 @@ pub(crate) fn eval_selector(
             })
         })
         .collect();
+    ev.decide(|| {
+        format!(
+            "kube_pod_workload extension: {n_resolved} series resolved, {} kept by the selector's {} matcher(s)",
+            out.len(),
+            vs.matchers.len()
+        )
+    });
     Ok(out)
 }
 
@@ -295,16 +282,16 @@ pub(crate) fn check_no_range_selector(expr: &Expr, query: &str) -> Result<()> {
 }
 
 fn first_range_selector(expr: &Expr) -> Option<Span> {
-    match expr {
-        Expr::MatrixSelector(ms) => is_workload_selector(&ms.selector).then_some(ms.selector.span),
-        Expr::Subquery(sq) => first_range_selector(&sq.expr),
-        Expr::Call(c) => c.args.iter().find_map(first_range_selector),
-        Expr::Binary(b) => first_range_selector(&b.lhs).or_else(|| first_range_selector(&b.rhs)),
-        Expr::Aggregate(a) => first_range_selector(&a.expr)
-            .or_else(|| a.param.as_deref().and_then(first_range_selector)),
-        Expr::Paren(e) | Expr::Unary(_, e) => first_range_selector(e),
-        Expr::VectorSelector(_) | Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => None,
-    }
+    let mut found = None;
+    expr.walk(&mut |node| {
+        if let Expr::MatrixSelector(ms) = node {
+            if found.is_none() && is_workload_selector(&ms.selector) {
+                found = Some(ms.selector.span);
+            }
+        }
+        found.is_none()
+    });
+    found
 }
 
 #[cfg(test)]
@@ -314,10 +301,7 @@ mod tests {
     #[test]
     fn the_expansion_parses_and_is_an_instant_vector() {
         let expr = parsed_expansion().expect("the expansion parses");
-        assert_eq!(
-            crate::evaluator::expr_type(expr),
-            promlite_promql::ast::ValueType::Vector
-        );
+        assert_eq!(expr.value_type(), promlite_promql::ast::ValueType::Vector);
         assert!(first_range_selector(expr).is_none());
     }
 

@@ -432,8 +432,15 @@ fn explain_names_the_extension() {
     let text = promlite_eval::render_explain(&out.explain);
     assert!(
         text.contains(
-            "kube_pod_workload extension: evaluated as the kubernetes-mixin pod-owner resolution"
+            "plan: kube_pod_workload extension: evaluated as the kubernetes-mixin pod-owner resolution"
         ),
+        "{text}"
+    );
+    assert!(text.contains("series resolved,"), "{text}");
+    // The value-run plan line is for the owner selectors inside, not the extension's node.
+    let first_lines: Vec<&str> = text.lines().take(3).collect();
+    assert!(
+        !first_lines.iter().any(|l| l.contains("value runs")),
         "{text}"
     );
     // The owner selectors inside the expansion are evaluated as nested nodes.
