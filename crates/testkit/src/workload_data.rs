@@ -280,6 +280,29 @@ pub fn owner_case(seed: u64, options: OwnerCaseOptions) -> JoinCase {
                     options.conflicts,
                 );
             }
+            if options.conflicts && rng.chance(35) {
+                // A Job with two CronJob owners at once for a few minutes: the mixin's
+                // non-standard-owner join fails while both are visible.
+                let from = rng.below(OWNER_SCRAPES - 20);
+                let timeline: Timeline = vec![(from..from + 12, "CronJob".into(), "cron-x".into())];
+                let other: Timeline = vec![(from..from + 12, "CronJob".into(), "cron-y".into())];
+                for t in [timeline, other] {
+                    push_owner_series(
+                        &mut series,
+                        &mut rng,
+                        options,
+                        "kube_job_owner",
+                        &[
+                            ("cluster", cluster),
+                            ("namespace", ns),
+                            ("job_name", "job-0"),
+                        ],
+                        &t,
+                        1.0,
+                        false,
+                    );
+                }
+            }
             for job in 0..n_jobs {
                 let job_name = format!("job-{job}");
                 if !used_jobs.contains(&job_name) && rng.chance(70) {
