@@ -128,7 +128,8 @@ pub struct ExtensionArgs {
     /// Turn on a PromQL extension (repeatable). `kube-pod-workload`: the selector
     /// `kube_pod_workload{namespace, pod, workload, workload_type}` answers each pod's workload
     /// as kubernetes-mixin's `namespace_workload_pod:kube_pod_owner:relabel` rules resolve it
-    /// (docs/extensions/kube_pod_workload.md). Queries not naming it answer as without.
+    /// (docs/extensions/kube_pod_workload.md). Queries that do not name it answer as they
+    /// would without the flag.
     #[arg(long = "enable-extension", value_name = "NAME", value_enum)]
     pub enable_extension: Vec<ExtensionName>,
 }
