@@ -26,7 +26,30 @@ impl Options {
     /// answers `kube_pod_workload{...}` with each pod's workload
     /// (docs/extensions/kube_pod_workload.md).
     ///
-    /// [`Extension`]: crate::Extension
+    /// ```
+    /// use promlite::{Db, Extension, Labels, Options, Value};
+    ///
+    /// let db = Db::in_memory_with(Options::default().with_extension(Extension::KubePodWorkload));
+    /// let mut app = db.appender();
+    /// let pod = Labels::from_pairs([
+    ///     ("__name__", "kube_pod_owner"), ("namespace", "shop"), ("pod", "api-7d9-x2"),
+    ///     ("owner_kind", "ReplicaSet"), ("owner_name", "api-7d9"),
+    /// ]);
+    /// let replicaset = Labels::from_pairs([
+    ///     ("__name__", "kube_replicaset_owner"), ("namespace", "shop"), ("replicaset", "api-7d9"),
+    ///     ("owner_kind", "Deployment"), ("owner_name", "api"),
+    /// ]);
+    /// app.append(&pod, 0, 1.0)?;
+    /// app.append(&replicaset, 0, 1.0)?;
+    /// app.commit()?;
+    ///
+    /// let out = db.query("kube_pod_workload", 10_000)?;
+    /// let Value::Vector(rows) = out.value else { unreachable!("a selector returns a vector") };
+    /// assert_eq!(rows.len(), 1);
+    /// assert_eq!(rows[0].labels.get("workload"), Some("api"));
+    /// assert_eq!(rows[0].labels.get("workload_type"), Some("deployment"));
+    /// # Ok::<(), promlite::Error>(())
+    /// ```
     pub fn with_extension(mut self, extension: crate::Extension) -> Options {
         self.engine.enable(extension);
         self
