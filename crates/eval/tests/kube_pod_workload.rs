@@ -175,6 +175,8 @@ const CASES: &[(&str, &str, Filter, bool)] = &[
         all,
         false,
     ),
+    // The time the resolution was evaluated at, as for any computed vector.
+    ("timestamp(kube_pod_workload)", "timestamp(U)", all, false),
     (
         "max_over_time(kube_pod_workload[4m:30s])",
         "max_over_time((U)[4m:30s])",
