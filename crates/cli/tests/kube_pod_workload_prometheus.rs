@@ -15,7 +15,8 @@
 //! Evaluation times are off both replicas' scrape grids by a fraction of a second: Prometheus
 //! 2.42's lookback window is closed on the left and 3.x's (promlite's) open, so a step exactly
 //! 5 minutes after a series' last sample is the one place the two definitions differ. Steps are
-//! equal to and smaller than the 15 s scrape interval.
+//! equal to and smaller than the 15 s scrape interval; instant queries run inside the data, at
+//! its end and past it inside the lookback; `serve --enable-extension` answers a range too.
 
 mod common;
 
@@ -87,7 +88,8 @@ fn dataset() -> Vec<GenSeries> {
 /// A Prometheus API matrix (`data.result`) as an [`Answer`].
 fn answer_of(body: &Json, what: &str) -> Answer {
     assert_eq!(body["status"], "success", "{what}: {body}");
-    assert_eq!(body["data"]["resultType"], "matrix", "{what}");
+    let vector = body["data"]["resultType"] == "vector";
+    assert!(vector || body["data"]["resultType"] == "matrix", "{what}");
     let mut out = Answer::new();
     for s in body["data"]["result"].as_array().expect("result list") {
         let labels: Vec<(String, String)> = s["metric"]
@@ -97,16 +99,19 @@ fn answer_of(body: &Json, what: &str) -> Answer {
             .filter(|(k, _)| *k != "__name__")
             .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
             .collect();
-        let points = s["values"]
-            .as_array()
-            .expect("values")
-            .iter()
-            .map(|p| {
-                let t = p[0].as_f64().expect("time");
-                let v: f64 = p[1].as_str().expect("value").parse().expect("a float");
-                ((t * 1000.0).round() as i64, v.to_bits())
-            })
-            .collect();
+        let one = [s["value"].clone()];
+        let points = if vector {
+            &one[..]
+        } else {
+            s["values"].as_array().expect("values")
+        }
+        .iter()
+        .map(|p| {
+            let t = p[0].as_f64().expect("time");
+            let v: f64 = p[1].as_str().expect("value").parse().expect("a float");
+            ((t * 1000.0).round() as i64, v.to_bits())
+        })
+        .collect();
         assert!(
             out.insert(labels.clone(), points).is_none(),
             "{what}: {labels:?} twice"
@@ -260,6 +265,34 @@ fn kube_pod_workload_equals_prometheus_on_the_mixin_rules() {
         assert_eq!(got, filtered, "{context}: with matchers");
     }
 
+    // Instant queries: inside the data, at its end, and past it inside the lookback.
+    for t in [off + 777_000, last + 100, last + 299_100] {
+        let url = format!("http://{addr}/api/v1/query");
+        let mut response = ureq::post(&url)
+            .send_form([("query", union.clone()), ("time", secs(t))])
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        let body = response.body_mut().read_to_string().expect("body");
+        let json: Json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        let want = answer_of(&json, &url);
+        let out = promlite_ok(&[
+            "query",
+            "--data-dir",
+            path(&lite),
+            "--enable-extension",
+            "kube-pod-workload",
+            "--time",
+            &secs(t),
+            "--format",
+            "json",
+            "kube_pod_workload",
+        ]);
+        let json: Json = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        let got = answer_of(&json, "promlite query");
+        assert!(!want.is_empty(), "instant {}: empty", secs(t));
+        assert_eq!(got, want, "instant {}", secs(t));
+        n_points += want.len();
+    }
+
     // `serve` takes the flag too: its API answers as the CLI does.
     let lite_addr: SocketAddr = format!("127.0.0.1:{}", free_port_in_range())
         .parse()
@@ -302,7 +335,7 @@ fn kube_pod_workload_equals_prometheus_on_the_mixin_rules() {
         "every resolution path answered"
     );
     eprintln!(
-        "kube_pod_workload: {n_points} points over {} ranges equal to Prometheus 2.42's",
+        "kube_pod_workload: {n_points} points over {} ranges and 3 instant queries equal to Prometheus 2.42's",
         ranges.len()
     );
     assert!(n_points > 10_000, "{n_points} points compared");
