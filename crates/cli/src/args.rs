@@ -122,6 +122,35 @@ pub struct RunIndexArgs {
     pub no_value_runs: bool,
 }
 
+/// PromQL extensions beyond Prometheus's language, each off by default.
+#[derive(Debug, Args)]
+pub struct ExtensionArgs {
+    /// Turn on a PromQL extension (repeatable). `kube-pod-workload`: the selector
+    /// `kube_pod_workload{namespace, pod, workload, workload_type}` answers each pod's workload
+    /// as kubernetes-mixin's `namespace_workload_pod:kube_pod_owner:relabel` rules resolve it
+    /// (docs/extensions/kube_pod_workload.md). Queries that do not name it answer as they
+    /// would without the flag.
+    #[arg(long = "enable-extension", value_name = "NAME", value_enum)]
+    pub enable_extension: Vec<ExtensionName>,
+}
+
+/// The names `--enable-extension` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExtensionName {
+    /// `kube_pod_workload`: pod → workload resolution (ReplicaSet → Deployment, DaemonSet,
+    /// StatefulSet, Job → CronJob, bare and static pods).
+    KubePodWorkload,
+}
+
+impl ExtensionName {
+    /// The engine's extension.
+    pub fn extension(self) -> promlite::Extension {
+        match self {
+            ExtensionName::KubePodWorkload => promlite::Extension::KubePodWorkload,
+        }
+    }
+}
+
 /// `promlite replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -182,6 +211,8 @@ pub struct QueryArgs {
     pub no_fast_path: bool,
     #[command(flatten)]
     pub runs: RunIndexArgs,
+    #[command(flatten)]
+    pub extensions: ExtensionArgs,
     /// The PromQL expression.
     #[arg(value_name = "EXPR")]
     pub expr: String,
@@ -217,6 +248,8 @@ pub struct QueryRangeArgs {
     pub no_fast_path: bool,
     #[command(flatten)]
     pub runs: RunIndexArgs,
+    #[command(flatten)]
+    pub extensions: ExtensionArgs,
     /// The PromQL expression.
     #[arg(value_name = "EXPR")]
     pub expr: String,
@@ -390,6 +423,8 @@ pub struct ServeArgs {
     pub no_fast_path: bool,
     #[command(flatten)]
     pub runs: RunIndexArgs,
+    #[command(flatten)]
+    pub extensions: ExtensionArgs,
     /// Serve the directory read-only, beside a writer (another `serve`, a `replay`): no lock,
     /// nothing written; queries see what the writer made durable, checked for changes at most
     /// every --refresh-interval. The import endpoint is not mounted.

@@ -584,6 +584,9 @@ impl<'a> Evaluator<'a> {
         grid: &Grid,
         sample_ts: bool,
     ) -> Result<Vec<Series>> {
+        if self.plan.kube_pod_workload(vs) {
+            return crate::workload::eval_selector(self, vs, grid, sample_ts);
+        }
         let at = self.resolve_at(vs.at);
         let offset = vs.offset;
         let lookback = self.opts.lookback_delta_ms;

@@ -48,11 +48,13 @@ mod range_fns;
 mod runs;
 mod series;
 pub mod value;
+mod workload;
 
-pub use engine::{CancelToken, Engine, EngineOptions, QueryOutput, QueryStats};
+pub use engine::{CancelToken, Engine, EngineOptions, Extension, QueryOutput, QueryStats};
 pub use error::{Error, Result};
 pub use explain::{render_explain, ExplainNode};
 pub use value::{InstantSample, RangeSeries, Value};
+pub use workload::{kube_pod_workload_expansion, KUBE_POD_WORKLOAD};
 
 /// Relative float comparison shared with the test-script interpreter.
 pub(crate) fn functions_almost_equal(a: f64, b: f64, epsilon: f64) -> bool {

@@ -45,6 +45,8 @@ struct Flags {
     fast_path: bool,
     parallel: bool,
     delayed_name_removal: bool,
+    /// The `kube_pod_workload` extension is on (`crate::workload`).
+    kube_pod_workload: bool,
 }
 
 /// The decisions for one query tree, by node address. `'e` ties the plan to the tree it was
@@ -87,6 +89,7 @@ impl<'e> Plan<'e> {
             fast_path: opts.fast_path,
             parallel: opts.parallel,
             delayed_name_removal: opts.delayed_name_removal,
+            kube_pod_workload: opts.kube_pod_workload,
         };
         let mut plan = Plan {
             flags,
@@ -188,8 +191,14 @@ impl<'e> Plan<'e> {
     }
 
     /// May value runs answer the instant selector `vs`?
-    pub(crate) fn value_runs(&self, _vs: &VectorSelector) -> bool {
-        self.value_runs
+    pub(crate) fn value_runs(&self, vs: &VectorSelector) -> bool {
+        self.value_runs && !self.kube_pod_workload(vs)
+    }
+
+    /// True if `vs` is answered by the `kube_pod_workload` extension (`crate::workload`): the
+    /// extension is on and the selector names it.
+    pub(crate) fn kube_pod_workload(&self, vs: &VectorSelector) -> bool {
+        self.flags.kube_pod_workload && crate::workload::is_workload_selector(vs)
     }
 
     /// The planned decisions on `expr`, as `--explain` prints them.
@@ -241,6 +250,10 @@ impl<'e> Plan<'e> {
                     );
                 }
             }
+            Expr::VectorSelector(vs) if self.kube_pod_workload(vs) => out.push(
+                "plan: kube_pod_workload extension: evaluated as the kubernetes-mixin pod-owner resolution, matchers applied to its result"
+                    .into(),
+            ),
             Expr::VectorSelector(vs) if self.value_runs(vs) => {
                 out.push("plan: value runs answer this selector if storage has them".into());
             }

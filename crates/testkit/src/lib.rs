@@ -14,6 +14,7 @@
 //! ```
 
 pub mod join_data;
+pub mod workload_data;
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
