@@ -9,6 +9,12 @@
 //! broadcast. Per-series work (selection, decoding, range functions) runs on rayon when a node
 //! has many series.
 //!
+//! A call dispatches on the kind the parser resolved it to (`promlite_promql::FunctionKind`,
+//! one module per kind under `functions/`). Before evaluation one planning pass (`plan.rs`)
+//! decides every strategy that follows from the query and the options alone (step invariance,
+//! join strategy, fused range functions, name handling, `label_replace`'s copy form); the
+//! evaluator reads it and decides only what depends on the data while it runs.
+//!
 //! ```
 //! use promlite_eval::{Engine, EngineOptions, Value};
 //! use promlite_model::storage::MemStore;
