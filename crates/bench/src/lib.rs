@@ -83,6 +83,9 @@ pub struct BenchOptions {
     /// `pod_name`/`container_name`, default) or `modern` (`pod`/`container`). Only the workload
     /// queries written for this style run.
     pub style: String,
+    /// Cluster shape (`classic`, default, or `churn`: see `promlite_cluster::Shape`); `size`
+    /// sets its scale. The churn shape takes `style` `modern` only.
+    pub shape: String,
     /// Generator seed; `None` keeps the preset's.
     pub seed: Option<u64>,
     /// Where generated data and each engine's ingested copy live. Reused across runs: a data set
@@ -128,6 +131,7 @@ impl Default for BenchOptions {
         Self {
             size: "large".into(),
             style: "legacy".into(),
+            shape: "classic".into(),
             seed: None,
             work_dir: "target/promlite-bench".into(),
             workload_dir: "testdata/workload".into(),
@@ -203,14 +207,15 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
             opts.style, opts.queries
         )));
     }
-    let spec = dataset::spec_for(&opts.size, &opts.style, opts.seed)?;
+    let spec = dataset::shaped_spec_for(&opts.size, &opts.shape, &opts.style, opts.seed)?;
     let times = times(&spec, opts.step_ms)?;
     std::fs::create_dir_all(&opts.work_dir).map_err(error::io_err(&opts.work_dir))?;
 
     writeln!(
         out,
-        "# generating {} cluster ({} labels) under {}",
+        "# generating {} {} cluster ({} labels) under {}",
         opts.size,
+        opts.shape,
         opts.style,
         opts.work_dir.display()
     )?;
@@ -272,6 +277,7 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
     let report = BenchReport {
         setup: Setup {
             size: opts.size.clone(),
+            shape: opts.shape.clone(),
             style: opts.style.clone(),
             nodes: data.stats.nodes,
             pods: data.stats.pods,

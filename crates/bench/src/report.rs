@@ -174,6 +174,8 @@ pub struct IngestLine {
 pub struct Setup {
     /// Cluster preset name.
     pub size: String,
+    /// Cluster shape (`classic` or `churn`).
+    pub shape: String,
     /// Label style of the data and queries.
     pub style: String,
     /// Nodes, pods, series, samples of the data.
@@ -276,8 +278,8 @@ impl BenchReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{bullet}data: preset {} ({} labels), {} nodes, {} pods, {} series, {} samples, {}..{} ms",
-            s.size, s.style, s.nodes, s.pods, s.series, s.samples, s.data_range_ms.0, s.data_range_ms.1
+            "{bullet}data: preset {}, shape {} ({} labels), {} nodes, {} pods, {} series, {} samples, {}..{} ms",
+            s.size, s.shape, s.style, s.nodes, s.pods, s.series, s.samples, s.data_range_ms.0, s.data_range_ms.1
         );
         let _ = writeln!(
             out,
@@ -434,6 +436,7 @@ mod tests {
         BenchReport {
             setup: Setup {
                 size: "tiny".into(),
+                shape: "classic".into(),
                 style: "legacy".into(),
                 nodes: 2,
                 pods: 15,

@@ -7,7 +7,10 @@ use anyhow::Context as _;
 use promlite_bench::{BenchOptions, EngineSet, Order};
 use promlite_http::params::parse_duration;
 
-use crate::args::{BenchArgs, BenchEngine, BenchOrder, LabelStyleArg, SizeArg};
+use promlite_cluster::LabelStyle;
+
+use crate::args::{BenchArgs, BenchEngine, BenchOrder, SizeArg};
+use crate::commands::gen_cluster;
 
 fn size_name(size: SizeArg) -> &'static str {
     match size {
@@ -44,10 +47,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     let options = BenchOptions {
         size: size_name(args.size).to_string(),
-        style: match args.label_style {
-            LabelStyleArg::Legacy2018 => "legacy".to_string(),
-            LabelStyleArg::Modern => "modern".to_string(),
+        style: match gen_cluster::label_style(args.shape, args.label_style)? {
+            LabelStyle::Legacy2018 => "legacy".to_string(),
+            LabelStyle::Modern => "modern".to_string(),
         },
+        shape: gen_cluster::shape(args.shape).as_str().to_string(),
         seed: args.seed,
         work_dir: args.work_dir.clone().unwrap_or(defaults.work_dir.clone()),
         workload_dir: args
