@@ -35,6 +35,7 @@ pub mod prometheus;
 pub mod promjson;
 #[cfg(feature = "promlite")]
 pub mod promlite_engine;
+pub mod promlite_http;
 pub mod report;
 pub mod victoria;
 pub mod workload;
@@ -50,6 +51,7 @@ use answer::{compare, QueryResult, Verdict};
 use measure::{Job, Outcome, Role, Runs};
 use prepare::SetupLog;
 use prometheus::PrometheusConfig;
+use promlite_http::PromliteHttpConfig;
 use victoria::VictoriaConfig;
 
 /// Which engines to run.
@@ -57,6 +59,8 @@ use victoria::VictoriaConfig;
 pub struct EngineSet {
     /// promlite, in process.
     pub promlite: bool,
+    /// promlite over HTTP: `promlite serve --read-only` on loopback over the same data.
+    pub promlite_http: bool,
     /// Prometheus (the oracle for answer checks).
     pub prometheus: bool,
     /// VictoriaMetrics single-node.
@@ -67,6 +71,7 @@ impl Default for EngineSet {
     fn default() -> Self {
         Self {
             promlite: true,
+            promlite_http: true,
             prometheus: true,
             victoria: true,
         }
@@ -116,6 +121,8 @@ pub struct BenchOptions {
     pub prometheus: PrometheusConfig,
     /// VictoriaMetrics binary and limits.
     pub victoria: VictoriaConfig,
+    /// The `promlite` binary that `promlite-http` serves with, and its limits.
+    pub promlite_http: PromliteHttpConfig,
     /// promlite's workload-join fast path (on by default).
     pub fast_path: bool,
     /// Relative tolerance when comparing values with Prometheus's. Default 1e-9.
@@ -145,6 +152,7 @@ impl Default for BenchOptions {
             order: Order::default(),
             prometheus: PrometheusConfig::default(),
             victoria: VictoriaConfig::default(),
+            promlite_http: PromliteHttpConfig::default(),
             fast_path: true,
             rel_tolerance: 1e-9,
             json_out: None,
@@ -345,8 +353,9 @@ fn build_rows(jobs: &[Job<'_>], measured: &[(Role, Vec<Outcome>)], rel_tol: f64)
         .map(|(job_idx, job)| {
             let reference = outcome(Role::Prometheus, job_idx);
             let pl = outcome(Role::Promlite, job_idx);
+            let pl_http = outcome(Role::PromliteHttp, job_idx);
             let vm = outcome(Role::Victoria, job_idx);
-            let (series, error) = match reference.or(pl).or(vm) {
+            let (series, error) = match reference.or(pl).or(pl_http).or(vm) {
                 Some(o) => (Some(o.answer.n_series()), is_error(o)),
                 None => (None, false),
             };
@@ -363,6 +372,8 @@ fn build_rows(jobs: &[Job<'_>], measured: &[(Role, Vec<Outcome>)], rel_tol: f64)
                 prometheus: reference.map(|o| o.measurement.clone()),
                 promlite_check: check(pl),
                 promlite: pl.map(|o| o.measurement.clone()),
+                promlite_http_check: check(pl_http),
+                promlite_http: pl_http.map(|o| o.measurement.clone()),
                 victoria_check: check(vm),
                 victoria: vm.map(|o| o.measurement.clone()),
             }

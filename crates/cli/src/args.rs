@@ -463,6 +463,9 @@ pub enum BenchEngine {
     Prometheus,
     /// VictoriaMetrics single-node.
     Victoria,
+    /// promlite over HTTP: this binary's `serve --read-only` on 127.0.0.1 (ports 18600-18699)
+    /// over the data the in-process engine ingested, timed with the servers' client.
+    PromliteHttp,
 }
 
 /// The order `bench` measures the engines in.

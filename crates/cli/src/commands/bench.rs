@@ -33,10 +33,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             promlite: args.engines.contains(&BenchEngine::Promlite),
             prometheus: args.engines.contains(&BenchEngine::Prometheus),
             victoria: args.engines.contains(&BenchEngine::Victoria),
+            promlite_http: args.engines.contains(&BenchEngine::PromliteHttp),
         }
     };
     let mut prometheus = defaults.prometheus.clone();
     let mut victoria = defaults.victoria.clone();
+    let mut promlite_http = defaults.promlite_http.clone();
+    // `promlite-http` serves with this very binary.
+    promlite_http.binary = std::env::current_exe().ok();
     if let Some(timeout) = &args.query_timeout {
         let ms = parse_duration(timeout).with_context(|| format!("--query-timeout {timeout:?}"))?;
         let timeout = Duration::from_millis(
@@ -44,6 +48,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         );
         prometheus.query_timeout = timeout;
         victoria.query_timeout = timeout;
+        promlite_http.query_timeout = timeout;
     }
     let options = BenchOptions {
         size: size_name(args.size).to_string(),
@@ -72,6 +77,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         },
         prometheus,
         victoria,
+        promlite_http,
         fast_path: !args.no_fast_path,
         json_out: args.json_out.clone(),
         markdown_out: args.markdown_out.clone(),
