@@ -757,7 +757,7 @@ fn query_body(
     form: &Form,
     limit: usize,
     queued: Duration,
-    stop: &dyn Fn() -> bool,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Option<String> {
     let mut warnings = std::mem::take(&mut output.warnings);
     match &mut output.value {
