@@ -757,7 +757,7 @@ fn query_body(
     form: &Form,
     limit: usize,
     queued: Duration,
-    stop: &(dyn Fn() -> bool + Sync),
+    stop: &dyn Fn() -> bool,
 ) -> Option<String> {
     let mut warnings = std::mem::take(&mut output.warnings);
     match &mut output.value {

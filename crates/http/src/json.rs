@@ -228,10 +228,6 @@ pub fn write_query_data(out: &mut String, value: &Value, extra: &str) {
 /// How many series are encoded between two looks at the caller's stop condition.
 const SERIES_PER_STOP_CHECK: usize = 256;
 
-/// Answers with at least this many series are encoded on several threads (below it the
-/// threads' start-up would cost more than they save).
-const PARALLEL_MIN_SERIES: usize = 1024;
-
 /// Appends one vector element `{"metric":{...},"value":[t,"v"]}`.
 fn write_vector_sample(out: &mut String, sample: &promlite::InstantSample) {
     out.push_str("{\"metric\":");
@@ -288,7 +284,7 @@ fn write_items<T>(
     out: &mut String,
     items: &[T],
     write: fn(&mut String, &T),
-    stop: &(dyn Fn() -> bool + Sync),
+    stop: &dyn Fn() -> bool,
 ) -> bool {
     for (i, item) in items.iter().enumerate() {
         if i % SERIES_PER_STOP_CHECK == SERIES_PER_STOP_CHECK - 1 && stop() {
@@ -302,99 +298,14 @@ fn write_items<T>(
     true
 }
 
-/// [`write_items`] on `threads` threads when there are at least `min_parallel` items: the
-/// items are cut into contiguous runs, each run encoded into its own buffer by the same
-/// per-item writer, and the buffers appended in order with a comma between non-empty runs.
-///
-/// Rule: the bytes are those of the sequential loop. Each item's text depends only on the
-/// item, the separators are the same commas in the same places, and the runs are appended in
-/// item order; checked byte for byte against the sequential writer on random answers
-/// (`parallel_encoding_equals_the_sequential_bytes`). Only the deadline's check points differ
-/// (every 256 items of each run), and a deadline concerns the work done, not the answer.
-fn write_items_parallel<T: Sync>(
-    out: &mut String,
-    items: &[T],
-    write: fn(&mut String, &T),
-    size_hint: fn(&T) -> usize,
-    stop: &(dyn Fn() -> bool + Sync),
-    min_parallel: usize,
-    threads: usize,
-) -> bool {
-    if threads < 2 || items.len() < min_parallel.max(2) {
-        return write_items(out, items, write, stop);
-    }
-    let per_run = items.len().div_ceil(threads);
-    let mut runs = items.chunks(per_run);
-    let Some(first) = runs.next() else {
-        return true;
-    };
-    let rest: Vec<&[T]> = runs.collect();
-    let (first_ok, others) = std::thread::scope(|scope| {
-        let handles: Vec<_> = rest
-            .iter()
-            .map(|run| {
-                scope.spawn(move || {
-                    let mut buf = String::with_capacity(run.iter().map(size_hint).sum());
-                    let ok = write_items(&mut buf, run, write, stop);
-                    (ok, buf)
-                })
-            })
-            .collect();
-        let first_ok = write_items(out, first, write, stop);
-        let others: Vec<Option<(bool, String)>> =
-            handles.into_iter().map(|h| h.join().ok()).collect();
-        (first_ok, others)
-    });
-    if !first_ok {
-        return false;
-    }
-    for run in others {
-        // A panicking encoder thread is a bug; the answer is then given up like a timeout.
-        let Some((true, buf)) = run else {
-            return false;
-        };
-        if !buf.is_empty() {
-            out.push(',');
-            out.push_str(&buf);
-        }
-    }
-    true
-}
-
-/// The number of threads an answer is encoded on.
-fn encoder_threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(8)
-}
-
 /// [`write_query_data`] that asks `stop` every 256 series (a query's
 /// deadline holds while its answer is encoded); returns false, with `out` incomplete, if it
-/// stopped. Large answers are encoded on several threads (see [`write_items_parallel`]).
+/// stopped.
 pub fn write_query_data_until(
     out: &mut String,
     value: &Value,
     extra: &str,
-    stop: &(dyn Fn() -> bool + Sync),
-) -> bool {
-    write_query_data_with(
-        out,
-        value,
-        extra,
-        stop,
-        PARALLEL_MIN_SERIES,
-        encoder_threads(),
-    )
-}
-
-/// [`write_query_data_until`] with the parallel threshold and thread count given.
-fn write_query_data_with(
-    out: &mut String,
-    value: &Value,
-    extra: &str,
-    stop: &(dyn Fn() -> bool + Sync),
-    min_parallel: usize,
-    threads: usize,
+    stop: &dyn Fn() -> bool,
 ) -> bool {
     out.push_str("{\"resultType\":\"");
     out.push_str(value.result_type());
@@ -410,30 +321,14 @@ fn write_query_data_with(
         }
         Value::Vector(samples) => {
             out.push('[');
-            if !write_items_parallel(
-                out,
-                samples,
-                write_vector_sample,
-                vector_sample_size_hint,
-                stop,
-                min_parallel,
-                threads,
-            ) {
+            if !write_items(out, samples, write_vector_sample, stop) {
                 return false;
             }
             out.push(']');
         }
         Value::Matrix(series) => {
             out.push('[');
-            if !write_items_parallel(
-                out,
-                series,
-                write_matrix_series,
-                matrix_series_size_hint,
-                stop,
-                min_parallel,
-                threads,
-            ) {
+            if !write_items(out, series, write_matrix_series, stop) {
                 return false;
             }
             out.push(']');
@@ -444,8 +339,8 @@ fn write_query_data_with(
     true
 }
 
-/// The sequential writer as it was before runs were encoded in parallel: the reference of
-/// `parallel_encoding_equals_the_sequential_bytes`.
+/// The writer as it was before the envelope and the data shared one buffer: the reference of
+/// `one_buffer_bodies_equal_the_copied_envelope`.
 #[cfg(test)]
 fn write_query_data_sequential(out: &mut String, value: &Value, extra: &str) {
     out.push_str("{\"resultType\":\"");
@@ -544,35 +439,15 @@ pub fn query_success_until(
     stats: Option<&str>,
     warnings: &[String],
     infos: &[String],
-    stop: &(dyn Fn() -> bool + Sync),
+    stop: &dyn Fn() -> bool,
 ) -> Option<String> {
-    query_success_with(
-        value,
-        stats,
-        warnings,
-        infos,
-        stop,
-        PARALLEL_MIN_SERIES,
-        encoder_threads(),
-    )
-}
-
-/// [`query_success_until`] with the parallel threshold and thread count given. The envelope
-/// and the data go into one buffer allocated once from [`data_size_hint`] (the data is not
-/// encoded apart and copied into the envelope).
-fn query_success_with(
-    value: &Value,
-    stats: Option<&str>,
-    warnings: &[String],
-    infos: &[String],
-    stop: &(dyn Fn() -> bool + Sync),
-    min_parallel: usize,
-    threads: usize,
-) -> Option<String> {
+    // Rule: the envelope and the data go into one buffer allocated once from
+    // `data_size_hint` instead of the data being encoded apart and copied into the envelope;
+    // the same bytes in the same order (`one_buffer_bodies_equal_the_copied_envelope`).
     let extra = stats.map(|s| format!(",\"stats\":{s}")).unwrap_or_default();
     let mut out = String::with_capacity(data_size_hint(value) + extra.len() + 128);
     out.push_str("{\"status\":\"success\",\"data\":");
-    if !write_query_data_with(&mut out, value, &extra, stop, min_parallel, threads) {
+    if !write_query_data_until(&mut out, value, &extra, stop) {
         return None;
     }
     write_string_list_member(&mut out, "warnings", warnings);
@@ -902,53 +777,40 @@ mod tests {
     }
 
     #[test]
-    fn parallel_encoding_equals_the_sequential_bytes() {
+    fn one_buffer_bodies_equal_the_copied_envelope() {
         let warnings = ["w \"1\"".to_string()];
-        for seed in 1..60u64 {
-            for n_series in [0, 1, 2, 3, 7, 64, 300, 1025] {
+        for seed in 1..200u64 {
+            for n_series in [0, 1, 2, 3, 7, 64, 300] {
                 for matrix in [false, true] {
                     let value = random_value(seed * 7919 + n_series as u64, n_series, matrix);
-                    let want = query_success_sequential(&value, Some("{}"), &warnings, &[]);
-                    for (min_parallel, threads) in [(2, 2), (2, 3), (1, 8), (5, 4), (1024, 2)] {
-                        let got = query_success_with(
-                            &value,
-                            Some("{}"),
-                            &warnings,
-                            &[],
-                            &|| false,
-                            min_parallel,
-                            threads,
-                        );
+                    for (stats, warnings, infos) in [
+                        (Some("{}"), &warnings[..], &[][..]),
+                        (None, &[][..], &["i".to_string()][..]),
+                    ] {
+                        let want = query_success_sequential(&value, stats, warnings, infos);
+                        let got = query_success_until(&value, stats, warnings, infos, &|| false);
                         assert_eq!(
                             got.as_deref(),
                             Some(want.as_str()),
-                            "seed {seed}, {n_series} series, matrix {matrix}, {threads} threads"
+                            "seed {seed}, {n_series} series, matrix {matrix}"
                         );
                     }
                 }
             }
         }
-        // The default path (the machine's threads) too.
-        let value = random_value(5, 5000, true);
-        assert_eq!(
-            query_success(&value, None, &[], &["i".into()]),
-            query_success_sequential(&value, None, &[], &["i".into()])
-        );
     }
 
     #[test]
-    fn a_stop_in_any_run_gives_the_answer_up() {
+    fn a_stop_gives_the_answer_up() {
         let value = random_value(3, 2000, true);
-        let calls = std::sync::atomic::AtomicUsize::new(0);
-        let stop = || calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 3;
-        assert_eq!(
-            query_success_with(&value, None, &[], &[], &stop, 2, 4),
-            None
-        );
-        assert_eq!(
-            query_success_with(&value, None, &[], &[], &|| true, 2, 1),
-            None
-        );
+        let calls = std::cell::Cell::new(0);
+        let stop = || {
+            calls.set(calls.get() + 1);
+            calls.get() >= 3
+        };
+        assert_eq!(query_success_until(&value, None, &[], &[], &stop), None);
+        assert_eq!(calls.get(), 3);
+        assert!(query_success_until(&value, None, &[], &[], &|| false).is_some());
     }
 
     #[test]
