@@ -369,6 +369,17 @@ pub enum LabelStyleArg {
     Legacy2018,
 }
 
+/// The character of a generated cluster (`promlite_cluster::Shape`), combined with `--size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShapeArg {
+    /// The presets as they always were: seed 000's cluster, 15 s scrapes.
+    Classic,
+    /// kube-prometheus-style target labels, modern label names, 30 s scrapes, three
+    /// kube-state-metrics replicas, pod churn (evictions, scale-downs and -ups, adoptions,
+    /// CronJob runs), pod-level cgroups, other namespaces; about 5,800 pods at `--size large`.
+    Churn,
+}
+
 /// Output layout of `gen-cluster`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ClusterFormat {
@@ -388,9 +399,13 @@ pub struct GenClusterArgs {
     /// Random seed; equal seeds give identical output.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// cAdvisor label names.
-    #[arg(long, value_enum, default_value_t = LabelStyleArg::Legacy2018)]
-    pub label_style: LabelStyleArg,
+    /// cAdvisor label names (default `2018` for the classic shape; the churn shape uses
+    /// `modern` only).
+    #[arg(long, value_enum)]
+    pub label_style: Option<LabelStyleArg>,
+    /// Cluster shape; `--size` sets its scale.
+    #[arg(long, value_enum, default_value_t = ShapeArg::Classic)]
+    pub shape: ShapeArg,
     /// Output layout.
     #[arg(long, value_enum, default_value_t = ClusterFormat::Openmetrics)]
     pub format: ClusterFormat,
@@ -483,6 +498,9 @@ pub enum BenchEngine {
     Prometheus,
     /// VictoriaMetrics single-node.
     Victoria,
+    /// promlite over HTTP: this binary's `serve --read-only` on 127.0.0.1 (ports 18600-18699)
+    /// over the data the in-process engine ingested, timed with the servers' client.
+    PromliteHttp,
 }
 
 /// The order `bench` measures the engines in.
@@ -506,9 +524,13 @@ pub struct BenchArgs {
     /// Cluster size preset (`large` is the acceptance size: 5,727 pods, 71,450 series).
     #[arg(long, value_enum, default_value_t = SizeArg::Large)]
     pub size: SizeArg,
-    /// cAdvisor label names of the data; only the workload queries written for them run.
-    #[arg(long, value_enum, default_value_t = LabelStyleArg::Legacy2018)]
-    pub label_style: LabelStyleArg,
+    /// cAdvisor label names of the data; only the workload queries written for them run
+    /// (default `2018` for the classic shape; the churn shape uses `modern` only).
+    #[arg(long, value_enum)]
+    pub label_style: Option<LabelStyleArg>,
+    /// Cluster shape; `--size` sets its scale.
+    #[arg(long, value_enum, default_value_t = ShapeArg::Classic)]
+    pub shape: ShapeArg,
     /// Generator seed (default: the preset's).
     #[arg(long)]
     pub seed: Option<u64>,
