@@ -533,7 +533,8 @@ impl Expr {
         fn selector(a: &VectorSelector, b: &VectorSelector) -> bool {
             a.name == b.name && a.matchers == b.matchers && a.offset == b.offset && a.at == b.at
         }
-        match (self, other) {
+        // The nodes' own fields (what `children` does not cover), then the children pairwise.
+        let own = match (self, other) {
             (Expr::Number(a), Expr::Number(b)) => a == b || (a.is_nan() && b.is_nan()),
             (Expr::String(a), Expr::String(b)) => a == b,
             (Expr::ByteString(a), Expr::ByteString(b)) => a == b,
@@ -542,39 +543,24 @@ impl Expr {
                 a.range == b.range && selector(&a.selector, &b.selector)
             }
             (Expr::Subquery(a), Expr::Subquery(b)) => {
-                a.range == b.range
-                    && a.step == b.step
-                    && a.offset == b.offset
-                    && a.at == b.at
-                    && a.expr.same_as(&b.expr)
+                a.range == b.range && a.step == b.step && a.offset == b.offset && a.at == b.at
             }
-            (Expr::Unary(op_a, a), Expr::Unary(op_b, b)) => op_a == op_b && a.same_as(b),
+            (Expr::Unary(op_a, _), Expr::Unary(op_b, _)) => op_a == op_b,
             (Expr::Binary(a), Expr::Binary(b)) => {
-                a.op == b.op
-                    && a.return_bool == b.return_bool
-                    && a.matching == b.matching
-                    && a.lhs.same_as(&b.lhs)
-                    && a.rhs.same_as(&b.rhs)
+                a.op == b.op && a.return_bool == b.return_bool && a.matching == b.matching
             }
-            (Expr::Paren(a), Expr::Paren(b)) => a.same_as(b),
-            (Expr::Call(a), Expr::Call(b)) => {
-                a.func.name == b.func.name
-                    && a.args.len() == b.args.len()
-                    && a.args.iter().zip(&b.args).all(|(x, y)| x.same_as(y))
-            }
+            (Expr::Paren(_), Expr::Paren(_)) => true,
+            (Expr::Call(a), Expr::Call(b)) => a.func.name == b.func.name,
             (Expr::Aggregate(a), Expr::Aggregate(b)) => {
-                a.op == b.op
-                    && a.grouping == b.grouping
-                    && a.without == b.without
-                    && a.expr.same_as(&b.expr)
-                    && match (&a.param, &b.param) {
-                        (Some(x), Some(y)) => x.same_as(y),
-                        (None, None) => true,
-                        _ => false,
-                    }
+                a.op == b.op && a.grouping == b.grouping && a.without == b.without
             }
             _ => false,
-        }
+        };
+        own && self.children().count() == other.children().count()
+            && self
+                .children()
+                .zip(other.children())
+                .all(|(x, y)| x.same_as(y))
     }
 }
 

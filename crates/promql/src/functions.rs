@@ -96,17 +96,17 @@ impl FunctionSig {
         self.arg_types.iter().position(|t| *t == ValueType::Matrix)
     }
 
-    const fn variadic(mut self, n: i32) -> Self {
+    const fn with_variadic(mut self, n: i32) -> Self {
         self.variadic = n;
         self
     }
 
-    const fn experimental(mut self) -> Self {
+    const fn as_experimental(mut self) -> Self {
         self.experimental = true;
         self
     }
 
-    const fn at_modifier_unsafe(mut self) -> Self {
+    const fn as_at_modifier_unsafe(mut self) -> Self {
         self.at_modifier_unsafe = true;
         self
     }
@@ -158,111 +158,111 @@ static FUNCTIONS: &[FunctionSig] = &[
     sig("cosh", &[V], V, Kind::Math),
     sig("count_over_time", &[M], V, Kind::Range),
     sig("day_of_month", &[V], V, Kind::Time)
-        .variadic(1)
-        .at_modifier_unsafe(),
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
     sig("day_of_week", &[V], V, Kind::Time)
-        .variadic(1)
-        .at_modifier_unsafe(),
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
     sig("day_of_year", &[V], V, Kind::Time)
-        .variadic(1)
-        .at_modifier_unsafe(),
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
     sig("days_in_month", &[V], V, Kind::Time)
-        .variadic(1)
-        .at_modifier_unsafe(),
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
     sig("deg", &[V], V, Kind::Math),
     sig("delta", &[M], V, Kind::Range),
     sig("deriv", &[M], V, Kind::Range),
-    sig("double_exponential_smoothing", &[M, S, S], V, Kind::Range).experimental(),
+    sig("double_exponential_smoothing", &[M, S, S], V, Kind::Range).as_experimental(),
     sig("end", &[], S, Kind::QueryContext)
-        .experimental()
-        .at_modifier_unsafe(),
+        .as_experimental()
+        .as_at_modifier_unsafe(),
     sig("exp", &[V], V, Kind::Math),
-    sig("first_over_time", &[M], V, Kind::Range).experimental(),
+    sig("first_over_time", &[M], V, Kind::Range).as_experimental(),
     sig("floor", &[V], V, Kind::Math),
     sig("histogram_avg", &[V], V, Kind::Histogram),
     sig("histogram_count", &[V], V, Kind::Histogram),
     sig("histogram_fraction", &[S, S, V], V, Kind::Histogram),
     sig("histogram_quantile", &[S, V], V, Kind::Histogram),
     sig("histogram_quantiles", &[V, STR, S, S], V, Kind::Histogram)
-        .variadic(9)
-        .experimental(),
+        .with_variadic(9)
+        .as_experimental(),
     sig("histogram_stddev", &[V], V, Kind::Histogram),
     sig("histogram_stdvar", &[V], V, Kind::Histogram),
     sig("histogram_sum", &[V], V, Kind::Histogram),
     sig("hour", &[V], V, Kind::Time)
-        .variadic(1)
-        .at_modifier_unsafe(),
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
     sig("idelta", &[M], V, Kind::Range),
     sig("increase", &[M], V, Kind::Range),
     sig("info", &[V, V], V, Kind::Info)
-        .variadic(1)
-        .experimental(),
+        .with_variadic(1)
+        .as_experimental(),
     sig("integral", &[M, S], V, Kind::Range)
-        .variadic(1)
-        .experimental(),
+        .with_variadic(1)
+        .as_experimental(),
     sig("irate", &[M], V, Kind::Range),
-    sig("label_join", &[V, STR, STR, STR], V, Kind::Label).variadic(-1),
+    sig("label_join", &[V, STR, STR, STR], V, Kind::Label).with_variadic(-1),
     sig("label_replace", &[V, STR, STR, STR, STR], V, Kind::Label),
     sig("last_over_time", &[M], V, Kind::Range),
     sig("ln", &[V], V, Kind::Math),
     sig("log10", &[V], V, Kind::Math),
     sig("log2", &[V], V, Kind::Math),
-    sig("mad_over_time", &[M], V, Kind::Range).experimental(),
-    sig("max_of", &[S, S], S, Kind::Math).experimental(),
+    sig("mad_over_time", &[M], V, Kind::Range).as_experimental(),
+    sig("max_of", &[S, S], S, Kind::Math).as_experimental(),
     sig("max_over_time", &[M], V, Kind::Range),
-    sig("min_of", &[S, S], S, Kind::Math).experimental(),
+    sig("min_of", &[S, S], S, Kind::Math).as_experimental(),
     sig("min_over_time", &[M], V, Kind::Range),
     sig("minute", &[V], V, Kind::Time)
-        .variadic(1)
-        .at_modifier_unsafe(),
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
     sig("month", &[V], V, Kind::Time)
-        .variadic(1)
-        .at_modifier_unsafe(),
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
     sig("pi", &[], S, Kind::Math),
-    sig("predict_linear", &[M, S], V, Kind::Range).at_modifier_unsafe(),
+    sig("predict_linear", &[M, S], V, Kind::Range).as_at_modifier_unsafe(),
     sig("present_over_time", &[M], V, Kind::Range),
     sig("quantile_over_time", &[S, M], V, Kind::Range),
     sig("rad", &[V], V, Kind::Math),
     sig("range", &[], S, Kind::QueryContext)
-        .experimental()
-        .at_modifier_unsafe(),
+        .as_experimental()
+        .as_at_modifier_unsafe(),
     sig("rate", &[M], V, Kind::Range),
     sig("resets", &[M], V, Kind::Range),
-    sig("round", &[V, S], V, Kind::Math).variadic(1),
+    sig("round", &[V, S], V, Kind::Math).with_variadic(1),
     sig("scalar", &[V], S, Kind::Conversion),
     sig("sgn", &[V], V, Kind::Math),
     sig("sin", &[V], V, Kind::Math),
     sig("sinh", &[V], V, Kind::Math),
     sig("sort", &[V], V, Kind::Sort),
     sig("sort_by_label", &[V, STR], V, Kind::Sort)
-        .variadic(-1)
-        .experimental(),
+        .with_variadic(-1)
+        .as_experimental(),
     sig("sort_by_label_desc", &[V, STR], V, Kind::Sort)
-        .variadic(-1)
-        .experimental(),
+        .with_variadic(-1)
+        .as_experimental(),
     sig("sort_desc", &[V], V, Kind::Sort),
     sig("sqrt", &[V], V, Kind::Math),
     sig("start", &[], S, Kind::QueryContext)
-        .experimental()
-        .at_modifier_unsafe(),
+        .as_experimental()
+        .as_at_modifier_unsafe(),
     sig("stddev_over_time", &[M], V, Kind::Range),
     sig("stdvar_over_time", &[M], V, Kind::Range),
     sig("step", &[], S, Kind::QueryContext)
-        .experimental()
-        .at_modifier_unsafe(),
+        .as_experimental()
+        .as_at_modifier_unsafe(),
     sig("sum_over_time", &[M], V, Kind::Range),
     sig("tan", &[V], V, Kind::Math),
     sig("tanh", &[V], V, Kind::Math),
-    sig("time", &[], S, Kind::Time).at_modifier_unsafe(),
-    sig("timestamp", &[V], V, Kind::Time).at_modifier_unsafe(),
-    sig("ts_of_first_over_time", &[M], V, Kind::Range).experimental(),
-    sig("ts_of_last_over_time", &[M], V, Kind::Range).experimental(),
-    sig("ts_of_max_over_time", &[M], V, Kind::Range).experimental(),
-    sig("ts_of_min_over_time", &[M], V, Kind::Range).experimental(),
+    sig("time", &[], S, Kind::Time).as_at_modifier_unsafe(),
+    sig("timestamp", &[V], V, Kind::Time).as_at_modifier_unsafe(),
+    sig("ts_of_first_over_time", &[M], V, Kind::Range).as_experimental(),
+    sig("ts_of_last_over_time", &[M], V, Kind::Range).as_experimental(),
+    sig("ts_of_max_over_time", &[M], V, Kind::Range).as_experimental(),
+    sig("ts_of_min_over_time", &[M], V, Kind::Range).as_experimental(),
     sig("vector", &[S], V, Kind::Conversion),
     sig("year", &[V], V, Kind::Time)
-        .variadic(1)
-        .at_modifier_unsafe(),
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
 ];
 
 /// Looks up a function by its exact name.

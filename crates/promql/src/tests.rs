@@ -973,3 +973,32 @@ fn walk_mut_changes_every_visited_node() {
     assert_eq!(expr.children().count(), 2);
     assert_eq!(parse("m").expect("parses").children().count(), 0);
 }
+
+#[test]
+fn same_as_tells_trees_apart() {
+    let same = |a: &str, b: &str| {
+        parse(a)
+            .expect("parses")
+            .same_as(&parse(b).expect("parses"))
+    };
+    assert!(same("sum by (a) (rate(m[1m]))", "sum by (a) (rate(m[1m]))"));
+    assert!(same("NaN + abs(x)", "NaN + abs(x)"));
+    for (a, b) in [
+        ("a + b", "a - b"),
+        ("a + b", "a + c"),
+        ("topk(1, a)", "topk(2, a)"),
+        ("sum(a)", "count(a)"),
+        ("sum by (x) (a)", "sum without (x) (a)"),
+        ("round(a)", "round(a, 2)"),
+        ("abs(a)", "ceil(a)"),
+        ("(a)", "a"),
+        ("-a", "+a"),
+        ("a[5m:1m]", "a[5m:2m]"),
+        ("a[5m:1m] offset 1m", "a[5m:1m]"),
+        ("a[1m]", "a[2m]"),
+        ("a @ 10", "a"),
+    ] {
+        assert!(!same(a, b), "{a} vs {b}");
+        assert!(!same(b, a), "{b} vs {a}");
+    }
+}
