@@ -252,6 +252,10 @@ pub struct ParserState {
     family_has_type: bool,
     family_has_samples: bool,
     eof_seen: bool,
+    /// Metadata lines that reached the family switch (whether or not the family changed):
+    /// from the first one on, a parse that started from a fresh state is in step with one
+    /// that started anywhere else, unless the names agree (see `replay::parallel`).
+    switches: u64,
 }
 
 impl ParserState {
@@ -283,6 +287,39 @@ impl ParserState {
     /// True once an OpenMetrics `# EOF` was seen.
     pub fn eof_seen(&self) -> bool {
         self.eof_seen
+    }
+
+    /// The current family's name (empty before the first metadata line).
+    pub(crate) fn family(&self) -> &str {
+        &self.family
+    }
+
+    /// How many metadata lines reached the family switch.
+    pub(crate) fn switches(&self) -> u64 {
+        self.switches
+    }
+
+    /// Marks that a sample of the current family was seen (a parse that began mid-family and
+    /// did not know the family, see `replay::parallel`).
+    pub(crate) fn set_family_has_samples(&mut self) {
+        self.family_has_samples = true;
+    }
+
+    /// The state after a chunk that began from a fresh state and never switched family:
+    /// `self` with the chunk's lines, `# EOF` and matched samples added.
+    pub(crate) fn advance_by(&mut self, chunk: &ParserState) {
+        self.lines += chunk.lines;
+        self.eof_seen |= chunk.eof_seen;
+    }
+
+    /// The state after a chunk parsed from a fresh state that did switch family: the chunk's
+    /// own state, with the line count continued from `self`.
+    pub(crate) fn continue_with(&mut self, chunk: &ParserState) {
+        let lines = self.lines + chunk.lines;
+        let switches = self.switches + chunk.switches;
+        *self = chunk.clone();
+        self.lines = lines;
+        self.switches = switches;
     }
 }
 
@@ -342,6 +379,11 @@ pub struct Parser<'a> {
     /// A warning about the last entry (a HELP text with an invalid escape), for
     /// [`Parser::take_warning`].
     warning: Option<ParseError>,
+    /// Byte range in `src` of the last sample line's series text while `name` and `labels`
+    /// still hold its parse (see the rule in `sample`).
+    prev_series: Option<(usize, usize)>,
+    /// Whether a repeated series text may skip its scan (on unless a test turns it off).
+    series_fast_path: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -370,7 +412,16 @@ impl<'a> Parser<'a> {
             labels: Vec::with_capacity(16),
             n_labels: 0,
             warning: None,
+            prev_series: None,
+            series_fast_path: true,
         }
+    }
+
+    /// Turns off re-using the previous sample's parse for a repeated series text (the plain
+    /// path, for equivalence tests).
+    #[doc(hidden)]
+    pub fn set_series_fast_path(&mut self, on: bool) {
+        self.series_fast_path = on;
     }
 
     /// Takes the warning about the entry returned last, if any: a `# HELP` text with an
@@ -388,6 +439,11 @@ impl<'a> Parser<'a> {
     /// The format being parsed.
     pub fn format(&self) -> Format {
         self.state.format
+    }
+
+    /// The state as of the last entry returned.
+    pub(crate) fn state(&self) -> &ParserState {
+        &self.state
     }
 
     /// Byte offset in the input of the next unparsed line.
@@ -508,6 +564,7 @@ impl<'a> Parser<'a> {
         let line_start = self.pos;
         match self.sample(rest) {
             Ok((after, (value, timestamp_ms, series_start, series_len))) => {
+                self.prev_series = Some((line_start + series_start, series_len));
                 self.pos = self.src.len() - after.len();
                 self.state.lines += 1;
                 let line = self.state.lines;
@@ -536,47 +593,26 @@ impl<'a> Parser<'a> {
     #[inline]
     fn sample(&mut self, line: &'a str) -> PResult<'a, (f64, Option<i64>, usize, usize)> {
         let om = self.state.format == Format::OpenMetrics;
-        self.n_labels = 0;
-        self.name = Cow::Borrowed("");
         // The Prometheus format tolerates leading blanks.
-        let mut rest = if om { line } else { blanks(line) };
-        let series_start = line.len() - rest.len();
-        match rest.as_bytes().first() {
-            Some(b'{') => {}
-            Some(b'"') => {
-                let (r, name) = lex::quoted(rest, &|| "the metric name".to_string())?;
-                if name.is_empty() {
-                    return fail(rest, "the metric name must not be empty");
-                }
-                self.name = name;
-                rest = r;
+        let lead = if om { line } else { blanks(line) };
+        let series_start = line.len() - lead.len();
+        let previous = self
+            .prev_series
+            .take()
+            .and_then(|(start, len)| self.src.get(start..start + len));
+        let (mut rest, series_len) = match previous {
+            // Rule: the series text is scanned left to right and ends at its label set's
+            // closing '}' without looking further, so a line that starts with the previous
+            // sample's series text (ending in '}') parses to the same name and labels (same
+            // offsets), which are still in `self.name` and `self.labels`: skipping the scan
+            // cannot change the entry or an error. Checked by `tests/series_fast_path.rs`.
+            Some(prev)
+                if self.series_fast_path && prev.ends_with('}') && lead.starts_with(prev) =>
+            {
+                (lead.get(prev.len()..).unwrap_or_default(), prev.len())
             }
-            _ => {
-                let (r, name) = lex::metric_name(rest)?;
-                self.name = Cow::Borrowed(name);
-                rest = r;
-            }
-        }
-        let before_blanks = rest;
-        if !om {
-            rest = blanks(rest);
-        }
-        let series_len;
-        if rest.as_bytes().first() == Some(&b'{') {
-            // Label offsets are relative to the series start, like `SampleEntry::series`.
-            let series = line.get(series_start..).unwrap_or_default();
-            rest = self.label_set(series, rest)?;
-            series_len = line.len() - rest.len() - series_start;
-            if self.name.is_empty() {
-                return fail(
-                    series,
-                    "expected metric name (a quoted string) inside the label set",
-                );
-            }
-        } else {
-            rest = before_blanks;
-            series_len = line.len() - rest.len() - series_start;
-        }
+            _ => self.series_text(line, lead, series_start)?,
+        };
         let (value_start, ()) = blanks1(rest, "expected space before the sample value")?;
         let (r, tok) = lex::token(value_start)?;
         let Some(value) = lex::parse_value(tok) else {
@@ -623,6 +659,59 @@ impl<'a> Parser<'a> {
         }
         let (rest, ()) = self.end_of_line(rest, "expected end of line after the sample")?;
         Ok((rest, (value, timestamp_ms, series_start, series_len)))
+    }
+
+    /// Parses the series text (name and label set) of the sample line `line`, which starts at
+    /// `lead` (byte `series_start`): fills `self.name` and `self.labels`; returns the rest of
+    /// the line and the series text's length.
+    #[inline]
+    fn series_text(
+        &mut self,
+        line: &'a str,
+        lead: &'a str,
+        series_start: usize,
+    ) -> PResult<'a, usize> {
+        let om = self.state.format == Format::OpenMetrics;
+        self.n_labels = 0;
+        self.name = Cow::Borrowed("");
+        let mut rest = lead;
+        match rest.as_bytes().first() {
+            Some(b'{') => {}
+            Some(b'"') => {
+                let (r, name) = lex::quoted(rest, &|| "the metric name".to_string())?;
+                if name.is_empty() {
+                    return fail(rest, "the metric name must not be empty");
+                }
+                self.name = name;
+                rest = r;
+            }
+            _ => {
+                let (r, name) = lex::metric_name(rest)?;
+                self.name = Cow::Borrowed(name);
+                rest = r;
+            }
+        }
+        let before_blanks = rest;
+        if !om {
+            rest = blanks(rest);
+        }
+        let series_len;
+        if rest.as_bytes().first() == Some(&b'{') {
+            // Label offsets are relative to the series start, like `SampleEntry::series`.
+            let series = line.get(series_start..).unwrap_or_default();
+            rest = self.label_set(series, rest)?;
+            series_len = line.len() - rest.len() - series_start;
+            if self.name.is_empty() {
+                return fail(
+                    series,
+                    "expected metric name (a quoted string) inside the label set",
+                );
+            }
+        } else {
+            rest = before_blanks;
+            series_len = line.len() - rest.len() - series_start;
+        }
+        Ok((rest, series_len))
     }
 
     /// Parses `{...}` at `rest`, filling `self.labels` (and `self.name` for a lone quoted
@@ -828,41 +917,18 @@ impl<'a> Parser<'a> {
     /// Finds the sample's family type and runs the OpenMetrics per-type checks.
     #[inline]
     fn classify(&mut self) -> Result<MetricType, ParseError> {
-        let st = &mut self.state;
-        let Some(suffix) = self.name.strip_prefix(st.family.as_str()) else {
-            return Ok(MetricType::Unknown);
-        };
-        if st.family.is_empty()
-            || !(suffix.is_empty() || st.family_type.suffixes().contains(&suffix))
-        {
-            return Ok(MetricType::Unknown);
+        let labels = self.labels.get(..self.n_labels).unwrap_or_default();
+        let has_label = |name: &str| labels.iter().any(|p| p.name == name);
+        let (t, matched, checked) = classify_sample(&self.state, &self.name, has_label);
+        if matched {
+            self.state.family_has_samples = true;
         }
-        st.family_has_samples = true;
-        let t = st.family_type;
-        if st.format == Format::OpenMetrics {
-            let needs = match t {
-                MetricType::Histogram | MetricType::GaugeHistogram if suffix == "_bucket" => {
-                    Some("le")
-                }
-                MetricType::Summary if suffix.is_empty() => Some("quantile"),
-                _ => None,
-            };
-            if let Some(label) = needs {
-                if !self
-                    .labels
-                    .iter()
-                    .take(self.n_labels)
-                    .any(|p| p.name == label)
-                {
-                    // The line was already consumed; the error points at its start.
-                    return Err(ParseError {
-                        line: st.lines,
-                        column: 1,
-                        message: format!("{t} sample {:?} without a {label:?} label", self.name),
-                    });
-                }
-            }
-        }
+        checked.map_err(|message| ParseError {
+            // The line was already consumed; the error points at its start.
+            line: self.state.lines,
+            column: 1,
+            message,
+        })?;
         Ok(t)
     }
 
@@ -1014,6 +1080,7 @@ impl<'a> Parser<'a> {
         text: &'a str,
     ) -> Result<(), nom::Err<Fail<'a>>> {
         let st = &mut self.state;
+        st.switches += 1;
         if st.family == name {
             if st.format == Format::OpenMetrics {
                 if st.family_has_samples {
@@ -1038,6 +1105,44 @@ impl<'a> Parser<'a> {
         st.family_has_samples = false;
         Ok(())
     }
+}
+
+/// The type of a sample named `name` in the family of `state`, whether it belongs to the
+/// family (it then counts as the family's sample even when the check fails), and the
+/// OpenMetrics check: a histogram bucket without `le` or a summary quantile without
+/// `quantile` is an error (the message). `has_label` says whether the sample has a label of
+/// that name (empty value or not).
+pub(crate) fn classify_sample(
+    state: &ParserState,
+    name: &str,
+    has_label: impl Fn(&str) -> bool,
+) -> (MetricType, bool, Result<(), String>) {
+    let Some(suffix) = name.strip_prefix(state.family.as_str()) else {
+        return (MetricType::Unknown, false, Ok(()));
+    };
+    if state.family.is_empty()
+        || !(suffix.is_empty() || state.family_type.suffixes().contains(&suffix))
+    {
+        return (MetricType::Unknown, false, Ok(()));
+    }
+    let t = state.family_type;
+    if state.format == Format::OpenMetrics {
+        let needs = match t {
+            MetricType::Histogram | MetricType::GaugeHistogram if suffix == "_bucket" => Some("le"),
+            MetricType::Summary if suffix.is_empty() => Some("quantile"),
+            _ => None,
+        };
+        if let Some(label) = needs {
+            if !has_label(label) {
+                return (
+                    t,
+                    true,
+                    Err(format!("{t} sample {name:?} without a {label:?} label")),
+                );
+            }
+        }
+    }
+    (t, true, Ok(()))
 }
 
 /// Unescapes HELP text: `\\` and `\n`, plus `\"` in OpenMetrics; borrowed if no backslash.

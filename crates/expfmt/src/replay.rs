@@ -40,7 +40,7 @@
 //! whose last line is `# EOF`, is OpenMetrics; anything else is the Prometheus format.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{Read, Seek, SeekFrom};
@@ -53,6 +53,8 @@ use crate::error::{Error, ParseError, Result};
 use crate::metadata::{FamilyMetadata, MetadataTracker};
 use crate::parse::{check_utf8, Format, Parser, ParserState};
 use crate::target::{merge_target_labels, report_labels};
+
+mod parallel;
 
 /// A file of this name inside a scrape directory describes the target (its labels) and is
 /// skipped by directory replay.
@@ -188,6 +190,10 @@ pub struct ReplayOptions<'p> {
     /// The scrape target to attribute samples to (labels, synthetic series); `None` replays
     /// the series exactly as written.
     pub target: Option<ReplayTarget>,
+    /// Parsing threads of [`replay_file_parallel`] (1: parse on the calling thread).
+    pub workers: usize,
+    /// Size of the byte ranges [`replay_file_parallel`] hands to its workers (at least 4 KiB).
+    pub range_size: usize,
 }
 
 impl Default for ReplayOptions<'_> {
@@ -199,6 +205,8 @@ impl Default for ReplayOptions<'_> {
             chunk_size: 1 << 20,
             progress: None,
             target: None,
+            workers: 1,
+            range_size: 4 << 20,
         }
     }
 }
@@ -212,6 +220,8 @@ impl std::fmt::Debug for ReplayOptions<'_> {
             .field("chunk_size", &self.chunk_size)
             .field("progress", &self.progress.is_some())
             .field("target", &self.target)
+            .field("workers", &self.workers)
+            .field("range_size", &self.range_size)
             .finish()
     }
 }
@@ -359,6 +369,25 @@ pub fn replay_file<S: SampleSink>(
     })?;
     replayer.read_stream(path, file, format, None, opts)?;
     replayer.finish()
+}
+
+/// Replays one timestamped file as [`replay_file`] does, with [`ReplayOptions::workers`]
+/// threads parsing byte ranges of [`ReplayOptions::range_size`] while the calling thread
+/// feeds the sink in file order: the sink sees the same calls (samples, metadata, series ids,
+/// the prefix before a bad line), and the statistics and errors are the same, except that
+/// [`SampleSink::commit`] is called once per range rather than per read. With one worker
+/// (or on a platform without positioned reads) this is [`replay_file`].
+pub fn replay_file_parallel<S: SampleSink>(
+    path: &Path,
+    opts: &mut ReplayOptions<'_>,
+    sink: &mut S,
+) -> Result<ReplayStats> {
+    if opts.workers <= 1 || !cfg!(unix) {
+        return replay_file(path, opts, sink);
+    }
+    let format = detect_format(path, opts.format)?;
+    let (workers, range_size) = (opts.workers, opts.range_size);
+    parallel::replay_file_parallel(path, format, workers, range_size, opts, sink)
 }
 
 /// Replays a stream (e.g. stdin) of timestamped samples; `name` labels error messages.
@@ -514,6 +543,8 @@ struct Replayer<'s, S> {
     by_labels: HashMap<u64, u32, BuildHasherDefault<U64Hasher>>,
     by_labels_collisions: HashMap<Labels, u32, Xxh3DefaultBuilder>,
     series: Vec<ReplaySeries>,
+    /// Every distinct label name and value of `series`, shared (see `share_strings`).
+    strings: HashSet<std::sync::Arc<str>, Xxh3DefaultBuilder>,
     /// Per series id: 1 + index of the last scrape that appended it without an explicit
     /// timestamp (0 = never).
     last_seen: Vec<u64>,
@@ -543,6 +574,7 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             by_labels: HashMap::default(),
             by_labels_collisions: HashMap::default(),
             series: Vec::new(),
+            strings: HashSet::default(),
             last_seen: Vec::new(),
             previous: Vec::new(),
             current: Vec::new(),
@@ -703,7 +735,12 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
                     if let Err(error) = outcome {
                         let e = match error {
                             Rejected::Line(e) => e,
-                            Rejected::Fatal(e) => return Err(e),
+                            Rejected::Fatal(e) => {
+                                // Keep what was accepted before (a refused sample is not in
+                                // the batch); the sink's own error is the one to report.
+                                let _ = self.sink.commit();
+                                return Err(e);
+                            }
                         };
                         self.line_error(path, e, opts)?;
                     }
@@ -785,19 +822,11 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
         if scrape_time.is_some() {
             self.scrape_samples += 1;
         }
-        let (t, tracked) =
-            match (explicit, scrape_time) {
-                (Some(t), _) => (t, false),
-                (None, Some(t)) => (t, true),
-                (None, None) => return Err(Rejected::Line(ParseError {
-                    line: sample.line,
-                    column: 1,
-                    message:
-                        "sample has no timestamp (single-file replay needs timestamped samples; \
-                              replay a directory of scrapes to use scrape times)"
-                            .into(),
-                })),
-            };
+        let (t, tracked) = match (explicit, scrape_time) {
+            (Some(t), _) => (t, false),
+            (None, Some(t)) => (t, true),
+            (None, None) => return Err(Rejected::Line(missing_timestamp(sample.line))),
+        };
         let id = self.series_id(sample).map_err(Rejected::Line)?;
         let idx = id as usize;
         if tracked {
@@ -855,6 +884,29 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
         Ok(id)
     }
 
+    /// True if the series text `text` was seen before (its labels built, its escape warned).
+    fn text_known(&self, text: &str) -> bool {
+        match self.by_text.get(&xxh3_64(text.as_bytes())) {
+            Some((known, _)) if **known == *text => true,
+            Some(_) => self.by_text_collisions.contains_key(text),
+            None => false,
+        }
+    }
+
+    /// Records that the series text `text` is the series `id` (as [`Self::series_id`] does).
+    fn remember_text(&mut self, text: &str, id: u32) {
+        let hash = xxh3_64(text.as_bytes());
+        match self.by_text.entry(hash) {
+            Entry::Occupied(slot) if *slot.get().0 != *text => {
+                self.by_text_collisions.insert(text.into(), id);
+            }
+            Entry::Occupied(_) => {}
+            Entry::Vacant(slot) => {
+                slot.insert((text.into(), id));
+            }
+        }
+    }
+
     /// The id of the distinct label set `labels`, registering it on first sight; the flag
     /// says whether it was new.
     fn intern(&mut self, labels: Labels) -> Result<(u32, bool), String> {
@@ -876,6 +928,7 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             None => {
                 let id = u32::try_from(self.series.len())
                     .map_err(|_| "more than 2^32 distinct series".to_string())?;
+                let labels = self.share_strings(&labels);
                 match self.by_labels.entry(hash) {
                     Entry::Occupied(_) => {
                         self.by_labels_collisions.insert(labels.clone(), id);
@@ -890,6 +943,27 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             }
         };
         Ok(id)
+    }
+
+    /// `labels` rebuilt from this replay's shared strings: label names and values repeat
+    /// across series (a container's `id` and `name` appear in every cAdvisor family), so the
+    /// series kept for the whole replay share one allocation per distinct string.
+    fn share_strings(&mut self, labels: &Labels) -> Labels {
+        let mut share = |text: &std::sync::Arc<str>| match self.strings.get(&**text) {
+            Some(known) => known.clone(),
+            None => {
+                self.strings.insert(text.clone());
+                text.clone()
+            }
+        };
+        let shared: Vec<promlite_model::Label> = labels
+            .iter()
+            .map(|l| promlite_model::Label {
+                name: share(&l.name),
+                value: share(&l.value),
+            })
+            .collect();
+        Labels::from_sorted_vec(shared)
     }
 
     /// Appends the synthetic scrape series of the scrape at `t` (see [`ReplayTarget`]).
@@ -950,6 +1024,17 @@ enum Rejected {
     Line(ParseError),
     /// The replay cannot go on (sink failure).
     Fatal(Error),
+}
+
+/// The error for a sample without a timestamp in single-file replay.
+fn missing_timestamp(line: u64) -> ParseError {
+    ParseError {
+        line,
+        column: 1,
+        message: "sample has no timestamp (single-file replay needs timestamped samples; \
+                  replay a directory of scrapes to use scrape times)"
+            .into(),
+    }
 }
 
 fn internal(message: &str) -> Error {

@@ -1,5 +1,22 @@
-//! Replay of exposition files and scrape directories into a [`Db`]: the expfmt replayer
-//! feeding a storage appender, then a flush so the data is durable in block form.
+//! Replay of exposition files and scrape directories into a [`Db`].
+//!
+//! Two paths give the same stored samples:
+//!
+//! * **Bulk** (a single timestamped file replayed with [`ReplayOptions::flush`], into a
+//!   database whose head holds no samples: what `promlite replay FILE` does): the samples go
+//!   straight into level-1 blocks through [`promlite_storage::BulkWriter`], without the head
+//!   and the WAL, in any order and over any time span (per series and aligned block range
+//!   they must be in time order, as the head and `promtool tsdb create-blocks-from` require).
+//!   Memory is bounded by the writer's budget
+//!   ([`promlite_storage::BulkWriter::DEFAULT_BUDGET_BYTES`]) plus the reader's series cache.
+//! * **Head** (directories of scrapes, replays without a flush, or a head that already holds
+//!   samples): the expfmt replayer feeds a storage appender (WAL, head), samples older than the
+//!   head accepts are backfilled into blocks, and a flush at the end makes everything durable
+//!   in block form.
+//!
+//! Both keep the prefix before a bad line (strict mode commits it durably, then fails with the
+//! positioned error), count lenient skips and storage refusals the same way, and store the
+//! metric metadata of the HELP/TYPE/UNIT lines.
 
 use std::cell::Cell;
 use std::path::Path;
@@ -13,6 +30,9 @@ use promlite_model::Timestamp;
 use promlite_storage::SeriesRef;
 
 use crate::{Db, Result};
+
+/// Parse threads of the bulk path at most (beside the thread feeding the writer).
+const MAX_PARSE_WORKERS: usize = 4;
 
 /// What to replay.
 #[derive(Debug, Clone, Copy)]
@@ -100,9 +120,7 @@ struct DbSink<'c> {
     storage: &'c promlite_storage::Db,
     refs: Vec<Option<SeriesRef>>,
     lenient: bool,
-    rejected: u64,
-    rejected_by_reason: std::collections::BTreeMap<String, u64>,
-    rejected_stale_markers: u64,
+    refusals: Refusals,
     appended: &'c Cell<u64>,
 }
 
@@ -149,30 +167,7 @@ impl SampleSink for DbSink<'_> {
                 self.appended.set(self.appended.get() + 1);
                 Ok(())
             }
-            Err(
-                err @ (promlite_storage::Error::OutOfOrder { .. }
-                | promlite_storage::Error::DuplicateTimestamp { .. }
-                | promlite_storage::Error::OutOfBounds { .. }),
-            ) if self.lenient => {
-                if promlite_model::is_stale_nan(v) {
-                    self.rejected_stale_markers += 1;
-                    return Ok(());
-                }
-                let reason = match err {
-                    promlite_storage::Error::OutOfOrder { .. } => "out of order",
-                    promlite_storage::Error::DuplicateTimestamp { .. } => {
-                        "duplicate timestamp with another value"
-                    }
-                    _ => "out of bounds",
-                };
-                *self
-                    .rejected_by_reason
-                    .entry(reason.to_string())
-                    .or_insert(0) += 1;
-                self.rejected += 1;
-                Ok(())
-            }
-            Err(err) => Err(err),
+            Err(err) => self.refusals.absorb(self.lenient, v, err),
         }
     }
 
@@ -182,6 +177,77 @@ impl SampleSink for DbSink<'_> {
 
     fn metadata(&mut self, name: &str, metadata: &FamilyMetadata) -> Result<(), Self::Error> {
         self.appender
+            .set_metadata(name, crate::metadata::to_storage(metadata));
+        Ok(())
+    }
+}
+
+/// How a sink counts what storage refused in lenient mode.
+#[derive(Default)]
+struct Refusals {
+    rejected: u64,
+    rejected_by_reason: std::collections::BTreeMap<String, u64>,
+    rejected_stale_markers: u64,
+}
+
+impl Refusals {
+    /// Counts a refusal that lenient mode skips; other errors are returned.
+    fn absorb(
+        &mut self,
+        lenient: bool,
+        v: f64,
+        err: promlite_storage::Error,
+    ) -> Result<(), promlite_storage::Error> {
+        let reason = match err {
+            promlite_storage::Error::OutOfOrder { .. } if lenient => "out of order",
+            promlite_storage::Error::DuplicateTimestamp { .. } if lenient => {
+                "duplicate timestamp with another value"
+            }
+            promlite_storage::Error::OutOfBounds { .. } if lenient => "out of bounds",
+            other => return Err(other),
+        };
+        if promlite_model::is_stale_nan(v) {
+            self.rejected_stale_markers += 1;
+            return Ok(());
+        }
+        *self
+            .rejected_by_reason
+            .entry(reason.to_string())
+            .or_insert(0) += 1;
+        self.rejected += 1;
+        Ok(())
+    }
+}
+
+/// Feeds replayed samples into a [`promlite_storage::BulkWriter`] (the bulk path).
+struct BulkSink<'c> {
+    writer: promlite_storage::BulkWriter,
+    lenient: bool,
+    refusals: Refusals,
+    appended: &'c Cell<u64>,
+}
+
+impl SampleSink for BulkSink<'_> {
+    type Error = promlite_storage::Error;
+
+    fn append(&mut self, series: &ReplaySeries, t: Timestamp, v: f64) -> Result<(), Self::Error> {
+        match self.writer.append(series.id, &series.labels, t, v) {
+            Ok(()) => {
+                self.appended.set(self.appended.get() + 1);
+                Ok(())
+            }
+            Err(err) => self.refusals.absorb(self.lenient, v, err),
+        }
+    }
+
+    /// Nothing to do per batch: the blocks are written (and made durable) when the replay
+    /// ends, including when it ends with an error, so the prefix before a bad line is kept.
+    fn commit(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn metadata(&mut self, name: &str, metadata: &FamilyMetadata) -> Result<(), Self::Error> {
+        self.writer
             .set_metadata(name, crate::metadata::to_storage(metadata));
         Ok(())
     }
@@ -204,7 +270,9 @@ impl Db {
         )
     }
 
-    /// Replays `source` with `options` (lenient parsing, progress reporting, flushing).
+    /// Replays `source` with `options` (lenient parsing, progress reporting, flushing). A
+    /// single file replayed with `flush` into a database whose head holds no samples takes the
+    /// bulk path (see the module docs); everything else goes through the head.
     pub fn replay(
         &self,
         source: ReplaySource<'_>,
@@ -212,17 +280,6 @@ impl Db {
     ) -> Result<ReplayStats> {
         let appended = Cell::new(0u64);
         let storage = self.storage();
-        let mut sink = DbSink {
-            appender: self.appender_raw(),
-            backfill: storage.backfiller(),
-            storage,
-            refs: Vec::new(),
-            lenient: options.lenient,
-            rejected: 0,
-            rejected_by_reason: Default::default(),
-            rejected_stale_markers: 0,
-            appended: &appended,
-        };
         let mut user_progress = options.progress.take();
         let mut reader_options = promlite_expfmt::replay::ReplayOptions {
             lenient: options.lenient,
@@ -238,6 +295,30 @@ impl Db {
             target: options.target.take(),
             ..promlite_expfmt::replay::ReplayOptions::default()
         };
+        if let ReplaySource::File(path) = source {
+            if options.flush && self.bulk_applies() {
+                // Two parse workers beside this thread, which feeds the bulk writer.
+                reader_options.workers = std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .clamp(1, MAX_PARSE_WORKERS);
+                let sink = BulkSink {
+                    writer: storage.bulk_writer()?,
+                    lenient: options.lenient,
+                    refusals: Refusals::default(),
+                    appended: &appended,
+                };
+                return replay_file_bulk(path, &mut reader_options, sink);
+            }
+        }
+        let mut sink = DbSink {
+            appender: self.appender_raw(),
+            backfill: storage.backfiller(),
+            storage,
+            refs: Vec::new(),
+            lenient: options.lenient,
+            refusals: Refusals::default(),
+            appended: &appended,
+        };
         let input = match source {
             ReplaySource::File(path) => {
                 promlite_expfmt::replay::replay_file(path, &mut reader_options, &mut sink)?
@@ -247,20 +328,53 @@ impl Db {
             }
         };
         drop(reader_options);
-        let rejected_samples = sink.rejected;
-        let rejected_by_reason = std::mem::take(&mut sink.rejected_by_reason);
-        let rejected_stale_markers = sink.rejected_stale_markers;
+        let refusals = std::mem::take(&mut sink.refusals);
         sink.appender.commit()?;
         let backfilled = sink.backfill.commit()?;
         drop(sink);
         let blocks_written = if options.flush { self.flush()? } else { 0 };
         Ok(ReplayStats {
             input,
-            rejected_samples,
-            rejected_by_reason,
-            rejected_stale_markers,
+            rejected_samples: refusals.rejected,
+            rejected_by_reason: refusals.rejected_by_reason,
+            rejected_stale_markers: refusals.rejected_stale_markers,
             blocks_written,
             backfilled_samples: backfilled.samples,
         })
     }
+
+    /// True if a replay that ends in a flush may write blocks directly: a writable database
+    /// with a data directory whose head holds no samples (so no head sample can fall inside
+    /// the blocks' span; see `promlite_storage::bulk`).
+    fn bulk_applies(&self) -> bool {
+        let storage = self.storage();
+        if self.is_read_only() || storage.dir().is_none() {
+            return false;
+        }
+        let (min_t, max_t) = storage.head().read().time_range();
+        min_t > max_t
+    }
+}
+
+/// The bulk path of [`Db::replay`]: on an input error the blocks holding everything before it
+/// are still written and made durable, then the error is returned.
+fn replay_file_bulk(
+    path: &Path,
+    reader_options: &mut promlite_expfmt::replay::ReplayOptions<'_>,
+    mut sink: BulkSink<'_>,
+) -> Result<ReplayStats> {
+    let input = promlite_expfmt::replay::replay_file_parallel(path, reader_options, &mut sink);
+    let BulkSink {
+        writer, refusals, ..
+    } = sink;
+    let written = writer.finish()?;
+    let input = input?;
+    Ok(ReplayStats {
+        input,
+        rejected_samples: refusals.rejected,
+        rejected_by_reason: refusals.rejected_by_reason,
+        rejected_stale_markers: refusals.rejected_stale_markers,
+        blocks_written: written.blocks,
+        backfilled_samples: 0,
+    })
 }

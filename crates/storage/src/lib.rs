@@ -29,6 +29,7 @@
 
 pub mod backfill;
 pub mod block;
+pub mod bulk;
 pub mod bytes;
 pub mod check;
 pub mod compact;
@@ -45,6 +46,7 @@ pub mod readonly;
 pub mod wal;
 
 pub use backfill::{BackfillStats, Backfiller};
+pub use bulk::{BulkStats, BulkWriter};
 pub use db::{Db, Options, DEFAULT_BLOCK_RANGE};
 pub use error::{ChecksumMismatch, Error, Result};
 pub use head::append::{Appender, ApplyStats};

@@ -46,8 +46,9 @@ fn scrape_times(args: &ReplayArgs) -> anyhow::Result<ScrapeTimes> {
     }
 }
 
-/// Replays every input, then flushes once (a flush makes older samples out of bounds, so
-/// inputs may overlap in time only before it).
+/// Replays every input, then flushes once. A file is flushed right after its replay (while
+/// the head is empty that is the bulk path, which writes blocks directly); samples older than
+/// the head accepts after a flush are backfilled into blocks of their own.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let times = scrape_times(args)?;
     for input in &args.inputs {
@@ -71,6 +72,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let (mut done_bytes, mut done_samples) = (0u64, 0u64);
     let (mut n_samples, mut n_stale, mut n_series) = (0u64, 0u64, 0u64);
     let mut summary = Summary::default();
+    let mut blocks = 0usize;
     for input in &args.inputs {
         let source = if input.is_dir() {
             ReplaySource::Dir(input, times)
@@ -82,7 +84,9 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         let target = args.target.target_for(input)?;
         let options = ReplayOptions {
             lenient: args.lenient,
-            flush: false,
+            // A file replayed into an empty head is written straight into durable blocks (the
+            // bulk path); otherwise this flush compacts the head, as the final one would.
+            flush: !input.is_dir(),
             progress: Some(Box::new(move |p: promlite::ReplayProgress| {
                 bar_ref.update(base_bytes + p.bytes, base_samples + p.samples)
             })),
@@ -108,10 +112,11 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         n_samples += stored_samples;
         n_stale += stored_stale;
         n_series += stats.input.series;
+        blocks += stats.blocks_written;
         summary.add(&stats);
     }
     bar.update(done_bytes, done_samples);
-    let blocks = db
+    blocks += db
         .flush()
         .context("compacting the replayed data into blocks")?;
     db.sync().context("syncing the write-ahead log")?;

@@ -211,33 +211,42 @@ pub(crate) fn encode_chunks(
             end = start + 1;
         }
         let group = samples.get(start..end).unwrap_or(&[]);
-        let mut alt = XorEncoder::with_limits(u16::MAX, usize::MAX).float_only();
-        for &(t, v) in group {
-            let _ = alt.append(t, v);
-        }
-        let mut data =
-            if alt.num_samples() == enc.num_samples() && alt.bytes().len() < enc.bytes().len() {
-                alt.finish()
-            } else {
-                enc.finish()
-            };
-        // The group is strictly increasing and has 1..=u16::MAX samples, so packing succeeds;
-        // were it to fail, the XOR chunk is kept.
-        if let Ok(packed) = encode_packed(group) {
-            if packed.len() < data.len() {
-                data = packed;
-            }
-        }
-        if let (Some(first), Some(last)) = (group.first(), group.last()) {
-            out.push(ChunkMeta {
-                min_time: first.0,
-                max_time: last.0,
-                data: SharedBytes::from_vec(data),
-            });
+        if let Some(chunk) = seal_chunk(enc, group) {
+            out.push(chunk);
         }
         start = end;
     }
     out
+}
+
+/// The chunk of `group` (strictly increasing, 1..=u16::MAX samples), of which `enc` holds the
+/// default-mode XOR encoding: the smallest of that, the XOR-float encoding and the packed one
+/// (see [`encode_chunks`], which cuts groups as an appending caller does: where `enc` reports
+/// full or refuses a sample).
+pub(crate) fn seal_chunk(enc: XorEncoder, group: &[(i64, f64)]) -> Option<ChunkMeta> {
+    let mut alt = XorEncoder::with_limits(u16::MAX, usize::MAX).float_only();
+    for &(t, v) in group {
+        let _ = alt.append(t, v);
+    }
+    let mut data =
+        if alt.num_samples() == enc.num_samples() && alt.bytes().len() < enc.bytes().len() {
+            alt.finish()
+        } else {
+            enc.finish()
+        };
+    // The group is strictly increasing and has 1..=u16::MAX samples, so packing succeeds;
+    // were it to fail, the XOR chunk is kept.
+    if let Ok(packed) = encode_packed(group) {
+        if packed.len() < data.len() {
+            data = packed;
+        }
+    }
+    let (first, last) = (group.first()?, group.last()?);
+    Some(ChunkMeta {
+        min_time: first.0,
+        max_time: last.0,
+        data: SharedBytes::from_vec(data),
+    })
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use promlite_model::Timestamp;
 use serde::{Deserialize, Serialize};
 
-pub(crate) use merge::encode_chunks;
+pub(crate) use merge::{encode_chunks, seal_chunk};
 pub(crate) use mmap::map_file;
 
 pub use merge::{compact, CompactOptions};
