@@ -2,7 +2,8 @@
 //! keyed by its spec, and reused by later runs (generation and ingest take minutes at the
 //! acceptance size).
 //!
-//! Layout of `<work_dir>/<size>-<style>-<spec hash>/`: `data.om` (the OpenMetrics text),
+//! Layout of `<work_dir>/<size>-<style>-<spec hash>/` (`<size>-<shape>-<style>-<spec hash>/` for
+//! a shape other than classic): `data.om` (the OpenMetrics text),
 //! `dataset.json` (written last: its presence means `data.om` is complete), and one directory
 //! per engine (`prometheus/`, `victoria-metrics/`, `promlite/`) with that engine's ingested copy.
 
@@ -11,7 +12,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use promlite_cluster::{Cluster, ClusterSpec, LabelStyle, Size};
+use promlite_cluster::{Cluster, ClusterSpec, LabelStyle, Shape, Size};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{io_err, Error, Result};
@@ -55,8 +56,24 @@ impl Dataset {
     }
 }
 
-/// The spec for a preset name and label style (`legacy`/`modern`).
+/// The spec for a preset name and label style (`legacy`/`modern`) in the classic shape.
 pub fn spec_for(size: &str, style: &str, seed: Option<u64>) -> Result<ClusterSpec> {
+    shaped_spec_for(size, "classic", style, seed)
+}
+
+/// The spec for a preset name in a shape (`classic`/`churn`, see `promlite_cluster::Shape`)
+/// and label style (`legacy`/`modern`; the churn shape takes `modern` only).
+pub fn shaped_spec_for(
+    size: &str,
+    shape: &str,
+    style: &str,
+    seed: Option<u64>,
+) -> Result<ClusterSpec> {
+    let shape = Shape::parse(shape).ok_or_else(|| {
+        Error::Options(format!(
+            "unknown shape {shape:?} (expected classic or churn)"
+        ))
+    })?;
     let preset = Size::parse(size).ok_or_else(|| {
         Error::Options(format!(
             "unknown size {size:?} (expected tiny, small, medium, large or huge)"
@@ -71,9 +88,14 @@ pub fn spec_for(size: &str, style: &str, seed: Option<u64>) -> Result<ClusterSpe
             )))
         }
     };
+    if shape == Shape::Churn && label_style != LabelStyle::Modern {
+        return Err(Error::Options(
+            "the churn shape uses modern label names (style modern)".into(),
+        ));
+    }
     let mut spec = ClusterSpec {
         label_style,
-        ..ClusterSpec::preset(preset)
+        ..ClusterSpec::shaped(preset, shape)
     };
     if let Some(seed) = seed {
         spec.seed = seed;
@@ -85,8 +107,12 @@ pub fn spec_for(size: &str, style: &str, seed: Option<u64>) -> Result<ClusterSpe
 /// generator's version, so changing any field (or the generator's defaults or value model)
 /// gets a fresh directory.
 pub fn dir_name(size: &str, style: &str, spec: &ClusterSpec) -> String {
+    let shape = match spec.shape {
+        Shape::Classic => String::new(),
+        other => format!("{}-", other.as_str()),
+    };
     format!(
-        "{size}-{style}-{:016x}",
+        "{size}-{shape}{style}-{:016x}",
         fnv1a(format!("{spec:?} v{}", promlite_cluster::GENERATOR_VERSION).as_bytes())
     )
 }
@@ -187,6 +213,20 @@ mod tests {
             spec_for("tiny", "modern", None).unwrap().label_style,
             LabelStyle::Modern
         );
+        assert!(matches!(
+            shaped_spec_for("tiny", "churn", "legacy", None),
+            Err(Error::Options(_))
+        ));
+        assert!(matches!(
+            shaped_spec_for("tiny", "round", "modern", None),
+            Err(Error::Options(_))
+        ));
+        let churn = shaped_spec_for("large", "churn", "modern", Some(3)).unwrap();
+        assert_eq!(
+            (churn.shape, churn.seed, churn.interval_ms),
+            (Shape::Churn, 3, 30_000)
+        );
+        assert!(dir_name("large", "modern", &churn).starts_with("large-churn-modern-"));
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub mod prometheus;
 pub mod promjson;
 #[cfg(feature = "promlite")]
 pub mod promlite_engine;
+pub mod promlite_http;
 pub mod report;
 pub mod victoria;
 pub mod workload;
@@ -50,6 +51,7 @@ use answer::{compare, QueryResult, Verdict};
 use measure::{Job, Outcome, Role, Runs};
 use prepare::SetupLog;
 use prometheus::PrometheusConfig;
+use promlite_http::PromliteHttpConfig;
 use victoria::VictoriaConfig;
 
 /// Which engines to run.
@@ -57,6 +59,8 @@ use victoria::VictoriaConfig;
 pub struct EngineSet {
     /// promlite, in process.
     pub promlite: bool,
+    /// promlite over HTTP: `promlite serve --read-only` on loopback over the same data.
+    pub promlite_http: bool,
     /// Prometheus (the oracle for answer checks).
     pub prometheus: bool,
     /// VictoriaMetrics single-node.
@@ -67,6 +71,7 @@ impl Default for EngineSet {
     fn default() -> Self {
         Self {
             promlite: true,
+            promlite_http: true,
             prometheus: true,
             victoria: true,
         }
@@ -83,6 +88,9 @@ pub struct BenchOptions {
     /// `pod_name`/`container_name`, default) or `modern` (`pod`/`container`). Only the workload
     /// queries written for this style run.
     pub style: String,
+    /// Cluster shape (`classic`, default, or `churn`: see `promlite_cluster::Shape`); `size`
+    /// sets its scale. The churn shape takes `style` `modern` only.
+    pub shape: String,
     /// Generator seed; `None` keeps the preset's.
     pub seed: Option<u64>,
     /// Where generated data and each engine's ingested copy live. Reused across runs: a data set
@@ -113,6 +121,8 @@ pub struct BenchOptions {
     pub prometheus: PrometheusConfig,
     /// VictoriaMetrics binary and limits.
     pub victoria: VictoriaConfig,
+    /// The `promlite` binary that `promlite-http` serves with, and its limits.
+    pub promlite_http: PromliteHttpConfig,
     /// promlite's workload-join fast path (on by default).
     pub fast_path: bool,
     /// Relative tolerance when comparing values with Prometheus's. Default 1e-9.
@@ -128,6 +138,7 @@ impl Default for BenchOptions {
         Self {
             size: "large".into(),
             style: "legacy".into(),
+            shape: "classic".into(),
             seed: None,
             work_dir: "target/promlite-bench".into(),
             workload_dir: "testdata/workload".into(),
@@ -141,6 +152,7 @@ impl Default for BenchOptions {
             order: Order::default(),
             prometheus: PrometheusConfig::default(),
             victoria: VictoriaConfig::default(),
+            promlite_http: PromliteHttpConfig::default(),
             fast_path: true,
             rel_tolerance: 1e-9,
             json_out: None,
@@ -203,14 +215,15 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
             opts.style, opts.queries
         )));
     }
-    let spec = dataset::spec_for(&opts.size, &opts.style, opts.seed)?;
+    let spec = dataset::shaped_spec_for(&opts.size, &opts.shape, &opts.style, opts.seed)?;
     let times = times(&spec, opts.step_ms)?;
     std::fs::create_dir_all(&opts.work_dir).map_err(error::io_err(&opts.work_dir))?;
 
     writeln!(
         out,
-        "# generating {} cluster ({} labels) under {}",
+        "# generating {} {} cluster ({} labels) under {}",
         opts.size,
+        opts.shape,
         opts.style,
         opts.work_dir.display()
     )?;
@@ -272,6 +285,7 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
     let report = BenchReport {
         setup: Setup {
             size: opts.size.clone(),
+            shape: opts.shape.clone(),
             style: opts.style.clone(),
             nodes: data.stats.nodes,
             pods: data.stats.pods,
@@ -339,8 +353,9 @@ fn build_rows(jobs: &[Job<'_>], measured: &[(Role, Vec<Outcome>)], rel_tol: f64)
         .map(|(job_idx, job)| {
             let reference = outcome(Role::Prometheus, job_idx);
             let pl = outcome(Role::Promlite, job_idx);
+            let pl_http = outcome(Role::PromliteHttp, job_idx);
             let vm = outcome(Role::Victoria, job_idx);
-            let (series, error) = match reference.or(pl).or(vm) {
+            let (series, error) = match reference.or(pl).or(pl_http).or(vm) {
                 Some(o) => (Some(o.answer.n_series()), is_error(o)),
                 None => (None, false),
             };
@@ -357,6 +372,8 @@ fn build_rows(jobs: &[Job<'_>], measured: &[(Role, Vec<Outcome>)], rel_tol: f64)
                 prometheus: reference.map(|o| o.measurement.clone()),
                 promlite_check: check(pl),
                 promlite: pl.map(|o| o.measurement.clone()),
+                promlite_http_check: check(pl_http),
+                promlite_http: pl_http.map(|o| o.measurement.clone()),
                 victoria_check: check(vm),
                 victoria: vm.map(|o| o.measurement.clone()),
             }

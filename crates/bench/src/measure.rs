@@ -70,11 +70,18 @@ pub(crate) enum Role {
     Prometheus,
     Victoria,
     Promlite,
+    /// After `Promlite`, whose ingest it serves.
+    PromliteHttp,
 }
 
 impl Role {
     /// Every role, in preparation order.
-    pub(crate) const ALL: [Role; 3] = [Role::Prometheus, Role::Victoria, Role::Promlite];
+    pub(crate) const ALL: [Role; 4] = [
+        Role::Prometheus,
+        Role::Victoria,
+        Role::Promlite,
+        Role::PromliteHttp,
+    ];
 }
 
 /// One query version to run.

@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::measure::{Role, Running};
 use crate::prometheus::{self, Prometheus};
+use crate::promlite_http::PromliteHttp;
 use crate::report::IngestLine;
 use crate::victoria::Victoria;
 use crate::BenchOptions;
@@ -16,6 +17,7 @@ use crate::BenchOptions;
 pub(crate) enum Prepared {
     Prometheus(Prometheus),
     Victoria(Victoria),
+    PromliteHttp(PromliteHttp),
     #[cfg(feature = "promlite")]
     Promlite(crate::promlite_engine::Promlite),
 }
@@ -25,6 +27,7 @@ impl Running for Prepared {
         match self {
             Prepared::Prometheus(_) => Role::Prometheus,
             Prepared::Victoria(_) => Role::Victoria,
+            Prepared::PromliteHttp(_) => Role::PromliteHttp,
             #[cfg(feature = "promlite")]
             Prepared::Promlite(_) => Role::Promlite,
         }
@@ -34,6 +37,7 @@ impl Running for Prepared {
         match self {
             Prepared::Prometheus(server) => server,
             Prepared::Victoria(server) => server,
+            Prepared::PromliteHttp(server) => server,
             #[cfg(feature = "promlite")]
             Prepared::Promlite(engine) => engine,
         }
@@ -43,6 +47,7 @@ impl Running for Prepared {
         match self {
             Prepared::Prometheus(server) => server.stop(),
             Prepared::Victoria(server) => server.stop(),
+            Prepared::PromliteHttp(server) => server.stop(),
             // In process: closing is dropping.
             #[cfg(feature = "promlite")]
             Prepared::Promlite(_) => Ok(()),
@@ -84,7 +89,11 @@ pub(crate) fn prepare(
         Role::Promlite if opts.engines.promlite => log
             .notes
             .push("promlite skipped: built without the `promlite` feature".into()),
-        Role::Prometheus | Role::Victoria | Role::Promlite => {}
+        Role::PromliteHttp if opts.engines.promlite_http => match opts.promlite_http.missing() {
+            Some(why) => log.notes.push(format!("promlite-http skipped: {why}")),
+            None => return prepare_promlite_http(opts, data, log, out),
+        },
+        Role::Prometheus | Role::Victoria | Role::Promlite | Role::PromliteHttp => {}
     }
     Ok(None)
 }
@@ -148,6 +157,49 @@ fn prepare_victoria(
     server.stop()?;
     let (server, _ready) = Victoria::start(&opts.victoria, &dir, &data.dir)?;
     Ok(Prepared::Victoria(server))
+}
+
+/// Starts `promlite serve --read-only` over promlite's data directory, ingesting it first
+/// (in this process, then closing it) when the in-process engine did not run. Without the
+/// `promlite` feature an uningested directory skips the engine with a note.
+fn prepare_promlite_http(
+    opts: &BenchOptions,
+    data: &Dataset,
+    log: &mut SetupLog,
+    out: &mut dyn Write,
+) -> Result<Option<Prepared>> {
+    let dir = data.engine_dir("promlite");
+    #[cfg(feature = "promlite")]
+    if !crate::promlite_engine::is_ingested(&dir) {
+        writeln!(out, "# promlite-http: ingesting first")?;
+        let (engine, stats) =
+            crate::promlite_engine::Promlite::open_or_ingest(&dir, &data.spec, opts.fast_path)?;
+        drop(engine);
+        log.ingest.push(IngestLine {
+            engine: "promlite".into(),
+            step: format!("appender ({} samples) + flush into blocks", stats.samples),
+            seconds: stats.elapsed.as_secs_f64(),
+            reused: stats.elapsed.is_zero(),
+        });
+    }
+    #[cfg(not(feature = "promlite"))]
+    if !dir.is_dir() {
+        log.notes.push(format!(
+            "promlite-http skipped: {} holds no ingested data (built without the `promlite` feature)",
+            dir.display()
+        ));
+        return Ok(None);
+    }
+    writeln!(out, "# promlite-http: starting promlite serve --read-only")?;
+    let (server, ready) =
+        PromliteHttp::start(&opts.promlite_http, &dir, &data.dir, opts.fast_path)?;
+    log.ingest.push(IngestLine {
+        engine: "promlite-http".into(),
+        step: "serve --read-only start-up until /-/ready".into(),
+        seconds: ready.as_secs_f64(),
+        reused: false,
+    });
+    Ok(Some(Prepared::PromliteHttp(server)))
 }
 
 /// Opens promlite's data directory, ingesting the cluster first unless a finished ingest is there.

@@ -15,6 +15,11 @@ use crate::promjson::ServerTimings;
 /// Marker written into the data directory once ingestion and the flush into blocks finished.
 const INGEST_DONE: &str = "promlite-bench-ingest.done";
 
+/// True when `dir` holds a finished ingest (what [`Promlite::open_or_ingest`] reuses).
+pub fn is_ingested(dir: &Path) -> bool {
+    dir.join(INGEST_DONE).is_file()
+}
+
 /// promlite, in this process.
 pub struct Promlite {
     db: Db,

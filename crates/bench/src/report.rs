@@ -110,14 +110,18 @@ pub struct Row {
     pub series: Option<usize>,
     /// Whether the reference answer was an error (for example many-to-many matching).
     pub error: bool,
-    /// promlite's timings.
+    /// promlite's timings (in process).
     pub promlite: Option<Measurement>,
+    /// promlite's timings over HTTP (`promlite serve`, the same client as the other servers).
+    pub promlite_http: Option<Measurement>,
     /// Prometheus's timings (wall and server-side).
     pub prometheus: Option<Measurement>,
     /// VictoriaMetrics' timings.
     pub victoria: Option<Measurement>,
     /// promlite's answer against Prometheus's.
     pub promlite_check: Check,
+    /// promlite-http's answer against Prometheus's.
+    pub promlite_http_check: Check,
     /// VictoriaMetrics' answer against Prometheus's (reported, never fatal).
     pub victoria_check: Check,
 }
@@ -148,6 +152,22 @@ impl Row {
             self.promlite.as_ref(),
         )
     }
+
+    /// Prometheus wall time / promlite-http wall time (both over HTTP).
+    pub fn prometheus_http_ratio(&self) -> Option<f64> {
+        ratio(
+            self.prometheus.as_ref().map(|m| m.median_ms),
+            self.promlite_http.as_ref(),
+        )
+    }
+
+    /// VictoriaMetrics wall time / promlite-http wall time (both over HTTP).
+    pub fn victoria_http_ratio(&self) -> Option<f64> {
+        ratio(
+            self.victoria.as_ref().map(|m| m.median_ms),
+            self.promlite_http.as_ref(),
+        )
+    }
 }
 
 fn ratio(other: Option<f64>, promlite: Option<&Measurement>) -> Option<f64> {
@@ -174,6 +194,8 @@ pub struct IngestLine {
 pub struct Setup {
     /// Cluster preset name.
     pub size: String,
+    /// Cluster shape (`classic` or `churn`).
+    pub shape: String,
     /// Label style of the data and queries.
     pub style: String,
     /// Nodes, pods, series, samples of the data.
@@ -218,7 +240,10 @@ impl BenchReport {
     pub fn promlite_mismatches(&self) -> Vec<String> {
         self.rows
             .iter()
-            .filter(|r| matches!(r.promlite_check, Check::Differs(_)))
+            .filter(|r| {
+                matches!(r.promlite_check, Check::Differs(_))
+                    || matches!(r.promlite_http_check, Check::Differs(_))
+            })
             .map(|r| format!("{} ({})", r.query, r.kind.as_str()))
             .collect()
     }
@@ -229,13 +254,17 @@ impl BenchReport {
             "kind",
             "series",
             "promlite ms",
+            "pl-http ms",
             "prom wall ms",
             "prom eval ms",
             "VM ms",
             "prom/pl",
             "prom eval/pl",
             "VM/pl",
+            "prom/http",
+            "VM/http",
             "pl check",
+            "http check",
             "VM check",
         ]
         .iter()
@@ -255,6 +284,7 @@ impl BenchReport {
                 row.series.map_or_else(|| "-".into(), |n| n.to_string())
             },
             ms(row.promlite.as_ref().map(|m| m.median_ms)),
+            ms(row.promlite_http.as_ref().map(|m| m.median_ms)),
             ms(row.prometheus.as_ref().map(|m| m.median_ms)),
             ms(row
                 .prometheus
@@ -264,7 +294,10 @@ impl BenchReport {
             x(row.prometheus_ratio()),
             x(row.prometheus_eval_ratio()),
             x(row.victoria_ratio()),
+            x(row.prometheus_http_ratio()),
+            x(row.victoria_http_ratio()),
             row.promlite_check.cell().to_string(),
+            row.promlite_http_check.cell().to_string(),
             row.victoria_check.cell().to_string(),
         ]
     }
@@ -276,8 +309,8 @@ impl BenchReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{bullet}data: preset {} ({} labels), {} nodes, {} pods, {} series, {} samples, {}..{} ms",
-            s.size, s.style, s.nodes, s.pods, s.series, s.samples, s.data_range_ms.0, s.data_range_ms.1
+            "{bullet}data: preset {}, shape {} ({} labels), {} nodes, {} pods, {} series, {} samples, {}..{} ms",
+            s.size, s.shape, s.style, s.nodes, s.pods, s.series, s.samples, s.data_range_ms.0, s.data_range_ms.1
         );
         let _ = writeln!(
             out,
@@ -316,6 +349,16 @@ impl BenchReport {
                 let _ = writeln!(
                     out,
                     "{bullet}MISMATCH promlite {} ({}): {why}",
+                    row.query,
+                    row.kind.as_str()
+                );
+            }
+        }
+        for row in &self.rows {
+            if let Check::Differs(why) = &row.promlite_http_check {
+                let _ = writeln!(
+                    out,
+                    "{bullet}MISMATCH promlite-http {} ({}): {why}",
                     row.query,
                     row.kind.as_str()
                 );
@@ -434,6 +477,7 @@ mod tests {
         BenchReport {
             setup: Setup {
                 size: "tiny".into(),
+                shape: "classic".into(),
                 style: "legacy".into(),
                 nodes: 2,
                 pods: 15,
@@ -465,9 +509,11 @@ mod tests {
             series: Some(12),
             error: false,
             promlite: Some(measurement(pl)),
+            promlite_http: None,
             prometheus: prom,
             victoria: None,
             promlite_check: check,
+            promlite_http_check: Check::NotRun,
             victoria_check: Check::NotRun,
         }
     }
@@ -562,7 +608,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            lines[2].starts_with("| owner_join | range | 12 | 100 | 250 | - | - | 2.5x |"),
+            lines[2].starts_with("| owner_join | range | 12 | 100 | - | 250 | - | - | 2.5x |"),
             "{}",
             lines[2]
         );
@@ -572,6 +618,29 @@ mod tests {
         assert!(md.contains("- order: interleaved ("), "{md}");
         assert_eq!(json["rows"][0]["promlite_check"]["status"], "same");
         assert_eq!(json["rows"][0]["prometheus"]["median_ms"], 250.0);
+    }
+
+    #[test]
+    fn http_figures_have_their_own_ratios_and_checks() {
+        let mut r = row("owner_join", &[10], Some(measurement(&[400])), Check::Same);
+        r.victoria = Some(measurement(&[100]));
+        r.promlite_http = Some(measurement(&[20]));
+        r.promlite_http_check = Check::Differs("value".into());
+        assert_eq!(r.prometheus_http_ratio(), Some(20.0));
+        assert_eq!(r.victoria_http_ratio(), Some(5.0));
+        assert_eq!(r.prometheus_ratio(), Some(40.0));
+        let report = report(vec![r]);
+        assert_eq!(
+            report.promlite_mismatches(),
+            vec!["owner_join (range)".to_string()]
+        );
+        let table = report.to_table();
+        assert!(
+            table.contains("MISMATCH promlite-http owner_join (range): value"),
+            "{table}"
+        );
+        let line = table.lines().nth(1).unwrap();
+        assert!(line.contains("20.0x") && line.contains("5.0x"), "{line}");
     }
 
     #[test]

@@ -122,6 +122,35 @@ pub struct RunIndexArgs {
     pub no_value_runs: bool,
 }
 
+/// PromQL extensions beyond Prometheus's language, each off by default.
+#[derive(Debug, Args)]
+pub struct ExtensionArgs {
+    /// Turn on a PromQL extension (repeatable). `kube-pod-workload`: the selector
+    /// `kube_pod_workload{namespace, pod, workload, workload_type}` answers each pod's workload
+    /// as kubernetes-mixin's `namespace_workload_pod:kube_pod_owner:relabel` rules resolve it
+    /// (docs/extensions/kube_pod_workload.md). Queries that do not name it answer as they
+    /// would without the flag.
+    #[arg(long = "enable-extension", value_name = "NAME", value_enum)]
+    pub enable_extension: Vec<ExtensionName>,
+}
+
+/// The names `--enable-extension` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExtensionName {
+    /// `kube_pod_workload`: pod → workload resolution (ReplicaSet → Deployment, DaemonSet,
+    /// StatefulSet, Job → CronJob, bare and static pods).
+    KubePodWorkload,
+}
+
+impl ExtensionName {
+    /// The engine's extension.
+    pub fn extension(self) -> promlite::Extension {
+        match self {
+            ExtensionName::KubePodWorkload => promlite::Extension::KubePodWorkload,
+        }
+    }
+}
+
 /// `promlite replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -182,6 +211,8 @@ pub struct QueryArgs {
     pub no_fast_path: bool,
     #[command(flatten)]
     pub runs: RunIndexArgs,
+    #[command(flatten)]
+    pub extensions: ExtensionArgs,
     /// The PromQL expression.
     #[arg(value_name = "EXPR")]
     pub expr: String,
@@ -217,6 +248,8 @@ pub struct QueryRangeArgs {
     pub no_fast_path: bool,
     #[command(flatten)]
     pub runs: RunIndexArgs,
+    #[command(flatten)]
+    pub extensions: ExtensionArgs,
     /// The PromQL expression.
     #[arg(value_name = "EXPR")]
     pub expr: String,
@@ -336,6 +369,17 @@ pub enum LabelStyleArg {
     Legacy2018,
 }
 
+/// The character of a generated cluster (`promlite_cluster::Shape`), combined with `--size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShapeArg {
+    /// The presets as they always were: seed 000's cluster, 15 s scrapes.
+    Classic,
+    /// kube-prometheus-style target labels, modern label names, 30 s scrapes, three
+    /// kube-state-metrics replicas, pod churn (evictions, scale-downs and -ups, adoptions,
+    /// CronJob runs), pod-level cgroups, other namespaces; about 5,800 pods at `--size large`.
+    Churn,
+}
+
 /// Output layout of `gen-cluster`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ClusterFormat {
@@ -355,9 +399,13 @@ pub struct GenClusterArgs {
     /// Random seed; equal seeds give identical output.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// cAdvisor label names.
-    #[arg(long, value_enum, default_value_t = LabelStyleArg::Legacy2018)]
-    pub label_style: LabelStyleArg,
+    /// cAdvisor label names (default `2018` for the classic shape; the churn shape uses
+    /// `modern` only).
+    #[arg(long, value_enum)]
+    pub label_style: Option<LabelStyleArg>,
+    /// Cluster shape; `--size` sets its scale.
+    #[arg(long, value_enum, default_value_t = ShapeArg::Classic)]
+    pub shape: ShapeArg,
     /// Output layout.
     #[arg(long, value_enum, default_value_t = ClusterFormat::Openmetrics)]
     pub format: ClusterFormat,
@@ -390,6 +438,8 @@ pub struct ServeArgs {
     pub no_fast_path: bool,
     #[command(flatten)]
     pub runs: RunIndexArgs,
+    #[command(flatten)]
+    pub extensions: ExtensionArgs,
     /// Serve the directory read-only, beside a writer (another `serve`, a `replay`): no lock,
     /// nothing written; queries see what the writer made durable, checked for changes at most
     /// every --refresh-interval. The import endpoint is not mounted.
@@ -448,6 +498,9 @@ pub enum BenchEngine {
     Prometheus,
     /// VictoriaMetrics single-node.
     Victoria,
+    /// promlite over HTTP: this binary's `serve --read-only` on 127.0.0.1 (ports 18600-18699)
+    /// over the data the in-process engine ingested, timed with the servers' client.
+    PromliteHttp,
 }
 
 /// The order `bench` measures the engines in.
@@ -471,9 +524,13 @@ pub struct BenchArgs {
     /// Cluster size preset (`large` is the acceptance size: 5,727 pods, 71,450 series).
     #[arg(long, value_enum, default_value_t = SizeArg::Large)]
     pub size: SizeArg,
-    /// cAdvisor label names of the data; only the workload queries written for them run.
-    #[arg(long, value_enum, default_value_t = LabelStyleArg::Legacy2018)]
-    pub label_style: LabelStyleArg,
+    /// cAdvisor label names of the data; only the workload queries written for them run
+    /// (default `2018` for the classic shape; the churn shape uses `modern` only).
+    #[arg(long, value_enum)]
+    pub label_style: Option<LabelStyleArg>,
+    /// Cluster shape; `--size` sets its scale.
+    #[arg(long, value_enum, default_value_t = ShapeArg::Classic)]
+    pub shape: ShapeArg,
     /// Generator seed (default: the preset's).
     #[arg(long)]
     pub seed: Option<u64>,

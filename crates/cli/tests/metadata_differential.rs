@@ -19,7 +19,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use promlite_testkit::{free_port, oracle_binary, wait_http_ok, ChildGuard};
+use promlite_testkit::{free_port, oracle_binary, spawn_prometheus, wait_http_ok, ChildGuard};
 use serde_json::Value as Json;
 
 const TEST: &str = "metadata differential against Prometheus 2.42";
@@ -249,21 +249,8 @@ fn metadata_matches_prometheus() {
     )
     .unwrap();
 
-    let prom_port = free_port();
-    let prom_addr: SocketAddr = format!("127.0.0.1:{prom_port}").parse().unwrap();
-    let _prometheus = ChildGuard::new(
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", prom_config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("prom").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
-    );
+    let prometheus = spawn_prometheus(&prometheus, &prom_config, &dir.path().join("prom"), &[]);
+    let prom_addr = prometheus.addr;
     let lite_port = free_port();
     let lite_addr: SocketAddr = format!("127.0.0.1:{lite_port}").parse().unwrap();
     let data_dir = dir.path().join("lite");

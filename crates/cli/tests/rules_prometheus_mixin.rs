@@ -19,14 +19,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::{path, promlite_ok, secs};
 use promlite::{Labels, Value};
-use promlite_testkit::{free_port, oracle_binary, wait_http_ok, ChildGuard};
+use promlite_testkit::{oracle_binary, spawn_prometheus, wait_http_ok};
 
 const RULES: &str = "testdata/rules/workload/mixin.rules.yml";
 const RULE_FILE_NAME: &str = "mixin.rules.yml";
@@ -224,18 +223,8 @@ fn backfill_equals_prometheus_rule_evaluation() {
 
     let config = work.join("prometheus.yml");
     std::fs::write(&config, "global:\n  scrape_interval: 1h\n").unwrap();
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let _prometheus = ChildGuard::new(
-        Command::new(&prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", prom_data.display()))
-            .arg(format!("--web.listen-address={addr}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
-    );
+    let prometheus = spawn_prometheus(&prometheus, &config, &prom_data, &[]);
+    let addr = prometheus.addr;
     assert!(
         wait_http_ok(addr, "/-/ready", Duration::from_secs(120)),
         "prometheus did not become ready"

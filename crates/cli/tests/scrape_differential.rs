@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use promlite_testkit::{free_port, oracle_binary, wait_http_ok, ChildGuard};
+use promlite_testkit::{free_port, oracle_binary, spawn_prometheus, wait_http_ok, ChildGuard};
 use serde_json::Value as Json;
 
 const TEST: &str = "scrape differential against Prometheus 2.42";
@@ -313,21 +313,8 @@ fn promlite_scrape_matches_prometheus() {
     let config_path = dir.path().join("scrape.yml");
     std::fs::write(&config_path, config(exporter_port, closed_port)).unwrap();
 
-    let prom_port = free_port();
-    let prom_addr: SocketAddr = format!("127.0.0.1:{prom_port}").parse().unwrap();
-    let _prometheus = ChildGuard::new(
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("prom").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
-    );
+    let prometheus = spawn_prometheus(&prometheus, &config_path, &dir.path().join("prom"), &[]);
+    let prom_addr = prometheus.addr;
     let data_dir = dir.path().join("lite");
     let mut lite = ChildGuard::new(
         Command::new(env!("CARGO_BIN_EXE_promlite"))

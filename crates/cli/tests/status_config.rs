@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use promlite_testkit::{free_port, oracle_binary, wait_http_ok, workspace_root, ChildGuard};
+use promlite_testkit::{
+    free_port, oracle_binary, spawn_prometheus, wait_http_ok, workspace_root, ChildGuard,
+};
 
 const TEST: &str = "status_config::status_config_matches_prometheus";
 
@@ -33,20 +35,8 @@ fn status_config_matches_prometheus() {
     };
     let fixture = workspace_root().join("testdata/scrape/config.yml");
     let dir = tempfile::tempdir().unwrap();
-    let prom_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let _prometheus = ChildGuard::new(
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", fixture.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("prom").display()
-            ))
-            .arg(format!("--web.listen-address={prom_addr}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
-    );
+    let prometheus = spawn_prometheus(&prometheus, &fixture, &dir.path().join("prom"), &[]);
+    let prom_addr = prometheus.addr;
     let lite_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let _lite = ChildGuard::new(
         Command::new(env!("CARGO_BIN_EXE_promlite"))

@@ -1,7 +1,7 @@
 //! `gen`: writes a synthetic cluster as OpenMetrics or a scrape directory (used by scripts/).
 //!
 //! Usage: `cargo run -p promlite-cluster --example gen -- [--preset tiny|small|medium|large|huge]
-//! [--style legacy|modern] [--seed N] [--start-ms MS] [--duration-ms MS] [--interval-ms MS]
+//! [--style legacy|modern] [--shape classic|churn] [--seed N] [--start-ms MS] [--duration-ms MS] [--interval-ms MS]
 //! (--stats | --stream | --openmetrics FILE | --scrape-dir DIR)`. `-` as FILE writes to stdout.
 //! Counts and timings go to stderr; `--stats` only builds the cluster and prints the counts;
 //! `--stream` runs every sample through `Cluster::for_each_sample` and writes nothing.
@@ -10,7 +10,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use promlite_cluster::{Cluster, ClusterSpec, LabelStyle, Size};
+use promlite_cluster::{Cluster, ClusterSpec, LabelStyle, Shape, Size};
 
 fn main() -> ExitCode {
     match run() {
@@ -25,6 +25,7 @@ fn main() -> ExitCode {
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut spec = ClusterSpec::preset(Size::Small);
+    let mut size = Size::Small;
     let mut openmetrics: Option<String> = None;
     let mut scrape_dir: Option<String> = None;
     let mut stats_only = false;
@@ -42,10 +43,19 @@ fn run() -> Result<(), String> {
             "--preset" => {
                 let v = value()?;
                 let keep = (spec.label_style, spec.seed);
-                spec = ClusterSpec::preset(
-                    Size::parse(&v).ok_or_else(|| format!("unknown preset {v}"))?,
-                );
-                (spec.label_style, spec.seed) = keep;
+                size = Size::parse(&v).ok_or_else(|| format!("unknown preset {v}"))?;
+                spec = ClusterSpec::shaped(size, spec.shape);
+                if spec.shape == Shape::Classic {
+                    spec.label_style = keep.0;
+                }
+                spec.seed = keep.1;
+            }
+            "--shape" => {
+                let v = value()?;
+                let shape = Shape::parse(&v).ok_or_else(|| format!("unknown shape {v}"))?;
+                let seed = spec.seed;
+                spec = ClusterSpec::shaped(size, shape);
+                spec.seed = seed;
             }
             "--style" => {
                 let v = value()?;

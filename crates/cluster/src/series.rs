@@ -12,8 +12,8 @@ use promlite_model::{Label, Labels, METRIC_NAME};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::spec::{ClusterSpec, LabelStyle};
-use crate::topology::{OwnerKind, Span, Topology};
+use crate::spec::{ClusterSpec, LabelStyle, Shape};
+use crate::topology::{Node, OwnerKind, Span, Topology};
 
 /// The metric families a cluster exports, in OpenMetrics output order (sorted by name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -291,6 +291,18 @@ fn node_cgroups(style: LabelStyle) -> [(&'static str, f64, f64); 7] {
     }
 }
 
+/// The churn shape's kubelet/cAdvisor target labels of a node (kube-prometheus's ServiceMonitor).
+fn kubelet_labels<'a>(node: &'a Node, instance: Option<&'a String>) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("endpoint", "https-metrics"),
+        ("instance", instance.map_or("", String::as_str)),
+        ("kubernetes_io_hostname", node.name.as_str()),
+        ("metrics_path", "/metrics/cadvisor"),
+        ("node", node.name.as_str()),
+        ("service", "kubelet"),
+    ]
+}
+
 /// Builds every series of the topology, sorted by labels (so by family), with series that share
 /// a label set merged (a StatefulSet pod recreated under its name keeps its legacy
 /// `kube_pod_owner` series).
@@ -304,21 +316,31 @@ pub(crate) fn build(spec: &ClusterSpec, topo: &Topology) -> Vec<SeriesDef> {
     let n = spec.n_scrapes();
     let full = Span { start: 0, end: n };
     let job = "kubernetes-nodes-cadvisor";
+    let churn = spec.shape == Shape::Churn;
+    // The churn shape's kubelet target labels: `instance` is the kubelet's address.
+    let kubelet_instances: Vec<String> = topo
+        .nodes
+        .iter()
+        .map(|n| format!("{}:10250", n.host_ip))
+        .collect();
 
     let mut node_cores = Vec::with_capacity(topo.nodes.len());
     for (idx, node) in topo.nodes.iter().enumerate() {
         let cores = 1.0 + (mix(spec.seed ^ 0x6e6f6465 ^ idx as u64) % 12) as f64;
         node_cores.push(cores);
         for (id, share, mem) in node_cgroups(style) {
-            let mut base = vec![
-                ("beta_kubernetes_io_arch", "amd64"),
-                ("beta_kubernetes_io_os", "linux"),
-                ("id", id),
-                ("instance", node.name.as_str()),
-                ("job", job),
-                ("kubernetes_io_hostname", node.name.as_str()),
-            ];
-            if node.fluentd_ready {
+            let mut base = if churn {
+                kubelet_labels(node, kubelet_instances.get(idx))
+            } else {
+                vec![
+                    ("beta_kubernetes_io_arch", "amd64"),
+                    ("beta_kubernetes_io_os", "linux"),
+                    ("instance", node.name.as_str()),
+                    ("kubernetes_io_hostname", node.name.as_str()),
+                ]
+            };
+            base.extend_from_slice(&[("id", id), ("job", job)]);
+            if node.fluentd_ready && !churn {
                 base.push(("beta_kubernetes_io_fluentd_ds_ready", "true"));
             }
             let mut cpu = base.clone();
@@ -348,6 +370,41 @@ pub(crate) fn build(spec: &ClusterSpec, topo: &Topology) -> Vec<SeriesDef> {
         let Some(node) = topo.nodes.get(pod.node) else {
             continue;
         };
+        if churn {
+            // The pod-level cgroup: no container, no image; it outlives container restarts.
+            let id = format!(
+                "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice",
+                pod.uid.replace('-', "_")
+            );
+            let mut base = kubelet_labels(node, kubelet_instances.get(pod.node));
+            base.extend_from_slice(&[
+                ("id", id.as_str()),
+                ("job", job),
+                ("namespace", pod.namespace.as_str()),
+                ("pod", pod.name.as_str()),
+            ]);
+            let cores: f64 = pod.containers.iter().map(|c| c.cpu_cores).sum::<f64>() * 1.02;
+            let memory: f64 = pod.containers.iter().map(|c| c.memory_bytes).sum();
+            let mut cpu = base.clone();
+            cpu.push(("cpu", "total"));
+            b.push(
+                Family::ContainerCpu,
+                &cpu,
+                vec![pod.running],
+                vec![],
+                ValueModel::Counter {
+                    cores,
+                    initial: cores * pod.uptime_s,
+                },
+            );
+            b.push(
+                Family::ContainerMemory,
+                &base,
+                vec![pod.running],
+                vec![],
+                ValueModel::Gauge { base: memory },
+            );
+        }
         for c in &pod.containers {
             let name = format!(
                 "k8s_{}_{}_{}_{}_0",
@@ -361,20 +418,26 @@ pub(crate) fn build(spec: &ClusterSpec, topo: &Topology) -> Vec<SeriesDef> {
                     c.runtime_id
                 ),
             };
-            let mut base = vec![
-                ("beta_kubernetes_io_arch", "amd64"),
-                ("beta_kubernetes_io_os", "linux"),
+            let mut base = if churn {
+                kubelet_labels(node, kubelet_instances.get(pod.node))
+            } else {
+                vec![
+                    ("beta_kubernetes_io_arch", "amd64"),
+                    ("beta_kubernetes_io_os", "linux"),
+                    ("instance", node.name.as_str()),
+                    ("kubernetes_io_hostname", node.name.as_str()),
+                ]
+            };
+            base.extend_from_slice(&[
                 (style.container_label(), c.name.as_str()),
                 ("id", id.as_str()),
                 ("image", c.image.as_str()),
-                ("instance", node.name.as_str()),
                 ("job", job),
-                ("kubernetes_io_hostname", node.name.as_str()),
                 ("name", name.as_str()),
                 ("namespace", pod.namespace.as_str()),
                 (style.pod_label(), pod.name.as_str()),
-            ];
-            if node.fluentd_ready {
+            ]);
+            if node.fluentd_ready && !churn {
                 base.push(("beta_kubernetes_io_fluentd_ds_ready", "true"));
             }
             let mut cpu = base.clone();
@@ -403,8 +466,26 @@ pub(crate) fn build(spec: &ClusterSpec, topo: &Topology) -> Vec<SeriesDef> {
         }
     }
 
-    for instance in &topo.ksm_instances {
+    for (replica, instance) in topo.ksm_instances.iter().enumerate() {
+        // Churn: every second replica's watch lags, so it reports a deleted object one scrape
+        // longer than the others (replicas disagree near deletions).
+        let lag = u32::from(churn && replica % 2 == 1);
+        let seen = |span: Span| Span {
+            start: span.start,
+            end: if span.end < n {
+                (span.end + lag).min(n)
+            } else {
+                span.end
+            },
+        };
         let target: Vec<(&str, &str)> = match style {
+            _ if churn => vec![
+                ("container", "kube-state-metrics"),
+                ("endpoint", "http"),
+                ("instance", instance.as_str()),
+                ("job", "kube-state-metrics"),
+                ("service", "kube-state-metrics"),
+            ],
             LabelStyle::Legacy2018 => vec![
                 ("app", "prometheus"),
                 ("chart", "prometheus-7.0.0"),
@@ -440,10 +521,42 @@ pub(crate) fn build(spec: &ClusterSpec, topo: &Topology) -> Vec<SeriesDef> {
             if style == LabelStyle::Modern {
                 owner.push(("uid", pod.uid.as_str()));
             }
+            let adopted = pod
+                .adopted_at
+                .filter(|k| pod.object.start < *k && *k < pod.object.end);
+            let owned_span = match adopted {
+                Some(k) => {
+                    // Before the adoption the pod has no owner.
+                    let mut orphan = target.clone();
+                    orphan.extend_from_slice(&[
+                        ("namespace", pod.namespace.as_str()),
+                        ("pod", pod.name.as_str()),
+                        ("owner_kind", "<none>"),
+                        ("owner_name", "<none>"),
+                        ("owner_is_controller", "<none>"),
+                        ("uid", pod.uid.as_str()),
+                    ]);
+                    b.push(
+                        Family::KubePodOwner,
+                        &orphan,
+                        vec![Span {
+                            start: pod.object.start,
+                            end: k,
+                        }],
+                        vec![],
+                        ValueModel::Constant(1.0),
+                    );
+                    Span {
+                        start: k,
+                        end: pod.object.end,
+                    }
+                }
+                None => pod.object,
+            };
             b.push(
                 Family::KubePodOwner,
                 &owner,
-                vec![pod.object],
+                vec![seen(owned_span)],
                 vec![],
                 ValueModel::Constant(1.0),
             );
@@ -458,10 +571,17 @@ pub(crate) fn build(spec: &ClusterSpec, topo: &Topology) -> Vec<SeriesDef> {
                 ("created_by_name", pod.owner_name.as_str()),
                 ("uid", pod.uid.as_str()),
             ]);
+            if churn {
+                let host_network = pod.pod_ip == node.host_ip;
+                info.push(("host_network", if host_network { "true" } else { "false" }));
+                if pod.owner_kind == OwnerKind::DaemonSet || pod.namespace == "kube-system" {
+                    info.push(("priority_class", "system-node-critical"));
+                }
+            }
             b.push(
                 Family::KubePodInfo,
                 &info,
-                vec![pod.object],
+                vec![seen(pod.object)],
                 vec![],
                 ValueModel::Constant(1.0),
             );
@@ -478,7 +598,7 @@ pub(crate) fn build(spec: &ClusterSpec, topo: &Topology) -> Vec<SeriesDef> {
             b.push(
                 Family::KubeReplicasetOwner,
                 &labels,
-                vec![rs.object],
+                vec![seen(rs.object)],
                 vec![],
                 ValueModel::Constant(1.0),
             );

@@ -38,6 +38,49 @@ impl LabelStyle {
     }
 }
 
+/// The character of a generated cluster, independent of its [`Size`]: which label names and
+/// target labels its series carry, how often it is scraped, how its pods come and go.
+/// [`ClusterSpec::shaped`] combines a shape with a size preset; the shape keeps the size's
+/// scale (nodes, roughly the pod count) and changes everything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Shape {
+    /// The presets as they always were (seed 000's cluster): the label style chosen by the
+    /// spec, 15 s scrapes, two kube-state-metrics replicas that agree, the pause container
+    /// `POD` as a container, pods replaced only by the occasional rollout. Its output bytes are
+    /// frozen (`tests/preset_bytes.rs`).
+    #[default]
+    Classic,
+    /// A kube-prometheus-style cluster the workload-join fast path was not written for: today's
+    /// label names (`pod`, `container`), 30 s scrapes, kubelet/cAdvisor and kube-state-metrics
+    /// target labels (`endpoint`, `service`, `metrics_path`, `node`, `instance` as
+    /// `<ip>:<port>`, no `beta_kubernetes_io_*`), a pod-level cgroup series per pod (no
+    /// `container`, no `image`) instead of the pause container, three kube-state-metrics
+    /// replicas of which one sees deletions a scrape late, other namespaces and a workload mix
+    /// with more StatefulSets, CronJob runs every 10 minutes, and churn: most Deployments roll
+    /// out, pods are evicted and replaced under new names, scaled down and up, and a few start
+    /// orphaned and are adopted by their ReplicaSet (their owner changes).
+    Churn,
+}
+
+impl Shape {
+    /// Parses `classic` or `churn`.
+    pub fn parse(text: &str) -> Option<Shape> {
+        match text {
+            "classic" => Some(Shape::Classic),
+            "churn" => Some(Shape::Churn),
+            _ => None,
+        }
+    }
+
+    /// The name [`Shape::parse`] reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shape::Classic => "classic",
+            Shape::Churn => "churn",
+        }
+    }
+}
+
 /// Named cluster sizes. Series and sample counts are measured in the crate's tests and listed in
 /// the crate docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -131,6 +174,10 @@ pub struct ClusterSpec {
     /// Prometheus would. Text outputs never carry markers (OpenMetrics cannot express them and
     /// `promtool` backfills without them), so leave this off to match a backfilled Prometheus.
     pub stale_markers: bool,
+    /// The cluster's character (target labels, churn, cgroups); [`Shape::Classic`] for the
+    /// presets. Set it through [`ClusterSpec::shaped`], which also sets the fields the shape
+    /// implies (label style, interval, replicas, counts).
+    pub shape: Shape,
 }
 
 impl ClusterSpec {
@@ -156,6 +203,7 @@ impl ClusterSpec {
             interval_ms: 15_000,
             label_style: LabelStyle::Legacy2018,
             stale_markers: false,
+            shape: Shape::Classic,
         };
         match size {
             Size::Tiny => base,
@@ -223,6 +271,39 @@ impl ClusterSpec {
         }
     }
 
+    /// A size preset in the given shape. [`Shape::Classic`] is [`ClusterSpec::preset`]. For
+    /// [`Shape::Churn`] the preset's node count and time range stay; the label style becomes
+    /// [`LabelStyle::Modern`], scrapes every 30 s, three kube-state-metrics replicas, and the
+    /// namespace and workload counts change (fewer namespaces holding more Deployments and
+    /// StatefulSets, up to six containers per pod) so that, churn included, the pod count stays
+    /// near the preset's (about 5,000 for [`Size::Large`]).
+    pub fn shaped(size: Size, shape: Shape) -> ClusterSpec {
+        let preset = ClusterSpec::preset(size);
+        match shape {
+            Shape::Classic => preset,
+            Shape::Churn => ClusterSpec {
+                app_namespaces: (preset.app_namespaces * 2).div_ceil(3),
+                deployments_per_namespace: preset.deployments_per_namespace + 2,
+                replicas_min: 1,
+                replicas_max: preset.replicas_max.min(8),
+                statefulsets_per_namespace: preset.statefulsets_per_namespace + 1,
+                jobs_per_namespace: preset.jobs_per_namespace.min(1),
+                max_containers_per_pod: 6,
+                rollout_fraction: if preset.rollout_fraction > 0.0 {
+                    0.6
+                } else {
+                    0.0
+                },
+                restart_probability: preset.restart_probability * 2.0,
+                ksm_replicas: 3,
+                interval_ms: 30_000,
+                label_style: LabelStyle::Modern,
+                shape: Shape::Churn,
+                ..preset
+            },
+        }
+    }
+
     /// Number of scrapes in the range.
     pub fn n_scrapes(&self) -> u32 {
         u32::try_from(self.duration_ms.checked_div(self.interval_ms).unwrap_or(0))
@@ -263,6 +344,9 @@ impl ClusterSpec {
         }
         if self.replicas_max > 1000 {
             return fail("replicas_max must be at most 1000");
+        }
+        if self.shape == Shape::Churn && self.label_style != LabelStyle::Modern {
+            return fail("the churn shape uses modern label names (pod, container)");
         }
         if self.ksm_replicas == 0 {
             return fail("ksm_replicas must be at least 1");

@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::spec::{ClusterSpec, LabelStyle};
+use crate::spec::{ClusterSpec, LabelStyle, Shape};
 
 /// A half-open span `[start, end)` of scrape indices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -115,7 +115,8 @@ pub struct Pod {
     pub owner_kind: OwnerKind,
     /// Owner name (`<none>` when there is no owner).
     pub owner_name: String,
-    /// Containers, the pause container first.
+    /// Containers: the pause container first in the classic shape; the churn shape has none
+    /// (its cAdvisor reports a pod-level cgroup instead).
     pub containers: Vec<Container>,
     /// Scrapes during which the pod object exists (kube-state-metrics series).
     pub object: Span,
@@ -124,6 +125,9 @@ pub struct Pod {
     /// How long the pod had been running at the first scrape of the range, in seconds (0 for
     /// pods created inside the range). Sets the starting value of its CPU counters.
     pub uptime_s: f64,
+    /// Scrape from which kube-state-metrics reports the owner; before it the pod is an orphan
+    /// (`owner_kind="<none>"`) that its owner adopts there. `None`: owned all along.
+    pub adopted_at: Option<u32>,
 }
 
 /// A ReplicaSet and the Deployment owning it.
@@ -173,6 +177,33 @@ const APP_NAMESPACES: &[&str] = &[
     "ml",
     "notifications",
 ];
+/// The churn shape's namespaces: environments and platform teams rather than product areas.
+const CHURN_NAMESPACES: &[&str] = &[
+    "prod-web",
+    "prod-api",
+    "prod-batch",
+    "staging-web",
+    "staging-api",
+    "platform",
+    "observability",
+    "data-pipeline",
+    "ml-serving",
+    "edge",
+    "internal-tools",
+    "security",
+];
+/// CronJobs of the churn shape (one per namespace, a run every [`CRON_EVERY_MS`]).
+const CRONJOBS: &[&str] = &["sync-catalog", "rotate-keys", "compact", "scrape-feeds"];
+/// Interval between a churn CronJob's runs.
+const CRON_EVERY_MS: i64 = 10 * 60_000;
+/// Churn: probability that a Deployment pod is evicted and replaced under a new name.
+const EVICT_PROBABILITY: f64 = 0.12;
+/// Churn: probability that a Deployment pod is deleted without replacement (scale-down).
+const SCALE_DOWN_PROBABILITY: f64 = 0.05;
+/// Churn: probability that a pod starts orphaned and is adopted by its ReplicaSet later.
+const ADOPT_PROBABILITY: f64 = 0.02;
+/// Churn: probability that a Deployment scales up mid-range (one to three more pods).
+const SCALE_UP_PROBABILITY: f64 = 0.2;
 const COMPONENTS: &[&str] = &[
     "billing",
     "cart",
@@ -254,6 +285,9 @@ pub(crate) fn build(spec: &ClusterSpec) -> Topology {
     b.system_workloads();
     b.app_workloads();
     b.bare_pods();
+    if spec.shape == Shape::Churn {
+        b.churn();
+    }
     let ksm_instances = b
         .pods
         .iter()
@@ -423,15 +457,17 @@ impl Builder<'_> {
         } else {
             0.0
         };
-        let pause = Container {
-            name: "POD".to_string(),
-            image: self.pause_image().to_string(),
-            runtime_id: self.hex(64),
-            cpu_cores: self.log_uniform(1e-5, 1e-4),
-            memory_bytes: self.log_uniform(3e5, 1.2e6),
-            restart_at: None,
-        };
-        let mut containers = vec![pause];
+        let mut containers = Vec::with_capacity(template.len() + 1);
+        if self.spec.shape == Shape::Classic {
+            containers.push(Container {
+                name: "POD".to_string(),
+                image: self.pause_image().to_string(),
+                runtime_id: self.hex(64),
+                cpu_cores: self.log_uniform(1e-5, 1e-4),
+                memory_bytes: self.log_uniform(3e5, 1.2e6),
+                restart_at: None,
+            });
+        }
         for (idx, (cname, image, load)) in template.iter().enumerate() {
             let (cpu_cores, memory_bytes) = match load {
                 Load::App => (self.log_uniform(0.002, 1.5), self.log_uniform(5e7, 2e9)),
@@ -468,6 +504,7 @@ impl Builder<'_> {
             object,
             running,
             uptime_s,
+            adopted_at: None,
         });
     }
 
@@ -791,15 +828,19 @@ impl Builder<'_> {
 
     fn app_workloads(&mut self) {
         let mut sts_rolled = false;
+        let namespaces = match self.spec.shape {
+            Shape::Classic => APP_NAMESPACES,
+            Shape::Churn => CHURN_NAMESPACES,
+        };
         for ns_idx in 0..self.spec.app_namespaces as usize {
-            let base = APP_NAMESPACES
-                .get(ns_idx % APP_NAMESPACES.len())
+            let base = namespaces
+                .get(ns_idx % namespaces.len())
                 .copied()
                 .unwrap_or("app");
-            let namespace = if ns_idx < APP_NAMESPACES.len() {
+            let namespace = if ns_idx < namespaces.len() {
                 base.to_string()
             } else {
-                format!("{base}-{}", ns_idx / APP_NAMESPACES.len() + 1)
+                format!("{base}-{}", ns_idx / namespaces.len() + 1)
             };
             let mut used = HashSet::new();
             for d in 0..self.spec.deployments_per_namespace as usize {
@@ -872,6 +913,166 @@ impl Builder<'_> {
                     false,
                     object,
                     running,
+                    None,
+                );
+            }
+            if self.spec.shape == Shape::Churn {
+                self.cronjob(&namespace, ns_idx);
+            }
+        }
+    }
+
+    /// Churn: one CronJob in the namespace, a Job every [`CRON_EVERY_MS`] named
+    /// `<cronjob>-<scheduled minute>`; each run's pod works for a few scrapes, and the finished
+    /// Job and pod are deleted two runs later (`successfulJobsHistoryLimit: 2`).
+    fn cronjob(&mut self, namespace: &str, ns_idx: usize) {
+        let cron = CRONJOBS
+            .get(ns_idx % CRONJOBS.len())
+            .copied()
+            .unwrap_or("cron");
+        let template = self.app_template(namespace, cron);
+        let every = u32::try_from(CRON_EVERY_MS / self.spec.interval_ms.max(1))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        let offset = self.rng.gen_range(0..every);
+        let mut start = offset;
+        while start < self.n {
+            let scheduled_min = (self.spec.scrape_time(start) / 60_000).max(0);
+            let job = format!("{cron}-{scheduled_min}");
+            let pod_name = self.unique_name(namespace, &job, 5);
+            let run_for = self.rng.gen_range(2..=8);
+            let running = Span {
+                start,
+                end: (start + run_for).min(self.n),
+            };
+            let object = Span {
+                start,
+                end: start.saturating_add(2 * every).min(self.n),
+            };
+            let node = self.worker_node();
+            self.pod(
+                namespace,
+                pod_name,
+                node,
+                (OwnerKind::Job, &job),
+                &template,
+                false,
+                object,
+                running,
+                None,
+            );
+            start = start.saturating_add(every);
+        }
+    }
+
+    /// Churn over the application Deployments' pods: evictions (the pod ends, a replacement
+    /// under a new name starts on another node a scrape later), scale-downs (the pod ends),
+    /// adoptions (the pod reports no owner until its ReplicaSet adopts it) and scale-ups (new
+    /// pods of a live ReplicaSet from a mid-range scrape on).
+    fn churn(&mut self) {
+        let n_pods = self.pods.len();
+        for idx in 0..n_pods {
+            let Some(pod) = self.pods.get(idx) else {
+                continue;
+            };
+            if pod.owner_kind != OwnerKind::ReplicaSet
+                || pod.namespace == "kube-system"
+                || pod.running.len() < 8
+            {
+                continue;
+            }
+            let (namespace, owner, span) =
+                (pod.namespace.clone(), pod.owner_name.clone(), pod.running);
+            let template: ContainerTemplate = pod
+                .containers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let load = if i == 0 { Load::App } else { Load::Sidecar };
+                    (c.name.clone(), c.image.clone(), load)
+                })
+                .collect();
+            let draw: f64 = self.rng.gen_range(0.0..1.0);
+            if draw < EVICT_PROBABILITY + SCALE_DOWN_PROBABILITY {
+                let end = self.rng.gen_range(span.start + 3..span.end - 2);
+                if let Some(pod) = self.pods.get_mut(idx) {
+                    pod.running.end = end;
+                    pod.object.end = end;
+                    for c in &mut pod.containers {
+                        c.restart_at = c.restart_at.filter(|k| *k < end);
+                    }
+                }
+                if draw < EVICT_PROBABILITY {
+                    let node = self.worker_node();
+                    let name = self.unique_name(&namespace, &owner, 5);
+                    let replacement = Span {
+                        start: end + 1,
+                        end: span.end,
+                    };
+                    self.pod(
+                        &namespace,
+                        name,
+                        node,
+                        (OwnerKind::ReplicaSet, &owner),
+                        &template,
+                        false,
+                        replacement,
+                        replacement,
+                        None,
+                    );
+                }
+            } else if draw < EVICT_PROBABILITY + SCALE_DOWN_PROBABILITY + ADOPT_PROBABILITY {
+                let at = self.rng.gen_range(span.start + 2..span.end - 2);
+                if let Some(pod) = self.pods.get_mut(idx) {
+                    pod.adopted_at = Some(at);
+                }
+            }
+        }
+        // Scale-ups: pick live ReplicaSets (existing to the end of the range) of app pods.
+        let mut candidates: Vec<(String, String, usize)> = Vec::new();
+        let mut seen = HashSet::new();
+        for (idx, pod) in self.pods.iter().enumerate().take(n_pods) {
+            if pod.owner_kind == OwnerKind::ReplicaSet
+                && pod.namespace != "kube-system"
+                && pod.running.end == self.n
+                && seen.insert(format!("{}/{}", pod.namespace, pod.owner_name))
+            {
+                candidates.push((pod.namespace.clone(), pod.owner_name.clone(), idx));
+            }
+        }
+        for (namespace, owner, idx) in candidates {
+            if !self.rng.gen_bool(SCALE_UP_PROBABILITY) {
+                continue;
+            }
+            let template: ContainerTemplate = self
+                .pods
+                .get(idx)
+                .map(|p| {
+                    p.containers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            let load = if i == 0 { Load::App } else { Load::Sidecar };
+                            (c.name.clone(), c.image.clone(), load)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let extra = self.rng.gen_range(1..=3);
+            let start = self.mid_range_step();
+            for _ in 0..extra {
+                let node = self.worker_node();
+                let name = self.unique_name(&namespace, &owner, 5);
+                let span = Span { start, end: self.n };
+                self.pod(
+                    &namespace,
+                    name,
+                    node,
+                    (OwnerKind::ReplicaSet, &owner),
+                    &template,
+                    false,
+                    span,
+                    span,
                     None,
                 );
             }

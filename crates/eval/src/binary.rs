@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use rayon::prelude::*;
 
 use crate::evaluator::{Deadline, Evaluator};
+use crate::plan::JoinPlan;
 use crate::series::{
     match_labels, Grid, OutBuilder, PrehashedHasher, Series, SigTable, StepCursor, Val,
 };
@@ -19,14 +20,9 @@ pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> Re
     // Rule: concurrency changes only when each side runs; `eval_pair` returns the sequential
     // outcome (left error first, annotations left then right), so it cannot change the answer
     // or the error.
-    let concurrent =
-        ev.opts.fast_path && ev.opts.parallel && crate::pushdown::sides_worth_concurrency(b);
-    if concurrent {
-        ev.decide(|| {
-            "join sides evaluated concurrently (the one side's keys would filter little)".into()
-        });
-    }
-    let pushed = if ev.opts.fast_path && !concurrent {
+    let join = ev.plan.join(b);
+    let concurrent = join == JoinPlan::Concurrent;
+    let pushed = if join == JoinPlan::Pushdown {
         crate::pushdown::eval_binary_pushdown(ev, b, grid)?
     } else {
         None
@@ -209,12 +205,7 @@ fn set_op(
     // Rule: a series whose label count no series on the other side has cannot match under the
     // default matching, so skipping its signature cannot change the answer; set operations
     // raise no errors. Part of the fast path (off with `--no-fast-path`).
-    let plain = ev.opts.fast_path && !on && names.is_empty();
-    if plain {
-        ev.decide(|| {
-            "set operation: series whose label count the other side lacks get no signature".into()
-        });
-    }
+    let plain = ev.plan.set_op_counts(b);
     let counts = |side: &[Series]| -> Vec<usize> {
         if plain {
             side.iter().map(plain_label_count).collect()

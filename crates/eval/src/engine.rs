@@ -8,7 +8,7 @@ use promlite_model::{Labels, Queryable, Sample};
 use promlite_promql::ast::{Expr, ValueType};
 
 use crate::error::{Error, Result};
-use crate::evaluator::{expr_type, Deadline, Evaluator};
+use crate::evaluator::{Deadline, Evaluator};
 use crate::series::{Grid, Series, Val};
 use crate::value::{InstantSample, RangeSeries, Value};
 
@@ -38,6 +38,56 @@ pub struct EngineOptions {
     /// Record the evaluator's decisions per node in [`QueryOutput::explain`] (`--explain`).
     /// Off by default; recording never changes what is evaluated.
     pub explain: bool,
+    /// The `kube_pod_workload` extension ([`Extension::KubePodWorkload`]): a selector on that
+    /// name is answered with kubernetes-mixin's pod → workload resolution
+    /// (docs/extensions/kube_pod_workload.md). Off by default, so every answer stays
+    /// Prometheus's: with it off, `kube_pod_workload` is an ordinary selector.
+    pub kube_pod_workload: bool,
+}
+
+/// Extensions beyond Prometheus's PromQL, each off by default and turned on by name
+/// ([`EngineOptions::enable`]; the CLI's `--enable-extension`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Extension {
+    /// `kube_pod_workload{namespace, pod, workload, workload_type}`: each pod's workload,
+    /// resolved as kubernetes-mixin's `namespace_workload_pod:kube_pod_owner:relabel` rules
+    /// resolve it (ReplicaSet → Deployment, DaemonSet, StatefulSet, Job → CronJob, bare pods,
+    /// static pods), at every evaluation step.
+    KubePodWorkload,
+}
+
+impl Extension {
+    /// Every extension.
+    pub const ALL: &'static [Extension] = &[Extension::KubePodWorkload];
+
+    /// The extension's name as flags spell it (`kube-pod-workload`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Extension::KubePodWorkload => "kube-pod-workload",
+        }
+    }
+
+    /// The extension named `name` ([`Extension::name`]).
+    pub fn from_name(name: &str) -> Option<Extension> {
+        Extension::ALL.iter().copied().find(|e| e.name() == name)
+    }
+}
+
+impl EngineOptions {
+    /// Turns `extension` on.
+    pub fn enable(&mut self, extension: Extension) {
+        match extension {
+            Extension::KubePodWorkload => self.kube_pod_workload = true,
+        }
+    }
+
+    /// True if `extension` is on.
+    pub fn is_enabled(&self, extension: Extension) -> bool {
+        match extension {
+            Extension::KubePodWorkload => self.kube_pod_workload,
+        }
+    }
 }
 
 impl Default for EngineOptions {
@@ -52,6 +102,7 @@ impl Default for EngineOptions {
             fast_path: true,
             delayed_name_removal: false,
             explain: false,
+            kube_pod_workload: false,
         }
     }
 }
@@ -247,7 +298,7 @@ impl Engine {
         started: Instant,
         cancel: Option<CancelToken>,
     ) -> Result<QueryOutput> {
-        let ty = expr_type(expr);
+        let ty = expr.value_type();
         if is_range && !matches!(ty, ValueType::Scalar | ValueType::Vector) {
             let name = match ty {
                 ValueType::Matrix => "range vector",
@@ -258,6 +309,9 @@ impl Engine {
             return Err(Error::BadQuery(format!(
                 "invalid expression type \"{name}\" for range query, must be Scalar or instant Vector"
             )));
+        }
+        if self.opts.kube_pod_workload {
+            crate::workload::check_no_range_selector(expr, query)?;
         }
         let mut ev = Evaluator::new(&self.opts, db, expr, query, grid, started, cancel)?;
         let val = ev.eval_top(expr)?;

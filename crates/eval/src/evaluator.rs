@@ -9,34 +9,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use promlite_model::{is_stale_nan, Labels, Matcher, Querier, Queryable, Sample, SelectHints};
-use promlite_promql::ast::{
-    At, Expr, MatrixSelector, Subquery, UnaryOp, ValueType, VectorSelector,
-};
+use promlite_promql::ast::{At, Expr, MatrixSelector, Subquery, UnaryOp, VectorSelector};
 use rayon::prelude::*;
 
 use crate::annotations::{Annotations, Kind};
 use crate::engine::{to_public, CancelToken, EngineOptions, QueryStats};
 use crate::error::{Error, Result};
 use crate::explain::ExplainLog;
+use crate::plan::Plan;
 use crate::series::{dup_labelset, Grid, LabelIndex, Series, Val};
 use crate::value::Value;
 use crate::{aggregate, binary, functions};
-
-/// Functions whose result depends on the evaluation time even when their arguments do not;
-/// an expression containing them is never evaluated once and broadcast.
-const AT_MODIFIER_UNSAFE: &[&str] = &[
-    "days_in_month",
-    "day_of_month",
-    "day_of_week",
-    "day_of_year",
-    "hour",
-    "minute",
-    "month",
-    "year",
-    "predict_linear",
-    "time",
-    "timestamp",
-];
 
 /// The series a range function works on, with the window parameters.
 pub(crate) struct RangeInput {
@@ -129,13 +112,15 @@ pub(crate) struct Evaluator<'a> {
     cancel: Option<CancelToken>,
     /// The decisions taken per node, when [`EngineOptions::explain`] asks for them.
     pub(crate) explain: Option<ExplainLog>,
+    /// The evaluation strategies decided before evaluation (shared with forked evaluators).
+    pub(crate) plan: Arc<Plan<'a>>,
 }
 
 impl<'a> Evaluator<'a> {
     pub(crate) fn new(
         opts: &'a EngineOptions,
         db: &dyn Queryable,
-        expr: &Expr,
+        expr: &'a Expr,
         query: &'a str,
         grid: Grid,
         started: Instant,
@@ -173,6 +158,7 @@ impl<'a> Evaluator<'a> {
             grid,
             cancel,
             explain: opts.explain.then(ExplainLog::default),
+            plan: Arc::new(Plan::new(expr, opts)),
         })
     }
 
@@ -196,6 +182,7 @@ impl<'a> Evaluator<'a> {
             grid: self.grid,
             cancel: self.cancel.clone(),
             explain: self.explain.as_ref().map(|_| ExplainLog::default()),
+            plan: Arc::clone(&self.plan),
         }
     }
 
@@ -356,6 +343,9 @@ impl<'a> Evaluator<'a> {
         }
         if let Some(log) = self.explain.as_mut() {
             log.enter(expr.to_string());
+            for decision in self.plan.describe(expr) {
+                log.decide(decision);
+            }
         }
         let out = self.eval_node(expr, grid);
         if let Some(log) = self.explain.as_mut() {
@@ -366,7 +356,7 @@ impl<'a> Evaluator<'a> {
 
     fn eval_node(&mut self, expr: &Expr, grid: &Grid) -> Result<Val> {
         self.enter_node(grid)?;
-        if !grid.is_instant() && wraps_step_invariant(expr) && is_step_invariant(expr) {
+        if !grid.is_instant() && self.plan.step_invariant(expr) {
             // Rule: a step-invariant node has the same value at every step, so evaluating it
             // once and copying it cannot change the answer or the error.
             self.decide(|| "step-invariant: evaluated once and broadcast to every step".into());
@@ -445,13 +435,9 @@ impl<'a> Evaluator<'a> {
             // (checked in `range_call_for_grouping`), so leaving it in place cannot make two
             // groups differ or collide. Part of the fast path.
             Expr::Call(c)
-                if self.opts.fast_path
-                    && !self.opts.delayed_name_removal
-                    && c.func != "absent_over_time"
-                    && crate::range_fns::RANGE_FUNCTIONS.contains(&c.func.as_str())
-                    && !(!grid.is_instant()
-                        && wraps_step_invariant(expr)
-                        && is_step_invariant(expr)) =>
+                if self.plan.names_to_consumer(c)
+                    // Not when it is evaluated once and broadcast instead.
+                    && (grid.is_instant() || !self.plan.step_invariant(expr)) =>
             {
                 c
             }
@@ -460,6 +446,9 @@ impl<'a> Evaluator<'a> {
         // The checks `eval` makes on entry and exit.
         if let Some(log) = self.explain.as_mut() {
             log.enter(expr.to_string());
+            for decision in self.plan.describe(expr) {
+                log.decide(decision);
+            }
         }
         let out = self.names_ignored_call(call, grid);
         if let Some(log) = self.explain.as_mut() {
@@ -595,12 +584,15 @@ impl<'a> Evaluator<'a> {
         grid: &Grid,
         sample_ts: bool,
     ) -> Result<Vec<Series>> {
+        if self.plan.kube_pod_workload(vs) {
+            return crate::workload::eval_selector(self, vs, grid, sample_ts);
+        }
         let at = self.resolve_at(vs.at);
         let offset = vs.offset;
         let lookback = self.opts.lookback_delta_ms;
         let lo = at.unwrap_or(grid.start).saturating_sub(offset);
         let hi = at.unwrap_or(grid.end).saturating_sub(offset);
-        if self.opts.fast_path && !sample_ts {
+        if self.plan.value_runs(vs) && !sample_ts {
             // Metadata series from the owner index's value runs, nothing decoded (crate::runs).
             if let Some(querier) = &self.querier {
                 let started = Instant::now();
@@ -776,74 +768,17 @@ pub(crate) fn expr_pos(expr: &Expr) -> u32 {
     match expr {
         Expr::VectorSelector(vs) => vs.span.start,
         Expr::MatrixSelector(ms) => ms.selector.span.start,
-        Expr::Subquery(sq) => expr_pos(&sq.expr),
         Expr::Call(c) => c.span.start,
-        Expr::Paren(e) => expr_pos(e).saturating_sub(1),
-        Expr::Unary(_, e) => expr_pos(e).saturating_sub(1),
-        Expr::Binary(b) => expr_pos(&b.lhs),
-        Expr::Aggregate(a) => expr_pos(&a.expr),
         Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => 0,
-    }
-}
-
-/// The value type of an expression.
-pub(crate) fn expr_type(expr: &Expr) -> ValueType {
-    match expr {
-        Expr::Number(_) => ValueType::Scalar,
-        Expr::String(_) | Expr::ByteString(_) => ValueType::String,
-        Expr::VectorSelector(_) => ValueType::Vector,
-        Expr::MatrixSelector(_) | Expr::Subquery(_) => ValueType::Matrix,
-        Expr::Unary(_, e) | Expr::Paren(e) => expr_type(e),
-        Expr::Binary(b) => {
-            if expr_type(&b.lhs) == ValueType::Scalar && expr_type(&b.rhs) == ValueType::Scalar {
-                ValueType::Scalar
-            } else {
-                ValueType::Vector
-            }
-        }
-        Expr::Call(c) => match c.func.as_str() {
-            "time" | "scalar" | "pi" | "start" | "end" | "step" | "range" => ValueType::Scalar,
-            _ => ValueType::Vector,
-        },
-        Expr::Aggregate(_) => ValueType::Vector,
-    }
-}
-
-/// Node kinds Prometheus wraps in a step-invariant node when their value cannot change between
-/// steps (literals need no wrapping, range arguments are never wrapped).
-fn wraps_step_invariant(expr: &Expr) -> bool {
-    matches!(
-        expr,
-        Expr::VectorSelector(_)
-            | Expr::Call(_)
-            | Expr::Binary(_)
-            | Expr::Aggregate(_)
-            | Expr::Unary(..)
-            | Expr::Paren(_)
-    )
-}
-
-/// True if `expr` has the same value at every evaluation step (Prometheus's preprocessing rules:
-/// every selector pinned with `@`, no time-dependent function).
-pub(crate) fn is_step_invariant(expr: &Expr) -> bool {
-    match expr {
-        Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => true,
-        Expr::VectorSelector(vs) => vs.at.is_some(),
-        Expr::MatrixSelector(ms) => ms.selector.at.is_some(),
-        Expr::Subquery(sq) => sq.at.is_some(),
-        Expr::Paren(e) | Expr::Unary(_, e) => is_step_invariant(e),
-        Expr::Binary(b) => is_step_invariant(&b.lhs) && is_step_invariant(&b.rhs),
-        Expr::Aggregate(a) => is_step_invariant(&a.expr),
-        Expr::Call(c) => {
-            let args_invariant = c.args.iter().all(is_step_invariant);
-            if !AT_MODIFIER_UNSAFE.contains(&c.func.as_str()) {
-                return args_invariant;
-            }
-            c.func == "timestamp"
-                && !c.args.is_empty()
-                && c.args
-                    .iter()
-                    .all(|a| matches!(unparen(a), Expr::VectorSelector(vs) if vs.at.is_some()))
+        // One byte before the operand: the opening parenthesis or the sign.
+        Expr::Paren(_) | Expr::Unary(..) => expr
+            .children()
+            .next()
+            .map_or(0, |inner| expr_pos(inner).saturating_sub(1)),
+        // Where the first child starts: the inner expression, the left operand, the
+        // aggregated expression.
+        Expr::Subquery(_) | Expr::Binary(_) | Expr::Aggregate(_) => {
+            expr.children().next().map_or(0, expr_pos)
         }
     }
 }
@@ -959,56 +894,43 @@ fn data_window(
             At::End => qe,
         })
     };
-    let mut widen = |a: i64, b: i64| {
-        *acc = Some(match *acc {
-            Some((x, y)) => (x.min(a), y.max(b)),
-            None => (a, b),
-        });
+    // The evaluation times `[lo, hi]` shifted by a node's `@` and offset.
+    let shifted = |at: Option<At>, offset: i64| {
+        let at = resolve(at);
+        (
+            at.unwrap_or(lo).saturating_sub(offset),
+            at.unwrap_or(hi).saturating_sub(offset),
+        )
     };
-    match expr {
-        Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => {}
-        Expr::VectorSelector(vs) => {
-            let at = resolve(vs.at);
-            let (l, h) = (
-                at.unwrap_or(lo).saturating_sub(vs.offset),
-                at.unwrap_or(hi).saturating_sub(vs.offset),
-            );
-            widen(l.saturating_sub(opts.lookback_delta_ms), h);
-        }
-        Expr::MatrixSelector(ms) => {
-            let at = resolve(ms.selector.at);
-            let (l, h) = (
-                at.unwrap_or(lo).saturating_sub(ms.selector.offset),
-                at.unwrap_or(hi).saturating_sub(ms.selector.offset),
-            );
-            widen(
-                l.saturating_sub(ms.range)
-                    .saturating_sub(opts.lookback_delta_ms),
-                h,
-            );
-        }
-        Expr::Subquery(sq) => {
-            let at = resolve(sq.at);
-            let (l, h) = (
-                at.unwrap_or(lo).saturating_sub(sq.offset),
-                at.unwrap_or(hi).saturating_sub(sq.offset),
-            );
-            data_window(&sq.expr, l.saturating_sub(sq.range), h, qs, qe, opts, acc);
-        }
-        Expr::Paren(e) | Expr::Unary(_, e) => data_window(e, lo, hi, qs, qe, opts, acc),
-        Expr::Binary(b) => {
-            data_window(&b.lhs, lo, hi, qs, qe, opts, acc);
-            data_window(&b.rhs, lo, hi, qs, qe, opts, acc);
-        }
-        Expr::Call(c) => c
-            .args
-            .iter()
-            .for_each(|a| data_window(a, lo, hi, qs, qe, opts, acc)),
-        Expr::Aggregate(a) => {
-            data_window(&a.expr, lo, hi, qs, qe, opts, acc);
-            if let Some(p) = &a.param {
-                data_window(p, lo, hi, qs, qe, opts, acc);
+    expr.walk(&mut |e| {
+        match e {
+            Expr::VectorSelector(vs) => {
+                let (l, h) = shifted(vs.at, vs.offset);
+                widen(acc, l.saturating_sub(opts.lookback_delta_ms), h);
             }
+            Expr::MatrixSelector(ms) => {
+                let (l, h) = shifted(ms.selector.at, ms.selector.offset);
+                let l = l
+                    .saturating_sub(ms.range)
+                    .saturating_sub(opts.lookback_delta_ms);
+                widen(acc, l, h);
+            }
+            // The inner expression is evaluated at the subquery's own times.
+            Expr::Subquery(sq) => {
+                let (l, h) = shifted(sq.at, sq.offset);
+                data_window(&sq.expr, l.saturating_sub(sq.range), h, qs, qe, opts, acc);
+                return false;
+            }
+            _ => {}
         }
-    }
+        true
+    });
+}
+
+/// Widens `acc` to include `[a, b]`.
+fn widen(acc: &mut Option<(i64, i64)>, a: i64, b: i64) {
+    *acc = Some(match *acc {
+        Some((x, y)) => (x.min(a), y.max(b)),
+        None => (a, b),
+    });
 }

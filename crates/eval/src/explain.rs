@@ -3,12 +3,15 @@
 //!
 //! Recorded while the query runs (when [`crate::EngineOptions::explain`] is on), one
 //! [`ExplainNode`] per evaluated node in evaluation order, nested by depth. A node's decisions
-//! name the shortcut taken or declined and why: join keys pushed (label and number of values),
-//! pushdown declined (the rule it would break), the two join sides evaluated concurrently, a
-//! range function fused with its selection, `__name__` left to the consumer, an instant
-//! selector answered from value runs, a `label_replace` copy without a regex, a step-invariant
-//! node evaluated once. Selectors report the series storage returned and the samples decoded
-//! (runs for the value-run index, which decodes none).
+//! start with what the plan (`crate::plan`, made before evaluation) decided for it, each
+//! `plan: ...`: step invariance, the join strategy (concurrent sides or key pushdown), the
+//! set-operation label-count shortcut, a range function fused with its selection, `__name__`
+//! that may be left to the consumer or dropped in place, a `label_replace` copy without a
+//! regex, value runs for a selector. What the data decided follows: join keys pushed (label and
+//! number of values), pushdown declined (the rule it would break), an instant selector answered
+//! from value runs, `__name__` left or dropped, a step-invariant node evaluated once. Selectors
+//! report the series storage returned and the samples decoded (runs for the value-run index,
+//! which decodes none).
 //!
 //! Recording costs one string per node and is off by default; it never changes what is
 //! evaluated.

@@ -169,12 +169,9 @@ fn reference_time(ev: &Evaluator<'_>, expr: &Expr) -> (Option<i64>, i64) {
                 ms.selector.offset,
             )),
             Expr::Subquery(sq) => walk(ev, &sq.expr, apply(state, ev.resolve_at(sq.at), sq.offset)),
-            Expr::Paren(e) | Expr::Unary(_, e) => walk(ev, e, state),
-            Expr::Binary(b) => walk(ev, &b.lhs, state).or_else(|| walk(ev, &b.rhs, state)),
-            Expr::Call(c) => c.args.iter().find_map(|a| walk(ev, a, state)),
-            Expr::Aggregate(a) => walk(ev, &a.expr, state)
-                .or_else(|| a.param.as_deref().and_then(|p| walk(ev, p, state))),
-            Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => None,
+            // The first selector in child order (operands left to right, arguments in order,
+            // an aggregation's expression before its parameter).
+            other => other.children().find_map(|child| walk(ev, child, state)),
         }
     }
     walk(ev, expr, (None, 0)).unwrap_or((None, 0))

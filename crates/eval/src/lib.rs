@@ -9,6 +9,12 @@
 //! broadcast. Per-series work (selection, decoding, range functions) runs on rayon when a node
 //! has many series.
 //!
+//! A call dispatches on the kind the parser resolved it to (`promlite_promql::FunctionKind`,
+//! one module per kind under `functions/`). Before evaluation one planning pass (`plan.rs`)
+//! decides every strategy that follows from the query and the options alone (step invariance,
+//! join strategy, fused range functions, name handling, `label_replace`'s copy form); the
+//! evaluator reads it and decides only what depends on the data while it runs.
+//!
 //! ```
 //! use promlite_eval::{Engine, EngineOptions, Value};
 //! use promlite_model::storage::MemStore;
@@ -38,18 +44,23 @@ mod error;
 mod evaluator;
 mod explain;
 mod functions;
+mod go_compat;
 mod info;
+pub mod outcome_text;
+mod plan;
 pub mod promqltest;
 mod pushdown;
 mod range_fns;
 mod runs;
 mod series;
 pub mod value;
+mod workload;
 
-pub use engine::{CancelToken, Engine, EngineOptions, QueryOutput, QueryStats};
+pub use engine::{CancelToken, Engine, EngineOptions, Extension, QueryOutput, QueryStats};
 pub use error::{Error, Result};
 pub use explain::{render_explain, ExplainNode};
 pub use value::{InstantSample, RangeSeries, Value};
+pub use workload::{kube_pod_workload_expansion, KUBE_POD_WORKLOAD};
 
 /// Relative float comparison shared with the test-script interpreter.
 pub(crate) fn functions_almost_equal(a: f64, b: f64, epsilon: f64) -> bool {

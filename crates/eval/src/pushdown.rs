@@ -28,8 +28,11 @@
 //!    [`one_metric_name`]), `label_replace` only when its input provably lacks the destination
 //!    label ([`may_have_label`]), `rate`/`increase` only over a literal counter name (their
 //!    "might not be a counter" info names the series' metric), `quantile_over_time` only with a
-//!    literal quantile in `[0, 1]`, and aggregations only without a parameter (their warnings
-//!    and `limit_ratio`'s NaN error depend on which groups have data).
+//!    literal quantile in `[0, 1]`, and aggregations only without a parameter. (Declining the
+//!    parameterised ones is conservative, not required: as in Prometheus 3.x, `quantile`'s and
+//!    `limit_ratio`'s range warnings and the NaN/overflow errors of `topk`-like parameters are
+//!    raised from the parameter alone, whatever the groups hold, so a filter could not remove
+//!    them; the rewrite is kept to the aggregations that have no parameter to reason about.)
 //!
 //! The one side is evaluated in full. Its duplicate-signature error is raised by Prometheus only
 //! at steps where the many side is not empty, which depends on the removed series: pushdown
@@ -51,7 +54,7 @@ use promlite_promql::ast::{
 };
 
 use crate::error::Result;
-use crate::evaluator::{expr_type, unparen, Evaluator};
+use crate::evaluator::{unparen, Evaluator};
 use crate::series::{Grid, Series, SigTable, Val};
 
 /// Functions whose output series keep every input label except `__name__`, with the index of
@@ -135,13 +138,13 @@ fn may_have_label(expr: &Expr, label: &str) -> bool {
                         .is_some_and(|p| matches!(unparen(p), Expr::String(s) if s == label)))
         }
         Expr::Call(c) => {
-            if c.func == "label_replace" && string_arg(c, 1) == Some(label) {
+            if c.name() == "label_replace" && string_arg(c, 1) == Some(label) {
                 return true;
             }
-            if c.func == "label_replace" {
+            if c.name() == "label_replace" {
                 return c.args.first().is_none_or(|a| may_have_label(a, label));
             }
-            match LABEL_PRESERVING.iter().find(|(f, _)| *f == c.func) {
+            match LABEL_PRESERVING.iter().find(|(f, _)| *f == c.name()) {
                 Some((_, i)) => c.args.get(*i).is_none_or(|a| may_have_label(a, label)),
                 None => true,
             }
@@ -173,9 +176,11 @@ pub(crate) fn push_filter(expr: &Expr, label: &str, values: &BTreeSet<String>) -
                 .push(Matcher::regex_set(label, values.iter().cloned()));
             Some(Expr::MatrixSelector(ms))
         }
-        Expr::Call(c) if c.func == "label_replace" => push_through_label_replace(c, label, values),
+        Expr::Call(c) if c.name() == "label_replace" => {
+            push_through_label_replace(c, label, values)
+        }
         Expr::Call(c) => {
-            let (_, idx) = LABEL_PRESERVING.iter().find(|(f, _)| *f == c.func)?;
+            let (_, idx) = LABEL_PRESERVING.iter().find(|(f, _)| *f == c.name())?;
             // Rule part 2: the function drops `__name__`, so the series it would see must not be
             // able to collide without it, nor owe an annotation the filter could remove.
             if !call_is_quiet(c, *idx) {
@@ -224,7 +229,7 @@ fn call_is_quiet(c: &Call, idx: usize) -> bool {
     if !one_metric_name(series_arg) {
         return false;
     }
-    match c.func.as_str() {
+    match c.name() {
         "rate" | "increase" => literal_metric_name(series_arg)
             .is_some_and(|n| COUNTER_SUFFIXES.iter().any(|s| n.ends_with(s))),
         "quantile_over_time" => c
@@ -259,23 +264,24 @@ fn one_metric_name(expr: &Expr) -> bool {
         // aggregations pass their input's series through.
         Expr::Aggregate(a) if a.op.selects_series() => one_metric_name(&a.expr),
         Expr::Aggregate(a) => a.without || !a.grouping.iter().any(|g| g == METRIC_NAME),
-        Expr::Call(c) if c.func == "label_replace" => {
+        Expr::Call(c) if c.name() == "label_replace" => {
             string_arg(c, 1) != Some(METRIC_NAME) && c.args.first().is_some_and(one_metric_name)
         }
-        Expr::Call(c) if c.func == "last_over_time" || c.func == "first_over_time" => {
+        Expr::Call(c) if c.name() == "last_over_time" || c.name() == "first_over_time" => {
             c.args.first().is_some_and(one_metric_name)
         }
         // These drop the name from every output series.
-        Expr::Call(c) => LABEL_PRESERVING.iter().any(|(f, _)| *f == c.func),
+        Expr::Call(c) => LABEL_PRESERVING.iter().any(|(f, _)| *f == c.name()),
         Expr::Binary(b) if b.op == BinaryOp::And => one_metric_name(&b.lhs),
         _ => false,
     }
 }
 
 fn push_through_aggregate(a: &Aggregate, label: &str, values: &BTreeSet<String>) -> Option<Expr> {
-    // Rule part 2: a parameter's warnings (quantile, limit_ratio) and errors (limit_ratio's NaN)
-    // are raised only when some group has data, which the filter can change; count_values adds
-    // its own label. Only the parameterless aggregations, which raise nothing, are passed.
+    // Rule part 2, kept conservative: a parameter's warnings (quantile, limit_ratio) and errors
+    // (a NaN or out-of-range k or ratio) come from the parameter alone (`eval_aggregate`,
+    // `aggregate_k`), so the filter could not change them, but only the parameterless
+    // aggregations are passed; count_values adds its own label.
     if a.param.is_some() || aggregate_has_param(a.op) {
         return None;
     }
@@ -322,7 +328,7 @@ fn push_through_label_replace(c: &Call, label: &str, values: &BTreeSet<String>) 
 /// the "one" side is the left, the "one" side and the "many" side.
 fn join_sides(b: &Binary) -> Option<(bool, &Expr, &Expr)> {
     let one_is_lhs = one_side_is_lhs(b)?;
-    if expr_type(&b.lhs) != ValueType::Vector || expr_type(&b.rhs) != ValueType::Vector {
+    if b.lhs.value_type() != ValueType::Vector || b.rhs.value_type() != ValueType::Vector {
         return None;
     }
     Some(if one_is_lhs {
@@ -330,6 +336,12 @@ fn join_sides(b: &Binary) -> Option<(bool, &Expr, &Expr)> {
     } else {
         (false, &*b.rhs, &*b.lhs)
     })
+}
+
+/// True if `b` has the shape join keys can be pushed across (the data may still make the
+/// fast path stand aside, see [`eval_binary_pushdown`]).
+pub(crate) fn keys_can_be_pushed(b: &Binary) -> bool {
+    join_sides(b).is_some() && b.matching.labels.is_some()
 }
 
 /// Which operand is the "one" side whose keys filter the other, for a binary expression the
@@ -371,25 +383,37 @@ pub(crate) fn sides_worth_concurrency(b: &Binary) -> bool {
 /// Narrows `acc` to the label matchers (other than on `__name__`) that every selector under
 /// `expr` carries; `None` until the first selector is seen.
 fn common_restrictions(expr: &Expr, acc: &mut Option<Vec<Matcher>>) {
-    let mut visit = |matchers: &[Matcher]| {
-        let own = matchers.iter().filter(|m| m.name != METRIC_NAME);
-        match acc {
-            None => *acc = Some(own.cloned().collect()),
-            Some(kept) => kept.retain(|k| matchers.contains(k)),
+    expr.walk(&mut |e| match e {
+        Expr::VectorSelector(vs) => {
+            narrow_restrictions(acc, &vs.matchers);
+            false
         }
-    };
-    match expr {
-        Expr::VectorSelector(vs) => visit(&vs.matchers),
-        Expr::MatrixSelector(ms) => visit(&ms.selector.matchers),
-        Expr::Paren(e) | Expr::Unary(_, e) => common_restrictions(e, acc),
-        Expr::Subquery(sq) => common_restrictions(&sq.expr, acc),
-        Expr::Aggregate(a) => common_restrictions(&a.expr, acc),
-        Expr::Call(c) => c.args.iter().for_each(|a| common_restrictions(a, acc)),
-        Expr::Binary(b) => {
-            common_restrictions(&b.lhs, acc);
-            common_restrictions(&b.rhs, acc);
+        Expr::MatrixSelector(ms) => {
+            narrow_restrictions(acc, &ms.selector.matchers);
+            false
         }
-        Expr::Number(_) | Expr::String(_) | Expr::ByteString(_) => {}
+        // An aggregation's parameter produces none of the series.
+        Expr::Aggregate(a) => {
+            common_restrictions(&a.expr, acc);
+            false
+        }
+        _ => true,
+    });
+}
+
+/// Keeps in `acc` only the matchers `matchers` also has (all but `__name__`'s at the first).
+fn narrow_restrictions(acc: &mut Option<Vec<Matcher>>, matchers: &[Matcher]) {
+    match acc {
+        None => {
+            *acc = Some(
+                matchers
+                    .iter()
+                    .filter(|m| m.name != METRIC_NAME)
+                    .cloned()
+                    .collect(),
+            )
+        }
+        Some(kept) => kept.retain(|k| matchers.contains(k)),
     }
 }
 
@@ -406,13 +430,13 @@ fn selects_everything(expr: &Expr, allowed: &[Matcher]) -> bool {
         Expr::Paren(e) => selects_everything(e, allowed),
         Expr::VectorSelector(vs) => unrestricted(&vs.matchers),
         Expr::Aggregate(a) => !a.op.selects_series() && selects_everything(&a.expr, allowed),
-        Expr::Call(c) if c.func == "label_replace" => c
+        Expr::Call(c) if c.name() == "label_replace" => c
             .args
             .first()
             .is_some_and(|a| selects_everything(a, allowed)),
         Expr::Call(c) => LABEL_PRESERVING
             .iter()
-            .find(|(f, _)| *f == c.func)
+            .find(|(f, _)| *f == c.name())
             .and_then(|(_, i)| c.args.get(*i))
             .is_some_and(|arg| match arg {
                 Expr::MatrixSelector(ms) => unrestricted(&ms.selector.matchers),
@@ -620,7 +644,7 @@ mod tests {
             None
         );
         assert!(pushed("quantile_over_time(0.5, a[1m])", "pod", &["a"]).is_some());
-        // Parameters warn (quantile, limit_ratio) or fail (limit_ratio's NaN) per group.
+        // Parameterised aggregations are declined (conservatively, see push_through_aggregate).
         assert_eq!(pushed("quantile by (pod) (2, a)", "pod", &["a"]), None);
         assert_eq!(pushed("topk by (pod) (1, a)", "pod", &["a"]), None);
         assert!(pushed("sum by (pod) (a)", "pod", &["a"]).is_some());

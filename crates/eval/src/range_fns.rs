@@ -6,37 +6,6 @@ use promlite_model::Sample;
 use crate::aggregate::{kahan_inc, quantile};
 use crate::error::{Error, Result};
 
-/// Names of the functions that take a range vector.
-pub(crate) const RANGE_FUNCTIONS: &[&str] = &[
-    "rate",
-    "irate",
-    "increase",
-    "delta",
-    "idelta",
-    "avg_over_time",
-    "min_over_time",
-    "max_over_time",
-    "sum_over_time",
-    "count_over_time",
-    "last_over_time",
-    "first_over_time",
-    "present_over_time",
-    "absent_over_time",
-    "quantile_over_time",
-    "stddev_over_time",
-    "stdvar_over_time",
-    "mad_over_time",
-    "ts_of_first_over_time",
-    "ts_of_last_over_time",
-    "ts_of_max_over_time",
-    "ts_of_min_over_time",
-    "resets",
-    "changes",
-    "deriv",
-    "predict_linear",
-    "double_exponential_smoothing",
-];
-
 /// What a window function needs besides the samples.
 pub(crate) struct WinCtx<'a> {
     /// The evaluation (step) time.

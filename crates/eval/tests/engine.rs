@@ -151,7 +151,7 @@ fn hand_built_ast_evaluates() {
         span: Span::default(),
     };
     let rate = Expr::Call(Call {
-        func: "rate".into(),
+        func: promlite_promql::function("rate").expect("rate is a function"),
         args: vec![Expr::MatrixSelector(MatrixSelector {
             selector,
             range: 120_000,

@@ -5,6 +5,7 @@
 //! workload query shape from seed 000 runs as an instant and as a range query with the fast path
 //! on and off. Values must be bitwise identical and errors must have the same message.
 
+use promlite_eval::outcome_text::outcome_text;
 use promlite_eval::{Engine, EngineOptions, Value};
 use promlite_model::{Labels, MemStore, Sample};
 use proptest::prelude::*;
@@ -222,31 +223,6 @@ fn queries(legacy: bool) -> Vec<String> {
     ]
 }
 
-/// Renders a result so that equal strings mean bitwise-equal values.
-fn render(result: &Result<promlite_eval::QueryOutput, promlite_eval::Error>) -> String {
-    match result {
-        Err(e) => format!("error: {e}"),
-        Ok(out) => match &out.value {
-            Value::Vector(v) => v
-                .iter()
-                .map(|s| format!("{} @{} {:#x}\n", s.labels, s.t, s.v.to_bits()))
-                .collect(),
-            Value::Matrix(m) => m
-                .iter()
-                .map(|s| {
-                    let pts: Vec<String> = s
-                        .samples
-                        .iter()
-                        .map(|p| format!("{}:{:#x}", p.t, p.v.to_bits()))
-                        .collect();
-                    format!("{} {}\n", s.labels, pts.join(" "))
-                })
-                .collect(),
-            other => format!("{other:?}"),
-        },
-    }
-}
-
 /// The fast path with keys always pushed (sequential evaluation), and the generic path.
 fn engines() -> (Engine, Engine) {
     let fast = Engine::new(EngineOptions {
@@ -285,15 +261,15 @@ proptest! {
         // Off the scrape grid: samples sit at +1s/+2s, evaluation at +7.5s.
         let t = t_idx as i64 * STEP_MS + 7_500;
         for q in queries(cluster.legacy_names) {
-            let a = render(&fast.instant_query(&store, &q, t));
-            let b = render(&generic.instant_query(&store, &q, t));
-            let c = render(&concurrent.instant_query(&store, &q, t));
+            let a = outcome_text(&fast.instant_query(&store, &q, t));
+            let b = outcome_text(&generic.instant_query(&store, &q, t));
+            let c = outcome_text(&concurrent.instant_query(&store, &q, t));
             prop_assert_eq!(&a, &b, "instant query at {} differs: {}", t, q);
             prop_assert_eq!(&c, &b, "concurrent instant query at {} differs: {}", t, q);
             let (start, end) = (7_500, 39 * STEP_MS + 7_500);
-            let a = render(&fast.range_query(&store, &q, start, end, step_s * 20_000));
-            let b = render(&generic.range_query(&store, &q, start, end, step_s * 20_000));
-            let c = render(&concurrent.range_query(&store, &q, start, end, step_s * 20_000));
+            let a = outcome_text(&fast.range_query(&store, &q, start, end, step_s * 20_000));
+            let b = outcome_text(&generic.range_query(&store, &q, start, end, step_s * 20_000));
+            let c = outcome_text(&concurrent.range_query(&store, &q, start, end, step_s * 20_000));
             prop_assert_eq!(&a, &b, "range query differs: {}", q);
             prop_assert_eq!(&c, &b, "concurrent range query differs: {}", q);
         }
@@ -349,8 +325,8 @@ fn fast_path_join_returns_owner_labels() {
         "{owners:?}"
     );
     assert_eq!(
-        render(&Ok(out)),
-        render(&generic.instant_query(&store, q, t))
+        outcome_text(&Ok(out)),
+        outcome_text(&generic.instant_query(&store, q, t))
     );
 }
 
@@ -410,7 +386,7 @@ fn fast_path_selects_only_joinable_series() {
     let t = 20 * STEP_MS + 7_500;
     let a = fast.instant_query(&store, q, t).expect("query runs");
     let b = generic.instant_query(&store, q, t).expect("query runs");
-    assert_eq!(render(&Ok(a.clone())), render(&Ok(b.clone())));
+    assert_eq!(outcome_text(&Ok(a.clone())), outcome_text(&Ok(b.clone())));
     // Generic: 1 owner series + 6 pods x 2 containers. Fast: 1 owner series + 2 containers.
     assert_eq!(b.stats.series_selected, 13, "{:?}", b.stats);
     assert_eq!(a.stats.series_selected, 3, "{:?}", a.stats);
@@ -419,6 +395,6 @@ fn fast_path_selects_only_joinable_series() {
     let c = concurrent_engine()
         .instant_query(&store, q, t)
         .expect("query runs");
-    assert_eq!(render(&Ok(c.clone())), render(&Ok(b.clone())));
+    assert_eq!(outcome_text(&Ok(c.clone())), outcome_text(&Ok(b.clone())));
     assert_eq!(c.stats.series_selected, 13, "{:?}", c.stats);
 }

@@ -8,7 +8,8 @@
 //! errors by message, annotations in order. The same datasets run over real storage (head,
 //! blocks, both, with the value-run index) in `crates/promlite/tests/join_storage_equivalence.rs`.
 
-use promlite_eval::{Engine, EngineOptions, QueryOutput, Value};
+use promlite_eval::outcome_text::outcome_text;
+use promlite_eval::{Engine, EngineOptions, Value};
 use promlite_model::{Labels, MemStore, Sample};
 use promlite_testkit::join_data::{join_case, join_queries, JoinCase};
 
@@ -25,43 +26,6 @@ fn load(case: &JoinCase) -> MemStore {
         }
     }
     db
-}
-
-/// Equal strings mean bitwise-equal values, the same error, the same annotations in order.
-fn render(result: &Result<QueryOutput, promlite_eval::Error>) -> String {
-    let Ok(out) = result else {
-        return format!(
-            "error: {}",
-            result
-                .as_ref()
-                .err()
-                .map(ToString::to_string)
-                .unwrap_or_default()
-        );
-    };
-    let mut s = match &out.value {
-        Value::Vector(v) => v
-            .iter()
-            .map(|x| format!("{} @{} {:#x}\n", x.labels, x.t, x.v.to_bits()))
-            .collect(),
-        Value::Matrix(m) => m
-            .iter()
-            .map(|x| {
-                let pts: Vec<String> = x
-                    .samples
-                    .iter()
-                    .map(|p| format!("{}:{:#x}", p.t, p.v.to_bits()))
-                    .collect();
-                format!("{} {}\n", x.labels, pts.join(" "))
-            })
-            .collect(),
-        other => format!("{other:?}"),
-    };
-    s.push_str(&format!(
-        "warnings {:?} infos {:?}",
-        out.warnings, out.infos
-    ));
-    s
 }
 
 /// The generic path, the fast path with keys always pushed (sequential), and the fast path as
@@ -103,7 +67,7 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
                     }
                 };
                 let reference = run(&engines[0].1);
-                let expected = render(&reference);
+                let expected = outcome_text(&reference);
                 match &reference {
                     Err(_) => errors += 1,
                     Ok(out) => {
@@ -115,7 +79,7 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
                     }
                 }
                 for (name, engine) in &engines[1..] {
-                    let got = render(&run(engine));
+                    let got = outcome_text(&run(engine));
                     assert_eq!(
                         got, expected,
                         "seed {seed}, {name}, {start}..{end} step {step}: {q}"

@@ -10,9 +10,10 @@
 //! with lookback deltas shorter and longer than the run split gap (so both the run path and its
 //! fallback are taken). Values must be bitwise identical, errors and annotations equal.
 
+use promlite_eval::outcome_text::outcome_text;
 use std::path::Path;
 
-use promlite_eval::{Engine, EngineOptions, QueryOutput, Value};
+use promlite_eval::{Engine, EngineOptions, Value};
 use promlite_model::{Labels, MemStore, Sample, STALE_NAN};
 use proptest::prelude::*;
 
@@ -294,38 +295,6 @@ fn queries() -> Vec<(String, String)> {
     out
 }
 
-/// Renders a result so that equal strings mean bitwise-equal values and equal annotations.
-fn render(result: &Result<QueryOutput, promlite_eval::Error>) -> String {
-    match result {
-        Err(e) => format!("error: {e}"),
-        Ok(out) => {
-            let mut s = match &out.value {
-                Value::Vector(v) => v
-                    .iter()
-                    .map(|x| format!("{} @{} {:#x}\n", x.labels, x.t, x.v.to_bits()))
-                    .collect(),
-                Value::Matrix(m) => m
-                    .iter()
-                    .map(|x| {
-                        let pts: Vec<String> = x
-                            .samples
-                            .iter()
-                            .map(|p| format!("{}:{:#x}", p.t, p.v.to_bits()))
-                            .collect();
-                        format!("{} {}\n", x.labels, pts.join(" "))
-                    })
-                    .collect(),
-                other => format!("{other:?}"),
-            };
-            s.push_str(&format!(
-                "warnings {:?} infos {:?}",
-                out.warnings, out.infos
-            ));
-            s
-        }
-    }
-}
-
 fn engines(lookback_delta_ms: i64) -> (Engine, Engine) {
     let opts = |fast_path| {
         Engine::new(EngineOptions {
@@ -356,11 +325,11 @@ proptest! {
         let t = t_idx as i64 * STEP_MS + offset_ms;
         let (start, end) = (offset_ms, (SCRAPES as i64 + 25) * STEP_MS + offset_ms);
         for (name, q) in queries() {
-            let a = render(&fast.instant_query(&store, &q, t));
-            let b = render(&generic.instant_query(&store, &q, t));
+            let a = outcome_text(&fast.instant_query(&store, &q, t));
+            let b = outcome_text(&generic.instant_query(&store, &q, t));
             prop_assert_eq!(&a, &b, "instant query at {} differs: {}", t, name);
-            let a = render(&fast.range_query(&store, &q, start, end, step_ms));
-            let b = render(&generic.range_query(&store, &q, start, end, step_ms));
+            let a = outcome_text(&fast.range_query(&store, &q, start, end, step_ms));
+            let b = outcome_text(&generic.range_query(&store, &q, start, end, step_ms));
             prop_assert_eq!(&a, &b, "range query differs: {}", name);
         }
     }
@@ -407,7 +376,7 @@ fn runs_are_used_and_follow_owner_changes() {
     let b = generic
         .range_query(&store, q, start, end, 60_000)
         .expect("query runs");
-    assert_eq!(render(&Ok(a.clone())), render(&Ok(b.clone())));
+    assert_eq!(outcome_text(&Ok(a.clone())), outcome_text(&Ok(b.clone())));
     // Two owner series, one run each: two "samples" instead of the 57 decoded ones up to the
     // last step (847.5 s), the marker included.
     assert_eq!(a.stats.samples_loaded, 2, "{:?}", a.stats);

@@ -224,8 +224,13 @@ fn accept_loop(
         let spawned = std::thread::Builder::new()
             .name("promlite-http-conn".to_string())
             .spawn(move || {
-                let _guard = guard;
                 serve_connection(stream, &api, &stopping, limits.max_body);
+                // The API (and the `Db` it holds, with the data directory's lock) is released
+                // before the guard tells `shutdown` this connection is done: a caller may
+                // reopen the directory as soon as `shutdown` returns. (Captured values would
+                // otherwise drop after the closure's body, i.e. after the guard.)
+                drop(api);
+                drop(guard);
             });
         // Without a thread the connection is dropped (closed); the guard went with the closure.
         drop(spawned);

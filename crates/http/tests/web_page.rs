@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use promlite_cluster::{ClusterSpec, Size};
 use promlite_http::{Api, ApiOptions, Server, ServerOptions};
-use promlite_testkit::ChildGuard;
 
 use common::{enc, WORKLOAD_JOIN};
 
@@ -294,20 +293,13 @@ fn the_page_graphs_the_workload_join_from_promlite_and_from_prometheus() {
     assert!(backfill.status.success(), "{backfill:?}");
     let config = work.path().join("prometheus.yml");
     std::fs::write(&config, "global: {}\n").unwrap();
-    let port = promlite_testkit::free_port();
-    let prometheus_process = ChildGuard::new(
-        Command::new(&prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", tsdb.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--storage.tsdb.retention.time=100y")
-            .arg("--log.level=warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
+    let prometheus_process = promlite_testkit::spawn_prometheus(
+        &prometheus,
+        &config,
+        &tsdb,
+        &["--storage.tsdb.retention.time=100y", "--log.level=warn"],
     );
-    let prometheus_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let prometheus_addr = prometheus_process.addr;
     assert!(
         promlite_testkit::wait_http_ok(prometheus_addr, "/-/ready", Duration::from_secs(60)),
         "prometheus became ready"

@@ -20,6 +20,42 @@ pub struct Options {
     pub engine: EngineOptions,
 }
 
+impl Options {
+    /// These options with a PromQL `extension` turned on (all are off by default, so answers
+    /// stay Prometheus's): `Options::default().with_extension(Extension::KubePodWorkload)`
+    /// answers `kube_pod_workload{...}` with each pod's workload
+    /// (docs/extensions/kube_pod_workload.md).
+    ///
+    /// ```
+    /// use promlite::{Db, Extension, Labels, Options, Value};
+    ///
+    /// let db = Db::in_memory_with(Options::default().with_extension(Extension::KubePodWorkload));
+    /// let mut app = db.appender();
+    /// let pod = Labels::from_pairs([
+    ///     ("__name__", "kube_pod_owner"), ("namespace", "shop"), ("pod", "api-7d9-x2"),
+    ///     ("owner_kind", "ReplicaSet"), ("owner_name", "api-7d9"),
+    /// ]);
+    /// let replicaset = Labels::from_pairs([
+    ///     ("__name__", "kube_replicaset_owner"), ("namespace", "shop"), ("replicaset", "api-7d9"),
+    ///     ("owner_kind", "Deployment"), ("owner_name", "api"),
+    /// ]);
+    /// app.append(&pod, 0, 1.0)?;
+    /// app.append(&replicaset, 0, 1.0)?;
+    /// app.commit()?;
+    ///
+    /// let out = db.query("kube_pod_workload", 10_000)?;
+    /// let Value::Vector(rows) = out.value else { unreachable!("a selector returns a vector") };
+    /// assert_eq!(rows.len(), 1);
+    /// assert_eq!(rows[0].labels.get("workload"), Some("api"));
+    /// assert_eq!(rows[0].labels.get("workload_type"), Some("deployment"));
+    /// # Ok::<(), promlite::Error>(())
+    /// ```
+    pub fn with_extension(mut self, extension: crate::Extension) -> Options {
+        self.engine.enable(extension);
+        self
+    }
+}
+
 /// Per-query overrides of the engine's limits (the HTTP API's `timeout` parameter and the
 /// server's sample limit).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -137,8 +137,8 @@ pub use import::{ImportOptions, ImportStats};
 pub use metadata::{MetadataMap, MetricMetadata};
 pub use promlite_eval::value::{InstantSample, RangeSeries, Value};
 pub use promlite_eval::{
-    render_explain, CancelToken, EngineOptions, Error as QueryError, ExplainNode, QueryOutput,
-    QueryStats,
+    kube_pod_workload_expansion, render_explain, CancelToken, EngineOptions, Error as QueryError,
+    ExplainNode, Extension, QueryOutput, QueryStats, KUBE_POD_WORKLOAD,
 };
 pub use promlite_expfmt::{FamilyMetadata, MetadataTracker};
 pub use promlite_model::{

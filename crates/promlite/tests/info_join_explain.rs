@@ -4,7 +4,8 @@
 //! default `*_info` pattern and by detection alone; answers equal the generic path's bitwise.
 
 use promlite::{Db, ExplainNode, Labels, Options, QueryOptions, StorageOptions, WalSync};
-use promlite_eval::{Engine, EngineOptions, QueryOutput, Value};
+use promlite_eval::outcome_text::output_text;
+use promlite_eval::{Engine, EngineOptions};
 
 const SCRAPE_MS: i64 = 15_000;
 const SCRAPES: i64 = 80;
@@ -82,32 +83,6 @@ fn options(detect_only: bool) -> Options {
     }
 }
 
-fn render(out: &QueryOutput) -> String {
-    let mut s = match &out.value {
-        Value::Vector(v) => v
-            .iter()
-            .map(|x| format!("{} @{} {:#x}\n", x.labels, x.t, x.v.to_bits()))
-            .collect(),
-        Value::Matrix(m) => m
-            .iter()
-            .map(|x| {
-                let pts: Vec<String> = x
-                    .samples
-                    .iter()
-                    .map(|p| format!("{}:{:#x}", p.t, p.v.to_bits()))
-                    .collect();
-                format!("{} {}\n", x.labels, pts.join(" "))
-            })
-            .collect(),
-        other => format!("{other:?}"),
-    };
-    s.push_str(&format!(
-        "warnings {:?} infos {:?}",
-        out.warnings, out.infos
-    ));
-    s
-}
-
 /// The explain node of selector `text`.
 fn node<'a>(explain: &'a [ExplainNode], text: &str) -> &'a ExplainNode {
     explain
@@ -146,9 +121,13 @@ fn check(db: &Db, query: &str, info_selector: &str, data_selector: &str, stage: 
     ];
     for (fast, plain) in outputs {
         let text = promlite::render_explain(&fast.explain);
-        assert_eq!(render(&fast), render(&plain), "{stage}: {query}\n{text}");
+        assert_eq!(
+            output_text(&fast),
+            output_text(&plain),
+            "{stage}: {query}\n{text}"
+        );
         assert!(
-            !render(&plain).starts_with("warnings"),
+            !output_text(&plain).starts_with("warnings"),
             "{stage}: empty answer"
         );
         let info = node(&fast.explain, info_selector);

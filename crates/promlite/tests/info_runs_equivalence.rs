@@ -11,7 +11,8 @@
 //! conflicting-label error).
 
 use promlite::{Db, Labels, Options, QueryOptions, StorageOptions, WalSync};
-use promlite_eval::{Engine, EngineOptions, QueryOutput, Value};
+use promlite_eval::outcome_text::outcome_text;
+use promlite_eval::{Engine, EngineOptions};
 
 const SCRAPE_MS: i64 = 15_000;
 const SCRAPES: i64 = 60;
@@ -141,36 +142,6 @@ const QUERIES: &[&str] = &[
     r#"info({__name__=~"node_load1|target_info"})"#,
 ];
 
-fn render(result: &Result<QueryOutput, promlite_eval::Error>) -> String {
-    let out = match result {
-        Err(e) => return format!("error: {e}"),
-        Ok(out) => out,
-    };
-    let mut s = match &out.value {
-        Value::Vector(v) => v
-            .iter()
-            .map(|x| format!("{} @{} {:#x}\n", x.labels, x.t, x.v.to_bits()))
-            .collect(),
-        Value::Matrix(m) => m
-            .iter()
-            .map(|x| {
-                let pts: Vec<String> = x
-                    .samples
-                    .iter()
-                    .map(|p| format!("{}:{:#x}", p.t, p.v.to_bits()))
-                    .collect();
-                format!("{} {}\n", x.labels, pts.join(" "))
-            })
-            .collect(),
-        other => format!("{other:?}"),
-    };
-    s.push_str(&format!(
-        "warnings {:?} infos {:?}",
-        out.warnings, out.infos
-    ));
-    s
-}
-
 /// Counts of what the fast path did across the checked runs.
 #[derive(Default, Debug)]
 struct Seen {
@@ -226,11 +197,11 @@ fn check(db: &Db, lookback: i64, stage: &str, seen: &mut Seen) {
                     e.range_query(store, q, start, stop, step)
                 }
             };
-            let expected = render(&run(&generic));
+            let expected = outcome_text(&run(&generic));
             for e in &fast {
                 let got = run(e);
                 assert_eq!(
-                    render(&got),
+                    outcome_text(&got),
                     expected,
                     "{stage}, lookback {lookback}, {start}..{stop} step {step}: {q}"
                 );

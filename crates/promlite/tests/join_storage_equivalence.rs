@@ -8,7 +8,8 @@
 //! gaps make the index fall back for some selectors, as designed.
 
 use promlite::{Db, Labels, Options, StorageOptions, WalSync};
-use promlite_eval::{Engine, EngineOptions, QueryOutput, Value};
+use promlite_eval::outcome_text::outcome_text;
+use promlite_eval::{Engine, EngineOptions};
 use promlite_testkit::join_data::{join_case, join_queries, JoinCase, SCRAPES, SCRAPE_MS};
 
 /// Datasets per run (each runs at three storage stages).
@@ -63,36 +64,6 @@ fn ingest(db: &Db, case: &JoinCase) {
     app.commit().expect("commit");
 }
 
-fn render(result: &Result<QueryOutput, promlite_eval::Error>) -> String {
-    let out = match result {
-        Err(e) => return format!("error: {e}"),
-        Ok(out) => out,
-    };
-    let mut s = match &out.value {
-        Value::Vector(v) => v
-            .iter()
-            .map(|x| format!("{} @{} {:#x}\n", x.labels, x.t, x.v.to_bits()))
-            .collect(),
-        Value::Matrix(m) => m
-            .iter()
-            .map(|x| {
-                let pts: Vec<String> = x
-                    .samples
-                    .iter()
-                    .map(|p| format!("{}:{:#x}", p.t, p.v.to_bits()))
-                    .collect();
-                format!("{} {}\n", x.labels, pts.join(" "))
-            })
-            .collect(),
-        other => format!("{other:?}"),
-    };
-    s.push_str(&format!(
-        "warnings {:?} infos {:?}",
-        out.warnings, out.infos
-    ));
-    s
-}
-
 /// Runs every join query on every path against `db`; returns how many runs the index answered
 /// at least one selector of (a query loading fewer samples than the generic path).
 fn check(db: &Db, case: &JoinCase, lookback: i64, stage: &str) -> usize {
@@ -124,11 +95,11 @@ fn check(db: &Db, case: &JoinCase, lookback: i64, stage: &str) -> usize {
                 }
             };
             let reference = run(&generic);
-            let expected = render(&reference);
+            let expected = outcome_text(&reference);
             for (name, e) in &fast {
                 let got = run(e);
                 assert_eq!(
-                    render(&got),
+                    outcome_text(&got),
                     expected,
                     "{stage}, {name}, lookback {lookback}, {start}..{end} step {step}: {q}"
                 );

@@ -6,10 +6,11 @@
 //! Owner series get random value changes, gaps longer than the lookback and staleness markers;
 //! ingest is scrape by scrape (one commit each) with automatic compaction into 5-minute blocks.
 
+use promlite_eval::outcome_text::outcome_text;
 use std::path::Path;
 
 use promlite::{Db, Labels, Options, StorageOptions, WalSync, STALE_NAN};
-use promlite_eval::{Engine, EngineOptions, QueryOutput, Value};
+use promlite_eval::{Engine, EngineOptions};
 use proptest::prelude::*;
 
 const STEP_MS: i64 = 15_000;
@@ -209,37 +210,6 @@ fn queries() -> Vec<(String, String)> {
     out
 }
 
-fn render(result: &Result<QueryOutput, promlite_eval::Error>) -> String {
-    match result {
-        Err(e) => format!("error: {e}"),
-        Ok(out) => {
-            let mut s = match &out.value {
-                Value::Vector(v) => v
-                    .iter()
-                    .map(|x| format!("{} @{} {:#x}\n", x.labels, x.t, x.v.to_bits()))
-                    .collect(),
-                Value::Matrix(m) => m
-                    .iter()
-                    .map(|x| {
-                        let pts: Vec<String> = x
-                            .samples
-                            .iter()
-                            .map(|p| format!("{}:{:#x}", p.t, p.v.to_bits()))
-                            .collect();
-                        format!("{} {}\n", x.labels, pts.join(" "))
-                    })
-                    .collect(),
-                other => format!("{other:?}"),
-            };
-            s.push_str(&format!(
-                "warnings {:?} infos {:?}",
-                out.warnings, out.infos
-            ));
-            s
-        }
-    }
-}
-
 /// Runs every query with the fast path on and off against `db`'s storage.
 fn check(db: &Db, lookback: i64, t: i64, stage: &str) -> Result<(), TestCaseError> {
     let engine = |fast_path| {
@@ -253,8 +223,8 @@ fn check(db: &Db, lookback: i64, t: i64, stage: &str) -> Result<(), TestCaseErro
     let store = db.storage();
     let (start, end) = (2_000, (SCRAPES as i64 + 25) * STEP_MS);
     for (name, q) in queries() {
-        let a = render(&fast.instant_query(store, &q, t));
-        let b = render(&generic.instant_query(store, &q, t));
+        let a = outcome_text(&fast.instant_query(store, &q, t));
+        let b = outcome_text(&generic.instant_query(store, &q, t));
         prop_assert_eq!(
             &a,
             &b,
@@ -263,8 +233,8 @@ fn check(db: &Db, lookback: i64, t: i64, stage: &str) -> Result<(), TestCaseErro
             t,
             name
         );
-        let a = render(&fast.range_query(store, &q, start, end, 30_000));
-        let b = render(&generic.range_query(store, &q, start, end, 30_000));
+        let a = outcome_text(&fast.range_query(store, &q, start, end, 30_000));
+        let b = outcome_text(&generic.range_query(store, &q, start, end, 30_000));
         prop_assert_eq!(&a, &b, "{}: range query differs: {}", stage, name);
     }
     Ok(())
@@ -330,7 +300,10 @@ fn owner_index_replaces_decoding() {
     })
     .range_query(db.storage(), q, 2_000, end, 15_000)
     .expect("query");
-    assert_eq!(render(&Ok(fast.clone())), render(&Ok(generic.clone())));
+    assert_eq!(
+        outcome_text(&Ok(fast.clone())),
+        outcome_text(&Ok(generic.clone()))
+    );
     assert_eq!(generic.stats.samples_loaded, SCRAPES);
     // One run per source (each block, the head): far fewer than the samples.
     let sources = db.storage().blocks().len() + 1;

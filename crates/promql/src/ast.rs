@@ -6,6 +6,8 @@
 
 use promlite_model::Matcher;
 
+use crate::functions::FunctionSig;
+
 /// A byte range in the query text, for error messages (`start..end`, 0-based byte offsets).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Span {
@@ -307,13 +309,20 @@ impl Binary {
 /// A function call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
-    /// The function name as written (`rate`, `label_replace`, ...); the parser has checked that it
-    /// exists and that argument count and types fit.
-    pub func: String,
+    /// The function, resolved once by the parser from the name as written (`rate`,
+    /// `label_replace`, ...); the parser has checked that argument count and types fit.
+    pub func: &'static FunctionSig,
     /// The arguments.
     pub args: Vec<Expr>,
     /// Where the call stands in the query.
     pub span: Span,
+}
+
+impl Call {
+    /// The function's name.
+    pub fn name(&self) -> &'static str {
+        self.func.name
+    }
 }
 
 /// Aggregation operators.
@@ -448,8 +457,72 @@ impl Expr {
                     ValueType::Vector
                 }
             }
-            Expr::Call(c) => {
-                crate::functions::function(&c.func).map_or(ValueType::Vector, |f| f.return_type)
+            Expr::Call(c) => c.func.return_type,
+        }
+    }
+
+    /// The direct sub-expressions, in the order Prometheus's `Children` lists them (operands
+    /// left to right, call arguments in order, an aggregation's expression before its
+    /// parameter). A matrix selector has none: its selector is not an [`Expr`].
+    pub fn children(&self) -> Children<'_> {
+        let (first, second, rest): (Option<&Expr>, Option<&Expr>, &[Expr]) = match self {
+            Expr::Number(_)
+            | Expr::String(_)
+            | Expr::ByteString(_)
+            | Expr::VectorSelector(_)
+            | Expr::MatrixSelector(_) => (None, None, &[]),
+            Expr::Subquery(sq) => (Some(&sq.expr), None, &[]),
+            Expr::Unary(_, inner) | Expr::Paren(inner) => (Some(inner), None, &[]),
+            Expr::Binary(b) => (Some(&b.lhs), Some(&b.rhs), &[]),
+            Expr::Call(c) => (None, None, &c.args),
+            Expr::Aggregate(a) => (Some(&a.expr), a.param.as_deref(), &[]),
+        };
+        Children {
+            first,
+            second,
+            rest: rest.iter(),
+        }
+    }
+
+    /// [`Expr::children`], mutably.
+    pub fn children_mut(&mut self) -> ChildrenMut<'_> {
+        let (first, second, rest): (Option<&mut Expr>, Option<&mut Expr>, &mut [Expr]) = match self
+        {
+            Expr::Number(_)
+            | Expr::String(_)
+            | Expr::ByteString(_)
+            | Expr::VectorSelector(_)
+            | Expr::MatrixSelector(_) => (None, None, &mut []),
+            Expr::Subquery(sq) => (Some(&mut sq.expr), None, &mut []),
+            Expr::Unary(_, inner) | Expr::Paren(inner) => (Some(inner), None, &mut []),
+            Expr::Binary(b) => (Some(&mut b.lhs), Some(&mut b.rhs), &mut []),
+            Expr::Call(c) => (None, None, &mut c.args),
+            Expr::Aggregate(a) => (Some(&mut a.expr), a.param.as_deref_mut(), &mut []),
+        };
+        ChildrenMut {
+            first,
+            second,
+            rest: rest.iter_mut(),
+        }
+    }
+
+    /// Visits `self` and its descendants in pre-order (Prometheus's `parser.Inspect`): `visit`
+    /// sees a node before its children and returns whether to descend into them. Recursion is
+    /// as deep as the tree, which the parser bounds ([`crate::MAX_DEPTH`]).
+    pub fn walk<'a>(&'a self, visit: &mut impl FnMut(&'a Expr) -> bool) {
+        if visit(self) {
+            for child in self.children() {
+                child.walk(visit);
+            }
+        }
+    }
+
+    /// [`Expr::walk`] with mutable access: `visit` may change a node (not replace its
+    /// children's count) before its children are visited.
+    pub fn walk_mut(&mut self, visit: &mut impl FnMut(&mut Expr) -> bool) {
+        if visit(self) {
+            for child in self.children_mut() {
+                child.walk_mut(visit);
             }
         }
     }
@@ -460,7 +533,8 @@ impl Expr {
         fn selector(a: &VectorSelector, b: &VectorSelector) -> bool {
             a.name == b.name && a.matchers == b.matchers && a.offset == b.offset && a.at == b.at
         }
-        match (self, other) {
+        // The nodes' own fields (what `children` does not cover), then the children pairwise.
+        let own = match (self, other) {
             (Expr::Number(a), Expr::Number(b)) => a == b || (a.is_nan() && b.is_nan()),
             (Expr::String(a), Expr::String(b)) => a == b,
             (Expr::ByteString(a), Expr::ByteString(b)) => a == b,
@@ -469,38 +543,61 @@ impl Expr {
                 a.range == b.range && selector(&a.selector, &b.selector)
             }
             (Expr::Subquery(a), Expr::Subquery(b)) => {
-                a.range == b.range
-                    && a.step == b.step
-                    && a.offset == b.offset
-                    && a.at == b.at
-                    && a.expr.same_as(&b.expr)
+                a.range == b.range && a.step == b.step && a.offset == b.offset && a.at == b.at
             }
-            (Expr::Unary(op_a, a), Expr::Unary(op_b, b)) => op_a == op_b && a.same_as(b),
+            (Expr::Unary(op_a, _), Expr::Unary(op_b, _)) => op_a == op_b,
             (Expr::Binary(a), Expr::Binary(b)) => {
-                a.op == b.op
-                    && a.return_bool == b.return_bool
-                    && a.matching == b.matching
-                    && a.lhs.same_as(&b.lhs)
-                    && a.rhs.same_as(&b.rhs)
+                a.op == b.op && a.return_bool == b.return_bool && a.matching == b.matching
             }
-            (Expr::Paren(a), Expr::Paren(b)) => a.same_as(b),
-            (Expr::Call(a), Expr::Call(b)) => {
-                a.func == b.func
-                    && a.args.len() == b.args.len()
-                    && a.args.iter().zip(&b.args).all(|(x, y)| x.same_as(y))
-            }
+            (Expr::Paren(_), Expr::Paren(_)) => true,
+            (Expr::Call(a), Expr::Call(b)) => a.func.name == b.func.name,
             (Expr::Aggregate(a), Expr::Aggregate(b)) => {
-                a.op == b.op
-                    && a.grouping == b.grouping
-                    && a.without == b.without
-                    && a.expr.same_as(&b.expr)
-                    && match (&a.param, &b.param) {
-                        (Some(x), Some(y)) => x.same_as(y),
-                        (None, None) => true,
-                        _ => false,
-                    }
+                a.op == b.op && a.grouping == b.grouping && a.without == b.without
             }
             _ => false,
-        }
+        };
+        own && self.children().count() == other.children().count()
+            && self
+                .children()
+                .zip(other.children())
+                .all(|(x, y)| x.same_as(y))
+    }
+}
+
+/// The direct sub-expressions of an [`Expr`]; see [`Expr::children`].
+#[derive(Debug, Clone)]
+pub struct Children<'a> {
+    first: Option<&'a Expr>,
+    second: Option<&'a Expr>,
+    rest: std::slice::Iter<'a, Expr>,
+}
+
+impl<'a> Iterator for Children<'a> {
+    type Item = &'a Expr;
+
+    fn next(&mut self) -> Option<&'a Expr> {
+        self.first
+            .take()
+            .or_else(|| self.second.take())
+            .or_else(|| self.rest.next())
+    }
+}
+
+/// The direct sub-expressions of an [`Expr`], mutably; see [`Expr::children_mut`].
+#[derive(Debug)]
+pub struct ChildrenMut<'a> {
+    first: Option<&'a mut Expr>,
+    second: Option<&'a mut Expr>,
+    rest: std::slice::IterMut<'a, Expr>,
+}
+
+impl<'a> Iterator for ChildrenMut<'a> {
+    type Item = &'a mut Expr;
+
+    fn next(&mut self) -> Option<&'a mut Expr> {
+        self.first
+            .take()
+            .or_else(|| self.second.take())
+            .or_else(|| self.rest.next())
     }
 }

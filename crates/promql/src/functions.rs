@@ -1,6 +1,43 @@
-//! The PromQL function table: every Prometheus 3 function with its argument and return types.
+//! The PromQL function registry: every Prometheus 3 function with its signature (argument and
+//! return types, arity), what kind of function it is and whether it is safe under the `@`
+//! modifier.
+//!
+//! This is the one table every consumer reads: the parser resolves each call to its entry once
+//! (a [`Call`](crate::Call) holds `&'static FunctionSig`) and type-checks against it;
+//! [`Expr::value_type`](crate::Expr::value_type) reads the return type; the evaluator dispatches
+//! on [`FunctionKind`] and decides step invariance from [`FunctionSig::at_modifier_unsafe`]; the
+//! promqltest runner derives Prometheus's `@`-modifier test variants from the same flag.
+//! Prometheus keeps the same facts in `promql/parser/functions.go` (`Functions`) and
+//! `promql/functions.go` (`AtModifierUnsafeFunctions`).
 
 use crate::ast::ValueType;
+
+/// What a function does, as far as its callers need to know: the evaluator dispatches on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FunctionKind {
+    /// One value per series and step from the samples of a range-vector window (`rate`,
+    /// `*_over_time`, `deriv`, ...); the range argument is a range selector or a subquery.
+    Range,
+    /// Arithmetic on each sample of an instant vector (`abs`, `sqrt`, `clamp`, `round`, ...),
+    /// or on scalars (`pi`, `min_of`, `max_of`).
+    Math,
+    /// Evaluation time and calendar fields (`time`, `timestamp`, `hour`, `day_of_week`, ...).
+    Time,
+    /// Values of the query itself (`start`, `end`, `range`, `step`): constant for a query.
+    QueryContext,
+    /// Label rewriting (`label_replace`, `label_join`).
+    Label,
+    /// Result ordering (`sort`, `sort_desc`, `sort_by_label`, `sort_by_label_desc`).
+    Sort,
+    /// Histogram functions (`histogram_quantile`, `histogram_count`, ...).
+    Histogram,
+    /// Conversions between scalars and vectors (`scalar`, `vector`).
+    Conversion,
+    /// `absent`: a series when its argument has none.
+    Absent,
+    /// `info`: joins info-metric labels onto series.
+    Info,
+}
 
 /// The signature of a PromQL function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +54,13 @@ pub struct FunctionSig {
     /// Prometheus marks the function experimental (behind a feature flag there; always
     /// enabled here, as in Prometheus's own test suite).
     pub experimental: bool,
+    /// The result can change with the evaluation time even when every argument is step
+    /// invariant (`time()`, the calendar functions, `predict_linear`, the query-context
+    /// functions), or it reads its argument's sample timestamps (`timestamp`). Prometheus's
+    /// `AtModifierUnsafeFunctions`.
+    pub at_modifier_unsafe: bool,
+    /// What the function does.
+    pub kind: FunctionKind,
 }
 
 impl FunctionSig {
@@ -46,656 +90,179 @@ impl FunctionSig {
             None => None,
         }
     }
+
+    /// The index of the range-vector argument of a [`FunctionKind::Range`] function.
+    pub fn range_arg(&self) -> Option<usize> {
+        self.arg_types.iter().position(|t| *t == ValueType::Matrix)
+    }
+
+    const fn with_variadic(mut self, n: i32) -> Self {
+        self.variadic = n;
+        self
+    }
+
+    const fn as_experimental(mut self) -> Self {
+        self.experimental = true;
+        self
+    }
+
+    const fn as_at_modifier_unsafe(mut self) -> Self {
+        self.at_modifier_unsafe = true;
+        self
+    }
 }
+
+/// A fixed-arity, stable, `@`-safe function; the builders above change that.
+const fn sig(
+    name: &'static str,
+    arg_types: &'static [ValueType],
+    return_type: ValueType,
+    kind: FunctionKind,
+) -> FunctionSig {
+    FunctionSig {
+        name,
+        arg_types,
+        variadic: 0,
+        return_type,
+        experimental: false,
+        at_modifier_unsafe: false,
+        kind,
+    }
+}
+
+const S: ValueType = ValueType::Scalar;
+const V: ValueType = ValueType::Vector;
+const M: ValueType = ValueType::Matrix;
+const STR: ValueType = ValueType::String;
+
+use FunctionKind as Kind;
 
 /// All functions, sorted by name.
 static FUNCTIONS: &[FunctionSig] = &[
-    FunctionSig {
-        name: "abs",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "absent",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "absent_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "acos",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "acosh",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "asin",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "asinh",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "atan",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "atanh",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "avg_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "ceil",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "changes",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "clamp",
-        arg_types: &[ValueType::Vector, ValueType::Scalar, ValueType::Scalar],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "clamp_max",
-        arg_types: &[ValueType::Vector, ValueType::Scalar],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "clamp_min",
-        arg_types: &[ValueType::Vector, ValueType::Scalar],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "cos",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "cosh",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "count_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "day_of_month",
-        arg_types: &[ValueType::Vector],
-        variadic: 1,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "day_of_week",
-        arg_types: &[ValueType::Vector],
-        variadic: 1,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "day_of_year",
-        arg_types: &[ValueType::Vector],
-        variadic: 1,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "days_in_month",
-        arg_types: &[ValueType::Vector],
-        variadic: 1,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "deg",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "delta",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "deriv",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "double_exponential_smoothing",
-        arg_types: &[ValueType::Matrix, ValueType::Scalar, ValueType::Scalar],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "end",
-        arg_types: &[],
-        variadic: 0,
-        return_type: ValueType::Scalar,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "exp",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "first_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "floor",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "histogram_avg",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "histogram_count",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "histogram_fraction",
-        arg_types: &[ValueType::Scalar, ValueType::Scalar, ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "histogram_quantile",
-        arg_types: &[ValueType::Scalar, ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "histogram_quantiles",
-        arg_types: &[
-            ValueType::Vector,
-            ValueType::String,
-            ValueType::Scalar,
-            ValueType::Scalar,
-        ],
-        variadic: 9,
-        return_type: ValueType::Vector,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "histogram_stddev",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "histogram_stdvar",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "histogram_sum",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "hour",
-        arg_types: &[ValueType::Vector],
-        variadic: 1,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "idelta",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "increase",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "info",
-        arg_types: &[ValueType::Vector, ValueType::Vector],
-        variadic: 1,
-        return_type: ValueType::Vector,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "integral",
-        arg_types: &[ValueType::Matrix, ValueType::Scalar],
-        variadic: 1,
-        return_type: ValueType::Vector,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "irate",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "label_join",
-        arg_types: &[
-            ValueType::Vector,
-            ValueType::String,
-            ValueType::String,
-            ValueType::String,
-        ],
-        variadic: -1,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "label_replace",
-        arg_types: &[
-            ValueType::Vector,
-            ValueType::String,
-            ValueType::String,
-            ValueType::String,
-            ValueType::String,
-        ],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "last_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "ln",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "log10",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "log2",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "mad_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "max_of",
-        arg_types: &[ValueType::Scalar, ValueType::Scalar],
-        variadic: 0,
-        return_type: ValueType::Scalar,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "max_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "min_of",
-        arg_types: &[ValueType::Scalar, ValueType::Scalar],
-        variadic: 0,
-        return_type: ValueType::Scalar,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "min_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "minute",
-        arg_types: &[ValueType::Vector],
-        variadic: 1,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "month",
-        arg_types: &[ValueType::Vector],
-        variadic: 1,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "pi",
-        arg_types: &[],
-        variadic: 0,
-        return_type: ValueType::Scalar,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "predict_linear",
-        arg_types: &[ValueType::Matrix, ValueType::Scalar],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "present_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "quantile_over_time",
-        arg_types: &[ValueType::Scalar, ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "rad",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "range",
-        arg_types: &[],
-        variadic: 0,
-        return_type: ValueType::Scalar,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "rate",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "resets",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "round",
-        arg_types: &[ValueType::Vector, ValueType::Scalar],
-        variadic: 1,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "scalar",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Scalar,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "sgn",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "sin",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "sinh",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "sort",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "sort_by_label",
-        arg_types: &[ValueType::Vector, ValueType::String],
-        variadic: -1,
-        return_type: ValueType::Vector,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "sort_by_label_desc",
-        arg_types: &[ValueType::Vector, ValueType::String],
-        variadic: -1,
-        return_type: ValueType::Vector,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "sort_desc",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "sqrt",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "start",
-        arg_types: &[],
-        variadic: 0,
-        return_type: ValueType::Scalar,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "stddev_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "stdvar_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "step",
-        arg_types: &[],
-        variadic: 0,
-        return_type: ValueType::Scalar,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "sum_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "tan",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "tanh",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "time",
-        arg_types: &[],
-        variadic: 0,
-        return_type: ValueType::Scalar,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "timestamp",
-        arg_types: &[ValueType::Vector],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "ts_of_first_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "ts_of_last_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "ts_of_max_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "ts_of_min_over_time",
-        arg_types: &[ValueType::Matrix],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: true,
-    },
-    FunctionSig {
-        name: "vector",
-        arg_types: &[ValueType::Scalar],
-        variadic: 0,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
-    FunctionSig {
-        name: "year",
-        arg_types: &[ValueType::Vector],
-        variadic: 1,
-        return_type: ValueType::Vector,
-        experimental: false,
-    },
+    sig("abs", &[V], V, Kind::Math),
+    sig("absent", &[V], V, Kind::Absent),
+    sig("absent_over_time", &[M], V, Kind::Range),
+    sig("acos", &[V], V, Kind::Math),
+    sig("acosh", &[V], V, Kind::Math),
+    sig("asin", &[V], V, Kind::Math),
+    sig("asinh", &[V], V, Kind::Math),
+    sig("atan", &[V], V, Kind::Math),
+    sig("atanh", &[V], V, Kind::Math),
+    sig("avg_over_time", &[M], V, Kind::Range),
+    sig("ceil", &[V], V, Kind::Math),
+    sig("changes", &[M], V, Kind::Range),
+    sig("clamp", &[V, S, S], V, Kind::Math),
+    sig("clamp_max", &[V, S], V, Kind::Math),
+    sig("clamp_min", &[V, S], V, Kind::Math),
+    sig("cos", &[V], V, Kind::Math),
+    sig("cosh", &[V], V, Kind::Math),
+    sig("count_over_time", &[M], V, Kind::Range),
+    sig("day_of_month", &[V], V, Kind::Time)
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
+    sig("day_of_week", &[V], V, Kind::Time)
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
+    sig("day_of_year", &[V], V, Kind::Time)
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
+    sig("days_in_month", &[V], V, Kind::Time)
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
+    sig("deg", &[V], V, Kind::Math),
+    sig("delta", &[M], V, Kind::Range),
+    sig("deriv", &[M], V, Kind::Range),
+    sig("double_exponential_smoothing", &[M, S, S], V, Kind::Range).as_experimental(),
+    sig("end", &[], S, Kind::QueryContext)
+        .as_experimental()
+        .as_at_modifier_unsafe(),
+    sig("exp", &[V], V, Kind::Math),
+    sig("first_over_time", &[M], V, Kind::Range).as_experimental(),
+    sig("floor", &[V], V, Kind::Math),
+    sig("histogram_avg", &[V], V, Kind::Histogram),
+    sig("histogram_count", &[V], V, Kind::Histogram),
+    sig("histogram_fraction", &[S, S, V], V, Kind::Histogram),
+    sig("histogram_quantile", &[S, V], V, Kind::Histogram),
+    sig("histogram_quantiles", &[V, STR, S, S], V, Kind::Histogram)
+        .with_variadic(9)
+        .as_experimental(),
+    sig("histogram_stddev", &[V], V, Kind::Histogram),
+    sig("histogram_stdvar", &[V], V, Kind::Histogram),
+    sig("histogram_sum", &[V], V, Kind::Histogram),
+    sig("hour", &[V], V, Kind::Time)
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
+    sig("idelta", &[M], V, Kind::Range),
+    sig("increase", &[M], V, Kind::Range),
+    sig("info", &[V, V], V, Kind::Info)
+        .with_variadic(1)
+        .as_experimental(),
+    sig("integral", &[M, S], V, Kind::Range)
+        .with_variadic(1)
+        .as_experimental(),
+    sig("irate", &[M], V, Kind::Range),
+    sig("label_join", &[V, STR, STR, STR], V, Kind::Label).with_variadic(-1),
+    sig("label_replace", &[V, STR, STR, STR, STR], V, Kind::Label),
+    sig("last_over_time", &[M], V, Kind::Range),
+    sig("ln", &[V], V, Kind::Math),
+    sig("log10", &[V], V, Kind::Math),
+    sig("log2", &[V], V, Kind::Math),
+    sig("mad_over_time", &[M], V, Kind::Range).as_experimental(),
+    sig("max_of", &[S, S], S, Kind::Math).as_experimental(),
+    sig("max_over_time", &[M], V, Kind::Range),
+    sig("min_of", &[S, S], S, Kind::Math).as_experimental(),
+    sig("min_over_time", &[M], V, Kind::Range),
+    sig("minute", &[V], V, Kind::Time)
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
+    sig("month", &[V], V, Kind::Time)
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
+    sig("pi", &[], S, Kind::Math),
+    sig("predict_linear", &[M, S], V, Kind::Range).as_at_modifier_unsafe(),
+    sig("present_over_time", &[M], V, Kind::Range),
+    sig("quantile_over_time", &[S, M], V, Kind::Range),
+    sig("rad", &[V], V, Kind::Math),
+    sig("range", &[], S, Kind::QueryContext)
+        .as_experimental()
+        .as_at_modifier_unsafe(),
+    sig("rate", &[M], V, Kind::Range),
+    sig("resets", &[M], V, Kind::Range),
+    sig("round", &[V, S], V, Kind::Math).with_variadic(1),
+    sig("scalar", &[V], S, Kind::Conversion),
+    sig("sgn", &[V], V, Kind::Math),
+    sig("sin", &[V], V, Kind::Math),
+    sig("sinh", &[V], V, Kind::Math),
+    sig("sort", &[V], V, Kind::Sort),
+    sig("sort_by_label", &[V, STR], V, Kind::Sort)
+        .with_variadic(-1)
+        .as_experimental(),
+    sig("sort_by_label_desc", &[V, STR], V, Kind::Sort)
+        .with_variadic(-1)
+        .as_experimental(),
+    sig("sort_desc", &[V], V, Kind::Sort),
+    sig("sqrt", &[V], V, Kind::Math),
+    sig("start", &[], S, Kind::QueryContext)
+        .as_experimental()
+        .as_at_modifier_unsafe(),
+    sig("stddev_over_time", &[M], V, Kind::Range),
+    sig("stdvar_over_time", &[M], V, Kind::Range),
+    sig("step", &[], S, Kind::QueryContext)
+        .as_experimental()
+        .as_at_modifier_unsafe(),
+    sig("sum_over_time", &[M], V, Kind::Range),
+    sig("tan", &[V], V, Kind::Math),
+    sig("tanh", &[V], V, Kind::Math),
+    sig("time", &[], S, Kind::Time).as_at_modifier_unsafe(),
+    sig("timestamp", &[V], V, Kind::Time).as_at_modifier_unsafe(),
+    sig("ts_of_first_over_time", &[M], V, Kind::Range).as_experimental(),
+    sig("ts_of_last_over_time", &[M], V, Kind::Range).as_experimental(),
+    sig("ts_of_max_over_time", &[M], V, Kind::Range).as_experimental(),
+    sig("ts_of_min_over_time", &[M], V, Kind::Range).as_experimental(),
+    sig("vector", &[S], V, Kind::Conversion),
+    sig("year", &[V], V, Kind::Time)
+        .with_variadic(1)
+        .as_at_modifier_unsafe(),
 ];
 
 /// Looks up a function by its exact name.
@@ -745,5 +312,53 @@ mod tests {
         );
         assert!(function("holt_winters").is_none());
         assert!(function("RATE").is_none());
+    }
+
+    /// Prometheus 3's `AtModifierUnsafeFunctions` (promql/functions.go), which both its engine
+    /// (step invariance) and its test harness (`@` variants) read.
+    #[test]
+    fn at_modifier_unsafe_is_prometheus_list() {
+        let unsafe_names: Vec<&str> = FUNCTIONS
+            .iter()
+            .filter(|f| f.at_modifier_unsafe)
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(
+            unsafe_names,
+            [
+                "day_of_month",
+                "day_of_week",
+                "day_of_year",
+                "days_in_month",
+                "end",
+                "hour",
+                "minute",
+                "month",
+                "predict_linear",
+                "range",
+                "start",
+                "step",
+                "time",
+                "timestamp",
+                "year",
+            ]
+        );
+    }
+
+    #[test]
+    fn kinds_follow_the_signatures() {
+        for f in FUNCTIONS {
+            // A range function is exactly one that takes a range vector.
+            assert_eq!(
+                f.kind == FunctionKind::Range,
+                f.range_arg().is_some(),
+                "{}",
+                f.name
+            );
+            if f.kind == FunctionKind::QueryContext {
+                assert!(f.arg_types.is_empty() && f.return_type == ValueType::Scalar);
+                assert!(f.at_modifier_unsafe, "{}", f.name);
+            }
+        }
     }
 }

@@ -26,11 +26,12 @@ mod printer;
 pub mod quote;
 
 pub use ast::{
-    Aggregate, AggregateOp, At, Binary, BinaryOp, Call, Cardinality, Expr, Group, MatchingLabels,
-    MatrixSelector, Span, Subquery, UnaryOp, ValueType, VectorMatching, VectorSelector,
+    Aggregate, AggregateOp, At, Binary, BinaryOp, Call, Cardinality, Children, ChildrenMut, Expr,
+    Group, MatchingLabels, MatrixSelector, Span, Subquery, UnaryOp, ValueType, VectorMatching,
+    VectorSelector,
 };
 pub use error::{Error, ParseError, Position, Result};
-pub use functions::{function, FunctionSig};
+pub use functions::{function, FunctionKind, FunctionSig};
 pub use parser::{parse, MAX_DEPTH};
 pub use printer::format_duration;
 

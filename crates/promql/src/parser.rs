@@ -1269,7 +1269,7 @@ impl Parser<'_> {
         };
         Ok(Node {
             expr: Expr::Call(Call {
-                func: name,
+                func: sig,
                 args: args.nodes.into_iter().map(|a| a.expr).collect(),
                 span,
             }),

@@ -274,7 +274,7 @@ fn write_expr(f: &mut impl Write, e: &Expr) -> fmt::Result {
             f.write_char(')')
         }
         Expr::Call(c) => {
-            f.write_str(&c.func)?;
+            f.write_str(c.func.name)?;
             f.write_char('(')?;
             for (i, arg) in c.args.iter().enumerate() {
                 if i > 0 {

@@ -910,3 +910,95 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     );
     check(&ok, &ok);
 }
+
+/// The nodes `walk` visits, printed, in visiting order.
+fn walked(query: &str, descend_into_subqueries: bool) -> Vec<String> {
+    let expr = parse(query).unwrap_or_else(|e| panic!("{query:?} fails: {e}"));
+    let mut seen = Vec::new();
+    expr.walk(&mut |e| {
+        seen.push(e.to_string());
+        descend_into_subqueries || !matches!(e, Expr::Subquery(_))
+    });
+    seen
+}
+
+#[test]
+fn walk_visits_in_prometheus_child_order() {
+    assert_eq!(
+        walked("topk(2, rate(a[1m])) / on(x) -(b)", true),
+        [
+            "topk(2, rate(a[1m])) / on(x) -(b)",
+            "topk(2, rate(a[1m]))",
+            "rate(a[1m])",
+            "a[1m]",
+            "2",
+            "-(b)",
+            "(b)",
+            "b",
+        ]
+    );
+    assert_eq!(
+        walked(
+            "label_join(max_over_time(m[5m:1m]), \"d\", \",\", \"s\")",
+            true
+        ),
+        [
+            "label_join(max_over_time(m[5m:1m]), \"d\", \",\", \"s\")",
+            "max_over_time(m[5m:1m])",
+            "m[5m:1m]",
+            "m",
+            "\"d\"",
+            "\",\"",
+            "\"s\"",
+        ]
+    );
+    // `false` from the visitor skips the node's children, not its siblings.
+    assert_eq!(walked("m[5m:1m] @ 10", false), ["m[5m:1m] @ 10.000"]);
+    assert_eq!(walked("sum(m)", false), ["sum(m)", "m"]);
+}
+
+#[test]
+fn walk_mut_changes_every_visited_node() {
+    let mut expr = parse("a + sum(b offset 1m) + max_over_time(c[1m:])").expect("parses");
+    expr.walk_mut(&mut |e| {
+        if let Expr::VectorSelector(vs) = e {
+            vs.at.get_or_insert(At::Timestamp(5_000));
+        }
+        !matches!(e, Expr::Subquery(_))
+    });
+    assert_eq!(
+        expr.to_string(),
+        "a @ 5.000 + sum(b @ 5.000 offset 1m) + max_over_time(c[1m:])"
+    );
+    assert_eq!(expr.children().count(), 2);
+    assert_eq!(parse("m").expect("parses").children().count(), 0);
+}
+
+#[test]
+fn same_as_tells_trees_apart() {
+    let same = |a: &str, b: &str| {
+        parse(a)
+            .expect("parses")
+            .same_as(&parse(b).expect("parses"))
+    };
+    assert!(same("sum by (a) (rate(m[1m]))", "sum by (a) (rate(m[1m]))"));
+    assert!(same("NaN + abs(x)", "NaN + abs(x)"));
+    for (a, b) in [
+        ("a + b", "a - b"),
+        ("a + b", "a + c"),
+        ("topk(1, a)", "topk(2, a)"),
+        ("sum(a)", "count(a)"),
+        ("sum by (x) (a)", "sum without (x) (a)"),
+        ("round(a)", "round(a, 2)"),
+        ("abs(a)", "ceil(a)"),
+        ("(a)", "a"),
+        ("-a", "+a"),
+        ("a[5m:1m]", "a[5m:2m]"),
+        ("a[5m:1m] offset 1m", "a[5m:1m]"),
+        ("a[1m]", "a[2m]"),
+        ("a @ 10", "a"),
+    ] {
+        assert!(!same(a, b), "{a} vs {b}");
+        assert!(!same(b, a), "{b} vs {a}");
+    }
+}

@@ -199,7 +199,7 @@ fn unary(g: &mut Gen<'_>, inner: Expr) -> Expr {
 
 fn call(func: &str, args: Vec<Expr>) -> Expr {
     Expr::Call(Call {
-        func: func.to_string(),
+        func: promlite_promql::function(func).expect("the generator calls known functions"),
         args,
         span: span(),
     })

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod join_data;
+pub mod workload_data;
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -124,6 +125,53 @@ impl Drop for ChildGuard {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A Prometheus server started by [`spawn_prometheus`] on a free loopback port; killed (by its
+/// PID) when dropped.
+#[derive(Debug)]
+pub struct PrometheusServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    _child: ChildGuard,
+}
+
+impl PrometheusServer {
+    /// Waits until `/-/ready` answers 200; false if `timeout` passes first.
+    pub fn wait_ready(&self, timeout: Duration) -> bool {
+        wait_http_ok(self.addr, "/-/ready", timeout)
+    }
+}
+
+/// Starts the Prometheus binary `bin` with `config` and TSDB directory `storage`, listening on
+/// a free loopback port, with `extra_args` (e.g. `--storage.tsdb.retention.time=100y`) after
+/// the usual three. Its output is discarded. The server may not be ready yet when this
+/// returns: call [`PrometheusServer::wait_ready`], after starting whatever else the test runs
+/// beside it.
+///
+/// # Panics
+/// If the process cannot be started (tests only).
+pub fn spawn_prometheus(
+    bin: &Path,
+    config: &Path,
+    storage: &Path,
+    extra_args: &[&str],
+) -> PrometheusServer {
+    let port = free_port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let child = std::process::Command::new(bin)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", storage.display()))
+        .arg(format!("--web.listen-address={addr}"))
+        .args(extra_args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
+    PrometheusServer {
+        addr,
+        _child: ChildGuard::new(child),
     }
 }
 

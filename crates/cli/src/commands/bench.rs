@@ -7,7 +7,10 @@ use anyhow::Context as _;
 use promlite_bench::{BenchOptions, EngineSet, Order};
 use promlite_http::params::parse_duration;
 
-use crate::args::{BenchArgs, BenchEngine, BenchOrder, LabelStyleArg, SizeArg};
+use promlite_cluster::LabelStyle;
+
+use crate::args::{BenchArgs, BenchEngine, BenchOrder, SizeArg};
+use crate::commands::gen_cluster;
 
 fn size_name(size: SizeArg) -> &'static str {
     match size {
@@ -30,10 +33,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             promlite: args.engines.contains(&BenchEngine::Promlite),
             prometheus: args.engines.contains(&BenchEngine::Prometheus),
             victoria: args.engines.contains(&BenchEngine::Victoria),
+            promlite_http: args.engines.contains(&BenchEngine::PromliteHttp),
         }
     };
     let mut prometheus = defaults.prometheus.clone();
     let mut victoria = defaults.victoria.clone();
+    let mut promlite_http = defaults.promlite_http.clone();
+    // `promlite-http` serves with this very binary.
+    promlite_http.binary = std::env::current_exe().ok();
     if let Some(timeout) = &args.query_timeout {
         let ms = parse_duration(timeout).with_context(|| format!("--query-timeout {timeout:?}"))?;
         let timeout = Duration::from_millis(
@@ -41,13 +48,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         );
         prometheus.query_timeout = timeout;
         victoria.query_timeout = timeout;
+        promlite_http.query_timeout = timeout;
     }
     let options = BenchOptions {
         size: size_name(args.size).to_string(),
-        style: match args.label_style {
-            LabelStyleArg::Legacy2018 => "legacy".to_string(),
-            LabelStyleArg::Modern => "modern".to_string(),
+        style: match gen_cluster::label_style(args.shape, args.label_style)? {
+            LabelStyle::Legacy2018 => "legacy".to_string(),
+            LabelStyle::Modern => "modern".to_string(),
         },
+        shape: gen_cluster::shape(args.shape).as_str().to_string(),
         seed: args.seed,
         work_dir: args.work_dir.clone().unwrap_or(defaults.work_dir.clone()),
         workload_dir: args
@@ -68,6 +77,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         },
         prometheus,
         victoria,
+        promlite_http,
         fast_path: !args.no_fast_path,
         json_out: args.json_out.clone(),
         markdown_out: args.markdown_out.clone(),

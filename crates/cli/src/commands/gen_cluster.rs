@@ -4,9 +4,9 @@ use std::io::BufWriter;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use promlite_cluster::{ClusterSpec, LabelStyle, Size};
+use promlite_cluster::{ClusterSpec, LabelStyle, Shape, Size};
 
-use crate::args::{ClusterFormat, GenClusterArgs, LabelStyleArg, SizeArg};
+use crate::args::{ClusterFormat, GenClusterArgs, LabelStyleArg, ShapeArg, SizeArg};
 
 /// The cluster crate's preset for a command-line size.
 pub fn size(arg: SizeArg) -> Size {
@@ -16,6 +16,31 @@ pub fn size(arg: SizeArg) -> Size {
         SizeArg::Medium => Size::Medium,
         SizeArg::Large => Size::Large,
         SizeArg::Huge => Size::Huge,
+    }
+}
+
+/// The cluster crate's shape for a command-line shape.
+pub fn shape(arg: ShapeArg) -> Shape {
+    match arg {
+        ShapeArg::Classic => Shape::Classic,
+        ShapeArg::Churn => Shape::Churn,
+    }
+}
+
+/// The label style for `--label-style` in `shape`: the flag's value, else the shape's own
+/// (legacy for classic, modern for churn). The churn shape refuses legacy names.
+pub fn label_style(
+    shape_arg: ShapeArg,
+    style: Option<LabelStyleArg>,
+) -> anyhow::Result<LabelStyle> {
+    match (shape_arg, style) {
+        (ShapeArg::Churn, Some(LabelStyleArg::Legacy2018)) => {
+            anyhow::bail!("--shape churn uses modern label names; drop --label-style 2018")
+        }
+        (ShapeArg::Churn, _) | (ShapeArg::Classic, Some(LabelStyleArg::Modern)) => {
+            Ok(LabelStyle::Modern)
+        }
+        (ShapeArg::Classic, _) => Ok(LabelStyle::Legacy2018),
     }
 }
 
@@ -32,9 +57,24 @@ pub fn spec(size_arg: SizeArg, seed: Option<u64>, style: LabelStyleArg) -> Clust
     spec
 }
 
+/// The spec for `--size`, `--shape`, `--label-style` and `--seed`.
+pub fn shaped_spec(
+    size_arg: SizeArg,
+    shape_arg: ShapeArg,
+    seed: Option<u64>,
+    style: Option<LabelStyleArg>,
+) -> anyhow::Result<ClusterSpec> {
+    let mut spec = ClusterSpec::shaped(size(size_arg), shape(shape_arg));
+    spec.label_style = label_style(shape_arg, style)?;
+    if let Some(seed) = seed {
+        spec.seed = seed;
+    }
+    Ok(spec)
+}
+
 /// Generates the cluster and writes it in the requested layout.
 pub fn run(args: &GenClusterArgs) -> anyhow::Result<()> {
-    let spec = spec(args.size, args.seed, args.label_style);
+    let spec = shaped_spec(args.size, args.shape, args.seed, args.label_style)?;
     let started = Instant::now();
     let stats = match args.format {
         ClusterFormat::Openmetrics => {

@@ -105,6 +105,17 @@ fn open_existing_with(dir: &Path, options: promlite::Options) -> anyhow::Result<
 /// Applies the value-run index flags to `options`: `--no-value-runs` turns the index off,
 /// `--info-metrics` replaces the configured list (each entry a name or a glob with one `*`),
 /// `--detect-info-series` adds detection.
+/// `options` with the extensions `--enable-extension` names turned on.
+fn apply_extensions(
+    extensions: &crate::args::ExtensionArgs,
+    mut options: promlite::Options,
+) -> promlite::Options {
+    for name in &extensions.enable_extension {
+        options.engine.enable(name.extension());
+    }
+    options
+}
+
 fn apply_run_index(
     runs: &crate::args::RunIndexArgs,
     mut options: promlite::Options,

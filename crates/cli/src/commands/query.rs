@@ -117,7 +117,10 @@ pub fn instant(args: &QueryArgs) -> anyhow::Result<()> {
     options.explain = args.explain;
     let db = open_existing_with(
         &args.data.data_dir,
-        engine_options(args.no_fast_path, &args.runs)?,
+        super::apply_extensions(
+            &args.extensions,
+            engine_options(args.no_fast_path, &args.runs)?,
+        ),
     )?;
     let output = db.query_with(&args.expr, time, &options).map_err(|e| {
         show_error_position(&e, &args.expr, args.format);
@@ -140,7 +143,10 @@ pub fn range(args: &QueryRangeArgs) -> anyhow::Result<()> {
     options.explain = args.explain;
     let db = open_existing_with(
         &args.data.data_dir,
-        engine_options(args.no_fast_path, &args.runs)?,
+        super::apply_extensions(
+            &args.extensions,
+            engine_options(args.no_fast_path, &args.runs)?,
+        ),
     )?;
     let output = db
         .query_range_with(&args.expr, start, end, step, &options)

@@ -17,7 +17,7 @@ pub struct ReplayTargetArgs {
     #[arg(long = "label", value_name = "NAME=VALUE")]
     pub labels: Vec<String>,
     /// Scraped labels win over target labels (Prometheus's honor_labels); otherwise a
-    /// scraped label that collides is kept as exported_<name>.
+    /// scraped label that collides is kept as exported_NAME.
     #[arg(long)]
     pub honor_labels: bool,
     /// Give every sample of a scrape directory its scrape's time even if it has its own

@@ -26,7 +26,7 @@ pub struct ScrapeArgs {
     /// its series simply end after the 5-minute lookback).
     #[arg(long)]
     pub stale_on_shutdown: bool,
-    /// Also write every scrape's response, byte for byte, to DIR/<job>/<instance>/<ms>.prom
+    /// Also write every scrape's response, byte for byte, to DIR/JOB/INSTANCE/MS.prom
     /// with a target.yml, for `promlite replay DIR/<job>/<instance>`.
     #[arg(long, value_name = "DIR")]
     pub capture: Option<PathBuf>,

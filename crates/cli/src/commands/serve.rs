@@ -25,9 +25,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         );
         let db = promlite::Db::open_read_only(
             dir,
-            fast_path_options(
-                args.no_fast_path,
-                super::apply_run_index(&args.runs, promlite::Options::default())?,
+            super::apply_extensions(
+                &args.extensions,
+                fast_path_options(
+                    args.no_fast_path,
+                    super::apply_run_index(&args.runs, promlite::Options::default())?,
+                ),
             ),
         )
         .with_context(|| format!("opening data directory {} read-only", dir.display()))?;
@@ -37,9 +40,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         ));
         db
     } else {
-        let options = fast_path_options(
-            args.no_fast_path,
-            super::apply_run_index(&args.runs, super::retention::options(&args.retention)?)?,
+        let options = super::apply_extensions(
+            &args.extensions,
+            fast_path_options(
+                args.no_fast_path,
+                super::apply_run_index(&args.runs, super::retention::options(&args.retention)?)?,
+            ),
         );
         promlite::Db::open(dir, options)
             .with_context(|| format!("opening data directory {}", dir.display()))?

@@ -1,0 +1,145 @@
+//! Label functions: `label_replace` and `label_join`.
+
+use std::sync::Arc;
+
+use promlite_model::METRIC_NAME;
+use promlite_promql::ast::Call;
+
+use crate::error::{Error, Result};
+use crate::evaluator::{merge_same_labels, Evaluator};
+use crate::series::{Grid, Val};
+
+use super::{arg, label_name_arg, string_arg, string_arg_bytes, unknown_function};
+
+/// Evaluates a [`promlite_promql::FunctionKind::Label`] call.
+pub(super) fn eval_label(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
+    match c.name() {
+        "label_replace" => label_replace(ev, c, grid),
+        "label_join" => label_join(ev, c, grid),
+        name => Err(unknown_function(name)),
+    }
+}
+
+fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
+    let dst = label_name_arg(c, 1)?;
+    let repl = string_arg(c, 2)?;
+    let src = string_arg(c, 3)?;
+    // Go's regexp compiler rejects invalid UTF-8 (the regex is checked first, as there).
+    let re_bytes = string_arg_bytes(c, 4)?;
+    let re_src = std::str::from_utf8(re_bytes).map_err(|_| {
+        Error::Execution(format!(
+            "invalid regular expression in label_replace(): {}",
+            String::from_utf8_lossy(re_bytes)
+        ))
+    })?;
+    // Fast path: `"$1"` with `(.*)`/`(.+)` copies the source value unchanged, so the regex
+    // engine (and a String per series) is not needed; the shared label string is reused. Those
+    // two regexes are valid, so nothing is compiled at all: compiling one costs more than the
+    // rest of a small query.
+    // The plan reads the same literals (`crate::plan`); off the fast path it never copies.
+    let copy = ev.plan.label_copy(c);
+    let re = match copy {
+        Some(_) => None,
+        None => Some(regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
+            Error::Execution(format!(
+                "invalid regular expression in label_replace(): {re_src}"
+            ))
+        })?),
+    };
+    let dst = dst.map_err(|dst| {
+        Error::Execution(format!(
+            "invalid destination label name in label_replace(): {dst}"
+        ))
+    })?;
+    let mut series = ev.eval_vector(arg(c, 0)?, grid)?;
+    // The output has distinct label sets without checking when no input series has `dst`:
+    // inputs are distinct (every vector the evaluator produces is), and each output is either
+    // its input unchanged or its input plus `dst`, so two outputs can only be equal if their
+    // inputs were. `__name__` is excluded: its removal is deferred by a flag.
+    let mut dst_anywhere = dst == METRIC_NAME;
+    for s in &mut series {
+        dst_anywhere = dst_anywhere || s.labels.has(&dst);
+        if let Some(kind) = copy {
+            let src_value = s
+                .labels
+                .iter()
+                .find(|l| *l.name == *src)
+                .map(|l| Arc::clone(&l.value));
+            let matched = match (&src_value, kind) {
+                (Some(_), _) => true,
+                (None, crate::pushdown::CopyKind::Any) => true,
+                (None, crate::pushdown::CopyKind::NonEmpty) => false,
+            };
+            if matched {
+                match src_value {
+                    // An overwrite of a set nobody else holds: one string swapped in place.
+                    Some(value) if s.labels.replace_value(&dst, &value) => {}
+                    Some(value) => {
+                        let mut lb = s.labels.builder();
+                        lb.set_label(promlite_model::Label {
+                            name: dst.as_str().into(),
+                            value,
+                        });
+                        s.labels = lb.build();
+                    }
+                    None => {
+                        let mut lb = s.labels.builder();
+                        lb.del(&dst);
+                        s.labels = lb.build();
+                    }
+                }
+                if dst == METRIC_NAME {
+                    s.drop_name = false;
+                }
+            }
+            continue;
+        }
+        let Some(re) = &re else {
+            continue;
+        };
+        let src_val = s.labels.get(&src).unwrap_or("");
+        if let Some(caps) = re.captures(src_val) {
+            let mut value = String::new();
+            caps.expand(&repl, &mut value);
+            let mut lb = s.labels.builder();
+            lb.set(dst.as_str(), value);
+            s.labels = lb.build();
+            if dst == METRIC_NAME {
+                s.drop_name = false;
+            }
+        }
+    }
+    if !dst_anywhere {
+        return Ok(Val::Vector(series));
+    }
+    Ok(Val::Vector(merge_same_labels(series)?))
+}
+
+fn label_join(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
+    let dst = label_name_arg(c, 1)?;
+    let sep = string_arg(c, 2)?;
+    let mut srcs = Vec::new();
+    for i in 3..c.args.len() {
+        let s = label_name_arg(c, i)?.map_err(|s| {
+            Error::Execution(format!("invalid source label name in label_join(): {s}"))
+        })?;
+        srcs.push(s);
+    }
+    let dst = dst.map_err(|dst| {
+        Error::Execution(format!(
+            "invalid destination label name in label_join(): {dst}"
+        ))
+    })?;
+    let mut series = ev.eval_vector(arg(c, 0)?, grid)?;
+    for s in &mut series {
+        let joined: Vec<&str> = srcs.iter().map(|n| s.labels.get(n).unwrap_or("")).collect();
+        let value = joined.join(&sep);
+        let mut lb = s.labels.builder();
+        lb.set(dst.as_str(), value);
+        s.labels = lb.build();
+        if dst == METRIC_NAME {
+            s.drop_name = false;
+        }
+    }
+    Ok(Val::Vector(merge_same_labels(series)?))
+}
