@@ -172,12 +172,18 @@ fn prepare_promlite_http(
     #[cfg(feature = "promlite")]
     if !crate::promlite_engine::is_ingested(&dir) {
         writeln!(out, "# promlite-http: ingesting first")?;
-        let (engine, stats) =
-            crate::promlite_engine::Promlite::open_or_ingest(&dir, &data.spec, opts.fast_path)?;
+        let (engine, stats) = crate::promlite_engine::Promlite::open_or_ingest(
+            &dir,
+            &data.openmetrics,
+            opts.fast_path,
+        )?;
         drop(engine);
         log.ingest.push(IngestLine {
             engine: "promlite".into(),
-            step: format!("appender ({} samples) + flush into blocks", stats.samples),
+            step: format!(
+                "replay of data.om ({} samples), durable blocks",
+                stats.samples
+            ),
             seconds: stats.elapsed.as_secs_f64(),
             reused: stats.elapsed.is_zero(),
         });
@@ -213,14 +219,14 @@ fn prepare_promlite(
     writeln!(out, "# promlite: opening (ingesting on first use)")?;
     let (engine, stats) = crate::promlite_engine::Promlite::open_or_ingest(
         &data.engine_dir("promlite"),
-        &data.spec,
+        &data.openmetrics,
         opts.fast_path,
     )?;
-    // promlite ingests from the generator's stream, the others from data.om: the counts must
-    // agree, or the generator changed since data.om was written (delete the work directory).
+    // Every engine ingests data.om; the count promlite accepted must equal what the generator
+    // wrote into it (a replay that dropped or rejected samples fails the setup).
     if stats.samples != 0 && stats.samples != data.stats.samples {
         return Err(crate::Error::Promlite(format!(
-            "ingested {} samples but {} holds {}; the generator changed, delete {}",
+            "promlite stored {} samples but {} holds {}; delete {} and rerun",
             stats.samples,
             data.openmetrics.display(),
             data.stats.samples,
@@ -229,7 +235,10 @@ fn prepare_promlite(
     }
     log.ingest.push(IngestLine {
         engine: "promlite".into(),
-        step: format!("appender ({} samples) + flush into blocks", stats.samples),
+        step: format!(
+            "replay of data.om ({} samples), durable blocks",
+            stats.samples
+        ),
         seconds: stats.elapsed.as_secs_f64(),
         reused: stats.elapsed.is_zero(),
     });

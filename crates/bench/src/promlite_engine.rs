@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use promlite::{Db, EngineOptions, Options, StorageOptions, Value, WalSync};
-use promlite_cluster::{Cluster, ClusterSpec};
+use promlite_cluster::Cluster;
 
 use crate::answer::{QueryResult, Series};
 use crate::engine::{Engine, Timed};
@@ -28,9 +28,9 @@ pub struct Promlite {
 /// What ingestion did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IngestStats {
-    /// Samples appended (0 when reused).
+    /// Samples replayed and stored (0 when reused).
     pub samples: u64,
-    /// Appending, committing and flushing into blocks (zero when reused).
+    /// The replay, durable blocks included (zero when reused).
     pub elapsed: Duration,
 }
 
@@ -55,12 +55,14 @@ fn options(fast_path: bool) -> Options {
 }
 
 impl Promlite {
-    /// Opens the data directory `dir`, ingesting the cluster of `spec` first unless a finished
-    /// ingest is there. Samples go in scrape order, one commit per scrape, then everything is
-    /// flushed into blocks so queries read blocks, as Prometheus's do.
+    /// Opens the data directory `dir`, first replaying `openmetrics` (the file the other
+    /// engines import) unless a finished ingest is there. The replay is `Db::replay_file`, the
+    /// path a user replaying a capture takes (parallel parse, blocks written directly, durable
+    /// when it returns), so the setup log times it beside the other engines' ingest of the
+    /// same file; queries then read blocks, as Prometheus's do.
     pub fn open_or_ingest(
         dir: &Path,
-        spec: &ClusterSpec,
+        openmetrics: &Path,
         fast_path: bool,
     ) -> Result<(Self, IngestStats)> {
         let marker = dir.join(INGEST_DONE);
@@ -79,10 +81,9 @@ impl Promlite {
         }
         let started = Instant::now();
         let db = Db::open(dir, options(fast_path)).map_err(promlite_err)?;
-        let cluster = Cluster::build(spec).map_err(|e| Error::Cluster(e.to_string()))?;
-        let samples = ingest(&db, &cluster)?;
-        db.flush().map_err(promlite_err)?;
+        let stats = db.replay_file(openmetrics).map_err(promlite_err)?;
         let elapsed = started.elapsed();
+        let samples = stats.input.samples - stats.rejected_samples;
         std::fs::write(&marker, format!("{samples} samples\n")).map_err(io_err(&marker))?;
         Ok((Self { db }, IngestStats { samples, elapsed }))
     }
