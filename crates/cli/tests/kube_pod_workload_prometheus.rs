@@ -21,7 +21,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -32,13 +32,10 @@ use promlite_testkit::workload_data::{
     owner_case, pod_owner_union, write_openmetrics, OwnerCaseOptions, OWNER_SCRAPES,
     OWNER_SCRAPE_MS, OWNER_START_MS,
 };
-use promlite_testkit::{oracle_binary, wait_http_ok, ChildGuard};
+use promlite_testkit::{oracle_binary, spawn_prometheus, wait_http_ok, ChildGuard};
 use serde_json::Value as Json;
 
 const RULES: &str = "testdata/rules/workload/pod_owner.rules.yml";
-
-/// This test's loopback ports (the range assigned to the workload tests).
-const PORTS: std::ops::Range<u16> = 18_500..18_600;
 
 /// Series keyed by their label pairs (`__name__` removed), each with `(t ms, value bits)`.
 type Answer = BTreeMap<Vec<(String, String)>, Vec<(i64, u64)>>;
@@ -55,13 +52,6 @@ fn run(cmd: &mut Command, what: &str) -> String {
         String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn free_port_in_range() -> u16 {
-    PORTS
-        .clone()
-        .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
-        .expect("a free port in 18500..18600")
 }
 
 /// Several seeds' owner data, each seed in namespaces of its own.
@@ -194,19 +184,8 @@ fn kube_pod_workload_equals_prometheus_on_the_mixin_rules() {
 
     let config = work.join("prometheus.yml");
     std::fs::write(&config, "global:\n  scrape_interval: 1h\n").unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port_in_range())
-        .parse()
-        .unwrap();
-    let _prometheus = ChildGuard::new(
-        Command::new(&prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", prom_data.display()))
-            .arg(format!("--web.listen-address={addr}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
-    );
+    let prometheus = spawn_prometheus(&prometheus, &config, &prom_data, &[]);
+    let addr = prometheus.addr;
     assert!(
         wait_http_ok(addr, "/-/ready", Duration::from_secs(120)),
         "prometheus did not become ready"
@@ -294,7 +273,7 @@ fn kube_pod_workload_equals_prometheus_on_the_mixin_rules() {
     }
 
     // `serve` takes the flag too: its API answers as the CLI does.
-    let lite_addr: SocketAddr = format!("127.0.0.1:{}", free_port_in_range())
+    let lite_addr: SocketAddr = format!("127.0.0.1:{}", promlite_testkit::free_port())
         .parse()
         .unwrap();
     let _serve = ChildGuard::new(
