@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 
-use promlite_model::{Labels, METRIC_NAME};
+use promlite_model::{Label, Labels, METRIC_NAME};
 use promlite_promql::ast::{Binary, BinaryOp, Cardinality};
 
 use crate::error::{Error, Result};
@@ -326,33 +326,31 @@ fn result_labels(
     on: bool,
     names: &[String],
 ) -> Labels {
-    let mut lb = many.builder();
-    if changes_metric_schema(b.op) {
-        lb.del(METRIC_NAME);
-    }
-    if card == Cardinality::OneToOne {
-        if on {
-            lb.keep(names);
-        } else {
-            for n in names {
-                lb.del(n);
-            }
+    let drop_name = changes_metric_schema(b.op);
+    let one_to_one = card == Cardinality::OneToOne;
+    let include: &[String] = b.matching.group.as_ref().map_or(&[], |g| &g.include);
+    // `group_x(...)` labels come from the one side, its shared strings, not copies; a name the
+    // one side lacks is removed (an empty value in `set`).
+    let mut set: Vec<Label> = include
+        .iter()
+        .map(|name| match one.iter().find(|l| *l.name == **name) {
+            Some(l) => l.clone(),
+            None => Label::new(name.as_str(), ""),
+        })
+        .collect();
+    set.sort_unstable_by(|x, y| x.name.cmp(&y.name));
+    set.dedup_by(|x, y| x.name == y.name);
+    let keep = |l: &Label| {
+        if drop_name && *l.name == *METRIC_NAME {
+            return false;
         }
-    }
-    if let Some(g) = &b.matching.group {
-        for name in &g.include {
-            match one.iter().find(|l| *l.name == **name) {
-                Some(l) => {
-                    // The one side's shared strings, not copies.
-                    lb.set_label(l.clone());
-                }
-                None => {
-                    lb.del(name);
-                }
-            }
+        if one_to_one {
+            let listed = names.iter().any(|n| **n == *l.name);
+            return listed == on;
         }
-    }
-    lb.build()
+        true
+    };
+    many.edited(keep, &set)
 }
 
 fn vector_vector(

@@ -158,16 +158,7 @@ impl Labels {
 
     /// These labels without `__name__`.
     pub fn without_metric_name(&self) -> Labels {
-        if !self.has(METRIC_NAME) {
-            return self.clone();
-        }
-        Labels(
-            self.0
-                .iter()
-                .filter(|l| &*l.name != METRIC_NAME)
-                .cloned()
-                .collect(),
-        )
+        self.filtered(|l| &*l.name != METRIC_NAME)
     }
 
     /// A stable 64-bit hash of the whole label set (xxh3 over `name 0xff value 0xff ...`).
@@ -198,26 +189,131 @@ impl Labels {
 
     /// Only the labels named in `names`.
     pub fn keep(&self, names: &[impl AsRef<str>]) -> Labels {
-        Labels(
-            self.0
-                .iter()
-                .filter(|l| names.iter().any(|n| n.as_ref() == &*l.name))
-                .cloned()
-                .collect(),
-        )
+        self.filtered(|l| names.iter().any(|n| n.as_ref() == &*l.name))
     }
 
     /// All labels except those named in `names` and except `__name__`.
     pub fn drop_names(&self, names: &[impl AsRef<str>]) -> Labels {
+        self.filtered(|l| &*l.name != METRIC_NAME && !names.iter().any(|n| n.as_ref() == &*l.name))
+    }
+
+    /// The labels `keep` accepts, with `set` merged in: a label of `set` replaces the label of
+    /// its name (or is added in name order); one with an empty value removes the name. `set`
+    /// must be sorted by name without duplicates (checked in debug builds). The result is
+    /// allocated once, at its exact size (Prometheus's `resultMetric` and `label_replace` make
+    /// such an edit per output series; a builder's vector would be a second allocation and a
+    /// copy).
+    pub fn edited(&self, keep: impl Fn(&Label) -> bool, set: &[Label]) -> Labels {
+        debug_assert!(
+            set.windows(2).all(|w| w[0].name < w[1].name),
+            "set not sorted/unique"
+        );
+        if set.is_empty() {
+            return self.filtered(keep);
+        }
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<Label>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        fn merge(
+            src: &[Label],
+            keep: impl Fn(&Label) -> bool,
+            set: &[Label],
+            out: &mut Vec<Label>,
+        ) -> Labels {
+            out.clear();
+            let mut add = set.iter().peekable();
+            for l in src {
+                while let Some(a) = add.next_if(|a| a.name < l.name) {
+                    if !a.value.is_empty() {
+                        out.push(a.clone());
+                    }
+                }
+                if let Some(a) = add.next_if(|a| a.name == l.name) {
+                    if !a.value.is_empty() {
+                        out.push(a.clone());
+                    }
+                } else if keep(l) {
+                    out.push(l.clone());
+                }
+            }
+            out.extend(add.filter(|a| !a.value.is_empty()).cloned());
+            // `Drain` has a trusted length: one allocation, the labels moved, not re-counted.
+            Labels(out.drain(..).collect())
+        }
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut out) => merge(&self.0, keep, set, &mut out),
+            // Re-entered on this thread (a `keep` that edits labels): a fresh vector.
+            Err(_) => merge(&self.0, keep, set, &mut Vec::new()),
+        })
+    }
+
+    /// The labels `keep` accepts, in one allocation of the exact size; the set itself (one
+    /// reference count, no string touched) when it accepts them all.
+    pub fn filtered(&self, keep: impl Fn(&Label) -> bool) -> Labels {
+        let src = &self.0;
+        if src.len() > 64 {
+            return Labels(src.iter().filter(|l| keep(l)).cloned().collect());
+        }
+        let mut mask = 0u64;
+        for (i, l) in src.iter().enumerate() {
+            if keep(l) {
+                mask |= 1 << i;
+            }
+        }
+        if mask.count_ones() as usize == src.len() {
+            return self.clone();
+        }
+        Labels::from_mask(src, mask)
+    }
+
+    /// The labels of `src` at the set bits of `mask` (`src.len() <= 64`). The iterator has an
+    /// exact, trusted length, so the shared slice is allocated once and filled in place.
+    fn from_mask(src: &[Label], mut mask: u64) -> Labels {
+        let n = mask.count_ones() as usize;
         Labels(
-            self.0
-                .iter()
-                .filter(|l| {
-                    &*l.name != METRIC_NAME && !names.iter().any(|n| n.as_ref() == &*l.name)
+            (0..n)
+                .map(|_| {
+                    // `n` is the number of set bits, so a bit is left at every call, and
+                    // every set bit is below `src.len()`.
+                    let i = mask.trailing_zeros() as usize;
+                    mask &= mask.wrapping_sub(1);
+                    src[i].clone()
                 })
-                .cloned()
                 .collect(),
         )
+    }
+
+    /// These labels with `label` set: added in name order, or replacing the value of a label
+    /// with its name; an empty value removes the name instead. One allocation of the exact
+    /// size; no other label's strings are copied.
+    pub fn with_label(&self, label: Label) -> Labels {
+        if label.value.is_empty() {
+            return self.without_label(&label.name);
+        }
+        let src = &self.0;
+        let at = src.partition_point(|l| *l.name < *label.name);
+        let replaces = src.get(at).is_some_and(|l| l.name == label.name);
+        let n = src.len() + usize::from(!replaces);
+        // Indices stay in bounds: `at <= src.len()`, and past `at` the source index is `i`
+        // (replacing, `n == src.len()`) or `i - 1` (inserting, `n == src.len() + 1`).
+        Labels(
+            (0..n)
+                .map(|i| match i.cmp(&at) {
+                    std::cmp::Ordering::Less => src[i].clone(),
+                    std::cmp::Ordering::Equal => label.clone(),
+                    std::cmp::Ordering::Greater if replaces => src[i].clone(),
+                    std::cmp::Ordering::Greater => src[i - 1].clone(),
+                })
+                .collect(),
+        )
+    }
+
+    /// These labels without label `name` (the set itself if it has no such label).
+    pub fn without_label(&self, name: &str) -> Labels {
+        if !self.has(name) {
+            return self.clone();
+        }
+        self.filtered(|l| &*l.name != name)
     }
 
     /// Sets the value of label `name`, which must already be present, to the non-empty `value`,
@@ -400,6 +496,61 @@ impl LabelsBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The one-allocation editors give exactly what the builder gives.
+        #[test]
+        fn editors_equal_the_builder(
+            pairs in proptest::collection::btree_map("__name__|[a-e]|dd", "[xy]{0,2}", 0..7),
+            name in "__name__|[a-f]|dd",
+            value in "[xyz]{0,2}",
+            names in proptest::collection::vec("__name__|[a-f]|dd", 0..4),
+        ) {
+            let l = Labels::from_pairs(pairs);
+            let mut b = l.builder();
+            b.set(name.as_str(), value.as_str());
+            proptest::prop_assert_eq!(l.with_label(Label::new(name.as_str(), value.as_str())), b.build());
+            let mut b = l.builder();
+            b.del(&name);
+            proptest::prop_assert_eq!(l.without_label(&name), b.build());
+            let mut b = l.builder();
+            b.keep(&names);
+            proptest::prop_assert_eq!(l.keep(&names), b.build());
+            let mut b = l.builder();
+            b.del(METRIC_NAME);
+            for n in &names {
+                b.del(n);
+            }
+            proptest::prop_assert_eq!(l.drop_names(&names), b.build());
+            let mut b = l.builder();
+            b.del(METRIC_NAME);
+            proptest::prop_assert_eq!(l.without_metric_name(), b.build());
+            // `edited`: drop `names`, then set `name` and `__name__`'s edits in name order.
+            let mut set = vec![Label::new(name.as_str(), value.as_str())];
+            if name != METRIC_NAME {
+                set.push(Label::new(METRIC_NAME, ""));
+                set.sort();
+            }
+            let mut b = l.builder();
+            for n in &names {
+                b.del(n);
+            }
+            for x in &set {
+                b.set(x.name.clone(), x.value.clone());
+            }
+            let keep = |x: &Label| !names.iter().any(|n| **n == *x.name);
+            proptest::prop_assert_eq!(l.edited(keep, &set), b.build());
+        }
+    }
+
+    #[test]
+    fn editors_handle_sets_wider_than_the_mask() {
+        let wide = Labels::from_pairs((0..70).map(|i| (format!("l{i:02}"), "v")));
+        assert_eq!(wide.keep(&["l05", "l69"]).len(), 2);
+        assert_eq!(wide.drop_names(&["l05"]).len(), 69);
+        assert_eq!(wide.with_label(Label::new("l70", "w")).len(), 71);
+        assert_eq!(wide.without_label("l00").get("l00"), None);
+    }
     use xxhash_rust::xxh3::Xxh3;
 
     /// The hash is persisted-stable: it must stay xxh3 over `name 0xff value 0xff ...`.

@@ -52,6 +52,8 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
         ))
     })?;
     let mut series = ev.eval_vector(arg(c, 0)?, grid)?;
+    // One string for the destination name, shared by every output series.
+    let dst_name: Arc<str> = Arc::from(dst.as_str());
     // The output has distinct label sets without checking when no input series has `dst`:
     // inputs are distinct (every vector the evaluator produces is), and each output is either
     // its input unchanged or its input plus `dst`, so two outputs can only be equal if their
@@ -75,18 +77,12 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
                     // An overwrite of a set nobody else holds: one string swapped in place.
                     Some(value) if s.labels.replace_value(&dst, &value) => {}
                     Some(value) => {
-                        let mut lb = s.labels.builder();
-                        lb.set_label(promlite_model::Label {
-                            name: dst.as_str().into(),
+                        s.labels = s.labels.with_label(promlite_model::Label {
+                            name: Arc::clone(&dst_name),
                             value,
                         });
-                        s.labels = lb.build();
                     }
-                    None => {
-                        let mut lb = s.labels.builder();
-                        lb.del(&dst);
-                        s.labels = lb.build();
-                    }
+                    None => s.labels = s.labels.without_label(&dst),
                 }
                 if dst == METRIC_NAME {
                     s.drop_name = false;
@@ -101,9 +97,10 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
         if let Some(caps) = re.captures(src_val) {
             let mut value = String::new();
             caps.expand(&repl, &mut value);
-            let mut lb = s.labels.builder();
-            lb.set(dst.as_str(), value);
-            s.labels = lb.build();
+            s.labels = s.labels.with_label(promlite_model::Label {
+                name: Arc::clone(&dst_name),
+                value: value.into(),
+            });
             if dst == METRIC_NAME {
                 s.drop_name = false;
             }
