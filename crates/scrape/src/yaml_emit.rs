@@ -541,8 +541,12 @@ fn write_single(out: &mut String, value: &str, wrap_indent: Option<usize>) {
             breaks = true;
         } else {
             if breaks {
-                write_indent(out, wrap_indent.unwrap_or(0));
-                col = wrap_indent.unwrap_or(0);
+                // yaml.v2's `write_indent` right after a break: the break character itself
+                // ended the line (column 0, "indention"), so only the indentation follows. A
+                // line feed here would be read back as a second break.
+                let indent = wrap_indent.unwrap_or(0);
+                out.extend(std::iter::repeat_n(' ', indent));
+                col = indent;
             }
             if c == '\'' {
                 out.push('\'');
@@ -613,22 +617,42 @@ fn write_double(out: &mut String, value: &str, wrap_indent: Option<usize>) {
 }
 
 fn write_literal(out: &mut String, value: &str, indent: usize) {
+    // yaml.v2's block hints: an indentation indicator when the text starts with a space or a
+    // break; chomping `-` unless it ends with a break, `+` when it ends with two (or is one).
+    // Every break counts, U+0085, U+2028 and U+2029 included, as YAML 1.1 readers see them.
+    let chars: Vec<char> = value.chars().collect();
     out.push('|');
-    if value.starts_with(' ') {
+    if chars.first().is_some_and(|&c| c == ' ' || is_break(c)) {
         out.push('2');
     }
-    let ends_with_break = value.ends_with('\n');
-    if !ends_with_break {
+    let n = chars.len();
+    if !chars.last().is_some_and(|&c| is_break(c)) {
         out.push('-');
-    } else if value == "\n" || value.ends_with("\n\n") {
+    } else if n == 1 || chars.get(n - 2).is_some_and(|&c| is_break(c)) {
         out.push('+');
     }
-    let body = value.strip_suffix('\n').unwrap_or(value);
-    for line in body.split('\n') {
-        out.push('\n');
-        if !line.is_empty() {
-            out.extend(std::iter::repeat_n(' ', indent));
-            out.push_str(line);
+    out.push('\n');
+    // The value's final line feed is the one the caller writes to end the entry.
+    let body = match chars.split_last() {
+        Some((&'\n', rest)) => rest,
+        _ => &chars[..],
+    };
+    // As yaml.v2's `write_literal`: a break ends the line by itself (a line feed, or the break
+    // character written as it is); the next other character is indented first.
+    let mut breaks = true;
+    for &c in body {
+        if c == '\n' {
+            out.push('\n');
+            breaks = true;
+        } else if is_break(c) {
+            out.push(c);
+            breaks = true;
+        } else {
+            if breaks {
+                out.extend(std::iter::repeat_n(' ', indent));
+            }
+            out.push(c);
+            breaks = false;
         }
     }
 }
@@ -693,6 +717,10 @@ mod tests {
             (":x", ":x"),
             ("x\\y", "x\\y"),
             ("\u{2028}", "'\u{2028}'"),
+            // A character after such a break starts the next line, indented, with no line
+            // feed (Prometheus 2.42 at indent 6: `'\u{2028}      !'`).
+            ("\u{2028}!", "'\u{2028}        !'"),
+            ("a\u{2028}b c", "'a\u{2028}        b c'"),
             ("e\u{301}", "e\u{301}"),
             ("h:1", "h:1"),
             ("(.*):\\d+", "(.*):\\d+"),
@@ -713,6 +741,13 @@ mod tests {
         assert_eq!(value(" x\ny", 8), "|2-\n         x\n        y");
         assert_eq!(value("x\n", 8), "|\n        x");
         assert_eq!(value("x\n\n", 8), "|+\n        x\n");
+        // Read off Prometheus 2.42's `/api/v1/status/config` at indent 6: `|2\n\u{2028}      x\n`
+        // and `|-\n      a\n      b\u{2028}      c`.
+        assert_eq!(value("\u{2028}x\n", 8), "|2\n\u{2028}        x");
+        assert_eq!(
+            value("a\nb\u{2028}c", 8),
+            "|-\n        a\n        b\u{2028}        c"
+        );
     }
 
     #[test]
