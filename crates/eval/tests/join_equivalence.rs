@@ -29,13 +29,16 @@ fn load(case: &JoinCase) -> MemStore {
 }
 
 /// The generic path, the fast path with keys always pushed (sequential), and the fast path as
-/// the default engine runs it (concurrent join sides, per-series work in parallel).
+/// the default engine runs it (concurrent join sides, per-series work in parallel, and the
+/// storage estimate choosing between pushdown and concurrent sides), explaining its decisions
+/// so that the test can see both choices were taken.
 fn engines() -> [(&'static str, Engine); 3] {
     let engine = |fast_path, parallel| {
         Engine::new(EngineOptions {
             fast_path,
             parallel,
             parallel_min_series: 1,
+            explain: parallel,
             ..EngineOptions::default()
         })
     };
@@ -51,6 +54,7 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
     let queries = join_queries();
     let engines = engines();
     let (mut errors, mut rows, mut annotated) = (0usize, 0usize, 0usize);
+    let mut estimated = EstimatedChoices::default();
     for seed in 0..CASES {
         let case = join_case(seed);
         let db = load(&case);
@@ -79,7 +83,11 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
                     }
                 }
                 for (name, engine) in &engines[1..] {
-                    let got = outcome_text(&run(engine));
+                    let result = run(engine);
+                    if let Ok(out) = &result {
+                        count_estimated_choices(&out.explain, &mut estimated);
+                    }
+                    let got = outcome_text(&result);
                     assert_eq!(
                         got, expected,
                         "seed {seed}, {name}, {start}..{end} step {step}: {q}"
@@ -92,5 +100,28 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
     assert!(rows > 1000, "only {rows} non-empty answers");
     assert!(errors > 100, "only {errors} errors");
     assert!(annotated > 100, "only {annotated} annotated answers");
-    eprintln!("checked: {rows} non-empty answers, {errors} errors, {annotated} annotated");
+    // Both branches of the storage estimate's choice ran (`join_cost`).
+    assert!(
+        estimated.concurrent > 100 && estimated.pushed > 100,
+        "{estimated:?}"
+    );
+    eprintln!("checked: {rows} non-empty answers, {errors} errors, {annotated} annotated, {estimated:?}");
+}
+
+/// How often the storage estimate chose each strategy for a join the plan would push keys
+/// across (read off `--explain`'s decisions).
+#[derive(Debug, Default)]
+struct EstimatedChoices {
+    concurrent: usize,
+    pushed: usize,
+}
+
+fn count_estimated_choices(explain: &[promlite_eval::ExplainNode], counts: &mut EstimatedChoices) {
+    for decision in explain.iter().flat_map(|n| &n.decisions) {
+        if decision.starts_with("join sides evaluated concurrently instead of pushing keys") {
+            counts.concurrent += 1;
+        } else if decision.starts_with("join keys pushed: the one side selects") {
+            counts.pushed += 1;
+        }
+    }
 }
