@@ -69,7 +69,7 @@ fn choose_by_estimate(ev: &mut Evaluator<'_>, b: &Binary) -> JoinPlan {
         ev.decide(|| "join keys pushed: storage has no estimate of the sides".into());
         return JoinPlan::Pushdown;
     };
-    if estimate.concurrent_is_cheaper() {
+    if estimate.concurrent_is_cheaper(rayon::current_num_threads(), ev.opts.parallel_min_series) {
         ev.decide(|| {
             format!(
                 "join sides evaluated concurrently instead of pushing keys: {} (keys would filter too little)",

@@ -13,14 +13,25 @@
 //! Let `n_one` and `n_many` be the series the two sides' selectors match and `share` the
 //! fraction of their metrics' series the one side's selectors select (within the restrictions
 //! every many-side selector already carries, as [`crate::pushdown::sides_worth_concurrency`]
-//! reads them). Pushdown evaluates the one side, then the share of the many side its keys
-//! leave: about `n_one + share * n_many`. Both sides at once take as long as the larger one:
-//! `max(n_one, n_many)`. Concurrency is chosen when it is the cheaper, which for a many side
-//! larger than the one side means `share > 1 - n_one / n_many`: the threshold follows from the
-//! two sides' sizes instead of being a constant fitted to one dataset. A selective one side
-//! (`owner_name="coredns"`, a few percent of its metric) keeps the pushdown unless it is
-//! nearly as large as the many side; a one side that covers nearly every pod (the four-branch
-//! workload union) runs beside the many side.
+//! reads them): the keys leave about `share * n_many` many-side series. A side's per-series
+//! work is spread over all `cores` rayon threads once it has `parallel_min_series` series
+//! (`EngineOptions::parallel_min_series`), so a side of `n` series takes `n / cores` then and
+//! `n` otherwise. Pushdown runs the one side, then what its keys leave of the many side, one
+//! after the other. Both sides at once take at least the work of both spread over the cores,
+//! and at least the longer side. Concurrency is chosen when that is the cheaper:
+//!
+//! ```text
+//! pushdown   = time(n_one) + time(share * n_many)
+//! concurrent = max((n_one + n_many) / cores, time(n_one), time(n_many))
+//! ```
+//!
+//! No constant is fitted to a dataset: the threshold on `share` follows from the sides' sizes
+//! and the evaluator's own parallelism. When both sides are large enough to use every core on
+//! their own, running them side by side gains nothing and pushdown wins whenever its keys
+//! remove anything; concurrency wins where a side would leave cores idle (a one side of a few
+//! hundred metadata series joined to a many side it barely filters). For two sides too small
+//! to spread, the break-even share is `1 - n_one / n_many`: a fixed "the one side selects at
+//! least half" holds only for a many side twice the one side's size.
 
 use promlite_model::{Matcher, METRIC_NAME};
 use promlite_promql::ast::{Binary, BinaryOp, Expr, ValueType};
@@ -41,13 +52,24 @@ pub(crate) struct JoinEstimate {
 }
 
 impl JoinEstimate {
-    /// True if evaluating both sides at once is estimated cheaper than pushing the keys (see
-    /// the module doc for the model).
-    pub(crate) fn concurrent_is_cheaper(&self) -> bool {
+    /// True if evaluating both sides at once is estimated cheaper than pushing the keys, on
+    /// `cores` threads that a side of at least `parallel_min_series` series spreads its work
+    /// over (see the module doc for the model).
+    pub(crate) fn concurrent_is_cheaper(&self, cores: usize, parallel_min_series: usize) -> bool {
+        let cores = cores.max(1) as f64;
+        let time = |n_series: f64| {
+            if n_series >= parallel_min_series as f64 {
+                n_series / cores
+            } else {
+                n_series
+            }
+        };
         let n_one = self.n_one as f64;
         let n_many = self.n_many as f64;
-        let pushdown = n_one + self.share * n_many;
-        let concurrent = n_one.max(n_many);
+        let pushdown = time(n_one) + time(self.share * n_many);
+        let concurrent = ((n_one + n_many) / cores)
+            .max(time(n_one))
+            .max(time(n_many));
         concurrent < pushdown
     }
 
@@ -193,16 +215,28 @@ mod tests {
     }
 
     #[test]
-    fn concurrency_when_the_keys_would_leave_more_than_the_one_side_costs() {
-        // The many side 3x the one side: concurrency pays once the keys leave over 2/3 of it.
-        assert!(estimate(10_000, 30_000, 0.9).concurrent_is_cheaper());
-        assert!(!estimate(10_000, 30_000, 0.5).concurrent_is_cheaper());
-        // A selective one side keeps the pushdown even when it is sizeable.
-        assert!(!estimate(100, 300, 0.05).concurrent_is_cheaper());
-        // A one side larger than the many side: the many side hides behind it.
-        assert!(estimate(500, 300, 0.05).concurrent_is_cheaper());
+    fn concurrency_only_where_a_side_would_leave_cores_idle() {
+        let cheaper = |e: JoinEstimate| e.concurrent_is_cheaper(2, 256);
+        // Both sides large enough to use both cores: any filtering makes pushdown cheaper.
+        assert!(!cheaper(estimate(13_558, 11_026, 0.99)));
+        assert!(!cheaper(estimate(13_558, 11_026, 1.0)));
+        // Two small sides: break-even at `1 - n_one / n_many`.
+        assert!(cheaper(estimate(50, 100, 0.6)));
+        assert!(!cheaper(estimate(50, 100, 0.4)));
+        assert!(cheaper(estimate(10, 100, 0.95)));
+        assert!(!cheaper(estimate(10, 100, 0.5)));
+        // A small one side before a large many side it barely filters: the one side would run
+        // on one core while the other idles.
+        assert!(cheaper(estimate(200, 10_000, 0.99)));
+        assert!(!cheaper(estimate(200, 10_000, 0.5)));
+        // A selective one side keeps the pushdown.
+        assert!(!cheaper(estimate(16, 534, 0.02)));
+        // A one side larger than a small many side: the many side hides behind it.
+        assert!(cheaper(estimate(200, 100, 0.05)));
         // Nothing selected: pushdown empties the many side.
-        assert!(!estimate(0, 300, 0.0).concurrent_is_cheaper());
-        assert!(!estimate(0, 0, 0.0).concurrent_is_cheaper());
+        assert!(!cheaper(estimate(0, 300, 0.0)));
+        assert!(!cheaper(estimate(0, 0, 0.0)));
+        // One core: nothing runs at the same time.
+        assert!(!estimate(100, 100, 1.0).concurrent_is_cheaper(1, 256));
     }
 }
