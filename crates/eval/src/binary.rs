@@ -24,7 +24,7 @@ pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> Re
     if join == JoinPlan::Pushdown && ev.opts.parallel {
         // Rule: pushdown and concurrent sides both give the sequential outcome (see
         // `crate::join_cost`), so the storage estimate decides only which is faster.
-        join = choose_by_estimate(ev, b);
+        join = choose_by_estimate(ev, b, grid);
     }
     let concurrent = join == JoinPlan::Concurrent;
     let pushed = if join == JoinPlan::Pushdown {
@@ -64,12 +64,20 @@ pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> Re
 
 /// Pushdown or concurrent sides for a join the plan would push keys across, by the storage
 /// estimate of how much the keys would filter (`crate::join_cost`), reported for `--explain`.
-fn choose_by_estimate(ev: &mut Evaluator<'_>, b: &Binary) -> JoinPlan {
+fn choose_by_estimate(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> JoinPlan {
     let Some(estimate) = crate::join_cost::estimate_join(ev, b) else {
         ev.decide(|| "join keys pushed: storage has no estimate of the sides".into());
         return JoinPlan::Pushdown;
     };
-    if estimate.concurrent_is_cheaper(rayon::current_num_threads(), ev.opts.parallel_min_series) {
+    // A side spreads its per-series work over the threads only over many steps (range
+    // functions, aggregations and joins split by series or by steps there); an instant query's
+    // label_replace, joins and aggregations run on one thread per side.
+    let spread_min_series = if grid.len() >= 2 * MIN_STEPS_PER_PART {
+        Some(ev.opts.parallel_min_series)
+    } else {
+        None
+    };
+    if estimate.concurrent_is_cheaper(rayon::current_num_threads(), spread_min_series) {
         ev.decide(|| {
             format!(
                 "join sides evaluated concurrently instead of pushing keys: {} (keys would filter too little)",

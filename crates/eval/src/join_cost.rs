@@ -13,10 +13,12 @@
 //! Let `n_one` and `n_many` be the series the two sides' selectors match and `share` the
 //! fraction of their metrics' series the one side's selectors select (within the restrictions
 //! every many-side selector already carries, as [`crate::pushdown::sides_worth_concurrency`]
-//! reads them): the keys leave about `share * n_many` many-side series. A side's per-series
-//! work is spread over all `cores` rayon threads once it has `parallel_min_series` series
-//! (`EngineOptions::parallel_min_series`), so a side of `n` series takes `n / cores` then and
-//! `n` otherwise. Pushdown runs the one side, then what its keys leave of the many side, one
+//! reads them): the keys leave about `share * n_many` many-side series. Over a grid of many
+//! steps a side's per-series work is spread over all `cores` rayon threads once it has
+//! `parallel_min_series` series (`EngineOptions::parallel_min_series`: range functions and
+//! aggregations split by series, joins by steps), so a side of `n` series takes `n / cores`
+//! then; otherwise, and always in an instant query (whose `label_replace`, joins and
+//! aggregations run on one thread per side), it takes `n`. Pushdown runs the one side, then what its keys leave of the many side, one
 //! after the other. Both sides at once take at least the work of both spread over the cores,
 //! and at least the longer side. Concurrency is chosen when that is the cheaper:
 //!
@@ -26,12 +28,12 @@
 //! ```
 //!
 //! No constant is fitted to a dataset: the threshold on `share` follows from the sides' sizes
-//! and the evaluator's own parallelism. When both sides are large enough to use every core on
-//! their own, running them side by side gains nothing and pushdown wins whenever its keys
-//! remove anything; concurrency wins where a side would leave cores idle (a one side of a few
-//! hundred metadata series joined to a many side it barely filters). For two sides too small
-//! to spread, the break-even share is `1 - n_one / n_many`: a fixed "the one side selects at
-//! least half" holds only for a many side twice the one side's size.
+//! and the evaluator's own parallelism. When both sides spread over every core on their own
+//! (large sides, many steps), running them side by side gains nothing and pushdown wins
+//! whenever its keys remove anything; otherwise concurrency wins where a side would leave a
+//! core idle. For two sides that do not spread (an instant query), the break-even share is
+//! `1 - n_one / n_many` (for `n_one <= n_many`): a fixed "the one side selects at least half"
+//! holds only for a many side twice the one side's size.
 
 use promlite_model::{Matcher, METRIC_NAME};
 use promlite_promql::ast::{Binary, BinaryOp, Expr, ValueType};
@@ -53,12 +55,19 @@ pub(crate) struct JoinEstimate {
 
 impl JoinEstimate {
     /// True if evaluating both sides at once is estimated cheaper than pushing the keys, on
-    /// `cores` threads that a side of at least `parallel_min_series` series spreads its work
-    /// over (see the module doc for the model).
-    pub(crate) fn concurrent_is_cheaper(&self, cores: usize, parallel_min_series: usize) -> bool {
-        let cores = cores.max(1) as f64;
+    /// `cores` threads that a side of at least `spread_min_series` series spreads its work over
+    /// (`None`: no side spreads, as in an instant query; see the module doc for the model).
+    pub(crate) fn concurrent_is_cheaper(
+        &self,
+        cores: usize,
+        spread_min_series: Option<usize>,
+    ) -> bool {
+        if cores < 2 {
+            return false;
+        }
+        let cores = cores as f64;
         let time = |n_series: f64| {
-            if n_series >= parallel_min_series as f64 {
+            if spread_min_series.is_some_and(|min| n_series >= min as f64) {
                 n_series / cores
             } else {
                 n_series
@@ -216,10 +225,17 @@ mod tests {
 
     #[test]
     fn concurrency_only_where_a_side_would_leave_cores_idle() {
-        let cheaper = |e: JoinEstimate| e.concurrent_is_cheaper(2, 256);
+        let cheaper = |e: JoinEstimate| e.concurrent_is_cheaper(2, Some(256));
         // Both sides large enough to use both cores: any filtering makes pushdown cheaper.
         assert!(!cheaper(estimate(13_558, 11_026, 0.99)));
         assert!(!cheaper(estimate(13_558, 11_026, 1.0)));
+        // An instant query: no side spreads, so the break-even share is `1 - n_one / n_many`
+        // (and a one side at least as large as the many side always runs beside it).
+        let instant = |e: JoinEstimate| e.concurrent_is_cheaper(2, None);
+        assert!(instant(estimate(13_558, 11_026, 0.99)));
+        assert!(instant(estimate(3_000, 10_000, 0.8)));
+        assert!(!instant(estimate(3_000, 10_000, 0.6)));
+        assert!(!instant(estimate(16, 534, 0.02)));
         // Two small sides: break-even at `1 - n_one / n_many`.
         assert!(cheaper(estimate(50, 100, 0.6)));
         assert!(!cheaper(estimate(50, 100, 0.4)));
@@ -237,6 +253,7 @@ mod tests {
         assert!(!cheaper(estimate(0, 300, 0.0)));
         assert!(!cheaper(estimate(0, 0, 0.0)));
         // One core: nothing runs at the same time.
-        assert!(!estimate(100, 100, 1.0).concurrent_is_cheaper(1, 256));
+        assert!(!estimate(100, 100, 1.0).concurrent_is_cheaper(1, Some(256)));
+        assert!(!estimate(100, 100, 1.0).concurrent_is_cheaper(1, None));
     }
 }

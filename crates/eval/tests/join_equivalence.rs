@@ -109,7 +109,9 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
     if rayon::current_num_threads() > 1 {
         assert!(estimated.concurrent > 100, "{estimated:?}");
     }
-    eprintln!("checked: {rows} non-empty answers, {errors} errors, {annotated} annotated, {estimated:?}");
+    eprintln!(
+        "checked: {rows} non-empty answers, {errors} errors, {annotated} annotated, {estimated:?}"
+    );
 }
 
 /// How often the storage estimate chose each strategy for a join the plan would push keys

@@ -124,9 +124,9 @@ fn check(
                 );
                 if let Ok(out) = &got {
                     for decision in out.explain.iter().flat_map(|n| &n.decisions) {
-                        if decision
-                            .starts_with("join sides evaluated concurrently instead of pushing keys")
-                        {
+                        if decision.starts_with(
+                            "join sides evaluated concurrently instead of pushing keys",
+                        ) {
                             estimated.concurrent += 1;
                         } else if decision.starts_with("join keys pushed: the one side selects") {
                             estimated.pushed += 1;
