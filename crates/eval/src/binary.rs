@@ -20,7 +20,12 @@ pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> Re
     // Rule: concurrency changes only when each side runs; `eval_pair` returns the sequential
     // outcome (left error first, annotations left then right), so it cannot change the answer
     // or the error.
-    let join = ev.plan.join(b);
+    let mut join = ev.plan.join(b);
+    if join == JoinPlan::Pushdown && ev.opts.parallel {
+        // Rule: pushdown and concurrent sides both give the sequential outcome (see
+        // `crate::join_cost`), so the storage estimate decides only which is faster.
+        join = choose_by_estimate(ev, b, grid);
+    }
     let concurrent = join == JoinPlan::Concurrent;
     let pushed = if join == JoinPlan::Pushdown {
         crate::pushdown::eval_binary_pushdown(ev, b, grid)?
@@ -54,6 +59,35 @@ pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> Re
             b.op.as_str(),
             r.type_name()
         ))),
+    }
+}
+
+/// Pushdown or concurrent sides for a join the plan would push keys across, by the storage
+/// estimate of how much the keys would filter (`crate::join_cost`), reported for `--explain`.
+fn choose_by_estimate(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> JoinPlan {
+    let Some(estimate) = crate::join_cost::estimate_join(ev, b) else {
+        ev.decide(|| "join keys pushed: storage has no estimate of the sides".into());
+        return JoinPlan::Pushdown;
+    };
+    // A side spreads its per-series work over the threads only over many steps (range
+    // functions, aggregations and joins split by series or by steps there); an instant query's
+    // label_replace, joins and aggregations run on one thread per side.
+    let spread_min_series = if grid.len() >= 2 * MIN_STEPS_PER_PART {
+        Some(ev.opts.parallel_min_series)
+    } else {
+        None
+    };
+    if estimate.concurrent_is_cheaper(rayon::current_num_threads(), spread_min_series) {
+        ev.decide(|| {
+            format!(
+                "join sides evaluated concurrently instead of pushing keys: {} (keys would filter too little)",
+                estimate.describe()
+            )
+        });
+        JoinPlan::Concurrent
+    } else {
+        ev.decide(|| format!("join keys pushed: {}", estimate.describe()));
+        JoinPlan::Pushdown
     }
 }
 

@@ -219,6 +219,15 @@ impl<'a> Evaluator<'a> {
         Ok((l, r))
     }
 
+    /// Storage's estimate of the series `matchers` select (`Querier::estimate_series`), for
+    /// choosing a strategy only. A failed estimate is no estimate: the selection that follows
+    /// reports storage's errors, so the strategy never decides the error.
+    pub(crate) fn estimate_series(&self, matchers: &[promlite_model::Matcher]) -> Option<u64> {
+        self.querier
+            .as_ref()
+            .and_then(|q| q.estimate_series(matchers).ok().flatten())
+    }
+
     /// Query start, end and step (0 for an instant query), for `start()`, `end()`, `step()`,
     /// `range()`.
     pub(crate) fn query_bounds(&self) -> (i64, i64, i64) {

@@ -7,7 +7,7 @@
 //! `plan: ...`: step invariance, the join strategy (concurrent sides or key pushdown), the
 //! set-operation label-count shortcut, a range function fused with its selection, `__name__`
 //! that may be left to the consumer or dropped in place, a `label_replace` copy without a
-//! regex, value runs for a selector. What the data decided follows: join keys pushed (label and
+//! regex, value runs for a selector. What the data decided follows: storage's estimate of a pushdown join's sides and the strategy it chose (`crate::join_cost`), join keys pushed (label and
 //! number of values), pushdown declined (the rule it would break), an instant selector answered
 //! from value runs, `__name__` left or dropped, a step-invariant node evaluated once. Selectors
 //! report the series storage returned and the samples decoded (runs for the value-run index,

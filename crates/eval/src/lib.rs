@@ -46,6 +46,7 @@ mod explain;
 mod functions;
 mod go_compat;
 mod info;
+mod join_cost;
 pub mod outcome_text;
 mod plan;
 pub mod promqltest;

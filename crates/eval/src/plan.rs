@@ -7,7 +7,8 @@
 //! count, which range functions are fused with their selection, which may leave `__name__` to
 //! a consumer that never reads it or drop it in place, which `label_replace` calls take the
 //! copy form without a regex, and which selectors may be answered from value runs. What
-//! depends on the data stays with the evaluator and is reported as it happens (the key values
+//! depends on the data stays with the evaluator and is reported as it happens (a pushdown
+//! traded for concurrent sides on storage's estimate, `crate::join_cost`; the key values
 //! pushed or a pushdown declined, the runs found, a name kept or dropped because the series
 //! share one name, `info()`'s fallback). Each decision is one function below; a node the plan
 //! has not seen (a subtree the evaluator builds while running, such as pushdown's rewritten

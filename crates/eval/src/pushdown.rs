@@ -95,6 +95,15 @@ const LABEL_PRESERVING: &[(&str, usize)] = &[
     ("clamp_max", 0),
 ];
 
+/// The index of the argument carrying the series of a function that keeps every input label
+/// but `__name__`, if `name` is one.
+pub(crate) fn label_preserving_arg(name: &str) -> Option<usize> {
+    LABEL_PRESERVING
+        .iter()
+        .find(|(f, _)| *f == name)
+        .map(|(_, idx)| *idx)
+}
+
 /// The two shapes of `label_replace` that copy one label into another without changing it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CopyKind {
@@ -326,7 +335,7 @@ fn push_through_label_replace(c: &Call, label: &str, values: &BTreeSet<String>) 
 
 /// For a join keys can be pushed across (two vector operands, see [`one_side_is_lhs`]): whether
 /// the "one" side is the left, the "one" side and the "many" side.
-fn join_sides(b: &Binary) -> Option<(bool, &Expr, &Expr)> {
+pub(crate) fn join_sides(b: &Binary) -> Option<(bool, &Expr, &Expr)> {
     let one_is_lhs = one_side_is_lhs(b)?;
     if b.lhs.value_type() != ValueType::Vector || b.rhs.value_type() != ValueType::Vector {
         return None;
@@ -382,7 +391,7 @@ pub(crate) fn sides_worth_concurrency(b: &Binary) -> bool {
 
 /// Narrows `acc` to the label matchers (other than on `__name__`) that every selector under
 /// `expr` carries; `None` until the first selector is seen.
-fn common_restrictions(expr: &Expr, acc: &mut Option<Vec<Matcher>>) {
+pub(crate) fn common_restrictions(expr: &Expr, acc: &mut Option<Vec<Matcher>>) {
     expr.walk(&mut |e| match e {
         Expr::VectorSelector(vs) => {
             narrow_restrictions(acc, &vs.matchers);

@@ -28,21 +28,27 @@ fn load(case: &JoinCase) -> MemStore {
     db
 }
 
-/// The generic path, the fast path with keys always pushed (sequential), and the fast path as
-/// the default engine runs it (concurrent join sides, per-series work in parallel).
-fn engines() -> [(&'static str, Engine); 3] {
-    let engine = |fast_path, parallel| {
+/// The generic path, the fast path with keys always pushed (sequential), the fast path with
+/// concurrent join sides and per-series work in parallel from the first series, and the fast
+/// path as the default engine runs it: per-series work in parallel from 256 series, so that
+/// the datasets' small sides leave a core idle and the storage estimate (`join_cost`) chooses
+/// between pushdown and concurrent sides on the data; it explains its decisions so that the
+/// test can see both choices were taken.
+fn engines() -> [(&'static str, Engine); 4] {
+    let engine = |fast_path, parallel, parallel_min_series| {
         Engine::new(EngineOptions {
             fast_path,
             parallel,
-            parallel_min_series: 1,
+            parallel_min_series,
+            explain: parallel_min_series > 1,
             ..EngineOptions::default()
         })
     };
     [
-        ("generic", engine(false, false)),
-        ("pushdown", engine(true, false)),
-        ("concurrent", engine(true, true)),
+        ("generic", engine(false, false, 1)),
+        ("pushdown", engine(true, false, 1)),
+        ("concurrent", engine(true, true, 1)),
+        ("estimated", engine(true, true, 256)),
     ]
 }
 
@@ -51,6 +57,7 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
     let queries = join_queries();
     let engines = engines();
     let (mut errors, mut rows, mut annotated) = (0usize, 0usize, 0usize);
+    let mut estimated = EstimatedChoices::default();
     for seed in 0..CASES {
         let case = join_case(seed);
         let db = load(&case);
@@ -79,7 +86,11 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
                     }
                 }
                 for (name, engine) in &engines[1..] {
-                    let got = outcome_text(&run(engine));
+                    let result = run(engine);
+                    if let Ok(out) = &result {
+                        count_estimated_choices(&out.explain, &mut estimated);
+                    }
+                    let got = outcome_text(&result);
                     assert_eq!(
                         got, expected,
                         "seed {seed}, {name}, {start}..{end} step {step}: {q}"
@@ -92,5 +103,31 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
     assert!(rows > 1000, "only {rows} non-empty answers");
     assert!(errors > 100, "only {errors} errors");
     assert!(annotated > 100, "only {annotated} annotated answers");
-    eprintln!("checked: {rows} non-empty answers, {errors} errors, {annotated} annotated");
+    // Both branches of the storage estimate's choice ran (`join_cost`; with one thread
+    // nothing runs at the same time, so the estimate always pushes).
+    assert!(estimated.pushed > 100, "{estimated:?}");
+    if rayon::current_num_threads() > 1 {
+        assert!(estimated.concurrent > 100, "{estimated:?}");
+    }
+    eprintln!(
+        "checked: {rows} non-empty answers, {errors} errors, {annotated} annotated, {estimated:?}"
+    );
+}
+
+/// How often the storage estimate chose each strategy for a join the plan would push keys
+/// across (read off `--explain`'s decisions).
+#[derive(Debug, Default)]
+struct EstimatedChoices {
+    concurrent: usize,
+    pushed: usize,
+}
+
+fn count_estimated_choices(explain: &[promlite_eval::ExplainNode], counts: &mut EstimatedChoices) {
+    for decision in explain.iter().flat_map(|n| &n.decisions) {
+        if decision.starts_with("join sides evaluated concurrently instead of pushing keys") {
+            counts.concurrent += 1;
+        } else if decision.starts_with("join keys pushed: the one side selects") {
+            counts.pushed += 1;
+        }
+    }
 }

@@ -261,6 +261,15 @@ pub trait Querier: Send + Sync {
         let _ = (hints, matchers);
         Ok(None)
     }
+
+    /// A cheap estimate of how many series match `matchers`, for choosing how to evaluate a
+    /// query (never for its answer): storage counts index postings (possibly counting a series
+    /// once per block it spans, and series without samples in the querier's window). `None`
+    /// means no cheap estimate is available; the default answers `None`.
+    fn estimate_series(&self, matchers: &[Matcher]) -> Result<Option<u64>> {
+        let _ = matchers;
+        Ok(None)
+    }
 }
 
 /// Something that can hand out [`Querier`]s: a database, a block, an in-memory store.
@@ -454,6 +463,16 @@ impl Querier for MemQuerier {
             }
         }
         Ok(Some(out))
+    }
+
+    fn estimate_series(&self, matchers: &[Matcher]) -> Result<Option<u64>> {
+        // The reference answer: the exact count in the snapshot.
+        let n_series = self
+            .snapshot
+            .iter()
+            .filter(|(l, _)| series_matches(l, matchers))
+            .count();
+        Ok(Some(u64::try_from(n_series).unwrap_or(u64::MAX)))
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {

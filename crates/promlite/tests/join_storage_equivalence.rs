@@ -64,22 +64,41 @@ fn ingest(db: &Db, case: &JoinCase) {
     app.commit().expect("commit");
 }
 
+/// How often storage's series estimate (postings counts) chose each strategy for a join the
+/// plan would push keys across (read off `--explain`'s decisions).
+#[derive(Debug, Default)]
+struct EstimatedChoices {
+    concurrent: usize,
+    pushed: usize,
+}
+
 /// Runs every join query on every path against `db`; returns how many runs the index answered
-/// at least one selector of (a query loading fewer samples than the generic path).
-fn check(db: &Db, case: &JoinCase, lookback: i64, stage: &str) -> usize {
-    let engine = |fast_path, parallel| {
+/// at least one selector of (a query loading fewer samples than the generic path). The
+/// "estimated" engine runs per-series work in parallel only from 256 series, as the default
+/// engine, so that the estimate picks pushdown or concurrent sides on the data; its choices
+/// are counted in `estimated`.
+fn check(
+    db: &Db,
+    case: &JoinCase,
+    lookback: i64,
+    stage: &str,
+    estimated: &mut EstimatedChoices,
+) -> usize {
+    let engine = |fast_path, parallel, parallel_min_series| {
         Engine::new(EngineOptions {
             fast_path,
             parallel,
-            parallel_min_series: 1,
+            parallel_min_series,
             lookback_delta_ms: lookback,
+            explain: parallel_min_series > 1,
             ..EngineOptions::default()
         })
     };
-    let generic = engine(false, false);
+    let generic = engine(false, false, 1);
     let fast = [
-        ("pushdown", engine(true, false)),
-        ("concurrent", engine(true, true)),
+        ("pushdown", engine(true, false, 1)),
+        ("concurrent", engine(true, true, 1)),
+        ("estimated", engine(true, true, 256)),
     ];
     let store = db.storage();
     let mut runs: Vec<(i64, i64, i64)> = case.instant_times.iter().map(|&t| (t, t, 0)).collect();
@@ -103,6 +122,17 @@ fn check(db: &Db, case: &JoinCase, lookback: i64, stage: &str) -> usize {
                     expected,
                     "{stage}, {name}, lookback {lookback}, {start}..{end} step {step}: {q}"
                 );
+                if let Ok(out) = &got {
+                    for decision in out.explain.iter().flat_map(|n| &n.decisions) {
+                        if decision.starts_with(
+                            "join sides evaluated concurrently instead of pushing keys",
+                        ) {
+                            estimated.concurrent += 1;
+                        } else if decision.starts_with("join keys pushed: the one side selects") {
+                            estimated.pushed += 1;
+                        }
+                    }
+                }
                 if let (Ok(a), Ok(b)) = (&got, &reference) {
                     fewer += usize::from(a.stats.samples_loaded < b.stats.samples_loaded);
                 }
@@ -116,6 +146,7 @@ fn check(db: &Db, case: &JoinCase, lookback: i64, stage: &str) -> usize {
 /// samples than the generic path.
 fn check_cases(seeds: std::ops::Range<u64>, detect: bool) -> usize {
     let mut fewer = 0;
+    let mut estimated = EstimatedChoices::default();
     for seed in seeds {
         let case = join_case(1_000 + seed);
         // A lookback shorter than many gaps (runs spanning such a gap must not be used: the
@@ -126,17 +157,25 @@ fn check_cases(seeds: std::ops::Range<u64>, detect: bool) -> usize {
         let db = Db::open(dir.path(), options(24 * 3_600_000, detect)).expect("open");
         ingest(&db, &case);
         assert!(db.storage().blocks().is_empty());
-        fewer += check(&db, &case, lookback, "head");
+        fewer += check(&db, &case, lookback, "head", &mut estimated);
         drop(db);
         // Five-minute blocks cut while ingesting: blocks and head.
         let dir = tempfile::tempdir().expect("temp dir");
         let db = Db::open(dir.path(), options(300_000, detect)).expect("open");
         ingest(&db, &case);
         assert!(!db.storage().blocks().is_empty(), "no block was cut");
-        fewer += check(&db, &case, lookback, "blocks and head");
+        fewer += check(&db, &case, lookback, "blocks and head", &mut estimated);
         db.flush().expect("flush");
-        fewer += check(&db, &case, lookback, "all in blocks");
+        fewer += check(&db, &case, lookback, "all in blocks", &mut estimated);
     }
+    // Both branches of the estimate's choice ran over real storage (with one thread nothing
+    // runs at the same time, so the estimate always pushes).
+    assert!(estimated.pushed > 50, "{estimated:?}");
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads > 1 && std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        assert!(estimated.concurrent > 50, "{estimated:?}");
+    }
+    eprintln!("{estimated:?}");
     fewer
 }
 

@@ -171,6 +171,17 @@ impl promlite_model::Querier for OverlayQuerier {
         Ok(out)
     }
 
+    fn estimate_series(
+        &self,
+        matchers: &[promlite_model::Matcher],
+    ) -> promlite_model::Result<Option<u64>> {
+        // Recorded series shadow equal base series, so the sum may count some twice: an
+        // estimate may.
+        let base = self.base.estimate_series(matchers)?;
+        let recorded = self.recorded.estimate_series(matchers)?;
+        Ok(base.zip(recorded).map(|(b, r)| b.saturating_add(r)))
+    }
+
     fn label_names(
         &self,
         matchers: &[promlite_model::Matcher],

@@ -157,6 +157,27 @@ impl DbQuerier {
         Ok(all)
     }
 
+    /// The postings cardinalities of `matchers` summed over the blocks overlapping the window
+    /// and the head: no series entry is read, no chunk touched. A series spanning several
+    /// blocks counts once per block, and series without samples in the window count too, which
+    /// an estimate used for planning may do (both sides of a comparison are counted alike).
+    fn count_postings(&self, matchers: &[Matcher]) -> Result<u64> {
+        let mut n_series = 0u64;
+        let blocks = self.shared.read_blocks();
+        for b in blocks
+            .iter()
+            .filter(|b| b.max_t >= self.mint && b.min_t <= self.maxt)
+        {
+            n_series = n_series.saturating_add(b.reader.postings(matchers)?.len());
+        }
+        let head = self.shared.head.read();
+        let (hmin, hmax) = head.time_range();
+        if hmax >= self.mint && hmin <= self.maxt {
+            n_series = n_series.saturating_add(head.postings(matchers)?.len());
+        }
+        Ok(n_series)
+    }
+
     fn label_query(
         &self,
         f: impl Fn(&dyn BlockReader) -> Result<Vec<String>>,
@@ -193,6 +214,10 @@ impl Querier for DbQuerier {
                 samples: Box::new(ChunkSampleIter::new(chunks)),
             })
             .collect())
+    }
+
+    fn estimate_series(&self, matchers: &[Matcher]) -> promlite_model::Result<Option<u64>> {
+        Ok(Some(self.count_postings(matchers)?))
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> promlite_model::Result<Vec<String>> {
