@@ -603,7 +603,7 @@ fn measure_with_recheck(order: Order, roles: &[Role]) -> (Log, InstantAnswers) {
 #[test]
 fn wanted_steps_are_asked_of_prometheus_while_it_is_up() {
     let roles = [Role::Prometheus, Role::Promlite];
-    let asks = vec![
+    let asks = [
         "prometheus instant sum(up{job=\"q2\"})".to_string(),
         "prometheus instant sum(up{job=\"q2\"})".to_string(),
     ];
