@@ -5,6 +5,7 @@
 //! vector results, so the order is not part of the answer.
 
 use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -226,6 +227,165 @@ fn compare_points(expected: &[(i64, f64)], actual: &[(i64, f64)], rel_tol: f64) 
     None
 }
 
+/// The steps (timestamps) at which two range answers differ: a step counts when a series has a
+/// point there on one side only, or on both sides with values that do not match. `None` unless
+/// both answers are matrices (normalised). Empty only if the answers agree at every step.
+pub fn differing_steps(
+    expected: &QueryResult,
+    actual: &QueryResult,
+    rel_tol: f64,
+) -> Option<BTreeSet<i64>> {
+    let (QueryResult::Matrix(expected), QueryResult::Matrix(actual)) = (expected, actual) else {
+        return None;
+    };
+    let mut steps = BTreeSet::new();
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let (e, a) = (expected.get(i), actual.get(j));
+        let ord = match (e, a) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(e), Some(a)) => e.labels.cmp(&a.labels),
+        };
+        match (ord, e, a) {
+            (Ordering::Less, Some(e), _) => {
+                steps.extend(e.points.iter().map(|p| p.0));
+                i += 1;
+            }
+            (Ordering::Greater, _, Some(a)) => {
+                steps.extend(a.points.iter().map(|p| p.0));
+                j += 1;
+            }
+            (Ordering::Equal, Some(e), Some(a)) => {
+                differing_points(&e.points, &a.points, rel_tol, &mut steps);
+                i += 1;
+                j += 1;
+            }
+            // Unreachable by the match above; stepping both keeps the walk finite regardless.
+            _ => {
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    Some(steps)
+}
+
+/// Merge-walks two time-sorted point lists, adding every timestamp present on one side only or
+/// with values that do not match.
+fn differing_points(
+    expected: &[(i64, f64)],
+    actual: &[(i64, f64)],
+    rel_tol: f64,
+    steps: &mut BTreeSet<i64>,
+) {
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (expected.get(i), actual.get(j)) {
+            (None, None) => break,
+            (Some(e), None) => {
+                steps.insert(e.0);
+                i += 1;
+            }
+            (None, Some(a)) => {
+                steps.insert(a.0);
+                j += 1;
+            }
+            (Some(e), Some(a)) => match e.0.cmp(&a.0) {
+                Ordering::Less => {
+                    steps.insert(e.0);
+                    i += 1;
+                }
+                Ordering::Greater => {
+                    steps.insert(a.0);
+                    j += 1;
+                }
+                Ordering::Equal => {
+                    if !values_match(e.1, a.1, rel_tol) {
+                        steps.insert(e.0);
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            },
+        }
+    }
+}
+
+/// The instant vector a range answer holds at step `t_ms`: every series with a point there,
+/// with that one point (still sorted by labels, as the matrix was).
+pub fn step_vector(series: &[Series], t_ms: i64) -> QueryResult {
+    let at_step = series
+        .iter()
+        .filter_map(|s| {
+            let idx = s.points.binary_search_by_key(&t_ms, |p| p.0).ok()?;
+            let point = *s.points.get(idx)?;
+            Some(Series {
+                labels: s.labels.clone(),
+                points: vec![point],
+            })
+        })
+        .collect();
+    QueryResult::Vector(at_step)
+}
+
+/// How a range answer that differs from the oracle's range answer fared against the oracle's
+/// instant answers at the differing steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepRecheck {
+    /// At every differing step (listed, ascending) the answer equals the oracle's instant answer.
+    SameAsInstant(Vec<i64>),
+    /// The difference stands; the string says why.
+    Differs(String),
+}
+
+/// Re-checks the range answer `actual`, which differs from the oracle's range answer
+/// `expected`, step by step against the oracle's instant answers `instants` (keyed by step
+/// time): each step where the two range answers differ must equal the instant answer at that
+/// step exactly as [`compare`] judges it. Gives up (differs) when more than `max_steps` steps
+/// differ, when a differing step has no instant answer, or when the answers are not matrices.
+///
+/// Rule: a range query's step is defined as the instant query at that time; where Prometheus's
+/// own two evaluations disagree (a tie broken in Go map order by its range evaluation), an
+/// answer equal to its deterministic instant evaluation is Prometheus's answer too. Every
+/// step outside the differing ones already equals the range answer, so none is skipped.
+pub fn recheck_steps(
+    expected: &QueryResult,
+    actual: &QueryResult,
+    rel_tol: f64,
+    max_steps: usize,
+    instants: &BTreeMap<i64, QueryResult>,
+) -> StepRecheck {
+    let Some(steps) = differing_steps(expected, actual, rel_tol) else {
+        return StepRecheck::Differs("not two range answers, nothing to re-check".into());
+    };
+    let QueryResult::Matrix(actual_series) = actual else {
+        return StepRecheck::Differs("not a range answer".into());
+    };
+    if steps.is_empty() {
+        return StepRecheck::Differs("no single step differs, yet the answers do".into());
+    }
+    if steps.len() > max_steps {
+        return StepRecheck::Differs(format!(
+            "{} steps differ, more than the {max_steps} re-checked",
+            steps.len()
+        ));
+    }
+    for &t_ms in &steps {
+        let Some(instant) = instants.get(&t_ms) else {
+            return StepRecheck::Differs(format!("no instant answer at t={t_ms}"));
+        };
+        if let Verdict::Differs(why) = compare(instant, &step_vector(actual_series, t_ms), rel_tol)
+        {
+            return StepRecheck::Differs(format!(
+                "at t={t_ms} it differs from the instant answer too: {why}"
+            ));
+        }
+    }
+    StepRecheck::SameAsInstant(steps.into_iter().collect())
+}
+
 /// `{a="1", b="2"}` for messages.
 pub fn fmt_labels(labels: &[(String, String)]) -> String {
     let mut out = String::from("{");
@@ -376,5 +536,154 @@ mod tests {
             1e-9
         )
         .is_same());
+    }
+
+    fn matrix(series: Vec<Series>) -> QueryResult {
+        QueryResult::Matrix(series).normalise()
+    }
+
+    /// The tie of the churn shape: pod `p` has a series on node `n1` and, after it moved, one on
+    /// `n2`; `topk by (pod) (1, ...)` keeps one of the two at t=60,000 where both tie at 1.
+    /// Prometheus's range evaluation kept `n2` there, its instant evaluation `n1`.
+    fn tie() -> (QueryResult, QueryResult) {
+        let prometheus_range = matrix(vec![
+            s(&[("node", "n1"), ("pod", "p")], &[(0, 1.0)]),
+            s(
+                &[("node", "n2"), ("pod", "p")],
+                &[(60_000, 1.0), (120_000, 1.0)],
+            ),
+        ]);
+        let engine_range = matrix(vec![
+            s(&[("node", "n1"), ("pod", "p")], &[(0, 1.0), (60_000, 1.0)]),
+            s(&[("node", "n2"), ("pod", "p")], &[(120_000, 1.0)]),
+        ]);
+        (prometheus_range, engine_range)
+    }
+
+    fn instants(at: &[(i64, QueryResult)]) -> BTreeMap<i64, QueryResult> {
+        at.iter().cloned().collect()
+    }
+
+    #[test]
+    fn differing_steps_are_one_sided_points_and_values_outside_tolerance() {
+        let (prometheus_range, engine_range) = tie();
+        assert_eq!(
+            differing_steps(&prometheus_range, &engine_range, 1e-9),
+            Some(BTreeSet::from([60_000]))
+        );
+        let expected = matrix(vec![
+            s(&[("x", "1")], &[(0, 1.0), (60_000, 2.0), (120_000, 3.0)]),
+            s(&[("x", "2")], &[(60_000, 5.0)]),
+        ]);
+        let actual = matrix(vec![
+            s(
+                &[("x", "1")],
+                &[(0, 1.0 + 1e-12), (60_000, 2.5), (180_000, 4.0)],
+            ),
+            s(&[("x", "3")], &[(240_000, 5.0)]),
+        ]);
+        assert_eq!(
+            differing_steps(&expected, &actual, 1e-9),
+            Some(BTreeSet::from([60_000, 120_000, 180_000, 240_000]))
+        );
+        assert_eq!(
+            differing_steps(&expected, &expected.clone(), 1e-9),
+            Some(BTreeSet::new())
+        );
+        assert_eq!(differing_steps(&vector(vec![]), &actual, 1e-9), None);
+    }
+
+    #[test]
+    fn step_vector_takes_the_point_at_the_step() {
+        let (_, engine_range) = tie();
+        let QueryResult::Matrix(series) = &engine_range else {
+            unreachable!("tie() builds matrices")
+        };
+        assert_eq!(
+            step_vector(series, 60_000),
+            vector(vec![s(&[("node", "n1"), ("pod", "p")], &[(60_000, 1.0)])])
+        );
+        assert_eq!(step_vector(series, 30_000), vector(vec![]));
+    }
+
+    #[test]
+    fn a_differing_step_equal_to_the_instant_answer_is_same_as_instant() {
+        let (prometheus_range, engine_range) = tie();
+        let oracle = instants(&[(
+            60_000,
+            vector(vec![s(&[("node", "n1"), ("pod", "p")], &[(60_000, 1.0)])]),
+        )]);
+        assert_eq!(
+            recheck_steps(&prometheus_range, &engine_range, 1e-9, 200, &oracle),
+            StepRecheck::SameAsInstant(vec![60_000])
+        );
+    }
+
+    #[test]
+    fn a_differing_step_that_matches_neither_answer_differs() {
+        let (prometheus_range, _) = tie();
+        // The engine kept both tied series at t=60,000: neither Prometheus answer has that.
+        let engine_range = matrix(vec![
+            s(&[("node", "n1"), ("pod", "p")], &[(0, 1.0), (60_000, 1.0)]),
+            s(
+                &[("node", "n2"), ("pod", "p")],
+                &[(60_000, 1.0), (120_000, 1.0)],
+            ),
+        ]);
+        let oracle = instants(&[(
+            60_000,
+            vector(vec![s(&[("node", "n1"), ("pod", "p")], &[(60_000, 1.0)])]),
+        )]);
+        let StepRecheck::Differs(why) =
+            recheck_steps(&prometheus_range, &engine_range, 1e-9, 200, &oracle)
+        else {
+            panic!("an answer unlike both of Prometheus's was accepted")
+        };
+        assert!(
+            why.starts_with(
+                "at t=60000 it differs from the instant answer too: 0 missing, 1 unexpected"
+            ),
+            "{why}"
+        );
+        // A value off by more than the tolerance at the step differs as well.
+        let (_, engine_range) = tie();
+        let off = instants(&[(
+            60_000,
+            vector(vec![s(&[("node", "n1"), ("pod", "p")], &[(60_000, 1.5)])]),
+        )]);
+        assert!(matches!(
+            recheck_steps(&prometheus_range, &engine_range, 1e-9, 200, &off),
+            StepRecheck::Differs(_)
+        ));
+    }
+
+    #[test]
+    fn recheck_gives_up_without_an_instant_answer_or_beyond_the_step_bound() {
+        let (prometheus_range, engine_range) = tie();
+        let StepRecheck::Differs(why) = recheck_steps(
+            &prometheus_range,
+            &engine_range,
+            1e-9,
+            200,
+            &BTreeMap::new(),
+        ) else {
+            panic!("accepted without an instant answer")
+        };
+        assert_eq!(why, "no instant answer at t=60000");
+        let oracle = instants(&[(
+            60_000,
+            vector(vec![s(&[("node", "n1"), ("pod", "p")], &[(60_000, 1.0)])]),
+        )]);
+        let StepRecheck::Differs(why) =
+            recheck_steps(&prometheus_range, &engine_range, 1e-9, 0, &oracle)
+        else {
+            panic!("accepted beyond the step bound")
+        };
+        assert_eq!(why, "1 steps differ, more than the 0 re-checked");
+        let error = QueryResult::Error("bad".into());
+        assert!(matches!(
+            recheck_steps(&prometheus_range, &error, 1e-9, 200, &oracle),
+            StepRecheck::Differs(_)
+        ));
     }
 }

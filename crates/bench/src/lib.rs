@@ -40,6 +40,7 @@ pub mod report;
 pub mod victoria;
 pub mod workload;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -47,8 +48,8 @@ pub use error::{Error, Result};
 pub use measure::Order;
 pub use report::{BenchReport, Check, IngestLine, Measurement, QueryKind, Row, Setup};
 
-use answer::{compare, QueryResult, Verdict};
-use measure::{Job, Outcome, Role, Runs};
+use answer::{compare, recheck_steps, QueryResult, StepRecheck, Verdict};
+use measure::{InstantAnswers, Job, Outcome, Role, Runs, WantedSteps};
 use prepare::SetupLog;
 use prometheus::PrometheusConfig;
 use promlite_http::PromliteHttpConfig;
@@ -273,11 +274,20 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
             warmup: opts.warmup,
             timed: opts.runs,
         },
+        |outcomes| wanted_steps(&jobs, outcomes, opts.rel_tolerance),
         out,
     )?;
     let SetupLog { ingest, mut notes } = log;
-    let rows = build_rows(&jobs, &measured, opts.rel_tolerance);
-    let prometheus_ran = measured.iter().any(|(role, _)| *role == Role::Prometheus);
+    let rows = build_rows(
+        &jobs,
+        &measured.outcomes,
+        &measured.instants,
+        opts.rel_tolerance,
+    );
+    let prometheus_ran = measured
+        .outcomes
+        .iter()
+        .any(|(role, _)| *role == Role::Prometheus);
     if !prometheus_ran {
         notes.push("no Prometheus answers: nothing was checked".into());
     }
@@ -327,20 +337,97 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).map_err(error::io_err(path))
 }
 
-/// Compares an answer with the oracle's, if there is one.
-fn check_against(oracle: Option<&Outcome>, answer: &QueryResult, rel_tol: f64) -> Check {
-    match oracle {
-        None => Check::NoOracle,
-        Some(o) => match compare(&o.answer, answer, rel_tol) {
-            Verdict::Same => Check::Same,
-            Verdict::Differs(why) => Check::Differs(why),
-        },
+/// At most this many differing steps of one range answer are re-checked against Prometheus's
+/// instant answers; beyond it the answer differs (a bound on the extra instant queries, which a
+/// 2 h range at the default 60 s step, 120 steps, never reaches).
+pub const MAX_RECHECK_STEPS: usize = 200;
+
+/// The engines whose range answers are re-checked step by step: those whose check fails the
+/// run. VictoriaMetrics' differences are informational and mostly span every step (its `rate`
+/// extrapolates differently), so re-checking them would only add instant queries.
+const RECHECKED: [Role; 2] = [Role::Promlite, Role::PromliteHttp];
+
+/// The `(job, step)` pairs at which Prometheus's instant answer is needed: for each range job,
+/// every step where a [`RECHECKED`] engine's answer differs from Prometheus's range answer,
+/// unless more than [`MAX_RECHECK_STEPS`] differ (that answer differs without asking).
+fn wanted_steps(jobs: &[Job<'_>], measured: &[(Role, Vec<Outcome>)], rel_tol: f64) -> WantedSteps {
+    let outcome = |role: Role, job_idx: usize| {
+        measured
+            .iter()
+            .find(|(r, _)| *r == role)
+            .and_then(|(_, outcomes)| outcomes.get(job_idx))
+    };
+    let mut wanted = WantedSteps::new();
+    for (job_idx, job) in jobs.iter().enumerate() {
+        if job.kind != QueryKind::Range {
+            continue;
+        }
+        let Some(oracle) = outcome(Role::Prometheus, job_idx) else {
+            continue;
+        };
+        for role in RECHECKED {
+            let Some(engine) = outcome(role, job_idx) else {
+                continue;
+            };
+            if let Some(steps) = answer::differing_steps(&oracle.answer, &engine.answer, rel_tol) {
+                if steps.len() <= MAX_RECHECK_STEPS {
+                    wanted.extend(steps.into_iter().map(|t_ms| (job_idx, t_ms)));
+                }
+            }
+        }
+    }
+    wanted
+}
+
+/// Compares an answer with the oracle's, if there is one. A range answer that differs is
+/// re-checked against the oracle's instant answers at its differing steps when `instants` is
+/// given (see [`recheck_steps`]).
+fn check_against(
+    oracle: Option<&Outcome>,
+    answer: &QueryResult,
+    rel_tol: f64,
+    instants: Option<&BTreeMap<i64, QueryResult>>,
+) -> Check {
+    let Some(oracle) = oracle else {
+        return Check::NoOracle;
+    };
+    let why = match compare(&oracle.answer, answer, rel_tol) {
+        Verdict::Same => return Check::Same,
+        Verdict::Differs(why) => why,
+    };
+    let Some(instants) = instants else {
+        return Check::Differs(why);
+    };
+    match recheck_steps(&oracle.answer, answer, rel_tol, MAX_RECHECK_STEPS, instants) {
+        StepRecheck::SameAsInstant(steps) => {
+            let shown: Vec<String> = steps.iter().take(5).map(i64::to_string).collect();
+            let more = if steps.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            };
+            Check::SameAsInstant(format!(
+                "equals Prometheus's instant answer at each of the {} steps where it differs from its range answer (t={}{more}); range answers: {why}",
+                steps.len(),
+                shown.join(", ")
+            ))
+        }
+        StepRecheck::Differs(recheck) => {
+            Check::Differs(format!("{why}; re-checked step by step: {recheck}"))
+        }
     }
 }
 
 /// One table row per job from every measured engine's outcomes (`[job]` per engine). The
 /// reference answer's shape is Prometheus's, else promlite's, else VictoriaMetrics'.
-fn build_rows(jobs: &[Job<'_>], measured: &[(Role, Vec<Outcome>)], rel_tol: f64) -> Vec<Row> {
+/// Range answers of the [`RECHECKED`] engines are re-checked against `instants`.
+fn build_rows(
+    jobs: &[Job<'_>],
+    measured: &[(Role, Vec<Outcome>)],
+    instants: &InstantAnswers,
+    rel_tol: f64,
+) -> Vec<Row> {
+    let no_instants = BTreeMap::new();
     let outcome = |role: Role, job_idx: usize| {
         measured
             .iter()
@@ -359,9 +446,16 @@ fn build_rows(jobs: &[Job<'_>], measured: &[(Role, Vec<Outcome>)], rel_tol: f64)
                 Some(o) => (Some(o.answer.n_series()), is_error(o)),
                 None => (None, false),
             };
-            let check = |o: Option<&Outcome>| {
+            let job_instants = (job.kind == QueryKind::Range)
+                .then(|| instants.get(&job_idx).unwrap_or(&no_instants));
+            let check = |o: Option<&Outcome>, recheck: bool| {
                 o.map_or(Check::NotRun, |o| {
-                    check_against(reference, &o.answer, rel_tol)
+                    check_against(
+                        reference,
+                        &o.answer,
+                        rel_tol,
+                        job_instants.filter(|_| recheck),
+                    )
                 })
             };
             Row {
@@ -370,11 +464,11 @@ fn build_rows(jobs: &[Job<'_>], measured: &[(Role, Vec<Outcome>)], rel_tol: f64)
                 series: series.filter(|_| !error),
                 error,
                 prometheus: reference.map(|o| o.measurement.clone()),
-                promlite_check: check(pl),
+                promlite_check: check(pl, RECHECKED.contains(&Role::Promlite)),
                 promlite: pl.map(|o| o.measurement.clone()),
-                promlite_http_check: check(pl_http),
+                promlite_http_check: check(pl_http, RECHECKED.contains(&Role::PromliteHttp)),
                 promlite_http: pl_http.map(|o| o.measurement.clone()),
-                victoria_check: check(vm),
+                victoria_check: check(vm, RECHECKED.contains(&Role::Victoria)),
                 victoria: vm.map(|o| o.measurement.clone()),
             }
         })
@@ -405,7 +499,7 @@ mod tests {
     #[test]
     fn checks_without_an_oracle_are_marked() {
         assert_eq!(
-            check_against(None, &QueryResult::Vector(vec![]), 1e-9),
+            check_against(None, &QueryResult::Vector(vec![]), 1e-9, None),
             Check::NoOracle
         );
         let oracle = Outcome {
@@ -413,11 +507,11 @@ mod tests {
             answer: QueryResult::Vector(vec![]),
         };
         assert_eq!(
-            check_against(Some(&oracle), &QueryResult::Vector(vec![]), 1e-9),
+            check_against(Some(&oracle), &QueryResult::Vector(vec![]), 1e-9, None),
             Check::Same
         );
         assert!(matches!(
-            check_against(Some(&oracle), &QueryResult::Error("x".into()), 1e-9),
+            check_against(Some(&oracle), &QueryResult::Error("x".into()), 1e-9, None),
             Check::Differs(_)
         ));
     }
@@ -461,5 +555,147 @@ mod tests {
             0,
             "work dir was written to"
         );
+    }
+
+    fn outcome(answer: QueryResult) -> Outcome {
+        Outcome {
+            measurement: Measurement::new(&[], &[], &[]),
+            answer,
+        }
+    }
+
+    /// A range answer with one series per `(node, points)`, labelled `pod="p"`.
+    fn range(series: &[(&str, &[(i64, f64)])]) -> QueryResult {
+        QueryResult::Matrix(
+            series
+                .iter()
+                .map(|(node, points)| {
+                    answer::Series::new(
+                        vec![("node".into(), (*node).into()), ("pod".into(), "p".into())],
+                        points.to_vec(),
+                    )
+                })
+                .collect(),
+        )
+        .normalise()
+    }
+
+    fn report_of(rows: Vec<Row>) -> BenchReport {
+        BenchReport {
+            setup: Setup {
+                size: "tiny".into(),
+                shape: "churn".into(),
+                style: "modern".into(),
+                nodes: 1,
+                pods: 1,
+                series: 2,
+                samples: 4,
+                data_range_ms: (0, 120_000),
+                instant_ms: 112_500,
+                range_ms: (0, 120_000, 60_000),
+                runs: 1,
+                warmup: 0,
+                fast_path: true,
+                order: Order::Grouped,
+            },
+            ingest: Vec::new(),
+            notes: Vec::new(),
+            rows,
+        }
+    }
+
+    /// Prometheus's range evaluation kept node `b` at t=60,000 where `a` and `b` tie; its instant
+    /// evaluation there keeps `a`, as promlite does. promlite-http keeps both (a real
+    /// difference); VictoriaMetrics answers as promlite but is not re-checked.
+    #[test]
+    fn a_range_tie_equal_to_the_instant_answer_passes_and_a_real_difference_still_fails() {
+        let query = workload::WorkloadQuery {
+            name: "container_memory_node".into(),
+            style: "modern".into(),
+            query: "topk by (pod) (1, x)".into(),
+            expect: "success".into(),
+        };
+        let jobs = [
+            Job {
+                query: &query,
+                kind: QueryKind::Range,
+            },
+            Job {
+                query: &query,
+                kind: QueryKind::Instant,
+            },
+        ];
+        let prometheus = range(&[("a", &[(0, 1.0)]), ("b", &[(60_000, 1.0), (120_000, 1.0)])]);
+        let promlite = range(&[("a", &[(0, 1.0), (60_000, 1.0)]), ("b", &[(120_000, 1.0)])]);
+        let both = range(&[
+            ("a", &[(0, 1.0), (60_000, 1.0)]),
+            ("b", &[(60_000, 1.0), (120_000, 1.0)]),
+        ]);
+        let instant_vector = |node: &str| {
+            QueryResult::Vector(vec![answer::Series::new(
+                vec![("node".into(), node.into()), ("pod".into(), "p".into())],
+                vec![(60_000, 1.0)],
+            )])
+        };
+        let measured = vec![
+            (
+                Role::Prometheus,
+                vec![outcome(prometheus), outcome(instant_vector("b"))],
+            ),
+            (
+                Role::Victoria,
+                vec![outcome(promlite.clone()), outcome(instant_vector("b"))],
+            ),
+            (
+                Role::Promlite,
+                vec![outcome(promlite), outcome(instant_vector("a"))],
+            ),
+            (
+                Role::PromliteHttp,
+                vec![outcome(both), outcome(instant_vector("b"))],
+            ),
+        ];
+        // Both re-checked engines differ at t=60,000 only; the instant job is never re-checked.
+        assert_eq!(
+            wanted_steps(&jobs, &measured, 1e-9),
+            WantedSteps::from([(0, 60_000)])
+        );
+        let instants = InstantAnswers::from([(0, BTreeMap::from([(60_000, instant_vector("a"))]))]);
+        let rows = build_rows(&jobs, &measured, &instants, 1e-9);
+        let Check::SameAsInstant(why) = &rows[0].promlite_check else {
+            panic!("{:?}", rows[0].promlite_check)
+        };
+        assert!(
+            why.contains("each of the 1 steps") && why.contains("(t=60000)"),
+            "{why}"
+        );
+        let Check::Differs(why) = &rows[0].promlite_http_check else {
+            panic!("{:?}", rows[0].promlite_http_check)
+        };
+        assert!(
+            why.contains(
+                "re-checked step by step: at t=60000 it differs from the instant answer too"
+            ),
+            "{why}"
+        );
+        assert!(matches!(rows[0].victoria_check, Check::Differs(_)));
+        // Instant rows compare with Prometheus's instant answer only.
+        assert!(matches!(rows[1].promlite_check, Check::Differs(_)));
+        assert_eq!(rows[1].promlite_http_check, Check::Same);
+        let report = report_of(rows.clone());
+        assert_eq!(
+            report.promlite_mismatches(),
+            vec![
+                "container_memory_node (range)".to_string(),
+                "container_memory_node (instant)".to_string()
+            ]
+        );
+        // Without the instant answers (Prometheus did not answer them) the tie is a mismatch.
+        let rows = build_rows(&jobs[..1], &measured, &InstantAnswers::new(), 1e-9);
+        assert!(matches!(rows[0].promlite_check, Check::Differs(_)));
+        // With only the tie, nothing fails the run.
+        let mut tie_only = build_rows(&jobs[..1], &measured, &instants, 1e-9);
+        tie_only[0].promlite_http_check = Check::NotRun;
+        assert!(report_of(tie_only).promlite_mismatches().is_empty());
     }
 }

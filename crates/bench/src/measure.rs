@@ -14,6 +14,7 @@
 //! HTTP round trips hid it). Grouping keeps each engine's runs warm, as a real user's repeated
 //! dashboard queries are, while keeping the engines close in time.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::time::Duration;
 
@@ -117,10 +118,30 @@ pub(crate) struct Runs {
     pub(crate) timed: usize,
 }
 
+/// Prometheus's instant answers at range steps: job index, then step time, then the answer.
+pub(crate) type InstantAnswers = BTreeMap<usize, BTreeMap<i64, QueryResult>>;
+
+/// `(job index, step time)` pairs whose instant answer the oracle is asked for after measuring.
+pub(crate) type WantedSteps = BTreeSet<(usize, i64)>;
+
+/// What [`measure_all`] found.
+#[derive(Debug, Default)]
+pub(crate) struct Measured {
+    /// Each measured engine's outcomes, one per job in job order, in the order of the roles.
+    pub(crate) outcomes: Vec<(Role, Vec<Outcome>)>,
+    /// Prometheus's instant answers at the steps the `wanted` callback asked for.
+    pub(crate) instants: InstantAnswers,
+}
+
 /// Prepares the engines of `roles` with `prepare` (which returns `None` for an engine that is
-/// skipped) and runs every job on them in `order`. Returns each measured engine's outcomes, one
-/// per job in job order, in the order of `roles`. Every prepared engine is stopped, also when
-/// measuring fails (by dropping it).
+/// skipped) and runs every job on them in `order`. Then, if `wanted` names any steps given the
+/// outcomes, asks Prometheus (while it is still up; in the sequential order, started again) for
+/// its instant answer at each of them. Every prepared engine is stopped, also when measuring
+/// fails (by dropping it).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; the arguments are the run's independent inputs"
+)]
 pub(crate) fn measure_all<R: Running>(
     order: Order,
     roles: &[Role],
@@ -128,9 +149,11 @@ pub(crate) fn measure_all<R: Running>(
     jobs: &[Job<'_>],
     times: &Times,
     runs: Runs,
+    wanted: impl Fn(&[(Role, Vec<Outcome>)]) -> WantedSteps,
     out: &mut dyn Write,
-) -> Result<Vec<(Role, Vec<Outcome>)>> {
+) -> Result<Measured> {
     let mut measured = Vec::with_capacity(roles.len());
+    let mut instants = InstantAnswers::new();
     match order {
         Order::Sequential => {
             for role in roles {
@@ -140,6 +163,14 @@ pub(crate) fn measure_all<R: Running>(
                 let mut outcomes = measure(&mut [running.engine()], jobs, times, runs, order, out)?;
                 running.stop()?;
                 measured.push((*role, outcomes.pop().unwrap_or_default()));
+            }
+            let steps = wanted(&measured);
+            let oracle_ran = measured.iter().any(|(role, _)| *role == Role::Prometheus);
+            if !steps.is_empty() && oracle_ran {
+                if let Some(mut oracle) = prepare(Role::Prometheus, out)? {
+                    instants = ask_instants(oracle.engine(), jobs, &steps, out)?;
+                    oracle.stop()?;
+                }
             }
         }
         Order::Interleaved | Order::Grouped => {
@@ -152,11 +183,50 @@ pub(crate) fn measure_all<R: Running>(
             let mut engines: Vec<&mut dyn Engine> = all.iter_mut().map(R::engine).collect();
             let outcomes = measure(&mut engines, jobs, times, runs, order, out)?;
             let roles_run: Vec<Role> = all.iter().map(R::role).collect();
-            stop_all(all)?;
             measured.extend(roles_run.into_iter().zip(outcomes));
+            let steps = wanted(&measured);
+            if !steps.is_empty() {
+                if let Some(oracle) = all.iter_mut().find(|r| r.role() == Role::Prometheus) {
+                    instants = ask_instants(oracle.engine(), jobs, &steps, out)?;
+                }
+            }
+            stop_all(all)?;
         }
     }
-    Ok(measured)
+    Ok(Measured {
+        outcomes: measured,
+        instants,
+    })
+}
+
+/// Asks `oracle` for the instant answer of each wanted `(job, step)`, printing one line per job.
+/// Untimed: these answers only check others.
+fn ask_instants(
+    oracle: &mut dyn Engine,
+    jobs: &[Job<'_>],
+    steps: &WantedSteps,
+    out: &mut dyn Write,
+) -> Result<InstantAnswers> {
+    let mut instants = InstantAnswers::new();
+    for &(job_idx, t_ms) in steps {
+        let Some(job) = jobs.get(job_idx) else {
+            continue;
+        };
+        let answer = oracle.instant_query(&job.query.query, t_ms)?.result;
+        instants.entry(job_idx).or_default().insert(t_ms, answer);
+    }
+    for (job_idx, at_steps) in &instants {
+        if let Some(job) = jobs.get(*job_idx) {
+            writeln!(
+                out,
+                "{:<17} {:<32} re-check: instant answers at {} differing range steps",
+                oracle.name(),
+                job.query.name,
+                at_steps.len()
+            )?;
+        }
+    }
+    Ok(instants)
 }
 
 /// Stops every engine, even after one fails to stop; returns the first failure.

@@ -80,6 +80,11 @@ pub fn median(values: &[f64]) -> f64 {
 pub enum Check {
     /// Same answer as Prometheus.
     Same,
+    /// A range answer that differs from Prometheus's range answer only at steps where it equals
+    /// Prometheus's own instant answer (Prometheus's range evaluation broke a tie differently);
+    /// the text says which steps and how the range answers differed. Shown as `ok*`; not a
+    /// mismatch.
+    SameAsInstant(String),
     /// A different answer; the text says where.
     Differs(String),
     /// Prometheus did not run, so there was nothing to compare with.
@@ -92,11 +97,17 @@ impl Check {
     fn cell(&self) -> &'static str {
         match self {
             Check::Same => "ok",
+            Check::SameAsInstant(_) => "ok*",
             Check::Differs(_) => "DIFFERS",
             Check::NoOracle | Check::NotRun => "-",
         }
     }
 }
+
+/// The footnote to `ok*` cells.
+pub const SAME_AS_INSTANT_NOTE: &str = "ok*: differs from Prometheus's range answer only at steps \
+where it equals Prometheus's instant answer at that step (Prometheus's range evaluation broke a \
+tie differently)";
 
 /// One line of the table: a query in one of its two versions on every engine.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -343,6 +354,28 @@ impl BenchReport {
         }
         for note in &self.notes {
             let _ = writeln!(out, "{bullet}note: {note}");
+        }
+        let same_as_instant = self.rows.iter().flat_map(|row| {
+            [
+                ("promlite", &row.promlite_check),
+                ("promlite-http", &row.promlite_http_check),
+            ]
+            .into_iter()
+            .filter_map(move |(engine, check)| match check {
+                Check::SameAsInstant(why) => Some((engine, row, why)),
+                _ => None,
+            })
+        });
+        for (k, (engine, row, why)) in same_as_instant.enumerate() {
+            if k == 0 {
+                let _ = writeln!(out, "{bullet}{SAME_AS_INSTANT_NOTE}");
+            }
+            let _ = writeln!(
+                out,
+                "{bullet}ok* {engine} {} ({}): {why}",
+                row.query,
+                row.kind.as_str()
+            );
         }
         for row in &self.rows {
             if let Check::Differs(why) = &row.promlite_check {
@@ -650,5 +683,46 @@ mod tests {
             vec!["long".into(), "22".into(), "x".into()],
         ];
         assert_eq!(align(&lines, &[true]), "a      1\nlong  22  x\n");
+    }
+
+    #[test]
+    fn same_as_instant_is_ok_star_with_a_footnote_and_no_mismatch() {
+        let tie = row(
+            "container_memory_node",
+            &[100],
+            Some(measurement(&[250])),
+            Check::SameAsInstant("1 step (t=60000) differs".into()),
+        );
+        let mut real = row("owner_join", &[10], None, Check::Same);
+        real.promlite_http_check = Check::Differs("at t=0: 2 != 1".into());
+        let report = report(vec![tie, real]);
+        assert_eq!(
+            report.promlite_mismatches(),
+            vec!["owner_join (range)".to_string()]
+        );
+        let table = report.to_table();
+        let first_row = table.lines().nth(1).unwrap();
+        let checks: Vec<&str> = first_row.split_whitespace().rev().take(3).collect();
+        assert_eq!(checks, ["-", "-", "ok*"], "{first_row}");
+        assert!(table.contains(SAME_AS_INSTANT_NOTE), "{table}");
+        assert!(
+            table.contains("ok* promlite container_memory_node (range): 1 step (t=60000) differs"),
+            "{table}"
+        );
+        assert!(
+            table.contains("MISMATCH promlite-http owner_join (range): at t=0: 2 != 1"),
+            "{table}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(
+            json["rows"][0]["promlite_check"]["status"],
+            "same_as_instant"
+        );
+        assert!(report
+            .to_markdown()
+            .contains(&format!("- {SAME_AS_INSTANT_NOTE}")));
+        // Without an ok* cell there is no footnote.
+        let plain = super::tests::report(vec![row("q", &[1], None, Check::Same)]);
+        assert!(!plain.to_table().contains(SAME_AS_INSTANT_NOTE));
     }
 }

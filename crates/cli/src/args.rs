@@ -44,6 +44,13 @@ pub enum Command {
     Plot(PlotArgs),
     /// Benchmark the workload queries on promlite, Prometheus and VictoriaMetrics (answers are
     /// checked against Prometheus; engines whose binaries are missing are skipped).
+    ///
+    /// Check columns: `ok` is Prometheus's answer (relative tolerance 1e-9); `ok*` is a range
+    /// answer that differs from Prometheus's range answer only at steps where it equals
+    /// Prometheus's own instant answer at that step (its range evaluation broke a tie
+    /// differently; at most 200 steps are re-checked); `DIFFERS` fails the run for promlite and
+    /// promlite-http (VictoriaMetrics' differences are reported only); `-` means not run or no
+    /// Prometheus.
     Bench(BenchArgs),
     /// Export stored series in another system's format (Prometheus TSDB blocks).
     Export(ExportArgs),

@@ -187,14 +187,16 @@ fn measure_fakes(
         &jobs(&queries),
         &TIMES,
         Runs { warmup, timed },
+        |_| WantedSteps::new(),
         &mut Vec::new(),
     )
+    .map(|measured| measured.outcomes)
 }
 
 /// The table rows of [`measure_fakes`]'s outcomes.
 fn rows_of(measured: &[(Role, Vec<Outcome>)]) -> Vec<crate::Row> {
     let queries = queries();
-    crate::build_rows(&jobs(&queries), measured, 1e-9)
+    crate::build_rows(&jobs(&queries), measured, &InstantAnswers::new(), 1e-9)
 }
 
 #[test]
@@ -567,4 +569,92 @@ fn schedules_cover_every_engine_and_run() {
         }
     }
     assert!(schedule(Order::Grouped, 0, 3, runs).is_empty());
+}
+
+/// Runs the two jobs on two fakes with `wanted` asking for job 1's steps 400 and 100, in
+/// `order`; returns the log and the instant answers.
+fn measure_with_recheck(order: Order, roles: &[Role]) -> (Log, InstantAnswers) {
+    let log = Log::default();
+    let queries = queries();
+    let measured = measure_all(
+        order,
+        roles,
+        |role, _out| {
+            log.borrow_mut().push(format!("{} prepare", name_of(role)));
+            Ok(Some(fake_server(role, &log)))
+        },
+        &jobs(&queries),
+        &TIMES,
+        Runs {
+            warmup: 0,
+            timed: 1,
+        },
+        |outcomes| {
+            // The callback sees every measured engine's outcomes.
+            assert_eq!(outcomes.len(), roles.len());
+            WantedSteps::from([(1, 400), (1, 100)])
+        },
+        &mut Vec::new(),
+    )
+    .unwrap();
+    (log, measured.instants)
+}
+
+#[test]
+fn wanted_steps_are_asked_of_prometheus_while_it_is_up() {
+    let roles = [Role::Prometheus, Role::Promlite];
+    let asks = [
+        "prometheus instant sum(up{job=\"q2\"})".to_string(),
+        "prometheus instant sum(up{job=\"q2\"})".to_string(),
+    ];
+    for order in [Order::Grouped, Order::Interleaved] {
+        let (log, instants) = measure_with_recheck(order, &roles);
+        let lines = log.borrow().clone();
+        let stop = lines.iter().position(|l| l == "prometheus stop").unwrap();
+        assert_eq!(lines[stop - 2..stop], asks[..], "{order:?}: {lines:?}");
+        // Prometheus's third and fourth calls, in step order.
+        assert_eq!(
+            instants,
+            InstantAnswers::from([(
+                1,
+                BTreeMap::from([
+                    (100, QueryResult::Scalar(100, 3.0)),
+                    (400, QueryResult::Scalar(400, 4.0))
+                ])
+            )]),
+            "{order:?}"
+        );
+    }
+    // Sequential: Prometheus was stopped before promlite ran, so it is started again.
+    let (log, instants) = measure_with_recheck(Order::Sequential, &roles);
+    let lines = log.borrow().clone();
+    let tail: Vec<&str> = lines[lines.len() - 5..]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "prometheus prepare",
+            asks[0].as_str(),
+            asks[1].as_str(),
+            "prometheus stop",
+            "prometheus drop"
+        ]
+    );
+    assert_eq!(instants[&1][&100], QueryResult::Scalar(100, 1.0));
+}
+
+#[test]
+fn without_prometheus_no_step_is_asked() {
+    for order in [Order::Grouped, Order::Sequential] {
+        let (log, instants) = measure_with_recheck(order, &[Role::Promlite]);
+        assert!(instants.is_empty());
+        assert!(
+            query_calls(&log)
+                .iter()
+                .all(|(engine, _)| engine == "promlite"),
+            "{order:?}"
+        );
+    }
 }
