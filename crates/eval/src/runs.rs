@@ -100,11 +100,13 @@ fn points(
     offset: i64,
     lookback: i64,
 ) -> Vec<Sample> {
-    let mut out = Vec::with_capacity(capacity(runs, grid, at, offset, lookback));
+    let steps = visible_steps(runs, grid, at, offset, lookback);
+    let mut out = Vec::with_capacity(steps.len());
     // Index of the first run starting after the reference time; reference times never
     // decrease along the grid, so it only moves forward.
     let mut next = 0usize;
-    for t in grid.times() {
+    for k in steps {
+        let t = grid.t(k);
         let r = at.unwrap_or(t).saturating_sub(offset);
         while runs.get(next).is_some_and(|run| run.first <= r) {
             next += 1;
@@ -130,20 +132,34 @@ fn points(
     out
 }
 
-/// An upper bound of the number of points (steps whose reference time lies between the first
-/// run's start and the last run's end plus the lookback), so the point vector is allocated
-/// once. Only a size hint.
-fn capacity(runs: &[ValueRun], grid: &Grid, at: Option<i64>, offset: i64, lookback: i64) -> usize {
+/// The indices of the grid steps that can have a point: those whose reference time lies
+/// between the first run's start and the last run's end plus the lookback. Churned series
+/// cover a fraction of a long range, so the walk in [`points`] skips the rest.
+/// Rule: a step outside this range has no point (before the first run's start no run has
+/// begun; at or after the last run's end plus the lookback, `present` is false for the last
+/// run, and every earlier run ended before it), so skipping it cannot change the answer.
+/// With `@` every step has the same reference time, and all steps are walked.
+fn visible_steps(
+    runs: &[ValueRun],
+    grid: &Grid,
+    at: Option<i64>,
+    offset: i64,
+    lookback: i64,
+) -> std::ops::Range<usize> {
+    let n = grid.len();
     let (Some(first), Some(last), None) = (runs.first(), runs.last(), at) else {
-        return grid.len();
+        return 0..n;
     };
     let step = i128::from(grid.step.max(1));
     let start = i128::from(grid.start);
+    // Step k has reference time start + k * step - offset.
     let lo = i128::from(first.first) + i128::from(offset) - start;
     let hi = i128::from(last.last) + i128::from(lookback) + i128::from(offset) - start;
-    let k_lo = lo.max(0).div_euclid(step);
+    // The first k with k * step >= lo, and one past the last k with k * step <= hi.
+    let k_lo = (lo.max(0) + step - 1).div_euclid(step);
     let k_hi = hi.div_euclid(step) + 1;
-    usize::try_from((k_hi - k_lo).clamp(0, grid.len() as i128)).unwrap_or(0)
+    let clamp = |k: i128| usize::try_from(k.clamp(0, n as i128)).unwrap_or(0);
+    clamp(k_lo)..clamp(k_hi).max(clamp(k_lo))
 }
 
 #[cfg(test)]
@@ -187,12 +203,68 @@ mod tests {
         }
         for lookback in [10, 30, 100] {
             let got = points(&runs, &grid, None, 0, lookback);
-            assert!(got.len() <= capacity(&runs, &grid, None, 0, lookback));
+            assert!(got.len() <= visible_steps(&runs, &grid, None, 0, lookback).len());
         }
         // Without the marker the first run stays visible for the lookback after its last sample.
         let runs = vec![run(0, 50, 10, 1.0, None)];
         let got = points(&runs, &grid, None, 0, 30);
         assert_eq!(got.last().map(|p| p.t), Some(75));
+    }
+
+    /// Every step walked: what [`points`] did before it skipped invisible steps.
+    fn points_every_step(
+        runs: &[ValueRun],
+        grid: &Grid,
+        at: Option<i64>,
+        offset: i64,
+        lookback: i64,
+    ) -> Vec<Sample> {
+        let mut out = Vec::new();
+        for t in grid.times() {
+            let r = at.unwrap_or(t).saturating_sub(offset);
+            let Some(run) = runs.iter().rev().find(|run| run.first <= r) else {
+                continue;
+            };
+            let present = !is_stale_nan(run.value)
+                && (r <= run.last
+                    || (!run.stale_at.is_some_and(|s| s <= r) && run.last > r - lookback));
+            if present {
+                out.push(Sample::new(t, run.value));
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Skipping the steps before the first run and after the last run's lookback
+        /// (`visible_steps`) gives the points of the walk over every step.
+        #[test]
+        fn skipped_steps_have_no_points(
+            gaps in proptest::collection::vec((1i64..400, 0i64..400, proptest::option::of(1i64..50)), 0..5),
+            origin in -1_000i64..1_000,
+            start in -2_000i64..2_000,
+            len in 0i64..3_000,
+            step in 1i64..200,
+            offset in -500i64..500,
+            lookback in 1i64..600,
+            at in proptest::option::of(-1_000i64..3_000),
+        ) {
+            // Ordered runs: each starts after the previous one's end (or marker).
+            let mut runs = Vec::new();
+            let mut t = origin;
+            for (i, (gap, width, marker)) in gaps.into_iter().enumerate() {
+                let first = t + gap;
+                let last = first + width;
+                let stale_at = marker.map(|m| last + m);
+                runs.push(run(first, last, lookback, i as f64, stale_at));
+                t = stale_at.unwrap_or(last);
+            }
+            let grid = Grid::new(start, start + len, step);
+            proptest::prop_assert_eq!(
+                points(&runs, &grid, at, offset, lookback),
+                points_every_step(&runs, &grid, at, offset, lookback)
+            );
+        }
     }
 
     #[test]
