@@ -365,7 +365,7 @@ fn merge(sources: Vec<Vec<Part>>, lo: Timestamp, hi: Timestamp) -> Option<Vec<Se
         let labels = labels.clone();
         let mut series: Option<SeriesRuns> = None;
         for (head, list) in heads.iter_mut().zip(lists.iter_mut()).skip(first) {
-            if !head.as_ref().is_some_and(|p| p.labels == labels) {
+            if head.as_ref().is_none_or(|p| p.labels != labels) {
                 continue;
             }
             let Some(part) = std::mem::replace(head, list.next()) else {
