@@ -227,7 +227,7 @@ mod tests {
             };
             let present = !is_stale_nan(run.value)
                 && (r <= run.last
-                    || (!run.stale_at.is_some_and(|s| s <= r) && run.last > r - lookback));
+                    || (run.stale_at.is_none_or(|s| s > r) && run.last > r - lookback));
             if present {
                 out.push(Sample::new(t, run.value));
             }
