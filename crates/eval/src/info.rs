@@ -32,7 +32,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use promlite_model::{Label, Labels, LabelsBuilder, MatchOp, Matcher, METRIC_NAME};
+use promlite_model::{LabelRef, Labels, MatchOp, Matcher, METRIC_NAME};
 use promlite_promql::ast::{At, Call, Expr, Span, VectorSelector};
 
 use crate::error::{Error, Result};
@@ -55,8 +55,8 @@ fn id_key(labels: &Labels) -> IdKey {
     IDENTIFYING.map(|name| {
         labels
             .iter()
-            .find(|l| &*l.name == name)
-            .map(|l| l.value.clone())
+            .find(|l| l.name == name)
+            .map(|l| Arc::from(l.value))
     })
 }
 

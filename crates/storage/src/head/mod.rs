@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use promlite_chunk::{AppendError, XorEncoder};
-use promlite_model::{Label, Labels, RunBuilder, Timestamp};
+use promlite_model::{Labels, RunBuilder, Timestamp};
 
 use crate::bytes::SharedBytes;
 use crate::reader::SeriesRef;
