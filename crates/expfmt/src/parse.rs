@@ -175,7 +175,10 @@ impl SampleEntry<'_, '_> {
             v.push((&pair.name, &pair.value));
         }
         v.sort_by(|a, b| a.0.cmp(b.0));
-        if let Some(w) = v.windows(2).find(|w| w.first().map(|l| l.0) == w.get(1).map(|l| l.0)) {
+        if let Some(w) = v
+            .windows(2)
+            .find(|w| w.first().map(|l| l.0) == w.get(1).map(|l| l.0))
+        {
             let name = w.first().map(|l| l.0.to_string()).unwrap_or_default();
             // Point at the second occurrence as written.
             let offset = self

@@ -317,7 +317,10 @@ impl Labels {
         encode(|out| {
             let mut it = v.iter().peekable();
             while let Some((n, val)) = it.next() {
-                if it.peek().is_some_and(|(next, _)| next.as_ref() == n.as_ref()) {
+                if it
+                    .peek()
+                    .is_some_and(|(next, _)| next.as_ref() == n.as_ref())
+                {
                     continue;
                 }
                 if !val.as_ref().is_empty() {
@@ -423,9 +426,10 @@ impl Labels {
     /// Hash of all labels except those named in `names` and except `__name__` (the
     /// `ignoring(...)`/`without(...)` signature).
     pub fn hash_without_labels(&self, names: &[impl AsRef<str>]) -> u64 {
-        hash_pairs(self.iter().filter(|l| {
-            l.name != METRIC_NAME && !names.iter().any(|n| n.as_ref() == l.name)
-        }))
+        hash_pairs(
+            self.iter()
+                .filter(|l| l.name != METRIC_NAME && !names.iter().any(|n| n.as_ref() == l.name)),
+        )
     }
 
     /// Only the labels named in `names`.
@@ -701,10 +705,7 @@ impl LabelsBuilder {
         name: impl Into<Arc<str>> + AsRef<str>,
         value: impl Into<Arc<str>> + AsRef<str>,
     ) -> &mut Self {
-        match self
-            .set
-            .binary_search_by(|l| (*l.name).cmp(name.as_ref()))
-        {
+        match self.set.binary_search_by(|l| (*l.name).cmp(name.as_ref())) {
             Ok(i) => self.set[i].value = value.into(),
             Err(i) => self.set.insert(i, Label::new(name, value)),
         }

@@ -1,6 +1,5 @@
 //! Label functions: `label_replace` and `label_join`.
 
-
 use promlite_model::METRIC_NAME;
 use promlite_promql::ast::Call;
 
