@@ -455,7 +455,7 @@ mod tests {
                 l.iter()
                     .filter(|x| {
                         let listed = names.iter().any(|n| **n == *x.name);
-                        if on { listed } else { !listed && &*x.name != METRIC_NAME }
+                        if on { listed } else { !listed && x.name != METRIC_NAME }
                     })
                     .map(|x| (x.name.to_string(), x.value.to_string()))
                     .collect()
