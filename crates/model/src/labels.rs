@@ -387,8 +387,17 @@ impl Labels {
     /// The value of label `name`, if present.
     #[inline]
     pub fn get(&self, name: &str) -> Option<&str> {
-        // Label sets are small (typically < 20); a linear scan is all the layout allows.
-        self.iter().find(|l| l.name == name).map(|l| l.value)
+        // A linear scan is all the layout allows (each length prefix gives the next label's
+        // offset, a chain of dependent loads); names are sorted, so it stops at the first
+        // larger one instead of walking to the end for an absent name.
+        for l in self.iter() {
+            match l.name.cmp(name) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => return Some(l.value),
+                std::cmp::Ordering::Greater => return None,
+            }
+        }
+        None
     }
 
     /// The metric name (`__name__`), if present.
