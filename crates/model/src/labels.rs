@@ -992,8 +992,12 @@ mod tests {
     proptest::proptest! {
         /// Encoding then iterating gives back the pairs, in name order, without empty values.
         #[test]
-        fn encode_iterate_round_trip(m in arb_model()) {
+        fn encode_iterate_round_trip(m in arb_model(), probe in arb_text()) {
             let l = from_model(&m);
+            proptest::prop_assert_eq!(
+                l.get(&probe),
+                m.get(&probe).map(String::as_str).filter(|v| !v.is_empty())
+            );
             let want: Vec<(String, String)> =
                 m.iter().filter(|(_, v)| !v.is_empty()).map(|(n, v)| (n.clone(), v.clone())).collect();
             proptest::prop_assert_eq!(pairs_of(&l), want.clone());
