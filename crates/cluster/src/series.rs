@@ -5,10 +5,7 @@
 //! not depend on the order in which series are written (series-major OpenMetrics, time-major
 //! scrape files and the in-process streams agree bit for bit).
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use promlite_model::{Label, Labels, METRIC_NAME};
+use promlite_model::{Labels, METRIC_NAME};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -203,30 +200,6 @@ fn round_to_pages(bytes: f64) -> f64 {
     ((bytes / 4096.0).round() * 4096.0).max(4096.0)
 }
 
-/// Shares label strings between series (names, namespaces, node names repeat a lot).
-#[derive(Default)]
-struct Interner(HashMap<String, Arc<str>>);
-
-impl Interner {
-    fn get(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.0.get(s) {
-            return a.clone();
-        }
-        let a: Arc<str> = Arc::from(s);
-        self.0.insert(s.to_string(), a.clone());
-        a
-    }
-
-    fn labels(&mut self, pairs: &[(&str, &str)]) -> Labels {
-        Labels::from_vec(
-            pairs
-                .iter()
-                .map(|(n, v)| Label::new(self.get(n), self.get(v)))
-                .collect(),
-        )
-    }
-}
-
 /// SplitMix64 finaliser: spreads the creation index into an independent seed.
 fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -237,7 +210,6 @@ fn mix(mut x: u64) -> u64 {
 
 struct SeriesBuilder<'a> {
     spec: &'a ClusterSpec,
-    interner: Interner,
     out: Vec<SeriesDef>,
 }
 
@@ -253,7 +225,7 @@ impl SeriesBuilder<'_> {
         let mut all: Vec<(&str, &str)> = Vec::with_capacity(pairs.len() + 1);
         all.push((METRIC_NAME, family.metric_name()));
         all.extend_from_slice(pairs);
-        let labels = self.interner.labels(&all);
+        let labels = Labels::from_pairs(all);
         let seed = mix(self.spec.seed ^ mix(self.out.len() as u64));
         self.out.push(SeriesDef {
             labels,
@@ -310,7 +282,6 @@ pub(crate) fn build(spec: &ClusterSpec, topo: &Topology) -> Vec<SeriesDef> {
     let style = spec.label_style;
     let mut b = SeriesBuilder {
         spec,
-        interner: Interner::default(),
         out: Vec::new(),
     };
     let n = spec.n_scrapes();

@@ -19,13 +19,13 @@ fn series_text(labels: &Labels) -> String {
     let mut first = true;
     for l in labels
         .iter()
-        .filter(|l| &*l.name != promlite_model::METRIC_NAME)
+        .filter(|l| l.name != promlite_model::METRIC_NAME)
     {
         if !first {
             out.push(',');
         }
         first = false;
-        out.push_str(&l.name);
+        out.push_str(l.name);
         out.push_str("=\"");
         for ch in l.value.chars() {
             match ch {

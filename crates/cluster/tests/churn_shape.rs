@@ -70,7 +70,7 @@ fn every_ksm_series_has_three_replicas_and_one_lags_at_deletions() {
         let key: Vec<String> = def
             .labels
             .iter()
-            .filter(|l| &*l.name != "instance")
+            .filter(|l| l.name != "instance")
             .map(|l| format!("{}={}", l.name, l.value))
             .collect();
         let key = key.join(",");

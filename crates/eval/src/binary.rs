@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 
-use promlite_model::{Label, Labels, METRIC_NAME};
+use promlite_model::{LabelRef, Labels, METRIC_NAME};
 use promlite_promql::ast::{Binary, BinaryOp, Cardinality};
 
 use crate::error::{Error, Result};
@@ -363,23 +363,23 @@ fn result_labels(
     let drop_name = changes_metric_schema(b.op);
     let one_to_one = card == Cardinality::OneToOne;
     let include: &[String] = b.matching.group.as_ref().map_or(&[], |g| &g.include);
-    // `group_x(...)` labels come from the one side, its shared strings, not copies; a name the
-    // one side lacks is removed (an empty value in `set`).
-    let mut set: Vec<Label> = include
+    // `group_x(...)` labels are borrowed from the one side, not copied; a name the one side
+    // lacks is removed (an empty value in `set`).
+    let mut set: Vec<LabelRef<'_>> = include
         .iter()
-        .map(|name| match one.iter().find(|l| *l.name == **name) {
-            Some(l) => l.clone(),
-            None => Label::new(name.as_str(), ""),
+        .map(|name| LabelRef {
+            name,
+            value: one.get(name).unwrap_or(""),
         })
         .collect();
-    set.sort_unstable_by(|x, y| x.name.cmp(&y.name));
+    set.sort_unstable_by(|x, y| x.name.cmp(y.name));
     set.dedup_by(|x, y| x.name == y.name);
-    let keep = |l: &Label| {
-        if drop_name && *l.name == *METRIC_NAME {
+    let keep = |l: LabelRef<'_>| {
+        if drop_name && l.name == METRIC_NAME {
             return false;
         }
         if one_to_one {
-            let listed = names.iter().any(|n| **n == *l.name);
+            let listed = names.iter().any(|n| n == l.name);
             return listed == on;
         }
         true

@@ -32,7 +32,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use promlite_model::{Label, Labels, LabelsBuilder, MatchOp, Matcher, METRIC_NAME};
+use promlite_model::{LabelRef, Labels, MatchOp, Matcher, METRIC_NAME};
 use promlite_promql::ast::{At, Call, Expr, Span, VectorSelector};
 
 use crate::error::{Error, Result};
@@ -55,8 +55,8 @@ fn id_key(labels: &Labels) -> IdKey {
     IDENTIFYING.map(|name| {
         labels
             .iter()
-            .find(|l| &*l.name == name)
-            .map(|l| l.value.clone())
+            .find(|l| l.name == name)
+            .map(|l| Arc::from(l.value))
     })
 }
 
@@ -425,13 +425,13 @@ fn combine(input: &Input<'_>, grid: &Grid) -> Result<Vec<Series>> {
 /// The output labels of base series `s` enriched by the chosen info series (one per group of
 /// its signature, `None` where absent), or `None` when the sample is dropped.
 fn enrich(input: &Input<'_>, s: &Series, choice: &[Option<usize>]) -> Result<Option<Labels>> {
-    let mut added: Vec<Label> = Vec::new();
+    let mut added: Vec<LabelRef<'_>> = Vec::new();
     let mut matched = false;
     for info in choice.iter().flatten().filter_map(|&i| input.info.get(i)) {
         matched = true;
         for l in info.labels.iter() {
-            if &*l.name == METRIC_NAME
-                || (!input.data_names.is_empty() && !input.data_names.contains(&*l.name))
+            if l.name == METRIC_NAME
+                || (!input.data_names.is_empty() && !input.data_names.contains(l.name))
             {
                 continue;
             }
@@ -441,10 +441,10 @@ fn enrich(input: &Input<'_>, s: &Series, choice: &[Option<usize>]) -> Result<Opt
                 }
                 continue;
             }
-            if s.labels.has(&l.name) {
+            if s.labels.has(l.name) {
                 continue;
             }
-            added.push(l.clone());
+            added.push(l);
         }
     }
     if !matched && !input.keep_unmatched {
@@ -453,9 +453,7 @@ fn enrich(input: &Input<'_>, s: &Series, choice: &[Option<usize>]) -> Result<Opt
     if added.is_empty() {
         return Ok(Some(s.labels.clone()));
     }
-    let mut builder: LabelsBuilder = s.labels.builder();
-    for l in added {
-        builder.set_label(l);
-    }
-    Ok(Some(builder.build()))
+    // Added names are absent from the base set, so the merge only inserts.
+    added.sort_unstable_by(|x, y| x.name.cmp(y.name));
+    Ok(Some(s.labels.edited(|_| true, &added)))
 }

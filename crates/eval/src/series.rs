@@ -367,7 +367,7 @@ impl SigTable {
 fn signature_bytes(labels: &Labels, on: bool, names: &[String], buf: &mut Vec<u8>) {
     let mut ni = 0usize;
     for l in labels.iter() {
-        let name: &str = &l.name;
+        let name: &str = l.name;
         let mut listed = false;
         while let Some(n) = names.get(ni) {
             match cmp_bytes(n.as_bytes(), name.as_bytes()) {
@@ -455,7 +455,7 @@ mod tests {
                 l.iter()
                     .filter(|x| {
                         let listed = names.iter().any(|n| **n == *x.name);
-                        if on { listed } else { !listed && &*x.name != METRIC_NAME }
+                        if on { listed } else { !listed && x.name != METRIC_NAME }
                     })
                     .map(|x| (x.name.to_string(), x.value.to_string()))
                     .collect()

@@ -26,7 +26,7 @@
 use std::borrow::Cow;
 
 use memchr::memchr;
-use promlite_model::{Label, Labels, METRIC_NAME};
+use promlite_model::{Labels, METRIC_NAME};
 
 use crate::error::ParseError;
 use crate::lex::{self, blanks, blanks1, fail, failure, Fail, PResult};
@@ -168,17 +168,18 @@ impl SampleEntry<'_, '_> {
     /// labels dropped. A label name given twice (including `__name__`) is an error, as in
     /// Prometheus; the check runs before empty values are dropped.
     pub fn to_labels(&self) -> Result<Labels, ParseError> {
-        let mut v: Vec<Label> = Vec::with_capacity(self.labels.len() + 1);
-        v.push(Label::new(METRIC_NAME, self.name));
+        // Borrowed pieces, encoded once into the set's buffer.
+        let mut v: Vec<(&str, &str)> = Vec::with_capacity(self.labels.len() + 1);
+        v.push((METRIC_NAME, self.name));
         for pair in self.labels {
-            v.push(Label::new(&*pair.name, &*pair.value));
+            v.push((&pair.name, &pair.value));
         }
-        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v.sort_by(|a, b| a.0.cmp(b.0));
         if let Some(w) = v
             .windows(2)
-            .find(|w| w.first().map(|l| &l.name) == w.get(1).map(|l| &l.name))
+            .find(|w| w.first().map(|l| l.0) == w.get(1).map(|l| l.0))
         {
-            let name = w.first().map(|l| l.name.to_string()).unwrap_or_default();
+            let name = w.first().map(|l| l.0.to_string()).unwrap_or_default();
             // Point at the second occurrence as written.
             let offset = self
                 .labels
@@ -192,8 +193,9 @@ impl SampleEntry<'_, '_> {
                 message: format!("duplicate label name {name:?}"),
             });
         }
-        v.retain(|l| !l.value.is_empty());
-        Ok(Labels::from_sorted_vec(v))
+        Ok(Labels::from_sorted_pairs(
+            v.into_iter().filter(|l| !l.1.is_empty()),
+        ))
     }
 }
 

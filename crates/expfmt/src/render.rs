@@ -117,8 +117,8 @@ pub fn write_labels_sample(
     let name = labels.metric_name().unwrap_or("");
     let rest = labels
         .iter()
-        .filter(|l| &*l.name != METRIC_NAME)
-        .map(|l| (&*l.name, &*l.value));
+        .filter(|l| l.name != METRIC_NAME)
+        .map(|l| (l.name, l.value));
     write_sample(out, name, rest, value, timestamp_ms, format)
 }
 

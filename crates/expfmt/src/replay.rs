@@ -40,7 +40,7 @@
 //! whose last line is `# EOF`, is OpenMetrics; anything else is the Prometheus format.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{Read, Seek, SeekFrom};
@@ -332,6 +332,13 @@ pub fn reason(message: &str) -> String {
     }
 }
 
+/// A copy of `labels` in an allocation of this thread's: the parsed set may live in an
+/// allocation of a parse worker's (parallel replay), whose pages one long-lived series would keep
+/// from reuse. One packed buffer, so one allocation per new series.
+fn own_copy(labels: &Labels) -> Labels {
+    Labels::from_sorted_pairs(labels.iter().map(|l| (l.name, l.value)))
+}
+
 #[cfg(test)]
 mod reason_tests {
     use super::reason;
@@ -543,8 +550,6 @@ struct Replayer<'s, S> {
     by_labels: HashMap<u64, u32, BuildHasherDefault<U64Hasher>>,
     by_labels_collisions: HashMap<Labels, u32, Xxh3DefaultBuilder>,
     series: Vec<ReplaySeries>,
-    /// Every distinct label name and value of `series`, shared (see `share_strings`).
-    strings: HashSet<std::sync::Arc<str>, Xxh3DefaultBuilder>,
     /// Per series id: 1 + index of the last scrape that appended it without an explicit
     /// timestamp (0 = never).
     last_seen: Vec<u64>,
@@ -574,7 +579,6 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             by_labels: HashMap::default(),
             by_labels_collisions: HashMap::default(),
             series: Vec::new(),
-            strings: HashSet::default(),
             last_seen: Vec::new(),
             previous: Vec::new(),
             current: Vec::new(),
@@ -928,7 +932,7 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             None => {
                 let id = u32::try_from(self.series.len())
                     .map_err(|_| "more than 2^32 distinct series".to_string())?;
-                let labels = self.share_strings(&labels);
+                let labels = own_copy(&labels);
                 match self.by_labels.entry(hash) {
                     Entry::Occupied(_) => {
                         self.by_labels_collisions.insert(labels.clone(), id);
@@ -943,30 +947,6 @@ impl<'s, S: SampleSink> Replayer<'s, S> {
             }
         };
         Ok(id)
-    }
-
-    /// `labels` rebuilt from this replay's shared strings: label names and values repeat
-    /// across series (a container's `id` and `name` appear in every cAdvisor family), so the
-    /// series kept for the whole replay share one allocation per distinct string.
-    fn share_strings(&mut self, labels: &Labels) -> Labels {
-        let mut share = |text: &std::sync::Arc<str>| match self.strings.get(&**text) {
-            Some(known) => known.clone(),
-            None => {
-                // A copy of its own: the text may live in an allocation of a parse worker's
-                // (parallel replay), whose pages one long-lived string would keep from reuse.
-                let own: std::sync::Arc<str> = std::sync::Arc::from(&**text);
-                self.strings.insert(own.clone());
-                own
-            }
-        };
-        let shared: Vec<promlite_model::Label> = labels
-            .iter()
-            .map(|l| promlite_model::Label {
-                name: share(&l.name),
-                value: share(&l.value),
-            })
-            .collect();
-        Labels::from_sorted_vec(shared)
     }
 
     /// Appends the synthetic scrape series of the scrape at `t` (see [`ReplayTarget`]).

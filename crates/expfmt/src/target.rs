@@ -13,7 +13,9 @@
 //! * The synthetic series (`up`, `scrape_duration_seconds`, ...) get the target labels set
 //!   unconditionally ([`report_labels`]).
 
-use promlite_model::{Label, Labels};
+use std::borrow::Cow;
+
+use promlite_model::Labels;
 
 /// The prefix a scraped label gets when a target label has its name.
 pub const EXPORTED_LABEL_PREFIX: &str = "exported_";
@@ -25,58 +27,59 @@ pub fn merge_target_labels(scraped: &Labels, target: &Labels, honor_labels: bool
     if target.is_empty() {
         return scraped.clone();
     }
-    let mut out: Vec<Label> = scraped.iter().cloned().collect();
+    // Borrowed pieces (only renamed names are owned), encoded once at the end.
+    let mut out: Vec<(Cow<'_, str>, &str)> = scraped
+        .iter()
+        .map(|l| (Cow::Borrowed(l.name), l.value))
+        .collect();
     if honor_labels {
         for label in target {
-            if !scraped.has(&label.name) {
-                out.push(label.clone());
+            if !scraped.has(label.name) {
+                out.push((Cow::Borrowed(label.name), label.value));
             }
         }
-        return Labels::from_vec(out);
+        return Labels::from_pairs(out);
     }
     // Scraped labels that a target label overrides, renamed below.
-    let mut conflicting: Vec<Label> = Vec::new();
+    let mut conflicting: Vec<(Cow<'_, str>, &str)> = Vec::new();
     for label in target {
-        if let Some(existing) = scraped.get(&label.name) {
-            conflicting.push(Label::new(label.name.clone(), existing));
+        if let Some(existing) = scraped.get(label.name) {
+            conflicting.push((Cow::Borrowed(label.name), existing));
         }
     }
-    out.retain(|l| !target.has(&l.name));
-    out.extend(target.iter().cloned());
+    out.retain(|l| !target.has(&l.0));
+    out.extend(target.iter().map(|l| (Cow::Borrowed(l.name), l.value)));
     if !conflicting.is_empty() {
         // Stable sort by name length, as Prometheus's resolveConflictingExposedLabels.
-        conflicting.sort_by_key(|l| l.name.len());
+        conflicting.sort_by_key(|l| l.0.len());
         for i in 0..conflicting.len() {
             let mut new_name = conflicting
                 .get(i)
-                .map(|l| l.name.to_string())
+                .map(|l| l.0.to_string())
                 .unwrap_or_default();
             loop {
                 new_name = format!("{EXPORTED_LABEL_PREFIX}{new_name}");
                 let taken_earlier = conflicting
                     .get(..i)
-                    .is_some_and(|earlier| earlier.iter().any(|l| *l.name == *new_name));
+                    .is_some_and(|earlier| earlier.iter().any(|l| *l.0 == *new_name));
                 if !scraped.has(&new_name) && !target.has(&new_name) && !taken_earlier {
                     break;
                 }
             }
             if let Some(slot) = conflicting.get_mut(i) {
-                slot.name = new_name.into();
+                slot.0 = Cow::Owned(new_name);
             }
         }
         // Renamed names are free by construction, so setting them cannot clobber anything.
         out.extend(conflicting);
     }
-    Labels::from_vec(out)
+    Labels::from_pairs(out)
 }
 
 /// The label set of a synthetic series (`up`, `scrape_duration_seconds`, ...) of a target:
 /// `__name__` plus every target label.
 pub fn report_labels(metric_name: &str, target: &Labels) -> Labels {
-    let mut out: Vec<Label> = Vec::with_capacity(target.len() + 1);
-    out.push(Label::new("__name__", metric_name));
-    out.extend(target.iter().filter(|l| &*l.name != "__name__").cloned());
-    Labels::from_vec(out)
+    target.with_pair("__name__", metric_name)
 }
 
 #[cfg(test)]

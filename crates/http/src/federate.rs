@@ -111,12 +111,12 @@ pub fn render(samples: &[(Labels, Sample)]) -> String {
         for (labels, sample) in group {
             out.push_str(name);
             let mut first = true;
-            for label in labels.iter().filter(|l| &*l.name != "__name__") {
+            for label in labels.iter().filter(|l| l.name != "__name__") {
                 out.push(if first { '{' } else { ',' });
                 first = false;
-                out.push_str(&label.name);
+                out.push_str(label.name);
                 out.push('=');
-                write_label_value(&mut out, &label.value);
+                write_label_value(&mut out, label.value);
             }
             // Prometheus treats `instance=""` as an external label: appended after the
             // series' own labels when it has none, so that the federating server's scrape

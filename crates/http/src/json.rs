@@ -203,9 +203,9 @@ pub fn write_labels(out: &mut String, labels: &Labels) {
         if i > 0 {
             out.push(',');
         }
-        write_string(out, &label.name);
+        write_string(out, label.name);
         out.push(':');
-        write_string(out, &label.value);
+        write_string(out, label.value);
     }
     out.push('}');
 }

@@ -62,7 +62,7 @@ fn format_value(v: f64) -> String {
 
 fn write_alert(out: &mut String, alert: &Alert) {
     out.push_str("{\"labels\":");
-    write_pairs(out, alert.labels.iter().map(|l| (&*l.name, &*l.value)));
+    write_pairs(out, alert.labels.iter().map(|l| (l.name, l.value)));
     out.push_str(",\"annotations\":");
     write_pairs(
         out,

@@ -146,9 +146,9 @@ impl Api {
         for (_, labels) in &series {
             for label in labels.iter() {
                 *pairs
-                    .entry(&*label.name)
+                    .entry(label.name)
                     .or_default()
-                    .entry(&*label.value)
+                    .entry(label.value)
                     .or_default() += 1;
             }
         }

@@ -24,7 +24,7 @@ pub mod sample;
 pub mod storage;
 
 pub use error::{BoxError, Error, Result};
-pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
+pub use labels::{AsLabelRef, Label, LabelRef, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use sample::{is_stale_nan, Sample, Timestamp, STALE_NAN, STALE_NAN_BITS};
 pub use storage::{

@@ -10,7 +10,7 @@
 //! disk.
 
 use promlite_expfmt::{Entry, Format, MetadataTracker, Parser};
-use promlite_model::{Label, Labels, Timestamp};
+use promlite_model::{Labels, Timestamp};
 
 use crate::{Db, Error, Result};
 
@@ -110,15 +110,13 @@ fn with_extra_labels(labels: Labels, extra: &[(String, String)]) -> Labels {
     if extra.is_empty() {
         return labels;
     }
-    let mut v: Vec<Label> = labels
+    let kept = labels
         .iter()
-        .filter(|l| !extra.iter().any(|(name, _)| *name == *l.name))
-        .cloned()
-        .collect();
-    for (name, value) in extra {
-        if !value.is_empty() {
-            v.push(Label::new(name.as_str(), value.as_str()));
-        }
-    }
-    Labels::from_vec(v)
+        .filter(|l| !extra.iter().any(|(name, _)| name == l.name))
+        .map(|l| (l.name, l.value));
+    let extra = extra
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(n, v)| (n.as_str(), v.as_str()));
+    Labels::from_pairs(kept.chain(extra))
 }

@@ -7,7 +7,7 @@
 
 use prost::Message as _;
 
-use promlite::{Label, Labels, MatchOp, Matcher, Sample, Timestamp};
+use promlite::{Labels, MatchOp, Matcher, Sample, Timestamp};
 
 use crate::proto;
 use crate::{Error, Result};
@@ -133,12 +133,7 @@ fn labels_from_proto(labels: Vec<proto::Label>, series_index: usize) -> Result<L
     if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
         return Err(invalid(format!("label name {:?} is given twice", pair[0])));
     }
-    let out = Labels::from_vec(
-        labels
-            .into_iter()
-            .map(|l| Label::new(l.name, l.value))
-            .collect(),
-    );
+    let out = Labels::from_pairs(labels.into_iter().map(|l| (l.name, l.value)));
     if out.is_empty() {
         return Err(invalid("the label set is empty".to_string()));
     }

@@ -88,7 +88,7 @@ pub fn parse_target_file(text: &str, path: &Path) -> Result<ReplayTarget> {
 pub fn render_target_file(target: &ReplayTarget) -> String {
     let mut out = String::from("labels:\n");
     for label in &target.labels {
-        out.push_str(&format!("  {}: {:?}\n", label.name, &*label.value));
+        out.push_str(&format!("  {}: {:?}\n", label.name, label.value));
     }
     out.push_str(&format!(
         "honor_labels: {}\nhonor_timestamps: {}\n",

@@ -73,10 +73,14 @@ fn every_rust_file_opens_with_a_module_doc() {
 
 #[test]
 fn unsafe_is_confined_to_the_mmap_module() {
-    let allowed = "crates/storage/src/block/mmap.rs";
+    // The block memory map, and the label buffers' unchecked UTF-8 views.
+    let allowed = [
+        "crates/storage/src/block/mmap.rs",
+        "crates/model/src/labels.rs",
+    ];
     let offenders: Vec<String> = rust_files()
         .into_iter()
-        .filter(|p| rel(p) != allowed)
+        .filter(|p| !allowed.contains(&rel(p).as_str()))
         .filter(|p| {
             let text = std::fs::read_to_string(p).unwrap_or_default();
             // Needles are assembled with concat! so this file does not match itself.
@@ -92,7 +96,7 @@ fn unsafe_is_confined_to_the_mmap_module() {
         .collect();
     assert!(
         offenders.is_empty(),
-        "unsafe code outside {allowed}: {offenders:#?}"
+        "unsafe code outside {allowed:?}: {offenders:#?}"
     );
 }
 

@@ -1,7 +1,5 @@
 //! Label functions: `label_replace` and `label_join`.
 
-use std::sync::Arc;
-
 use promlite_model::METRIC_NAME;
 use promlite_promql::ast::Call;
 
@@ -52,8 +50,6 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
         ))
     })?;
     let mut series = ev.eval_vector(arg(c, 0)?, grid)?;
-    // One string for the destination name, shared by every output series.
-    let dst_name: Arc<str> = Arc::from(dst.as_str());
     // The output has distinct label sets without checking when no input series has `dst`:
     // inputs are distinct (every vector the evaluator produces is), and each output is either
     // its input unchanged or its input plus `dst`, so two outputs can only be equal if their
@@ -62,28 +58,18 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
     for s in &mut series {
         dst_anywhere = dst_anywhere || s.labels.has(&dst);
         if let Some(kind) = copy {
-            let src_value = s
-                .labels
-                .iter()
-                .find(|l| *l.name == *src)
-                .map(|l| Arc::clone(&l.value));
-            let matched = match (&src_value, kind) {
+            let src_value = s.labels.get(&src);
+            let matched = match (src_value, kind) {
                 (Some(_), _) => true,
                 (None, crate::pushdown::CopyKind::Any) => true,
                 (None, crate::pushdown::CopyKind::NonEmpty) => false,
             };
             if matched {
-                match src_value {
-                    // An overwrite of a set nobody else holds: one string swapped in place.
-                    Some(value) if s.labels.replace_value(&dst, &value) => {}
-                    Some(value) => {
-                        s.labels = s.labels.with_label(promlite_model::Label {
-                            name: Arc::clone(&dst_name),
-                            value,
-                        });
-                    }
-                    None => s.labels = s.labels.without_label(&dst),
-                }
+                s.labels = match src_value {
+                    // One new buffer (or the set itself if `dst` already has the value).
+                    Some(value) => s.labels.with_pair(&dst, value),
+                    None => s.labels.without_label(&dst),
+                };
                 if dst == METRIC_NAME {
                     s.drop_name = false;
                 }
@@ -97,10 +83,7 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
         if let Some(caps) = re.captures(src_val) {
             let mut value = String::new();
             caps.expand(&repl, &mut value);
-            s.labels = s.labels.with_label(promlite_model::Label {
-                name: Arc::clone(&dst_name),
-                value: value.into(),
-            });
+            s.labels = s.labels.with_pair(&dst, &value);
             if dst == METRIC_NAME {
                 s.drop_name = false;
             }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use promlite_model::{Label, Labels};
+use promlite_model::Labels;
 
 use crate::encoding::{be32_section, crc32c, Decbuf};
 use crate::error::{io_err, Corruption, Result};
@@ -174,21 +174,21 @@ impl IndexReader {
         }
         let mut d = Decbuf::new(body, body_offset);
         let n_labels = d.uvarint("label count")?;
-        let mut labels: Vec<Label> = Vec::with_capacity((n_labels as usize).min(body.len()));
+        let mut labels: Vec<(&str, &str)> = Vec::with_capacity((n_labels as usize).min(body.len()));
         for _ in 0..n_labels {
             let at = d.offset();
             let name = self.symbol(d.uvarint32("label name ref")?, at)?;
             let at = d.offset();
             let value = self.symbol(d.uvarint32("label value ref")?, at)?;
             if let Some(prev) = labels.last() {
-                if *prev.name >= *name {
+                if prev.0 >= name {
                     return Err(Corruption::new(at, "series labels not sorted by name").into());
                 }
             }
             if value.is_empty() {
                 return Err(Corruption::new(at, format!("label {name} has an empty value")).into());
             }
-            labels.push(Label::new(name, value));
+            labels.push((name, value));
         }
         let n_chunks = d.uvarint("chunk count")?;
         let mut chunks: Vec<ChunkMeta> = Vec::with_capacity((n_chunks as usize).min(body.len()));
@@ -228,7 +228,7 @@ impl IndexReader {
             return Err(Corruption::new(d.offset(), "bytes left after the series' chunks").into());
         }
         Ok(IndexSeries {
-            labels: Labels::from_sorted_vec(labels),
+            labels: Labels::from_sorted_pairs(labels),
             chunks,
         })
     }

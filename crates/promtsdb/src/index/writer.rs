@@ -44,8 +44,8 @@ pub fn write_index(series: &[IndexSeries]) -> Result<Vec<u8>> {
     symbol_set.insert("");
     for s in series {
         for l in s.labels.iter() {
-            symbol_set.insert(&l.name);
-            symbol_set.insert(&l.value);
+            symbol_set.insert(l.name);
+            symbol_set.insert(l.value);
         }
     }
     let symbols: Vec<&str> = symbol_set.into_iter().collect();
@@ -79,10 +79,10 @@ pub fn write_index(series: &[IndexSeries]) -> Result<Vec<u8>> {
         let mut body = Encbuf::new();
         body.put_uvarint(s.labels.len() as u64);
         for l in s.labels.iter() {
-            body.put_uvarint(u64::from(symbol_ref(&l.name)));
-            body.put_uvarint(u64::from(symbol_ref(&l.value)));
+            body.put_uvarint(u64::from(symbol_ref(l.name)));
+            body.put_uvarint(u64::from(symbol_ref(l.value)));
             postings
-                .entry((&l.name, &l.value))
+                .entry((l.name, l.value))
                 .or_default()
                 .push(series_ref);
         }

@@ -6,8 +6,8 @@
 //! **Invariants.** A series ref is handed out once per data directory and never reused (the WAL
 //! refers to series by ref). A series' chunks are time-ordered and never overlap; each chunk lies
 //! inside one aligned block range (`[k * chunk_range, (k + 1) * chunk_range)`), so compaction can
-//! hand whole chunks to the block writer. Label strings are interned: equal strings across series
-//! share one allocation.
+//! hand whole chunks to the block writer. A series' labels are one packed buffer; the postings'
+//! key strings are interned, so equal strings across series share one allocation.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::indexing_slicing))]
 
 pub mod append;
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use promlite_chunk::{AppendError, XorEncoder};
-use promlite_model::{Label, Labels, RunBuilder, Timestamp};
+use promlite_model::{Labels, RunBuilder, Timestamp};
 
 use crate::bytes::SharedBytes;
 use crate::reader::SeriesRef;
@@ -521,12 +521,13 @@ impl HeadData {
             .find(|r| self.series.get(*r).is_some_and(|s| s.labels == *labels))
     }
 
-    fn intern(&mut self, s: &Arc<str>) -> Arc<str> {
-        if let Some(x) = self.symbols.get(&**s) {
+    fn intern(&mut self, s: &str) -> Arc<str> {
+        if let Some(x) = self.symbols.get(s) {
             return x.clone();
         }
+        let s: Arc<str> = Arc::from(s);
         self.symbols.insert(s.clone());
-        s.clone()
+        s
     }
 
     /// Returns the series with these labels, creating it (with the next free ref) if needed.
@@ -571,15 +572,14 @@ impl HeadData {
     }
 
     fn create_with_ref(&mut self, r: SeriesRef, labels: &Labels, hash: u64) {
-        let interned: Vec<Label> = labels
+        // The series shares the caller's packed label set (one buffer, immutable); only the
+        // postings keep per-string keys, interned so equal strings are stored once.
+        let interned: Vec<(Arc<str>, Arc<str>)> = labels
             .iter()
-            .map(|l| Label {
-                name: self.intern(&l.name),
-                value: self.intern(&l.value),
-            })
+            .map(|l| (self.intern(l.name), self.intern(l.value)))
             .collect();
-        let labels = Labels::from_sorted_vec(interned);
-        self.postings.add(r, &labels);
+        self.postings.add(r, &interned);
+        let labels = labels.clone();
         match self.by_hash.entry(hash) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(r);
@@ -707,11 +707,10 @@ impl HeadData {
     /// An estimate of the head's heap bytes *excluding* encoded chunk data: series structs,
     /// label arrays, interned strings, hash maps and postings.
     pub fn index_heap_bytes(&self) -> usize {
-        let label_size = std::mem::size_of::<Label>();
         let mut total = self.series.heap_bytes();
         for (_, s) in self.series.iter() {
             total += std::mem::size_of::<MemSeries>() + 16; // the Box
-            total += 16 + s.labels.len() * label_size; // the Arc<[Label]>
+            total += 16 + s.labels.encoded_len(); // the packed label buffer and its Arc header
             total += s.chunks.capacity() * std::mem::size_of::<HeadChunk>() + s.chunks.len() * 16;
             total += s
                 .runs

@@ -174,7 +174,7 @@ impl PostingList {
     }
 }
 
-/// The head's inverted index. Keys are interned strings shared with the series' labels.
+/// The head's inverted index. Keys are the head's interned strings.
 #[derive(Debug, Default)]
 pub struct MemPostings {
     by_name: HashMap<Arc<str>, BTreeMap<Arc<str>, PostingList>>,
@@ -187,14 +187,18 @@ impl MemPostings {
         Self::default()
     }
 
-    /// Indexes series `series_ref` under each of its labels.
-    pub fn add(&mut self, series_ref: u32, labels: &Labels) {
-        for l in labels.iter() {
-            let values = self.by_name.entry(l.name.clone()).or_default();
-            match values.get_mut(&*l.value) {
+    /// Indexes series `series_ref` under each of its labels, given as interned strings (the
+    /// index keeps them as keys).
+    pub fn add(&mut self, series_ref: u32, labels: &[(Arc<str>, Arc<str>)]) {
+        for (name, value) in labels {
+            let values = match self.by_name.get_mut(&**name) {
+                Some(values) => values,
+                None => self.by_name.entry(name.clone()).or_default(),
+            };
+            match values.get_mut(&**value) {
                 Some(list) => list.insert(series_ref),
                 None => {
-                    values.insert(l.value.clone(), PostingList::One(series_ref));
+                    values.insert(value.clone(), PostingList::One(series_ref));
                 }
             }
         }
@@ -204,16 +208,16 @@ impl MemPostings {
     /// Removes series `series_ref`, dropping values and names left without series.
     pub fn remove(&mut self, series_ref: u32, labels: &Labels) {
         for l in labels.iter() {
-            let Some(values) = self.by_name.get_mut(&*l.name) else {
+            let Some(values) = self.by_name.get_mut(l.name) else {
                 continue;
             };
-            if let Some(list) = values.get_mut(&*l.value) {
+            if let Some(list) = values.get_mut(l.value) {
                 if list.remove(series_ref) {
-                    values.remove(&*l.value);
+                    values.remove(l.value);
                 }
             }
             if values.is_empty() {
-                self.by_name.remove(&*l.name);
+                self.by_name.remove(l.name);
             }
         }
         self.all.remove(series_ref);
@@ -301,12 +305,20 @@ mod tests {
         Matcher::new(op, name, value).unwrap()
     }
 
+    /// The postings' input for `labels` (the head interns the strings; fresh ones do here).
+    fn strs(labels: &Labels) -> Vec<(Arc<str>, Arc<str>)> {
+        labels
+            .iter()
+            .map(|l| (Arc::from(l.name), Arc::from(l.value)))
+            .collect()
+    }
+
     #[test]
     fn equal_regex_and_negative_matchers() {
         let mut p = MemPostings::new();
-        p.add(1, &Labels::from_pairs([("job", "a"), ("pod", "x1")]));
-        p.add(2, &Labels::from_pairs([("job", "b"), ("pod", "x2")]));
-        p.add(3, &Labels::from_pairs([("job", "b")]));
+        p.add(1, &strs(&Labels::from_pairs([("job", "a"), ("pod", "x1")])));
+        p.add(2, &strs(&Labels::from_pairs([("job", "b"), ("pod", "x2")])));
+        p.add(3, &strs(&Labels::from_pairs([("job", "b")])));
         let ids = |ms: &[Matcher]| resolve(&p, ms).unwrap().iter().collect::<Vec<_>>();
         assert_eq!(ids(&[m(MatchOp::Equal, "job", "b")]), vec![2, 3]);
         assert_eq!(ids(&[m(MatchOp::Regex, "pod", "x.*")]), vec![1, 2]);
@@ -341,7 +353,7 @@ mod tests {
             let mut all = Vec::new();
             for (i, s) in series.iter().enumerate() {
                 let l = Labels::from_pairs(s.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                p.add(i as u32, &l);
+                p.add(i as u32, &strs(&l));
                 all.push(l);
             }
             let ms: Vec<Matcher> = matchers.iter().map(|(op, n, v)| {

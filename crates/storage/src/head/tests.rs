@@ -29,26 +29,14 @@ fn get_or_create_is_idempotent_and_interns_strings() {
     let (rb, _) = h.get_or_create(&b).unwrap();
     assert_ne!(ra, rb);
     assert_eq!(h.get_or_create(&a).unwrap(), (ra, false));
-    // The metric name string is shared between both series.
-    let na = h
-        .series(ra)
-        .unwrap()
-        .labels
-        .iter()
-        .next()
-        .unwrap()
-        .value
-        .clone();
-    let nb = h
-        .series(rb)
-        .unwrap()
-        .labels
-        .iter()
-        .next()
-        .unwrap()
-        .value
-        .clone();
-    assert!(Arc::ptr_eq(&na, &nb));
+    // The metric name string is interned once for both series' postings.
+    assert_eq!(h.symbols.iter().filter(|s| &***s == "m").count(), 1);
+    assert_eq!(
+        h.symbols.get("m").map(Arc::strong_count),
+        Some(2),
+        "symbols + postings key"
+    );
+    assert_eq!(h.series(ra).unwrap().labels, a);
     assert!(matches!(
         h.get_or_create(&Labels::empty()),
         Err(Error::EmptyLabels)

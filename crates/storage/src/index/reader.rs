@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use promlite_model::{Label, Labels, Timestamp};
+use promlite_model::{Labels, Timestamp};
 use roaring::RoaringBitmap;
 
 use super::writer::IndexSummary;
@@ -362,7 +362,8 @@ impl IndexReader {
         if n_labels > c.remaining() / 2 {
             return Err(c.err(format!("{n_labels} labels cannot fit in the entry")));
         }
-        let mut labels = Vec::with_capacity(n_labels);
+        // Borrowed symbols, encoded once into the set's packed buffer.
+        let mut labels: Vec<(&str, &str)> = Vec::with_capacity(n_labels);
         let mut prev_name: Option<u32> = None;
         for _ in 0..n_labels {
             let at = c.offset();
@@ -381,10 +382,7 @@ impl IndexReader {
             if v.is_empty() {
                 return Err((at, "empty label value".into()));
             }
-            labels.push(Label {
-                name: n.clone(),
-                value: v.clone(),
-            });
+            labels.push((n, v));
         }
         let n_chunks = c.uvarint_usize()?;
         if n_chunks == 0 || n_chunks > c.remaining() / 3 {
@@ -438,7 +436,7 @@ impl IndexReader {
             return Err(c.err("trailing bytes after series entry"));
         }
         Ok(SeriesEntry {
-            labels: Labels::from_sorted_vec(labels),
+            labels: Labels::from_sorted_pairs(labels),
             segment,
             offset,
             chunks,

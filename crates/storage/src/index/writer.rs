@@ -70,8 +70,8 @@ pub fn write_index(
     let mut symbol_set: Vec<&str> = Vec::new();
     for s in series {
         for l in s.labels.iter() {
-            symbol_set.push(&l.name);
-            symbol_set.push(&l.value);
+            symbol_set.push(l.name);
+            symbol_set.push(l.value);
         }
     }
     symbol_set.sort_unstable();
@@ -118,7 +118,7 @@ pub fn write_index(
         offsets.extend_from_slice(&entry_offset.to_le_bytes());
         put_uvarint(&mut entries, s.labels.len() as u64);
         for l in s.labels.iter() {
-            let (name, value) = (sym(&l.name), sym(&l.value));
+            let (name, value) = (sym(l.name), sym(l.value));
             put_uvarint(&mut entries, name);
             put_uvarint(&mut entries, value);
             postings

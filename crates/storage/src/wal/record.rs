@@ -5,7 +5,7 @@
 //! A frame's decompressed payload is a sequence of records, each
 //! `type: u8 | body_len: uvarint | body`. See `docs/format/wal.md` for the byte layouts.
 
-use promlite_model::{Label, Labels, Timestamp};
+use promlite_model::{Labels, Timestamp};
 
 /// Record type: series definitions (`ref`, labels).
 pub const RECORD_SERIES: u8 = 1;
@@ -30,12 +30,7 @@ impl SeriesRecord<'_> {
     /// The label set. Pairs are re-normalised, so a corrupt unsorted record cannot break the
     /// `Labels` invariant.
     pub fn to_labels(&self) -> Labels {
-        Labels::from_vec(
-            self.labels
-                .iter()
-                .map(|(n, v)| Label::new(*n, *v))
-                .collect(),
-        )
+        Labels::from_pairs(self.labels.iter().copied())
     }
 }
 
