@@ -10,11 +10,11 @@
 //! set is one allocation and a copy: no per-label reference counts, which dominated the
 //! evaluator's profiles when a set was a slice of `Arc<str>` pairs.
 //!
-//! The buffer is private and written only by this module's encoder ([`put_str`]), always from
+//! The buffer is private and written only by this module's encoder (`put_str`), always from
 //! `&str` pieces with their own byte length as prefix, and never mutated except by
 //! [`Labels::replace_value`], which overwrites one value with a `&str` of the same byte length.
 //! Editors copy whole encoded labels. So every `(prefix, piece)` decoded from a label boundary
-//! is exactly a `&str` that was written, which is what lets [`take_str`] skip UTF-8
+//! is exactly a `&str` that was written, which is what lets `take_str` skip UTF-8
 //! validation.
 #![allow(unsafe_code)]
 
