@@ -25,6 +25,9 @@ pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> Re
         // Rule: pushdown and concurrent sides both give the sequential outcome (see
         // `crate::join_cost`), so the storage estimate decides only which is faster.
         join = choose_by_estimate(ev, b, grid);
+    } else if join == JoinPlan::Concurrent && ev.opts.parallel && !worth_a_handoff(ev, b) {
+        // Rule: as above; sequential sides are the outcome `eval_pair` reproduces.
+        join = JoinPlan::Sequential;
     }
     let concurrent = join == JoinPlan::Concurrent;
     let pushed = if join == JoinPlan::Pushdown {
@@ -77,7 +80,11 @@ fn choose_by_estimate(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> JoinPl
     } else {
         None
     };
-    if estimate.concurrent_is_cheaper(rayon::current_num_threads(), spread_min_series) {
+    if estimate.concurrent_is_cheaper(
+        rayon::current_num_threads(),
+        spread_min_series,
+        ev.opts.concurrent_min_series,
+    ) {
         ev.decide(|| {
             format!(
                 "join sides evaluated concurrently instead of pushing keys: {} (keys would filter too little)",
@@ -89,6 +96,28 @@ fn choose_by_estimate(ev: &mut Evaluator<'_>, b: &Binary, grid: &Grid) -> JoinPl
         ev.decide(|| format!("join keys pushed: {}", estimate.describe()));
         JoinPlan::Pushdown
     }
+}
+
+/// For a join planned concurrent (its one side's keys would filter little): false if storage
+/// estimates the smaller side too small to pay for handing it to another thread, i.e. it has
+/// fewer than `concurrent_min_series` series (`crate::join_cost`: with nothing filtered,
+/// running the sides at once saves at most the smaller side's time). The sides then run one
+/// after the other. No estimate keeps the plan.
+fn worth_a_handoff(ev: &mut Evaluator<'_>, b: &Binary) -> bool {
+    let Some(estimate) = crate::join_cost::estimate_join(ev, b) else {
+        return true;
+    };
+    let smaller = estimate.n_one.min(estimate.n_many);
+    if smaller >= ev.opts.concurrent_min_series as u64 {
+        return true;
+    }
+    ev.decide(|| {
+        format!(
+            "join sides evaluated one after the other: too small to pay for a thread handoff ({} one-side series, {} many-side)",
+            estimate.n_one, estimate.n_many
+        )
+    });
+    false
 }
 
 /// True for operators whose result is a different quantity than the operands (the metric

@@ -27,6 +27,11 @@ pub struct EngineOptions {
     pub parallel: bool,
     /// Threshold for `parallel`.
     pub parallel_min_series: usize,
+    /// With `parallel`, a join's two sides run on two threads at once only if that is
+    /// estimated to save at least this many series' worth of work: the price of handing a side
+    /// to another thread and joining it again (`join_cost`). Sides smaller than this run one
+    /// after the other.
+    pub concurrent_min_series: usize,
     /// The workload-join fast path (join keys pushed across `on(...)` matches, regex-free
     /// `label_replace` copies). Gives the same answers as the generic path; off is for
     /// equivalence tests and benchmarks.
@@ -99,6 +104,7 @@ impl Default for EngineOptions {
             default_subquery_step_ms: 60_000,
             parallel: true,
             parallel_min_series: 256,
+            concurrent_min_series: 256,
             fast_path: true,
             delayed_name_removal: false,
             explain: false,

@@ -20,12 +20,19 @@
 //! then; otherwise, and always in an instant query (whose `label_replace`, joins and
 //! aggregations run on one thread per side), it takes `n`. Pushdown runs the one side, then what its keys leave of the many side, one
 //! after the other. Both sides at once take at least the work of both spread over the cores,
-//! and at least the longer side. Concurrency is chosen when that is the cheaper:
+//! and at least the longer side, plus one handoff: waking a rayon worker for the second side and
+//! joining it again, priced as `concurrent_min_series` series of work
+//! (`EngineOptions::concurrent_min_series`; by default the size from which the evaluator splits
+//! a node's per-series work over threads at all). Concurrency is chosen when that is the
+//! cheaper:
 //!
 //! ```text
 //! pushdown   = time(n_one) + time(share * n_many)
-//! concurrent = max((n_one + n_many) / cores, time(n_one), time(n_many))
+//! concurrent = max((n_one + n_many) / cores, time(n_one), time(n_many)) + handoff
 //! ```
+//!
+//! Without the handoff term two sides of ten series each ran on two threads, and the wake-up
+//! (tens of microseconds on a 2-core VM) was most of a 60 µs query.
 //!
 //! No constant is fitted to a dataset: the threshold on `share` follows from the sides' sizes
 //! and the evaluator's own parallelism. When both sides spread over every core on their own
@@ -56,11 +63,14 @@ pub(crate) struct JoinEstimate {
 impl JoinEstimate {
     /// True if evaluating both sides at once is estimated cheaper than pushing the keys, on
     /// `cores` threads that a side of at least `spread_min_series` series spreads its work over
-    /// (`None`: no side spreads, as in an instant query; see the module doc for the model).
+    /// (`None`: no side spreads, as in an instant query), where handing a side to another
+    /// thread costs as much as `handoff_series` series of work (see the module doc for the
+    /// model).
     pub(crate) fn concurrent_is_cheaper(
         &self,
         cores: usize,
         spread_min_series: Option<usize>,
+        handoff_series: usize,
     ) -> bool {
         if cores < 2 {
             return false;
@@ -78,7 +88,8 @@ impl JoinEstimate {
         let pushdown = time(n_one) + time(self.share * n_many);
         let concurrent = ((n_one + n_many) / cores)
             .max(time(n_one))
-            .max(time(n_many));
+            .max(time(n_many))
+            + handoff_series as f64;
         concurrent < pushdown
     }
 
@@ -225,13 +236,13 @@ mod tests {
 
     #[test]
     fn concurrency_only_where_a_side_would_leave_cores_idle() {
-        let cheaper = |e: JoinEstimate| e.concurrent_is_cheaper(2, Some(256));
+        let cheaper = |e: JoinEstimate| e.concurrent_is_cheaper(2, Some(256), 0);
         // Both sides large enough to use both cores: any filtering makes pushdown cheaper.
         assert!(!cheaper(estimate(13_558, 11_026, 0.99)));
         assert!(!cheaper(estimate(13_558, 11_026, 1.0)));
         // An instant query: no side spreads, so the break-even share is `1 - n_one / n_many`
         // (and a one side at least as large as the many side always runs beside it).
-        let instant = |e: JoinEstimate| e.concurrent_is_cheaper(2, None);
+        let instant = |e: JoinEstimate| e.concurrent_is_cheaper(2, None, 0);
         assert!(instant(estimate(13_558, 11_026, 0.99)));
         assert!(instant(estimate(3_000, 10_000, 0.8)));
         assert!(!instant(estimate(3_000, 10_000, 0.6)));
@@ -253,7 +264,23 @@ mod tests {
         assert!(!cheaper(estimate(0, 300, 0.0)));
         assert!(!cheaper(estimate(0, 0, 0.0)));
         // One core: nothing runs at the same time.
-        assert!(!estimate(100, 100, 1.0).concurrent_is_cheaper(1, Some(256)));
-        assert!(!estimate(100, 100, 1.0).concurrent_is_cheaper(1, None));
+        assert!(!estimate(100, 100, 1.0).concurrent_is_cheaper(1, Some(256), 0));
+        assert!(!estimate(100, 100, 1.0).concurrent_is_cheaper(1, None, 0));
+    }
+
+    #[test]
+    fn a_handoff_must_pay_for_itself() {
+        let instant = |e: JoinEstimate| e.concurrent_is_cheaper(2, None, 256);
+        // Two tiny sides (the seed's dashboard variable `on`): sequential.
+        assert!(!instant(estimate(10, 10, 1.0)));
+        assert!(!instant(estimate(200, 100, 0.05)));
+        // Concurrency saves less than a handoff: pushdown 200 + 9,900, concurrent 10,000 + 256.
+        assert!(!instant(estimate(200, 10_000, 0.99)));
+        // Large sides still run at once: pushdown 3,000 + 8,000 against 10,000 + 256.
+        assert!(instant(estimate(3_000, 10_000, 0.8)));
+        assert!(instant(estimate(13_558, 11_026, 0.99)));
+        // The handoff is what tips it: 600 + 540 against 600 + 256 and 600 + 600.
+        assert!(instant(estimate(600, 600, 0.9)));
+        assert!(!estimate(600, 600, 0.9).concurrent_is_cheaper(2, None, 600));
     }
 }

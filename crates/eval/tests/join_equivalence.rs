@@ -29,26 +29,29 @@ fn load(case: &JoinCase) -> MemStore {
 }
 
 /// The generic path, the fast path with keys always pushed (sequential), the fast path with
-/// concurrent join sides and per-series work in parallel from the first series, and the fast
-/// path as the default engine runs it: per-series work in parallel from 256 series, so that
+/// concurrent join sides and per-series work in parallel from the first series, the fast path
+/// with per-series work in parallel from 256 series and no price on a thread handoff, so that
 /// the datasets' small sides leave a core idle and the storage estimate (`join_cost`) chooses
-/// between pushdown and concurrent sides on the data; it explains its decisions so that the
-/// test can see both choices were taken.
-fn engines() -> [(&'static str, Engine); 4] {
-    let engine = |fast_path, parallel, parallel_min_series| {
+/// between pushdown and concurrent sides on the data, and the fast path as the default engine
+/// runs it (a handoff priced at 256 series, so these small sides mostly run one after the
+/// other). The last two explain their decisions so that the test can see every choice taken.
+fn engines() -> [(&'static str, Engine); 5] {
+    let engine = |fast_path, parallel, parallel_min_series, concurrent_min_series| {
         Engine::new(EngineOptions {
             fast_path,
             parallel,
             parallel_min_series,
+            concurrent_min_series,
             explain: parallel_min_series > 1,
             ..EngineOptions::default()
         })
     };
     [
-        ("generic", engine(false, false, 1)),
-        ("pushdown", engine(true, false, 1)),
-        ("concurrent", engine(true, true, 1)),
-        ("estimated", engine(true, true, 256)),
+        ("generic", engine(false, false, 1, 0)),
+        ("pushdown", engine(true, false, 1, 0)),
+        ("concurrent", engine(true, true, 1, 0)),
+        ("estimated", engine(true, true, 256, 0)),
+        ("default", engine(true, true, 256, 256)),
     ]
 }
 
@@ -108,6 +111,7 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
     assert!(estimated.pushed > 100, "{estimated:?}");
     if rayon::current_num_threads() > 1 {
         assert!(estimated.concurrent > 100, "{estimated:?}");
+        assert!(estimated.too_small > 100, "{estimated:?}");
     }
     eprintln!(
         "checked: {rows} non-empty answers, {errors} errors, {annotated} annotated, {estimated:?}"
@@ -120,6 +124,8 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
 struct EstimatedChoices {
     concurrent: usize,
     pushed: usize,
+    /// Joins planned concurrent whose sides were too small to pay for a thread handoff.
+    too_small: usize,
 }
 
 fn count_estimated_choices(explain: &[promlite_eval::ExplainNode], counts: &mut EstimatedChoices) {
@@ -128,6 +134,8 @@ fn count_estimated_choices(explain: &[promlite_eval::ExplainNode], counts: &mut 
             counts.concurrent += 1;
         } else if decision.starts_with("join keys pushed: the one side selects") {
             counts.pushed += 1;
+        } else if decision.starts_with("join sides evaluated one after the other: too small") {
+            counts.too_small += 1;
         }
     }
 }

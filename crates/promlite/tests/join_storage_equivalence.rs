@@ -84,21 +84,26 @@ fn check(
     stage: &str,
     estimated: &mut EstimatedChoices,
 ) -> usize {
-    let engine = |fast_path, parallel, parallel_min_series| {
+    let engine = |fast_path, parallel, parallel_min_series, concurrent_min_series| {
         Engine::new(EngineOptions {
             fast_path,
             parallel,
             parallel_min_series,
+            concurrent_min_series,
             lookback_delta_ms: lookback,
             explain: parallel_min_series > 1,
             ..EngineOptions::default()
         })
     };
-    let generic = engine(false, false, 1);
+    let generic = engine(false, false, 1, 0);
+    // As in `crates/eval/tests/join_equivalence.rs`: "estimated" prices no thread handoff, so
+    // that the estimate's two choices both occur on these small sides; "default" is the
+    // default engine's fast path.
     let fast = [
-        ("pushdown", engine(true, false, 1)),
-        ("concurrent", engine(true, true, 1)),
-        ("estimated", engine(true, true, 256)),
+        ("pushdown", engine(true, false, 1, 0)),
+        ("concurrent", engine(true, true, 1, 0)),
+        ("estimated", engine(true, true, 256, 0)),
+        ("default", engine(true, true, 256, 256)),
     ];
     let store = db.storage();
     let mut runs: Vec<(i64, i64, i64)> = case.instant_times.iter().map(|&t| (t, t, 0)).collect();

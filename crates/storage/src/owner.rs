@@ -145,10 +145,55 @@ impl OwnerIndexConfig {
     }
 }
 
-/// The runs of one block's indexed series, by series ref.
+/// The runs of one block's indexed series, in series ref order (which in a block is label
+/// order), with their labels: a selection walks its postings and these lists in step, reading
+/// neither a hash table nor the block's index per series.
 #[derive(Debug, Default)]
 pub(crate) struct BlockRuns {
-    by_ref: HashMap<SeriesRef, RunBuilder>,
+    /// Strictly increasing.
+    refs: Vec<SeriesRef>,
+    /// `series[i]` belongs to `refs[i]`.
+    series: Vec<BlockSeriesRuns>,
+}
+
+/// One block series' labels and runs.
+#[derive(Debug)]
+struct BlockSeriesRuns {
+    labels: Labels,
+    runs: Box<[ValueRun]>,
+    leading_stale: Option<Timestamp>,
+}
+
+impl BlockRuns {
+    /// Looks the strictly increasing `wanted` refs up in one forward pass, calling `found` with
+    /// each one's entry, or returning false at the first ref that has none.
+    ///
+    /// Each look-up gallops from where the previous one ended (1, 2, 4, ... entries ahead, then
+    /// a binary search in the last step), so a dense selection reads the lists sequentially and
+    /// a sparse one costs `O(log gap)` per ref.
+    fn for_each_of(
+        &self,
+        wanted: impl IntoIterator<Item = SeriesRef>,
+        mut found: impl FnMut(&BlockSeriesRuns),
+    ) -> bool {
+        let mut pos = 0usize;
+        for r in wanted {
+            let rest = self.refs.get(pos..).unwrap_or_default();
+            // Smallest `end` with `rest[end - 1] >= r` among 1, 2, 4, ... (or all of `rest`).
+            let mut end = 1usize;
+            while end < rest.len() && rest.get(end - 1).is_some_and(|&x| x < r) {
+                end = end.saturating_mul(2);
+            }
+            let window = rest.get(end / 2..end.min(rest.len())).unwrap_or_default();
+            let at = pos + end / 2 + window.partition_point(|&x| x < r);
+            match (self.refs.get(at), self.series.get(at)) {
+                (Some(&x), Some(entry)) if x == r => found(entry),
+                _ => return false,
+            }
+            pos = at + 1;
+        }
+        true
+    }
 }
 
 /// A loaded block's lazily built runs, per metric name; `None` records that building failed or
@@ -168,15 +213,19 @@ fn build_block_runs(
     cfg: &OwnerIndexConfig,
     name: &str,
 ) -> Option<BlockRuns> {
-    let mut by_ref = HashMap::new();
+    let mut runs = BlockRuns::default();
     let mut chunks = Vec::new();
     let (mut n_runs, mut n_samples) = (0usize, 0usize);
     let postings = reader.postings(&[Matcher::equal(METRIC_NAME, name)]).ok()?;
     for series_ref in postings.iter() {
         chunks.clear();
-        reader
-            .series_chunks(series_ref, Timestamp::MIN, Timestamp::MAX, &mut chunks)
+        let labels = reader
+            .series_with_chunks(series_ref, Timestamp::MIN, Timestamp::MAX, &mut chunks)
             .ok()?;
+        let labels = match labels {
+            Some(labels) => labels,
+            None => reader.series_labels(series_ref).ok()?,
+        };
         let mut builder = RunBuilder::new();
         let mut in_order = true;
         for chunk in &chunks {
@@ -195,12 +244,18 @@ fn build_block_runs(
             return None;
         }
         n_runs += builder.runs().len();
-        by_ref.insert(series_ref, builder);
+        // Roaring iterates in increasing order, so `refs` stays strictly increasing.
+        runs.refs.push(series_ref);
+        runs.series.push(BlockSeriesRuns {
+            labels,
+            runs: builder.runs().into(),
+            leading_stale: builder.leading_stale(),
+        });
     }
     if !cfg.configured(name) && !info_like(n_runs, n_samples) {
         return None;
     }
-    Some(BlockRuns { by_ref })
+    Some(runs)
 }
 
 /// The runs of metric `name` in `block`, built on first use.
@@ -270,16 +325,18 @@ pub(crate) fn select_runs(
                 return Ok(None);
             };
             let postings = b.reader.postings(matchers)?;
-            let mut parts = Vec::new();
-            for series_ref in b.reader.sorted_postings(&postings)? {
-                let Some(builder) = runs.by_ref.get(&series_ref) else {
-                    return Ok(None);
-                };
+            let mut parts = Vec::with_capacity(postings.len() as usize);
+            // Label order, as `merge` needs; in a block that is ref order, as the walk needs
+            // (a reader whose refs were not would find no entry, and the generic path answers).
+            let all_found = runs.for_each_of(b.reader.sorted_postings(&postings)?, |entry| {
                 parts.push(Part {
-                    labels: b.reader.series_labels(series_ref)?,
-                    runs: builder.runs().to_vec(),
-                    leading_stale: builder.leading_stale(),
-                });
+                    labels: entry.labels.clone(),
+                    runs: entry.runs.to_vec(),
+                    leading_stale: entry.leading_stale,
+                })
+            });
+            if !all_found {
+                return Ok(None);
             }
             sources.push(parts);
         }
@@ -494,6 +551,65 @@ mod tests {
                 .collect();
             proptest::prop_assert_eq!(got, want);
         }
+    }
+
+    fn block_runs_of(refs: &[SeriesRef]) -> BlockRuns {
+        BlockRuns {
+            refs: refs.to_vec(),
+            series: refs
+                .iter()
+                .map(|r| BlockSeriesRuns {
+                    labels: Labels::from_pairs([("ref", r.to_string())]),
+                    runs: vec![run(i64::from(*r), i64::from(*r), None)].into(),
+                    leading_stale: None,
+                })
+                .collect(),
+        }
+    }
+
+    proptest::proptest! {
+        /// The galloping walk finds exactly what a look-up per ref finds, and refuses a
+        /// selection with any ref the block did not index.
+        #[test]
+        fn walk_equals_lookup_per_ref(
+            indexed in proptest::collection::btree_set(0u32..300, 0..120),
+            wanted in proptest::collection::btree_set(0u32..300, 0..120),
+            only_indexed: bool,
+        ) {
+            let refs: Vec<SeriesRef> = indexed.iter().copied().collect();
+            let block = block_runs_of(&refs);
+            let wanted: Vec<SeriesRef> = if only_indexed {
+                wanted.intersection(&indexed).copied().collect()
+            } else {
+                wanted.iter().copied().collect()
+            };
+            let mut got = Vec::new();
+            let all = block.for_each_of(wanted.iter().copied(), |e| got.push(e.labels.clone()));
+            let missing = wanted.iter().any(|r| !indexed.contains(r));
+            proptest::prop_assert_eq!(all, !missing);
+            if !missing {
+                let want: Vec<Labels> = wanted
+                    .iter()
+                    .map(|r| Labels::from_pairs([("ref", r.to_string())]))
+                    .collect();
+                proptest::prop_assert_eq!(got, want);
+            }
+        }
+    }
+
+    #[test]
+    fn walk_gallops_over_sparse_and_dense_selections() {
+        let refs: Vec<SeriesRef> = (0..1000).map(|r| 3 * r).collect();
+        let block = block_runs_of(&refs);
+        for wanted in [vec![0], vec![2997], vec![0, 3, 6, 9], vec![300, 2400, 2997], refs.clone()] {
+            let mut n = 0;
+            assert!(block.for_each_of(wanted.iter().copied(), |_| n += 1));
+            assert_eq!(n, wanted.len());
+        }
+        assert!(!block.for_each_of([1], |_| ()));
+        assert!(!block.for_each_of([2997, 3000], |_| ()));
+        // Out of order: the walk only goes forward, so the earlier ref is not found.
+        assert!(!block.for_each_of([6, 3], |_| ()));
     }
 
     #[test]

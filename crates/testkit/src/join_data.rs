@@ -485,5 +485,23 @@ pub fn join_queries() -> Vec<String> {
         r#"kube_pod_info{node="node1"} * on(namespace, pod) group_right(node) rate(container_cpu_usage_seconds_total[1m])"#
             .to_string(),
     );
+    // `label_replace` outcomes reused from the previous series' source value: the empty source
+    // (the kubernetes-mixin's `workload_type`), a regex that does not match `""`, one whose
+    // capture differs between values that share a prefix, replicas sharing values, a removal
+    // that makes label sets collide (the error), and the mixin's `or` of such arms.
+    for lr in [
+        r#"label_replace(kube_pod_owner, "workload_type", "deployment", "", "")"#,
+        r#"label_replace(kube_pod_owner, "workload_type", "x", "", "(.+)")"#,
+        r#"label_replace(kube_pod_owner, "workload", "$1", "owner_name", "(.*)-[^-]+")"#,
+        r#"label_replace(kube_pod_owner, "workload", "${1}x", "pod", "p(.)")"#,
+        r#"label_replace(kube_pod_owner, "instance", "", "owner_kind", "Repl.*")"#,
+        r#"label_replace(max by (namespace, owner_name) (kube_pod_owner), "owner_name", "$1", "owner_name", "(w.).*")"#,
+    ] {
+        out.push(lr.to_string());
+    }
+    out.push(
+        r#"label_replace(max by (namespace, pod, owner_name) (kube_pod_owner{owner_kind="ReplicaSet"}), "workload_type", "deployment", "", "") or label_replace(max by (namespace, pod, owner_name) (kube_pod_owner{owner_kind="DaemonSet"}), "workload_type", "daemonset", "", "")"#
+            .to_string(),
+    );
     out
 }

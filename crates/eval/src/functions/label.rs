@@ -55,6 +55,15 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
     // its input unchanged or its input plus `dst`, so two outputs can only be equal if their
     // inputs were. `__name__` is excluded: its removal is deferred by a flag.
     let mut dst_anywhere = dst == METRIC_NAME;
+    // Rule: the regex's match and expansion depend only on the source value, so a series whose
+    // source value equals the previous series' reuses that outcome instead of running the regex
+    // again. With the source label `""` (no label has an empty name, so every value is `""`:
+    // the kubernetes-mixin's `label_replace(..., "workload_type", "deployment", "", "")`) the
+    // regex runs once for the whole vector; replicas of one object sit next to each other in
+    // label order and share values too. Off the fast path every series runs it.
+    let memoize = ev.opts.fast_path;
+    // The previous source value and its outcome: the value to set, or `None` for no match.
+    let mut memo: Option<(String, Option<String>)> = None;
     for s in &mut series {
         dst_anywhere = dst_anywhere || s.labels.has(&dst);
         if let Some(kind) = copy {
@@ -80,10 +89,23 @@ fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
             continue;
         };
         let src_val = s.labels.get(&src).unwrap_or("");
-        if let Some(caps) = re.captures(src_val) {
-            let mut value = String::new();
-            caps.expand(&repl, &mut value);
-            s.labels = s.labels.with_pair(&dst, &value);
+        let outcome = match &mut memo {
+            Some((key, outcome)) if memoize && key == src_val => outcome.as_deref(),
+            _ => {
+                let outcome = re.captures(src_val).map(|caps| {
+                    let mut value = String::new();
+                    caps.expand(&repl, &mut value);
+                    value
+                });
+                let (key, kept) = memo.get_or_insert_with(|| (String::new(), None));
+                key.clear();
+                key.push_str(src_val);
+                *kept = outcome;
+                kept.as_deref()
+            }
+        };
+        if let Some(value) = outcome {
+            s.labels = s.labels.with_pair(&dst, value);
             if dst == METRIC_NAME {
                 s.drop_name = false;
             }
