@@ -31,6 +31,7 @@ pub mod http;
 pub mod measure;
 mod prepare;
 pub mod process;
+pub mod quiet;
 pub mod prometheus;
 pub mod promjson;
 #[cfg(feature = "promlite")]
@@ -43,6 +44,7 @@ pub mod workload;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub use error::{Error, Result};
 pub use measure::Order;
@@ -118,6 +120,9 @@ pub struct BenchOptions {
     /// How the engines' runs are ordered: grouped per query (default), interleaved run by run, or
     /// one engine after the other.
     pub order: Order,
+    /// The longest wait for a quiet machine before an engine's runs ([`quiet`]); zero turns
+    /// the waits off. Default 1 s.
+    pub settle: Duration,
     /// Prometheus binaries and limits.
     pub prometheus: PrometheusConfig,
     /// VictoriaMetrics binary and limits.
@@ -151,6 +156,7 @@ impl Default for BenchOptions {
             step_ms: 60_000,
             engines: EngineSet::default(),
             order: Order::default(),
+            settle: Duration::from_secs(1),
             prometheus: PrometheusConfig::default(),
             victoria: VictoriaConfig::default(),
             promlite_http: PromliteHttpConfig::default(),
@@ -273,11 +279,22 @@ pub fn run(opts: &BenchOptions, out: &mut dyn Write) -> Result<BenchReport> {
         Runs {
             warmup: opts.warmup,
             timed: opts.runs,
+            settle: opts.settle,
         },
         |outcomes| wanted_steps(&jobs, outcomes, opts.rel_tolerance),
         out,
     )?;
     let SetupLog { ingest, mut notes } = log;
+    let waited = measured.settle;
+    if waited.waits > 0 {
+        notes.push(format!(
+            "quiet machine: waited {} times before an engine's runs, {:.1} s in all, {} of them ended at the {} ms limit still busy",
+            waited.waits,
+            waited.waited_ms / 1e3,
+            waited.timeouts,
+            opts.settle.as_millis()
+        ));
+    }
     let rows = build_rows(
         &jobs,
         &measured.outcomes,

@@ -23,6 +23,7 @@ use serde::Serialize;
 use crate::answer::QueryResult;
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::quiet::{Settle, SettleStats};
 use crate::report::{self, Measurement, QueryKind};
 use crate::workload::WorkloadQuery;
 use crate::Times;
@@ -109,13 +110,16 @@ pub(crate) trait Running {
     fn stop(self) -> Result<()>;
 }
 
-/// How many runs each job gets on each engine.
+/// How many runs each job gets on each engine, and how long to wait for a quiet machine before
+/// an engine's runs ([`crate::quiet`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Runs {
     /// Untimed runs first.
     pub(crate) warmup: usize,
     /// Timed runs after them.
     pub(crate) timed: usize,
+    /// The longest wait for a quiet machine (zero: none).
+    pub(crate) settle: Duration,
 }
 
 /// Prometheus's instant answers at range steps: job index, then step time, then the answer.
@@ -131,6 +135,8 @@ pub(crate) struct Measured {
     pub(crate) outcomes: Vec<(Role, Vec<Outcome>)>,
     /// Prometheus's instant answers at the steps the `wanted` callback asked for.
     pub(crate) instants: InstantAnswers,
+    /// How the waits for a quiet machine went.
+    pub(crate) settle: SettleStats,
 }
 
 /// Prepares the engines of `roles` with `prepare` (which returns `None` for an engine that is
@@ -154,13 +160,22 @@ pub(crate) fn measure_all<R: Running>(
 ) -> Result<Measured> {
     let mut measured = Vec::with_capacity(roles.len());
     let mut instants = InstantAnswers::new();
+    let mut settle = Settle::new(runs.settle);
     match order {
         Order::Sequential => {
             for role in roles {
                 let Some(mut running) = prepare(*role, out)? else {
                     continue;
                 };
-                let mut outcomes = measure(&mut [running.engine()], jobs, times, runs, order, out)?;
+                let mut outcomes = measure(
+                    &mut [running.engine()],
+                    jobs,
+                    times,
+                    runs,
+                    order,
+                    &mut settle,
+                    out,
+                )?;
                 running.stop()?;
                 measured.push((*role, outcomes.pop().unwrap_or_default()));
             }
@@ -181,7 +196,7 @@ pub(crate) fn measure_all<R: Running>(
                 }
             }
             let mut engines: Vec<&mut dyn Engine> = all.iter_mut().map(R::engine).collect();
-            let outcomes = measure(&mut engines, jobs, times, runs, order, out)?;
+            let outcomes = measure(&mut engines, jobs, times, runs, order, &mut settle, out)?;
             let roles_run: Vec<Role> = all.iter().map(R::role).collect();
             measured.extend(roles_run.into_iter().zip(outcomes));
             let steps = wanted(&measured);
@@ -196,6 +211,7 @@ pub(crate) fn measure_all<R: Running>(
     Ok(Measured {
         outcomes: measured,
         instants,
+        settle: settle.stats(),
     })
 }
 
@@ -241,15 +257,18 @@ fn stop_all<R: Running>(all: Vec<R>) -> Result<()> {
     first
 }
 
-/// Runs every job on every engine of `engines` in the schedule of `order` (see [`schedule`]).
-/// With one engine every order is simply that engine's warm-ups and timed runs back to back.
-/// Prints one progress line per engine per job. Returns `[engine][job]`.
+/// Runs every job on every engine of `engines` in the schedule of `order` (see [`schedule`]),
+/// waiting for a quiet machine with `settle` whenever the engine changes (before each engine's
+/// runs of a job when grouped, before every run when interleaved) and, with one engine, before
+/// each job. With one engine every order is simply that engine's warm-ups and timed runs back
+/// to back. Prints one progress line per engine per job. Returns `[engine][job]`.
 pub(crate) fn measure(
     engines: &mut [&mut dyn Engine],
     jobs: &[Job<'_>],
     times: &Times,
     runs: Runs,
     order: Order,
+    settle: &mut Settle,
     out: &mut dyn Write,
 ) -> Result<Vec<Vec<Outcome>>> {
     let mut outcomes: Vec<Vec<Outcome>> = engines
@@ -258,7 +277,12 @@ pub(crate) fn measure(
         .collect();
     for (job_idx, job) in jobs.iter().enumerate() {
         let mut tallies: Vec<Tally> = engines.iter().map(|_| Tally::new(runs.timed)).collect();
+        let mut previous = None;
         for (engine_idx, timed) in schedule(order, engines.len(), job_idx, runs) {
+            if previous != Some(engine_idx) {
+                settle.wait();
+                previous = Some(engine_idx);
+            }
             if let (Some(engine), Some(tally)) =
                 (engines.get_mut(engine_idx), tallies.get_mut(engine_idx))
             {

@@ -583,7 +583,7 @@ impl Join<'_> {
                             continue;
                         };
                         let labels = result_labels(&ms.labels, &os.labels, b, card, on, names);
-                        let hash = labels.stable_hash();
+                        let hash = labels.table_hash();
                         let slot = out.slot(labels.clone(), b.return_bool);
                         if let Some(c) = pair_cache.get_mut(i) {
                             *c = Some((j, labels, hash, slot));

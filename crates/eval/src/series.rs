@@ -170,7 +170,8 @@ impl Hasher for PrehashedHasher {
 /// `HashMap` keyed by a precomputed 64-bit hash.
 pub(crate) type PrehashedMap<V> = HashMap<u64, V, BuildHasherDefault<PrehashedHasher>>;
 
-/// Finds equal label sets through their xxh3 hash, comparing labels only on hash equality.
+/// Finds equal label sets through their hash (`Labels::table_hash`), comparing labels only on
+/// hash equality.
 /// Entries with equal hashes are chained, so there is no allocation per entry beyond its slot.
 #[derive(Default)]
 pub(crate) struct LabelIndex {
@@ -183,7 +184,7 @@ pub(crate) struct LabelIndex {
 impl LabelIndex {
     /// Stores `value` for `labels` unless present; returns the stored index and whether it is new.
     pub(crate) fn get_or_insert(&mut self, labels: &Labels, value: usize) -> (usize, bool) {
-        let h = labels.stable_hash();
+        let h = labels.table_hash();
         let head = self.heads.get(&h).copied();
         let mut at = head;
         while let Some(i) = at {

@@ -50,6 +50,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         victoria.query_timeout = timeout;
         promlite_http.query_timeout = timeout;
     }
+    let settle_ms =
+        parse_duration(&args.settle).with_context(|| format!("--settle {:?}", args.settle))?;
+    let settle = Duration::from_millis(
+        u64::try_from(settle_ms).context("--settle must not be negative")?,
+    );
     let options = BenchOptions {
         size: size_name(args.size).to_string(),
         style: match gen_cluster::label_style(args.shape, args.label_style)? {
@@ -75,6 +80,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             BenchOrder::Grouped => Order::Grouped,
             BenchOrder::Sequential => Order::Sequential,
         },
+        settle,
         prometheus,
         victoria,
         promlite_http,
