@@ -258,9 +258,9 @@ fn stop_all<R: Running>(all: Vec<R>) -> Result<()> {
 }
 
 /// Runs every job on every engine of `engines` in the schedule of `order` (see [`schedule`]),
-/// waiting for a quiet machine with `settle` whenever the engine changes (before each engine's
-/// runs of a job when grouped, before every run when interleaved) and, with one engine, before
-/// each job. With one engine every order is simply that engine's warm-ups and timed runs back
+/// waiting for a quiet machine with `settle` before each job's first run and whenever the
+/// engine changes (before each engine's runs of a job when grouped, before most runs when
+/// interleaved). With one engine every order is simply that engine's warm-ups and timed runs back
 /// to back. Prints one progress line per engine per job. Returns `[engine][job]`.
 pub(crate) fn measure(
     engines: &mut [&mut dyn Engine],

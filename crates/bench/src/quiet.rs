@@ -5,7 +5,7 @@
 //! merges parts in the background. On a 2-core machine that work takes a core from whichever
 //! engine runs next, and the fastest engine suffers most: a 0.05 ms query measured right after
 //! a 500 ms one on another engine took 0.3 ms. So before an engine's runs of a query (grouped)
-//! or before each run (interleaved), the harness waits, up to a limit, until the machine's CPUs
+//! or at each change of engine (interleaved), the harness waits, up to a limit, until the machine's CPUs
 //! have been nearly idle for a short window. Every engine gets the same wait, so it favours
 //! none; time spent waiting is not part of any measurement, and how long it took is reported.
 //!

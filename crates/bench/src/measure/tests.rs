@@ -186,7 +186,11 @@ fn measure_fakes(
         prepare,
         &jobs(&queries),
         &TIMES,
-        Runs { warmup, timed },
+        Runs {
+            warmup,
+            timed,
+            settle: Duration::ZERO,
+        },
         |_| WantedSteps::new(),
         &mut Vec::new(),
     )
@@ -243,6 +247,7 @@ fn measure_three_fakes(order: Order, runs: Runs) -> (Log, Vec<Vec<Outcome>>, Vec
         &TIMES,
         runs,
         order,
+        &mut Settle::new(Duration::ZERO),
         &mut out,
     )
     .unwrap();
@@ -255,6 +260,7 @@ fn interleaved_runs_rotate_and_keep_each_engines_first_answer() {
     let runs = Runs {
         warmup: 1,
         timed: 4,
+        settle: Duration::ZERO,
     };
     let (log, outcomes, out) = measure_three_fakes(Order::Interleaved, runs);
     let queries = queries();
@@ -505,6 +511,7 @@ fn grouped_runs_each_engine_back_to_back_and_rotates_per_query() {
     let runs = Runs {
         warmup: 1,
         timed: 2,
+        settle: Duration::ZERO,
     };
     let (log, outcomes, out) = measure_three_fakes(Order::Grouped, runs);
 
@@ -550,6 +557,7 @@ fn schedules_cover_every_engine_and_run() {
     let runs = Runs {
         warmup: 2,
         timed: 3,
+        settle: Duration::ZERO,
     };
     for order in [Order::Interleaved, Order::Grouped, Order::Sequential] {
         for job in 0..4 {
@@ -588,6 +596,7 @@ fn measure_with_recheck(order: Order, roles: &[Role]) -> (Log, InstantAnswers) {
         Runs {
             warmup: 0,
             timed: 1,
+            settle: Duration::ZERO,
         },
         |outcomes| {
             // The callback sees every measured engine's outcomes.
@@ -657,4 +666,60 @@ fn without_prometheus_no_step_is_asked() {
             "{order:?}"
         );
     }
+}
+
+#[test]
+fn the_machine_settles_whenever_the_engine_changes() {
+    let log: Log = Rc::default();
+    let mut prometheus = Fake::new("prometheus", 0.0, &log);
+    let mut promlite = Fake::new("promlite", 0.0, &log);
+    let queries = queries();
+    let jobs = jobs(&queries);
+    let count = |order: Order, prometheus: &mut Fake, promlite: &mut Fake| {
+        let mut settle = Settle::new(Duration::from_millis(1));
+        let runs = Runs {
+            warmup: 1,
+            timed: 2,
+            settle: Duration::from_millis(1),
+        };
+        measure(
+            &mut [prometheus, promlite],
+            &jobs,
+            &TIMES,
+            runs,
+            order,
+            &mut settle,
+            &mut Vec::new(),
+        )
+        .unwrap();
+        settle.stats().waits
+    };
+    // Once per change of engine within each job's schedule: grouped, once per engine;
+    // interleaved, at most before every run. `/proc/stat` is absent off Linux, where waiting
+    // returns without counting.
+    let changes = |order: Order| -> usize {
+        let runs = Runs {
+            warmup: 1,
+            timed: 2,
+            settle: Duration::ZERO,
+        };
+        (0..jobs.len())
+            .map(|j| {
+                let engines: Vec<usize> = schedule(order, 2, j, runs).into_iter().map(|(e, _)| e).collect();
+                1 + engines.windows(2).filter(|w| w[0] != w[1]).count()
+            })
+            .sum()
+    };
+    let linux = std::path::Path::new("/proc/stat").exists();
+    let want = |n: usize| if linux { n } else { 0 };
+    assert_eq!(changes(Order::Grouped), 2 * jobs.len());
+    assert!(changes(Order::Interleaved) > changes(Order::Grouped));
+    assert_eq!(
+        count(Order::Grouped, &mut prometheus, &mut promlite),
+        want(changes(Order::Grouped))
+    );
+    assert_eq!(
+        count(Order::Interleaved, &mut prometheus, &mut promlite),
+        want(changes(Order::Interleaved))
+    );
 }
