@@ -31,12 +31,12 @@ pub mod http;
 pub mod measure;
 mod prepare;
 pub mod process;
-pub mod quiet;
 pub mod prometheus;
 pub mod promjson;
 #[cfg(feature = "promlite")]
 pub mod promlite_engine;
 pub mod promlite_http;
+pub mod quiet;
 pub mod report;
 pub mod victoria;
 pub mod workload;

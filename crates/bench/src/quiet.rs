@@ -96,7 +96,10 @@ fn parse_cpu_line(line: &str) -> Option<(u64, u64)> {
     if fields.next()? != "cpu" {
         return None;
     }
-    let values: Vec<u64> = fields.take(8).map(|f| f.parse().ok()).collect::<Option<_>>()?;
+    let values: Vec<u64> = fields
+        .take(8)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
     let total: u64 = values.iter().sum();
     let idle = values.get(3)? + values.get(4)?;
     Some((total - idle, total))

@@ -562,11 +562,11 @@ pub struct BenchArgs {
     /// Measurement order of the engines.
     #[arg(long, value_enum, default_value_t = BenchOrder::Grouped)]
     pub order: BenchOrder,
-    /// Before each engine's runs of a query (at each change of engine when interleaved), wait up to this long
-    /// for the machine's CPUs to be nearly idle (at most 10 % busy over 50 ms), so that a
-    /// server's leftover work (garbage collection, background merges) after its own runs does
-    /// not slow the next engine; `0s` turns the waits off. Every engine gets the same wait; the
-    /// total is reported (Prometheus duration).
+    /// Before each engine's runs of a query (at each change of engine when interleaved), wait
+    /// up to this long for the machine's CPUs to be nearly idle (at most 10 % busy over 50 ms),
+    /// so that a server's leftover work (garbage collection, background merges) after its own
+    /// runs does not slow the next engine; `0s` turns the waits off. Every engine gets the same
+    /// wait; the total is reported (Prometheus duration).
     #[arg(long, value_name = "DURATION", default_value = "1s")]
     pub settle: String,
     /// Range query step (Prometheus duration).

@@ -601,7 +601,13 @@ mod tests {
     fn walk_gallops_over_sparse_and_dense_selections() {
         let refs: Vec<SeriesRef> = (0..1000).map(|r| 3 * r).collect();
         let block = block_runs_of(&refs);
-        for wanted in [vec![0], vec![2997], vec![0, 3, 6, 9], vec![300, 2400, 2997], refs.clone()] {
+        for wanted in [
+            vec![0],
+            vec![2997],
+            vec![0, 3, 6, 9],
+            vec![300, 2400, 2997],
+            refs.clone(),
+        ] {
             let mut n = 0;
             assert!(block.for_each_of(wanted.iter().copied(), |_| n += 1));
             assert_eq!(n, wanted.len());

@@ -705,7 +705,10 @@ fn the_machine_settles_whenever_the_engine_changes() {
         };
         (0..jobs.len())
             .map(|j| {
-                let engines: Vec<usize> = schedule(order, 2, j, runs).into_iter().map(|(e, _)| e).collect();
+                let engines: Vec<usize> = schedule(order, 2, j, runs)
+                    .into_iter()
+                    .map(|(e, _)| e)
+                    .collect();
                 1 + engines.windows(2).filter(|w| w[0] != w[1]).count()
             })
             .sum()

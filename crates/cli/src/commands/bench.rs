@@ -52,9 +52,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     let settle_ms =
         parse_duration(&args.settle).with_context(|| format!("--settle {:?}", args.settle))?;
-    let settle = Duration::from_millis(
-        u64::try_from(settle_ms).context("--settle must not be negative")?,
-    );
+    let settle =
+        Duration::from_millis(u64::try_from(settle_ms).context("--settle must not be negative")?);
     let options = BenchOptions {
         size: size_name(args.size).to_string(),
         style: match gen_cluster::label_style(args.shape, args.label_style)? {
