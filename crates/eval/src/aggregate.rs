@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use crate::annotations::Kind;
 use crate::error::{Error, Result};
 use crate::evaluator::{expr_pos, Evaluator};
+use crate::functions::label::FreshCopy;
 use crate::go_compat::{fmt_float, fmt_g, go_sort, heap_less, GoHeap};
 use crate::series::{Grid, OutBuilder, Series, SigTable, StepCursor, Val};
 
@@ -93,14 +94,61 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &Aggregate, grid: &Grid)
     // grouping by it; their input may keep its names (flagged) instead of rebuilding them.
     let names_ignored =
         !a.op.selects_series() && (a.without || !grouping.iter().any(|g| g == METRIC_NAME));
-    let (input, names_kept) = if names_ignored {
-        ev.eval_vector_names_ignored(&a.expr, grid)?
+    // A copy-form `label_replace` argument is evaluated up to its vector here, and grouped
+    // through its copy when that is exact (below).
+    let read_through = match &*a.expr {
+        Expr::Call(c)
+            if ev.plan.grouping_reads_copy(a)
+                && (grid.is_instant() || !ev.plan.step_invariant(&a.expr)) =>
+        {
+            Some(c)
+        }
+        _ => None,
+    };
+    let (input, names_kept, replace) = if let Some(c) = read_through {
+        let (input, replace) = ev.eval_label_replace_input(&a.expr, c, grid)?;
+        (input, false, Some(replace))
+    } else if names_ignored {
+        let (input, kept) = ev.eval_vector_names_ignored(&a.expr, grid)?;
+        (input, kept, None)
     } else {
-        (ev.eval_vector(&a.expr, grid)?, false)
+        (ev.eval_vector(&a.expr, grid)?, false, None)
+    };
+    // Rule: the plan allows this only for `by (...)` groupings without `__name__` whose output
+    // labels are the group's grouping labels; `fresh_copy` holds only when no input series has
+    // the copy's destination, so the `label_replace` cannot fail and each of its output series
+    // is its input with the destination set to the source's value. Grouping and labelling the
+    // groups through that view (`FreshCopy::value`) then reads exactly the labels the copied
+    // sets would have had, and the aggregation reads nothing else of them (values and
+    // `drop_name` are the input's, which `label_replace` keeps; a flag set here would mean a
+    // pending name removal, which the generic order must see, so it applies the copy then).
+    let copy = replace.as_ref().and_then(|r| {
+        let pending_names = !ev.opts.delayed_name_removal && input.iter().any(|s| s.drop_name);
+        r.fresh_copy(&input).filter(|_| !pending_names)
+    });
+    let input = match (&replace, copy) {
+        (Some(r), None) => {
+            let applied = r.apply(ev.opts.fast_path, input)?;
+            if ev.opts.delayed_name_removal {
+                applied
+            } else {
+                crate::evaluator::drop_names_and_merge(applied)?
+            }
+        }
+        _ => input,
     };
     let mut sigs = SigTable::new(!a.without, &grouping);
     sigs.reserve(input.len());
-    let group_of: Vec<usize> = input.iter().map(|s| sigs.ordinal(&s.labels)).collect();
+    let group_of: Vec<usize> = match copy {
+        Some(view) => {
+            ev.decide(|| "groups read through the label_replace copy".into());
+            input
+                .iter()
+                .map(|s| sigs.ordinal_with(|buf| view_signature(&s.labels, view, &grouping, buf)))
+                .collect()
+        }
+        None => input.iter().map(|s| sigs.ordinal(&s.labels)).collect(),
+    };
     let n_groups = sigs.count;
     match a.op {
         AggregateOp::Topk
@@ -115,10 +163,11 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &Aggregate, grid: &Grid)
             let mut out: Vec<Series> = Vec::with_capacity(n_groups);
             for (s, &g) in input.iter().zip(&group_of) {
                 if g == out.len() {
-                    out.push(Series::new(
-                        group_labels(&s.labels, a.without, &grouping),
-                        false,
-                    ));
+                    let labels = match copy {
+                        Some(view) => view_group_labels(&s.labels, view, &grouping),
+                        None => group_labels(&s.labels, a.without, &grouping),
+                    };
+                    out.push(Series::new(labels, false));
                 }
             }
             if a.op == AggregateOp::Quantile {
@@ -207,6 +256,40 @@ fn clear_kept_names(out: &mut [Series], names_kept: bool) {
 
 /// Labels of an aggregation group: `without` drops the listed labels and the metric name, `by`
 /// keeps only the listed labels.
+/// The `by (grouping)` signature of the series `view` copies `labels` into, written as
+/// `SigTable` writes its own (`name 0xff value 0xff` per present label, in name order).
+/// `grouping` is sorted.
+fn view_signature(labels: &Labels, view: FreshCopy<'_>, grouping: &[String], buf: &mut Vec<u8>) {
+    let mut previous: Option<&str> = None;
+    for name in grouping {
+        if previous == Some(name.as_str()) {
+            continue;
+        }
+        previous = Some(name.as_str());
+        if let Some(value) = view.value(labels, name) {
+            buf.extend_from_slice(name.as_bytes());
+            buf.push(0xff);
+            buf.extend_from_slice(value.as_bytes());
+            buf.push(0xff);
+        }
+    }
+}
+
+/// `group_labels` of the series `view` copies `labels` into, for a `by (grouping)`
+/// aggregation (`grouping` sorted).
+fn view_group_labels(labels: &Labels, view: FreshCopy<'_>, grouping: &[String]) -> Labels {
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(grouping.len());
+    for name in grouping {
+        if pairs.last().is_some_and(|(n, _)| *n == name.as_str()) {
+            continue;
+        }
+        if let Some(value) = view.value(labels, name) {
+            pairs.push((name, value));
+        }
+    }
+    Labels::from_sorted_pairs(pairs)
+}
+
 fn group_labels(labels: &Labels, without: bool, grouping: &[String]) -> Labels {
     if without {
         labels.drop_names(grouping)

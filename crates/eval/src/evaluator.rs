@@ -429,6 +429,46 @@ impl<'a> Evaluator<'a> {
         Ok(val)
     }
 
+    /// The `label_replace` call `c` (the node `expr`) as far as a grouping that reads through
+    /// its copy needs it (`crate::aggregate`): its arguments checked and its vector evaluated,
+    /// with `eval`'s entry and exit checks on the node, but not applied. The caller applies it
+    /// (`LabelReplace::apply`) unless `LabelReplace::fresh_copy` lets it read through.
+    pub(crate) fn eval_label_replace_input(
+        &mut self,
+        expr: &Expr,
+        c: &promlite_promql::ast::Call,
+        grid: &Grid,
+    ) -> Result<(Vec<Series>, functions::label::LabelReplace)> {
+        if let Some(log) = self.explain.as_mut() {
+            log.enter(expr.to_string());
+            for decision in self.plan.describe(expr) {
+                log.decide(decision);
+            }
+        }
+        let out = self.label_replace_input(c, grid);
+        if let Some(log) = self.explain.as_mut() {
+            log.leave();
+        }
+        out
+    }
+
+    fn label_replace_input(
+        &mut self,
+        c: &promlite_promql::ast::Call,
+        grid: &Grid,
+    ) -> Result<(Vec<Series>, functions::label::LabelReplace)> {
+        self.enter_node(grid)?;
+        let replace = functions::label::LabelReplace::prepare(self, c)?;
+        let arg = c.args.first().ok_or_else(|| {
+            Error::BadQuery("missing argument 1 in call to label_replace".into())
+        })?;
+        let series = self.eval_vector(arg, grid)?;
+        // The node's exit: `label_replace` keeps every point, so the count is its output's.
+        let n: usize = series.iter().map(|s| s.points.len()).sum();
+        self.account(n)?;
+        Ok((series, replace))
+    }
+
     /// [`Evaluator::eval_vector`] for a consumer that never looks at `__name__` (an aggregation
     /// that groups by other labels). A range function over a selector may then leave its
     /// series' label sets as they are, flagged `drop_name` (see

@@ -21,7 +21,8 @@
 use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 
-use promlite_promql::ast::{Binary, Call, Expr, VectorSelector};
+use promlite_model::METRIC_NAME;
+use promlite_promql::ast::{Aggregate, AggregateOp, Binary, Call, Expr, VectorSelector};
 use promlite_promql::FunctionKind;
 
 use crate::engine::EngineOptions;
@@ -72,6 +73,9 @@ pub(crate) struct Plan<'e> {
     drop_name_in_place: HashSet<usize>,
     /// `label_replace` calls in the copy form (`&Call`).
     label_copy: HashMap<usize, CopyKind>,
+    /// Aggregations `by (...)` whose argument is a copy-form `label_replace` they read through
+    /// (`&Aggregate`).
+    grouping_reads_copy: HashSet<usize>,
     /// Whether value runs may answer instant selectors.
     value_runs: bool,
     /// Tests only: answer from the tables alone, never deciding afresh.
@@ -101,6 +105,7 @@ impl<'e> Plan<'e> {
             names_to_consumer: HashSet::new(),
             drop_name_in_place: HashSet::new(),
             label_copy: HashMap::new(),
+            grouping_reads_copy: HashSet::new(),
             value_runs: flags.fast_path,
             tables_only: false,
             tree: PhantomData,
@@ -117,6 +122,11 @@ impl<'e> Plan<'e> {
                     }
                     if decide_set_op_counts(b, flags) {
                         plan.set_op_counts.insert(addr(b));
+                    }
+                }
+                Expr::Aggregate(a) => {
+                    if decide_grouping_reads_copy(a, flags) {
+                        plan.grouping_reads_copy.insert(addr(a));
                     }
                 }
                 Expr::Call(c) => {
@@ -191,6 +201,13 @@ impl<'e> Plan<'e> {
         }
     }
 
+    /// Does the aggregation `a` group its copy-form `label_replace` argument's input through
+    /// the copy instead of building the copied label sets (`crate::aggregate`)?
+    pub(crate) fn grouping_reads_copy(&self, a: &Aggregate) -> bool {
+        self.grouping_reads_copy.contains(&addr(a))
+            || (self.fresh() && decide_grouping_reads_copy(a, self.flags))
+    }
+
     /// May value runs answer the instant selector `vs`?
     pub(crate) fn value_runs(&self, vs: &VectorSelector) -> bool {
         self.value_runs && !self.kube_pod_workload(vs)
@@ -251,6 +268,10 @@ impl<'e> Plan<'e> {
                     );
                 }
             }
+            Expr::Aggregate(a) if self.grouping_reads_copy(a) => out.push(
+                "plan: groups read through the label_replace copy (its label sets not built) if no series has its destination"
+                    .into(),
+            ),
             Expr::VectorSelector(vs) if self.kube_pod_workload(vs) => out.push(
                 "plan: kube_pod_workload extension: evaluated as the kubernetes-mixin pod-owner resolution, matchers applied to its result"
                     .into(),
@@ -363,6 +384,27 @@ fn decide_drop_name_in_place(c: &Call, flags: Flags) -> bool {
         && !flags.delayed_name_removal
         && c.name() != "absent_over_time"
         && matches!(range_arg(c), Some(Expr::MatrixSelector(_)))
+}
+
+/// `op by (names) (label_replace(_, dst, "$1", src, "(.*)" | "(.+)"))` where `op`'s output
+/// labels are its group's `names` (not `topk`-like, not `count_values`) and neither `names` nor
+/// `dst` is `__name__`: the output depends on the copy's label sets only through the grouping
+/// labels' values, which the copy gives directly (checked at run time: no input series has
+/// `dst`, else the `label_replace` runs).
+fn decide_grouping_reads_copy(a: &Aggregate, flags: Flags) -> bool {
+    if !flags.fast_path
+        || a.without
+        || a.op.selects_series()
+        || a.op == AggregateOp::CountValues
+        || a.grouping.iter().any(|g| g == METRIC_NAME)
+    {
+        return false;
+    }
+    let Expr::Call(c) = &*a.expr else {
+        return false;
+    };
+    let dst = c.args.get(1).map(unparen).and_then(Expr::string_bytes);
+    decide_label_copy(c, flags).is_some() && dst != Some(METRIC_NAME.as_bytes())
 }
 
 /// `label_replace(_, dst, "$1", src, "(.*)" | "(.+)")` with literal arguments, read as

@@ -499,6 +499,22 @@ pub fn join_queries() -> Vec<String> {
     ] {
         out.push(lr.to_string());
     }
+    // Aggregations grouping through a `label_replace` copy: a fresh destination (read
+    // through), one the input already has (the copy runs, and may collide), no grouping, a
+    // parameter, a range function under the copy, and an `@`-pinned (step-invariant) argument.
+    for agg in [
+        r#"max by (namespace, workload, pod) (label_replace(kube_pod_owner, "workload", "$1", "owner_name", "(.*)"))"#,
+        r#"sum by (workload) (label_replace(kube_pod_owner, "workload", "$1", "owner_name", "(.+)"))"#,
+        r#"count by (workload, instance) (label_replace(kube_pod_owner, "workload", "$1", "nonexistent", "(.*)"))"#,
+        r#"max by (namespace, pod) (label_replace(kube_pod_owner, "pod", "$1", "owner_name", "(.+)"))"#,
+        r#"count by (owner_name) (label_replace(kube_pod_owner, "owner_name", "$1", "instance", "(.*)"))"#,
+        r#"sum(label_replace(kube_pod_owner, "w", "$1", "pod", "(.*)"))"#,
+        r#"quantile by (w) (0.5, label_replace(kube_pod_owner, "w", "$1", "owner_kind", "(.*)"))"#,
+        r#"stddev by (namespace, w) (label_replace(rate(container_cpu_usage_seconds_total[1m]), "w", "$1", "pod", "(.*)"))"#,
+        r#"max by (w) (label_replace(kube_pod_owner @ 300, "w", "$1", "pod", "(.+)"))"#,
+    ] {
+        out.push(agg.to_string());
+    }
     out.push(
         r#"label_replace(max by (namespace, pod, owner_name) (kube_pod_owner{owner_kind="ReplicaSet"}), "workload_type", "deployment", "", "") or label_replace(max by (namespace, pod, owner_name) (kube_pod_owner{owner_kind="DaemonSet"}), "workload_type", "daemonset", "", "")"#
             .to_string(),

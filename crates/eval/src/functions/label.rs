@@ -19,102 +19,183 @@ pub(super) fn eval_label(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Resul
 }
 
 fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
-    let dst = label_name_arg(c, 1)?;
-    let repl = string_arg(c, 2)?;
-    let src = string_arg(c, 3)?;
-    // Go's regexp compiler rejects invalid UTF-8 (the regex is checked first, as there).
-    let re_bytes = string_arg_bytes(c, 4)?;
-    let re_src = std::str::from_utf8(re_bytes).map_err(|_| {
-        Error::Execution(format!(
-            "invalid regular expression in label_replace(): {}",
-            String::from_utf8_lossy(re_bytes)
-        ))
-    })?;
-    // Fast path: `"$1"` with `(.*)`/`(.+)` copies the source value unchanged, so the regex
-    // engine (and a String per series) is not needed; the shared label string is reused. Those
-    // two regexes are valid, so nothing is compiled at all: compiling one costs more than the
-    // rest of a small query.
-    // The plan reads the same literals (`crate::plan`); off the fast path it never copies.
-    let copy = ev.plan.label_copy(c);
-    let re = match copy {
-        Some(_) => None,
-        None => Some(regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
+    let replace = LabelReplace::prepare(ev, c)?;
+    let series = ev.eval_vector(arg(c, 0)?, grid)?;
+    replace.apply(ev.opts.fast_path, series).map(Val::Vector)
+}
+
+/// A `label_replace` call's arguments, checked in Prometheus's order before its vector is
+/// evaluated, so that a consumer fusing it (`crate::aggregate`) raises the same errors first.
+pub(crate) struct LabelReplace {
+    dst: String,
+    repl: String,
+    src: String,
+    how: ReplaceHow,
+}
+
+enum ReplaceHow {
+    /// The copy form (`crate::plan`).
+    Copy(crate::pushdown::CopyKind),
+    Regex(regex::Regex),
+}
+
+/// `label_replace(_, dst, "$1", src, "(.*)" | "(.+)")` on vectors where no series has `dst`:
+/// each output series is its input with `dst` set to the input's `src` value when it has one
+/// (both regexes then match, and a copy of nothing leaves `dst` absent either way).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FreshCopy<'a> {
+    pub(crate) dst: &'a str,
+    pub(crate) src: &'a str,
+}
+
+impl FreshCopy<'_> {
+    /// The value label `name` has on the output series of `labels`.
+    #[inline]
+    pub(crate) fn value<'l>(&self, labels: &'l promlite_model::Labels, name: &str) -> Option<&'l str> {
+        if name == self.dst {
+            labels.get(self.src)
+        } else {
+            labels.get(name)
+        }
+    }
+}
+
+impl LabelReplace {
+    pub(crate) fn prepare(ev: &Evaluator<'_>, c: &Call) -> Result<LabelReplace> {
+        let dst = label_name_arg(c, 1)?;
+        let repl = string_arg(c, 2)?;
+        let src = string_arg(c, 3)?;
+        // Go's regexp compiler rejects invalid UTF-8 (the regex is checked first, as there).
+        let re_bytes = string_arg_bytes(c, 4)?;
+        let re_src = std::str::from_utf8(re_bytes).map_err(|_| {
             Error::Execution(format!(
-                "invalid regular expression in label_replace(): {re_src}"
+                "invalid regular expression in label_replace(): {}",
+                String::from_utf8_lossy(re_bytes)
             ))
-        })?),
-    };
-    let dst = dst.map_err(|dst| {
-        Error::Execution(format!(
-            "invalid destination label name in label_replace(): {dst}"
-        ))
-    })?;
-    let mut series = ev.eval_vector(arg(c, 0)?, grid)?;
-    // The output has distinct label sets without checking when no input series has `dst`:
-    // inputs are distinct (every vector the evaluator produces is), and each output is either
-    // its input unchanged or its input plus `dst`, so two outputs can only be equal if their
-    // inputs were. `__name__` is excluded: its removal is deferred by a flag.
-    let mut dst_anywhere = dst == METRIC_NAME;
-    // Rule: the regex's match and expansion depend only on the source value, so a series whose
-    // source value equals the previous series' reuses that outcome instead of running the regex
-    // again. With the source label `""` (no label has an empty name, so every value is `""`:
-    // the kubernetes-mixin's `label_replace(..., "workload_type", "deployment", "", "")`) the
-    // regex runs once for the whole vector; replicas of one object sit next to each other in
-    // label order and share values too. Off the fast path every series runs it.
-    let memoize = ev.opts.fast_path;
-    // The previous source value and its outcome: the value to set, or `None` for no match.
-    let mut memo: Option<(String, Option<String>)> = None;
-    for s in &mut series {
-        dst_anywhere = dst_anywhere || s.labels.has(&dst);
-        if let Some(kind) = copy {
-            let src_value = s.labels.get(&src);
-            let matched = match (src_value, kind) {
-                (Some(_), _) => true,
-                (None, crate::pushdown::CopyKind::Any) => true,
-                (None, crate::pushdown::CopyKind::NonEmpty) => false,
+        })?;
+        // Fast path: `"$1"` with `(.*)`/`(.+)` copies the source value unchanged, so the regex
+        // engine (and a String per series) is not needed; the shared label string is reused.
+        // Those two regexes are valid, so nothing is compiled at all: compiling one costs more
+        // than the rest of a small query.
+        // The plan reads the same literals (`crate::plan`); off the fast path it never copies.
+        let how = match ev.plan.label_copy(c) {
+            Some(kind) => ReplaceHow::Copy(kind),
+            None => ReplaceHow::Regex(regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(
+                |_| {
+                    Error::Execution(format!(
+                        "invalid regular expression in label_replace(): {re_src}"
+                    ))
+                },
+            )?),
+        };
+        let dst = dst.map_err(|dst| {
+            Error::Execution(format!(
+                "invalid destination label name in label_replace(): {dst}"
+            ))
+        })?;
+        Ok(LabelReplace {
+            dst,
+            repl,
+            src,
+            how,
+        })
+    }
+
+    /// The copy this call makes on `series`, if it is in the copy form and no series has the
+    /// destination label (nor is it `__name__`, whose removal a flag defers): then every output
+    /// series' labels follow from its input's through [`FreshCopy::value`], and no two outputs
+    /// can be equal (see [`apply`](Self::apply)), so the call cannot fail.
+    pub(crate) fn fresh_copy(&self, series: &[crate::series::Series]) -> Option<FreshCopy<'_>> {
+        let ReplaceHow::Copy(_) = self.how else {
+            return None;
+        };
+        let dst = self.dst.as_str();
+        (dst != METRIC_NAME && !series.iter().any(|s| s.labels.has(dst))).then_some(FreshCopy {
+            dst,
+            src: &self.src,
+        })
+    }
+
+    /// `label_replace` of the evaluated `series`; `memoize` (the fast path) reuses the regex's
+    /// outcome for a source value equal to the previous series'.
+    pub(crate) fn apply(
+        &self,
+        memoize: bool,
+        mut series: Vec<crate::series::Series>,
+    ) -> Result<Vec<crate::series::Series>> {
+        let LabelReplace {
+            dst,
+            repl,
+            src,
+            how,
+        } = self;
+        // The output has distinct label sets without checking when no input series has
+        // `dst`: inputs are distinct (every vector the evaluator produces is), and each output
+        // is either its input unchanged or its input plus `dst`, so two outputs can only be
+        // equal if their inputs were. `__name__` is excluded: its removal is deferred by a flag.
+        let mut dst_anywhere = dst == METRIC_NAME;
+        // Rule: the regex's match and expansion depend only on the source value, so a series
+        // whose source value equals the previous series' reuses that outcome instead of
+        // running the regex again. With the source label `""` (no label has an empty name, so
+        // every value is `""`: the kubernetes-mixin's
+        // `label_replace(..., "workload_type", "deployment", "", "")`) the regex runs once for
+        // the whole vector; replicas of one object sit next to each other in label order and
+        // share values too. Off the fast path every series runs it.
+        // The previous source value and its outcome: the value to set, or `None` for no match.
+        let mut memo: Option<(String, Option<String>)> = None;
+        for s in &mut series {
+            dst_anywhere = dst_anywhere || s.labels.has(dst);
+            let re = match how {
+                ReplaceHow::Copy(kind) => {
+                    let src_value = s.labels.get(src);
+                    let matched = match (src_value, kind) {
+                        (Some(_), _) => true,
+                        (None, crate::pushdown::CopyKind::Any) => true,
+                        (None, crate::pushdown::CopyKind::NonEmpty) => false,
+                    };
+                    if matched {
+                        s.labels = match src_value {
+                            // One new buffer (or the set itself if `dst` already has the
+                            // value).
+                            Some(value) => s.labels.with_pair(dst, value),
+                            None => s.labels.without_label(dst),
+                        };
+                        if dst == METRIC_NAME {
+                            s.drop_name = false;
+                        }
+                    }
+                    continue;
+                }
+                ReplaceHow::Regex(re) => re,
             };
-            if matched {
-                s.labels = match src_value {
-                    // One new buffer (or the set itself if `dst` already has the value).
-                    Some(value) => s.labels.with_pair(&dst, value),
-                    None => s.labels.without_label(&dst),
-                };
+            let src_val = s.labels.get(src).unwrap_or("");
+            let outcome = match &mut memo {
+                Some((key, outcome)) if memoize && key == src_val => outcome.as_deref(),
+                _ => {
+                    let outcome = re.captures(src_val).map(|caps| {
+                        let mut value = String::new();
+                        caps.expand(repl, &mut value);
+                        value
+                    });
+                    let (key, kept) = memo.get_or_insert_with(|| (String::new(), None));
+                    key.clear();
+                    key.push_str(src_val);
+                    *kept = outcome;
+                    kept.as_deref()
+                }
+            };
+            if let Some(value) = outcome {
+                s.labels = s.labels.with_pair(dst, value);
                 if dst == METRIC_NAME {
                     s.drop_name = false;
                 }
             }
-            continue;
         }
-        let Some(re) = &re else {
-            continue;
-        };
-        let src_val = s.labels.get(&src).unwrap_or("");
-        let outcome = match &mut memo {
-            Some((key, outcome)) if memoize && key == src_val => outcome.as_deref(),
-            _ => {
-                let outcome = re.captures(src_val).map(|caps| {
-                    let mut value = String::new();
-                    caps.expand(&repl, &mut value);
-                    value
-                });
-                let (key, kept) = memo.get_or_insert_with(|| (String::new(), None));
-                key.clear();
-                key.push_str(src_val);
-                *kept = outcome;
-                kept.as_deref()
-            }
-        };
-        if let Some(value) = outcome {
-            s.labels = s.labels.with_pair(&dst, value);
-            if dst == METRIC_NAME {
-                s.drop_name = false;
-            }
+        if !dst_anywhere {
+            return Ok(series);
         }
+        merge_same_labels(series)
     }
-    if !dst_anywhere {
-        return Ok(Val::Vector(series));
-    }
-    Ok(Val::Vector(merge_same_labels(series)?))
 }
 
 fn label_join(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {

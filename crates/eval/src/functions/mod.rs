@@ -7,7 +7,7 @@
 //! `info()` lives in `crate::info`.
 
 mod histogram;
-mod label;
+pub(crate) mod label;
 mod math;
 mod range;
 mod sort;
