@@ -124,10 +124,8 @@ impl<'e> Plan<'e> {
                         plan.set_op_counts.insert(addr(b));
                     }
                 }
-                Expr::Aggregate(a) => {
-                    if decide_grouping_reads_copy(a, flags) {
-                        plan.grouping_reads_copy.insert(addr(a));
-                    }
+                Expr::Aggregate(a) if decide_grouping_reads_copy(a, flags) => {
+                    plan.grouping_reads_copy.insert(addr(a));
                 }
                 Expr::Call(c) => {
                     if decide_fused(c) {
@@ -483,6 +481,44 @@ mod tests {
             "{p:#?}"
         );
         assert!(p.iter().any(|d| d.contains("set operation")), "{p:#?}");
+        // Grouping through a copy: only `by` aggregations with group-only output labels, not
+        // `without`, `topk`, `count_values`, `__name__` in the grouping or as destination.
+        let reads = |q: &str| {
+            planned(q, true)
+                .iter()
+                .any(|d| d.contains("groups read through the label_replace copy"))
+        };
+        assert!(reads(
+            r#"max by (w, pod) (label_replace(m, "w", "$1", "o", "(.*)"))"#
+        ));
+        assert!(reads(r#"sum(label_replace(m, "w", "$1", "o", "(.+)"))"#));
+        assert!(!reads(
+            r#"max without (w) (label_replace(m, "w", "$1", "o", "(.*)"))"#
+        ));
+        assert!(!reads(
+            r#"topk by (w) (1, label_replace(m, "w", "$1", "o", "(.*)"))"#
+        ));
+        assert!(!reads(
+            r#"count_values by (w) ("v", label_replace(m, "w", "$1", "o", "(.*)"))"#
+        ));
+        assert!(!reads(
+            r#"max by (__name__) (label_replace(m, "w", "$1", "o", "(.*)"))"#
+        ));
+        assert!(!reads(
+            r#"max by (w) (label_replace(m, "__name__", "$1", "o", "(.*)"))"#
+        ));
+        assert!(!reads(
+            r#"max by (w) (label_replace(m, "w", "x$1", "o", "(.*)"))"#
+        ));
+        assert!(!reads(
+            r#"max by (w) ((label_replace(m, "w", "$1", "o", "(.*)")))"#
+        ));
+        assert!(!planned(
+            r#"max by (w) (label_replace(m, "w", "$1", "o", "(.*)"))"#,
+            false
+        )
+        .iter()
+        .any(|d| d.contains("groups read through")));
         // Off the fast path only the fused range functions and step invariance remain: they
         // are how the evaluator works, not shortcuts.
         let p = planned(
@@ -503,6 +539,7 @@ mod tests {
         let queries = [
             r#"sum by (ns) (rate(a_total[5m])) / on(ns) group_left() count by (ns) (b)"#,
             r#"label_replace(x, "d", "${1}", "s", "(.+)") and on(d) y"#,
+            r#"max by (d) (label_replace(x, "d", "$1", "s", "(.*)"))"#,
             "max_over_time((m @ 100 + time())[10m:1m]) unless ignoring() n",
             "timestamp(m @ 5) + start() - vector(step())",
             r#"histogram_quantile(0.9, sum by (le) (rate(h_bucket[1m]))) or absent_over_time(z[1m])"#,

@@ -51,7 +51,11 @@ pub(crate) struct FreshCopy<'a> {
 impl FreshCopy<'_> {
     /// The value label `name` has on the output series of `labels`.
     #[inline]
-    pub(crate) fn value<'l>(&self, labels: &'l promlite_model::Labels, name: &str) -> Option<&'l str> {
+    pub(crate) fn value<'l>(
+        &self,
+        labels: &'l promlite_model::Labels,
+        name: &str,
+    ) -> Option<&'l str> {
         if name == self.dst {
             labels.get(self.src)
         } else {
@@ -80,13 +84,13 @@ impl LabelReplace {
         // The plan reads the same literals (`crate::plan`); off the fast path it never copies.
         let how = match ev.plan.label_copy(c) {
             Some(kind) => ReplaceHow::Copy(kind),
-            None => ReplaceHow::Regex(regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(
-                |_| {
+            None => {
+                ReplaceHow::Regex(regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
                     Error::Execution(format!(
                         "invalid regular expression in label_replace(): {re_src}"
                     ))
-                },
-            )?),
+                })?)
+            }
         };
         let dst = dst.map_err(|dst| {
             Error::Execution(format!(
