@@ -7,6 +7,10 @@ use crate::answer::QueryResult;
 use crate::error::Result;
 use crate::promjson::ServerTimings;
 
+/// The placeholder answer of a run whose answer the harness said it would not read
+/// ([`Engine::want_answer`]).
+pub const ANSWER_NOT_KEPT: &str = "answer not kept (not the first run)";
+
 /// One timed query answer.
 #[derive(Debug, Clone)]
 pub struct Timed {
@@ -23,6 +27,12 @@ pub struct Timed {
 pub trait Engine {
     /// Short name used in the table (`promlite`, `prometheus`, `victoria-metrics`).
     fn name(&self) -> &'static str;
+
+    /// Whether the harness reads the answer of the next query (it keeps each job's first
+    /// answer only). An engine that builds the engine-neutral answer after its timed part may
+    /// skip building one nobody reads, and return [`QueryResult::Error`] with
+    /// [`ANSWER_NOT_KEPT`] instead; the default builds every answer.
+    fn want_answer(&mut self, _wanted: bool) {}
 
     /// Evaluates `query` at `t_ms`.
     fn instant_query(&mut self, query: &str, t_ms: i64) -> Result<Timed>;

@@ -286,6 +286,7 @@ pub(crate) fn measure(
             if let (Some(engine), Some(tally)) =
                 (engines.get_mut(engine_idx), tallies.get_mut(engine_idx))
             {
+                engine.want_answer(tally.answer.is_none());
                 tally.record(execute(&mut **engine, job, times)?, timed);
             }
         }

@@ -254,8 +254,6 @@ fn clear_kept_names(out: &mut [Series], names_kept: bool) {
     }
 }
 
-/// Labels of an aggregation group: `without` drops the listed labels and the metric name, `by`
-/// keeps only the listed labels.
 /// The `by (grouping)` signature of the series `view` copies `labels` into, written as
 /// `SigTable` writes its own (`name 0xff value 0xff` per present label, in name order).
 /// `grouping` is sorted.
@@ -290,6 +288,8 @@ fn view_group_labels(labels: &Labels, view: FreshCopy<'_>, grouping: &[String]) 
     Labels::from_sorted_pairs(pairs)
 }
 
+/// Labels of an aggregation group: `without` drops the listed labels and the metric name, `by`
+/// keeps only the listed labels.
 fn group_labels(labels: &Labels, without: bool, grouping: &[String]) -> Labels {
     if without {
         labels.drop_names(grouping)

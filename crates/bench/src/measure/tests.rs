@@ -14,12 +14,15 @@ use crate::Error;
 type Log = Rc<RefCell<Vec<String>>>;
 
 /// An engine whose n-th call (1-based, over its whole life) takes n ms and answers the scalar
-/// `n + offset`, so the answer of every run is recognisable; it fails at call `fail_at`.
+/// `n + offset`, so the answer of every run is recognisable; it fails at call `fail_at`. Like
+/// promlite in process, it answers only when the harness says it reads the answer
+/// ([`Engine::want_answer`]): a kept placeholder would fail the answer checks.
 struct Fake {
     name: &'static str,
     offset: f64,
     calls: u64,
     fail_at: Option<u64>,
+    wanted: bool,
     log: Log,
 }
 
@@ -30,6 +33,7 @@ impl Fake {
             offset,
             calls: 0,
             fail_at: None,
+            wanted: true,
             log: Rc::clone(log),
         }
     }
@@ -43,8 +47,13 @@ impl Fake {
                 message: "connection refused".into(),
             });
         }
+        let result = if self.wanted {
+            QueryResult::Scalar(t_ms, self.calls as f64 + self.offset)
+        } else {
+            QueryResult::Error(crate::engine::ANSWER_NOT_KEPT.into())
+        };
         Ok(Timed {
-            result: QueryResult::Scalar(t_ms, self.calls as f64 + self.offset),
+            result,
             wall: Duration::from_millis(self.calls),
             server: ServerTimings {
                 eval_total: (self.name == "prometheus").then(|| Duration::from_millis(1)),
@@ -57,6 +66,10 @@ impl Fake {
 impl Engine for Fake {
     fn name(&self) -> &'static str {
         self.name
+    }
+
+    fn want_answer(&mut self, wanted: bool) {
+        self.wanted = wanted;
     }
 
     fn instant_query(&mut self, query: &str, t_ms: i64) -> Result<Timed> {
