@@ -9,7 +9,7 @@
 //! have been nearly idle for a short window. Every engine gets the same wait, so it favours
 //! none; time spent waiting is not part of any measurement, and how long it took is reported.
 //!
-//! "Nearly idle" reads `/proc/stat`: over a window of [`WINDOW`], at most [`QUIET_SHARE`] of the
+//! "Nearly idle" reads `/proc/stat`: over a window of 50 ms, at most 10 % of the
 //! CPU time of all CPUs was busy (user, system, interrupts, steal; not idle or I/O wait). Where
 //! `/proc/stat` cannot be read (not Linux) the wait returns at once.
 
