@@ -347,8 +347,15 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates `expr` over `grid`.
     pub(crate) fn eval(&mut self, expr: &Expr, grid: &Grid) -> Result<Val> {
+        self.explained(expr, |ev| ev.eval_node(expr, grid))
+    }
+
+    /// Runs `f`, the evaluation of the node `expr`, inside that node's `--explain` entry (its
+    /// text and planned decisions first, then whatever `f` decides). Every path that evaluates
+    /// a node itself, instead of through [`eval`](Self::eval), goes through this.
+    fn explained<T>(&mut self, expr: &Expr, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         if self.explain.is_none() {
-            return self.eval_node(expr, grid);
+            return f(self);
         }
         if let Some(log) = self.explain.as_mut() {
             log.enter(expr.to_string());
@@ -356,7 +363,7 @@ impl<'a> Evaluator<'a> {
                 log.decide(decision);
             }
         }
-        let out = self.eval_node(expr, grid);
+        let out = f(self);
         if let Some(log) = self.explain.as_mut() {
             log.leave();
         }
@@ -439,17 +446,7 @@ impl<'a> Evaluator<'a> {
         c: &promlite_promql::ast::Call,
         grid: &Grid,
     ) -> Result<(Vec<Series>, functions::label::LabelReplace)> {
-        if let Some(log) = self.explain.as_mut() {
-            log.enter(expr.to_string());
-            for decision in self.plan.describe(expr) {
-                log.decide(decision);
-            }
-        }
-        let out = self.label_replace_input(c, grid);
-        if let Some(log) = self.explain.as_mut() {
-            log.leave();
-        }
-        out
+        self.explained(expr, |ev| ev.label_replace_input(c, grid))
     }
 
     fn label_replace_input(
@@ -493,18 +490,7 @@ impl<'a> Evaluator<'a> {
             }
             _ => return Ok((self.eval_vector(expr, grid)?, false)),
         };
-        // The checks `eval` makes on entry and exit.
-        if let Some(log) = self.explain.as_mut() {
-            log.enter(expr.to_string());
-            for decision in self.plan.describe(expr) {
-                log.decide(decision);
-            }
-        }
-        let out = self.names_ignored_call(call, grid);
-        if let Some(log) = self.explain.as_mut() {
-            log.leave();
-        }
-        out
+        self.explained(expr, |ev| ev.names_ignored_call(call, grid))
     }
 
     fn names_ignored_call(
