@@ -139,12 +139,18 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &Aggregate, grid: &Grid)
     };
     let mut sigs = SigTable::new(!a.without, &grouping);
     sigs.reserve(input.len());
+    // The view helpers want each grouping name once (`by (a, a)` is valid PromQL).
+    let mut view_names = Vec::new();
+    if copy.is_some() {
+        view_names.clone_from(&grouping);
+        view_names.dedup();
+    }
     let group_of: Vec<usize> = match copy {
         Some(view) => {
             ev.decide(|| "groups read through the label_replace copy".into());
             input
                 .iter()
-                .map(|s| sigs.ordinal_with(|buf| view_signature(&s.labels, view, &grouping, buf)))
+                .map(|s| sigs.ordinal_with(|buf| view_signature(&s.labels, view, &view_names, buf)))
                 .collect()
         }
         None => input.iter().map(|s| sigs.ordinal(&s.labels)).collect(),
@@ -164,7 +170,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &Aggregate, grid: &Grid)
             for (s, &g) in input.iter().zip(&group_of) {
                 if g == out.len() {
                     let labels = match copy {
-                        Some(view) => view_group_labels(&s.labels, view, &grouping),
+                        Some(view) => view_group_labels(&s.labels, view, &view_names),
                         None => group_labels(&s.labels, a.without, &grouping),
                     };
                     out.push(Series::new(labels, false));
@@ -254,16 +260,11 @@ fn clear_kept_names(out: &mut [Series], names_kept: bool) {
     }
 }
 
-/// The `by (grouping)` signature of the series `view` copies `labels` into, written as
+/// The `by (names)` signature of the series `view` copies `labels` into, written as
 /// `SigTable` writes its own (`name 0xff value 0xff` per present label, in name order).
-/// `grouping` is sorted.
-fn view_signature(labels: &Labels, view: FreshCopy<'_>, grouping: &[String], buf: &mut Vec<u8>) {
-    let mut previous: Option<&str> = None;
-    for name in grouping {
-        if previous == Some(name.as_str()) {
-            continue;
-        }
-        previous = Some(name.as_str());
+/// `names` is sorted, each name once.
+fn view_signature(labels: &Labels, view: FreshCopy<'_>, names: &[String], buf: &mut Vec<u8>) {
+    for name in names {
         if let Some(value) = view.value(labels, name) {
             buf.extend_from_slice(name.as_bytes());
             buf.push(0xff);
@@ -273,19 +274,14 @@ fn view_signature(labels: &Labels, view: FreshCopy<'_>, grouping: &[String], buf
     }
 }
 
-/// `group_labels` of the series `view` copies `labels` into, for a `by (grouping)`
-/// aggregation (`grouping` sorted).
-fn view_group_labels(labels: &Labels, view: FreshCopy<'_>, grouping: &[String]) -> Labels {
-    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(grouping.len());
-    for name in grouping {
-        if pairs.last().is_some_and(|(n, _)| *n == name.as_str()) {
-            continue;
-        }
-        if let Some(value) = view.value(labels, name) {
-            pairs.push((name, value));
-        }
-    }
-    Labels::from_sorted_pairs(pairs)
+/// `group_labels` of the series `view` copies `labels` into, for a `by (names)` aggregation
+/// (`names` sorted, each name once).
+fn view_group_labels(labels: &Labels, view: FreshCopy<'_>, names: &[String]) -> Labels {
+    Labels::from_sorted_pairs(
+        names
+            .iter()
+            .filter_map(|name| view.value(labels, name).map(|v| (name.as_str(), v))),
+    )
 }
 
 /// Labels of an aggregation group: `without` drops the listed labels and the metric name, `by`

@@ -456,11 +456,7 @@ impl<'a> Evaluator<'a> {
     ) -> Result<(Vec<Series>, functions::label::LabelReplace)> {
         self.enter_node(grid)?;
         let replace = functions::label::LabelReplace::prepare(self, c)?;
-        let arg = c
-            .args
-            .first()
-            .ok_or_else(|| Error::BadQuery("missing argument 1 in call to label_replace".into()))?;
-        let series = self.eval_vector(arg, grid)?;
+        let series = self.eval_vector(functions::label::LabelReplace::vector_arg(c)?, grid)?;
         // The node's exit: `label_replace` keeps every point, so the count is its output's.
         let n: usize = series.iter().map(|s| s.points.len()).sum();
         self.account(n)?;

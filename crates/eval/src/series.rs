@@ -324,19 +324,23 @@ impl SigTable {
     }
 
     pub(crate) fn ordinal(&mut self, labels: &Labels) -> usize {
-        let (on, names) = (self.on, std::mem::take(&mut self.names));
-        let ord = self.ordinal_with(|buf| signature_bytes(labels, on, &names, buf));
-        self.names = names;
-        ord
+        self.buf.clear();
+        signature_bytes(labels, self.on, &self.names, &mut self.buf);
+        self.intern()
     }
 
     /// The ordinal of the signature `write` appends to an empty buffer: for callers that see
     /// the labels through a view (`crate::aggregate`). Every call on one table must write its
     /// signatures the same way.
     pub(crate) fn ordinal_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> usize {
-        use std::collections::hash_map::Entry;
         self.buf.clear();
         write(&mut self.buf);
+        self.intern()
+    }
+
+    /// The ordinal of the signature in `buf`, added if new.
+    fn intern(&mut self) -> usize {
+        use std::collections::hash_map::Entry;
         let h = xxhash_rust::xxh3::xxh3_64(&self.buf);
         // Ordinals are entry indices; u32 holds more series than any selection can have.
         let ord = self.entries.len() as u32;

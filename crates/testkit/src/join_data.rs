@@ -509,6 +509,7 @@ pub fn join_queries() -> Vec<String> {
         r#"max by (namespace, pod) (label_replace(kube_pod_owner, "pod", "$1", "owner_name", "(.+)"))"#,
         r#"count by (owner_name) (label_replace(kube_pod_owner, "owner_name", "$1", "instance", "(.*)"))"#,
         r#"sum(label_replace(kube_pod_owner, "w", "$1", "pod", "(.*)"))"#,
+        r#"max by (w, namespace, w) (label_replace(kube_pod_owner, "w", "$1", "owner_name", "(.*)"))"#,
         r#"quantile by (w) (0.5, label_replace(kube_pod_owner, "w", "$1", "owner_kind", "(.*)"))"#,
         r#"stddev by (namespace, w) (label_replace(rate(container_cpu_usage_seconds_total[1m]), "w", "$1", "pod", "(.*)"))"#,
         r#"max by (w) (label_replace(kube_pod_owner @ 300, "w", "$1", "pod", "(.+)"))"#,

@@ -20,7 +20,7 @@ pub(super) fn eval_label(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Resul
 
 fn label_replace(ev: &mut Evaluator<'_>, c: &Call, grid: &Grid) -> Result<Val> {
     let replace = LabelReplace::prepare(ev, c)?;
-    let series = ev.eval_vector(arg(c, 0)?, grid)?;
+    let series = ev.eval_vector(LabelReplace::vector_arg(c)?, grid)?;
     replace.apply(ev.opts.fast_path, series).map(Val::Vector)
 }
 
@@ -65,6 +65,11 @@ impl FreshCopy<'_> {
 }
 
 impl LabelReplace {
+    /// The call's vector argument (evaluated after [`prepare`](Self::prepare)).
+    pub(crate) fn vector_arg(c: &Call) -> Result<&promlite_promql::ast::Expr> {
+        arg(c, 0)
+    }
+
     pub(crate) fn prepare(ev: &Evaluator<'_>, c: &Call) -> Result<LabelReplace> {
         let dst = label_name_arg(c, 1)?;
         let repl = string_arg(c, 2)?;
@@ -182,8 +187,11 @@ impl LabelReplace {
                         value
                     });
                     let (key, kept) = memo.get_or_insert_with(|| (String::new(), None));
-                    key.clear();
-                    key.push_str(src_val);
+                    // Off the fast path the key is never compared: no copy of it either.
+                    if memoize {
+                        key.clear();
+                        key.push_str(src_val);
+                    }
                     *kept = outcome;
                     kept.as_deref()
                 }
