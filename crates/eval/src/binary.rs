@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 
-use promlite_model::{LabelRef, Labels, METRIC_NAME};
+use promlite_model::{LabelRef, Labels, Sample, METRIC_NAME};
 use promlite_promql::ast::{Binary, BinaryOp, Cardinality};
 
 use crate::error::{Error, Result};
@@ -453,6 +453,20 @@ fn vector_vector(
         deadline: ev.deadline(),
     };
     let n_steps = grid.len();
+    if n_steps > 1 && ev.plan.series_major(b) {
+        match join.by_series(ev.parallel(many.len()))? {
+            Ok(out) => {
+                ev.decide(|| {
+                    format!(
+                        "vector matching walked series by series: {} output series",
+                        out.len()
+                    )
+                });
+                return Ok(out);
+            }
+            Err(why) => ev.decide(|| format!("vector matching walked step by step: {why}")),
+        }
+    }
     let parts = rayon::current_num_threads().min(n_steps / MIN_STEPS_PER_PART);
     if parts < 2 || !ev.parallel(many.len()) {
         return join.steps(0..n_steps).map(OutBuilder::finish);
@@ -500,7 +514,146 @@ struct Join<'a> {
     deadline: Deadline,
 }
 
+/// One many-side series matched with its one-side partner by [`Join::by_series`].
+struct Paired {
+    /// The pair's signature ordinal.
+    sig: usize,
+    /// The first step at which both sides have a point (where the step walk creates the
+    /// output slot, whether or not a comparison keeps the point).
+    first_t: i64,
+    labels: Labels,
+    /// `labels.table_hash()`.
+    hash: u64,
+    points: Vec<Sample>,
+}
+
 impl Join<'_> {
+    /// The whole join walked series by series: each many-side series' points are merged with
+    /// those of the one-side series of its signature, so each output series is written in one
+    /// go instead of one point per step across all of them (the step walk's cursors touch every
+    /// series at every step, which over a range grid is bound by cache misses). `Err` gives why
+    /// the walk declined, before or after walking; [`Join::steps`] then does the join.
+    ///
+    /// Rule: it runs only where no match can fail, so its answer is the step walk's and there
+    /// is no error to reproduce (apart from the deadline's):
+    /// - every one-side signature belongs to one series, so no step sees a duplicate one side
+    ///   and each many-side series has one partner and one label set;
+    /// - the matched many-side series' result label sets are pairwise distinct (by hash; a
+    ///   collision only declines), so no `group_x` step sees two equal results and no output
+    ///   series receives points from two many-side series;
+    /// - one-to-one, no two matched many-side series share a signature.
+    ///
+    /// The step walk creates an output series at the first step its pair matches, in many-side
+    /// order within a step; sorting the pairs by (first matched step, many-side index) gives the
+    /// same series order, which later float aggregation depends on. Points follow time order
+    /// within a series as in the step walk.
+    fn by_series(&self, parallel: bool) -> Result<std::result::Result<Vec<Series>, &'static str>> {
+        const NONE: usize = usize::MAX;
+        let mut one_of_sig = vec![NONE; self.n_sigs];
+        for (j, &o) in self.one_sig.iter().enumerate() {
+            let Some(partner) = one_of_sig.get_mut(o) else {
+                continue;
+            };
+            if *partner != NONE {
+                return Ok(Err("two one-side series share a signature"));
+            }
+            *partner = j;
+        }
+        let pairs: Vec<(usize, usize)> = self
+            .many_sig
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &o)| match one_of_sig.get(o) {
+                Some(&j) if j != NONE => Some((i, j)),
+                _ => None,
+            })
+            .collect();
+        let walk = |(n, &(i, j)): (usize, &(usize, usize))| -> Result<Option<Paired>> {
+            if n.is_multiple_of(64) {
+                self.deadline.check("expression evaluation")?;
+            }
+            Ok(self.pair(i, j))
+        };
+        let walked: Vec<Option<Paired>> = if parallel {
+            pairs.par_iter().enumerate().map(walk).collect::<Result<_>>()?
+        } else {
+            pairs.iter().enumerate().map(walk).collect::<Result<_>>()?
+        };
+        let mut paired: Vec<Paired> = walked.into_iter().flatten().collect();
+        let mut hashes: HashSet<u64, BuildHasherDefault<PrehashedHasher>> = HashSet::default();
+        hashes.reserve(paired.len());
+        let mut sig_taken = vec![false; self.n_sigs];
+        for p in &paired {
+            if !hashes.insert(p.hash) {
+                return Ok(Err("two matched series have equal result labels"));
+            }
+            if self.card == Cardinality::OneToOne {
+                match sig_taken.get_mut(p.sig) {
+                    Some(taken) if *taken => {
+                        return Ok(Err("two matched left-hand series share a signature"))
+                    }
+                    Some(taken) => *taken = true,
+                    None => {}
+                }
+            }
+        }
+        // Stable: pairs are in many-side order already.
+        paired.sort_by_key(|p| p.first_t);
+        Ok(Ok(paired
+            .into_iter()
+            .filter(|p| !p.points.is_empty())
+            .map(|p| Series {
+                labels: p.labels,
+                drop_name: self.b.return_bool,
+                points: p.points,
+            })
+            .collect()))
+    }
+
+    /// Many-side series `i` matched with one-side series `j` at every step both have a point;
+    /// `None` if there is no such step.
+    fn pair(&self, i: usize, j: usize) -> Option<Paired> {
+        let (ms, os) = (self.many.get(i)?, self.one.get(j)?);
+        let (mp, op) = (&ms.points, &os.points);
+        let b = self.b;
+        let (mut x, mut y) = (0, 0);
+        let mut first_t = None;
+        let mut points = Vec::new();
+        while let (Some(p), Some(q)) = (mp.get(x), op.get(y)) {
+            if p.t < q.t {
+                x += 1;
+                continue;
+            }
+            if p.t > q.t {
+                y += 1;
+                continue;
+            }
+            if first_t.is_none() {
+                first_t = Some(p.t);
+                points.reserve((mp.len() - x).min(op.len() - y));
+            }
+            let (fl, fr) = if self.swapped { (q.v, p.v) } else { (p.v, q.v) };
+            let (mut value, keep) = elem_binop(b.op, fl, fr);
+            if b.return_bool {
+                value = btos(keep);
+            }
+            if keep || b.return_bool {
+                points.push(Sample::new(p.t, value));
+            }
+            x += 1;
+            y += 1;
+        }
+        let first_t = first_t?;
+        let labels = result_labels(&ms.labels, &os.labels, b, self.card, self.on, self.names);
+        Some(Paired {
+            sig: self.many_sig.get(i).copied().unwrap_or(usize::MAX),
+            first_t,
+            hash: labels.table_hash(),
+            labels,
+            points,
+        })
+    }
+
     /// Joins the grid steps with indices in `steps`.
     fn steps(&self, steps: std::ops::Range<usize>) -> Result<OutBuilder> {
         let Join {

@@ -63,6 +63,9 @@ pub(crate) struct Plan<'e> {
     /// Set operations that give no signature to series whose label count the other side
     /// lacks (`&Binary`).
     set_op_counts: HashSet<usize>,
+    /// Vector/vector arithmetic and comparisons that may join series by series over a grid
+    /// of several steps (`&Binary`, `crate::binary`).
+    series_major: HashSet<usize>,
     /// Range calls fused with their selection (`&Call`).
     fused: HashSet<usize>,
     /// Range calls whose output may keep `__name__` for a consumer that never reads it
@@ -101,6 +104,7 @@ impl<'e> Plan<'e> {
             step_invariant: HashSet::new(),
             joins: HashMap::new(),
             set_op_counts: HashSet::new(),
+            series_major: HashSet::new(),
             fused: HashSet::new(),
             names_to_consumer: HashSet::new(),
             drop_name_in_place: HashSet::new(),
@@ -122,6 +126,9 @@ impl<'e> Plan<'e> {
                     }
                     if decide_set_op_counts(b, flags) {
                         plan.set_op_counts.insert(addr(b));
+                    }
+                    if decide_series_major(b, flags) {
+                        plan.series_major.insert(addr(b));
                     }
                 }
                 Expr::Aggregate(a) if decide_grouping_reads_copy(a, flags) => {
@@ -171,6 +178,11 @@ impl<'e> Plan<'e> {
     pub(crate) fn set_op_counts(&self, b: &Binary) -> bool {
         self.set_op_counts.contains(&addr(b))
             || (self.fresh() && decide_set_op_counts(b, self.flags))
+    }
+
+    /// May the vector/vector operation `b` join series by series (`crate::binary`)?
+    pub(crate) fn series_major(&self, b: &Binary) -> bool {
+        self.series_major.contains(&addr(b)) || (self.fresh() && decide_series_major(b, self.flags))
     }
 
     /// Is the range call `c` fused with its selection?
@@ -239,6 +251,12 @@ impl<'e> Plan<'e> {
                 if self.set_op_counts(b) {
                     out.push(
                         "plan: set operation: series whose label count the other side lacks get no signature"
+                            .into(),
+                    );
+                }
+                if self.series_major(b) {
+                    out.push(
+                        "plan: vector matching walks series by series over several steps if no match can fail"
                             .into(),
                     );
                 }
@@ -351,6 +369,12 @@ fn decide_set_op_counts(b: &Binary, flags: Flags) -> bool {
         None => true,
     };
     flags.fast_path && b.op.is_set() && plain
+}
+
+/// Arithmetic and comparisons between two vectors (the set operators have their own walk).
+/// Whether both sides are vectors and the grid has several steps is known only at run time.
+fn decide_series_major(b: &Binary, flags: Flags) -> bool {
+    flags.fast_path && !b.op.is_set()
 }
 
 /// The range-vector argument of a range call, parentheses removed.
