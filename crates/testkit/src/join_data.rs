@@ -516,6 +516,24 @@ pub fn join_queries() -> Vec<String> {
     ] {
         out.push(agg.to_string());
     }
+    // Consumers that read a join's series in order: `limitk` keeps the first ones of each
+    // group, float sums and means depend on the addition order. Over a range grid the join's
+    // output order is the order its series first match (series vanish and return in the
+    // datasets, so that differs from the many side's order).
+    for consumer in [
+        "limitk(3, {join})",
+        "limitk by (namespace) (1, {join})",
+        "sum by (namespace) ({join})",
+        "avg by (owner_name) ({join})",
+    ] {
+        for join in [
+            "max(kube_pod_owner) by (pod, namespace, owner_name) * on(pod, namespace) group_right(owner_name) rate(container_cpu_usage_seconds_total[1m])",
+            "rate(container_cpu_usage_seconds_total[1m]) * on(pod, namespace) group_left(owner_name) max(kube_pod_owner) by (pod, namespace, owner_name)",
+            "sum by (namespace, pod) (rate(container_cpu_usage_seconds_total[1m])) / on(namespace, pod) sum by (namespace, pod) (container_memory_working_set_bytes)",
+        ] {
+            out.push(consumer.replace("{join}", join));
+        }
+    }
     out.push(
         r#"label_replace(max by (namespace, pod, owner_name) (kube_pod_owner{owner_kind="ReplicaSet"}), "workload_type", "deployment", "", "") or label_replace(max by (namespace, pod, owner_name) (kube_pod_owner{owner_kind="DaemonSet"}), "workload_type", "daemonset", "", "")"#
             .to_string(),
