@@ -575,7 +575,11 @@ impl Join<'_> {
             Ok(self.pair(i, j))
         };
         let walked: Vec<Option<Paired>> = if parallel {
-            pairs.par_iter().enumerate().map(walk).collect::<Result<_>>()?
+            pairs
+                .par_iter()
+                .enumerate()
+                .map(walk)
+                .collect::<Result<_>>()?
         } else {
             pairs.iter().enumerate().map(walk).collect::<Result<_>>()?
         };

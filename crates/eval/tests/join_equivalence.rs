@@ -60,7 +60,7 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
     let queries = join_queries();
     let engines = engines();
     let (mut errors, mut rows, mut annotated) = (0usize, 0usize, 0usize);
-    let mut estimated = EstimatedChoices::default();
+    let mut estimated = Decisions::default();
     for seed in 0..CASES {
         let case = join_case(seed);
         let db = load(&case);
@@ -113,22 +113,35 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
         assert!(estimated.concurrent > 100, "{estimated:?}");
         assert!(estimated.too_small > 100, "{estimated:?}");
     }
+    // Range joins walked series by series, and declined for each reason that leaves an
+    // answer (a declined one-to-one walk mostly ends in the step walk's error).
+    assert!(estimated.series_walked > 1000, "{estimated:?}");
+    assert!(estimated.declined_one_side > 100, "{estimated:?}");
+    assert!(estimated.declined_results > 100, "{estimated:?}");
     eprintln!(
         "checked: {rows} non-empty answers, {errors} errors, {annotated} annotated, {estimated:?}"
     );
 }
 
-/// How often the storage estimate chose each strategy for a join the plan would push keys
-/// across (read off `--explain`'s decisions).
+/// How often the evaluator took each run-time join decision (read off `--explain`): the
+/// storage estimate's strategy for a join the plan would push keys across, and the
+/// series-by-series walk of a range join.
 #[derive(Debug, Default)]
-struct EstimatedChoices {
+struct Decisions {
     concurrent: usize,
     pushed: usize,
     /// Joins planned concurrent whose sides were too small to pay for a thread handoff.
     too_small: usize,
+    /// Range joins walked series by series (`Join::by_series`), and those that declined, by
+    /// reason: a one-side signature shared, two equal result label sets, a one-to-one
+    /// signature matched twice.
+    series_walked: usize,
+    declined_one_side: usize,
+    declined_results: usize,
+    declined_one_to_one: usize,
 }
 
-fn count_estimated_choices(explain: &[promlite_eval::ExplainNode], counts: &mut EstimatedChoices) {
+fn count_estimated_choices(explain: &[promlite_eval::ExplainNode], counts: &mut Decisions) {
     for decision in explain.iter().flat_map(|n| &n.decisions) {
         if decision.starts_with("join sides evaluated concurrently instead of pushing keys") {
             counts.concurrent += 1;
@@ -136,6 +149,15 @@ fn count_estimated_choices(explain: &[promlite_eval::ExplainNode], counts: &mut 
             counts.pushed += 1;
         } else if decision.starts_with("join sides evaluated one after the other: too small") {
             counts.too_small += 1;
+        } else if decision.starts_with("vector matching walked series by series") {
+            counts.series_walked += 1;
+        } else if let Some(why) = decision.strip_prefix("vector matching walked step by step: ") {
+            match why {
+                "two one-side series share a signature" => counts.declined_one_side += 1,
+                "two matched series have equal result labels" => counts.declined_results += 1,
+                "two matched left-hand series share a signature" => counts.declined_one_to_one += 1,
+                other => panic!("unknown reason: {other}"),
+            }
         }
     }
 }

@@ -530,10 +530,35 @@ pub fn join_queries() -> Vec<String> {
             "max(kube_pod_owner) by (pod, namespace, owner_name) * on(pod, namespace) group_right(owner_name) rate(container_cpu_usage_seconds_total[1m])",
             "rate(container_cpu_usage_seconds_total[1m]) * on(pod, namespace) group_left(owner_name) max(kube_pod_owner) by (pod, namespace, owner_name)",
             "sum by (namespace, pod) (rate(container_cpu_usage_seconds_total[1m])) / on(namespace, pod) sum by (namespace, pod) (container_memory_working_set_bytes)",
+            // Different many-side series (the top container changes) give one output series
+            // at different steps: they share its place in the order.
+            "topk by (namespace, pod) (1, container_memory_working_set_bytes) * on(pod, namespace) max(kube_pod_owner) by (pod, namespace)",
+            // A comparison's first match may be filtered out; the output series still takes
+            // its place in the order there.
+            "container_memory_working_set_bytes > on(pod, namespace) group_left(owner_name) (1000000 * max(kube_pod_owner) by (pod, namespace, owner_name))",
+            // The same with grouping: a one side whose signatures are unique overwrites the
+            // label the many-side series differ by.
+            r#"label_replace(max by (pod, namespace) (kube_pod_owner), "container", "top", "", "") * on(pod, namespace) group_right(container) topk by (namespace, pod) (1, container_memory_working_set_bytes)"#,
         ] {
             out.push(consumer.replace("{join}", join));
         }
     }
+    // A one side with unique signatures and a many side whose names go: the two metrics'
+    // series collide at the steps where both exist.
+    out.push(
+        r#"max by (pod, namespace) (kube_pod_owner) * on(pod, namespace) group_right rate({__name__=~"container_cpu_usage_seconds_total|container_cpu_system_seconds_total"}[1m])"#
+            .to_string(),
+    );
+    out.push(
+        r#"max by (pod, namespace) (kube_pod_owner) * on(pod, namespace) group_right {__name__=~"container_cpu_usage_seconds_total|container_cpu_system_seconds_total"}"#
+            .to_string(),
+    );
+    // One-to-one comparisons keep `__name__`, so two left-hand series of one signature give
+    // different result label sets, and still fail to match one-to-one.
+    out.push(
+        r#"{__name__=~"container_cpu_usage_seconds_total|container_cpu_system_seconds_total"} >= container_cpu_usage_seconds_total"#
+            .to_string(),
+    );
     out.push(
         r#"label_replace(max by (namespace, pod, owner_name) (kube_pod_owner{owner_kind="ReplicaSet"}), "workload_type", "deployment", "", "") or label_replace(max by (namespace, pod, owner_name) (kube_pod_owner{owner_kind="DaemonSet"}), "workload_type", "daemonset", "", "")"#
             .to_string(),
