@@ -132,6 +132,69 @@ fn a_closed_connection_stops_the_query() {
     server.shutdown();
 }
 
+/// Reads one answer with a `Content-Length` body off a kept-alive connection; its status line.
+fn read_answer(reader: &mut std::io::BufReader<TcpStream>) -> String {
+    use std::io::{BufRead as _, Read as _};
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse::<usize>().ok();
+            }
+        }
+    }
+    let mut body = vec![0u8; length.expect("a Content-Length answer")];
+    reader.read_exact(&mut body).unwrap();
+    status.trim_end().to_string()
+}
+
+#[test]
+fn a_hang_up_stops_a_later_query_of_a_kept_alive_connection() {
+    // A connection's hang-up watcher serves each of its queries in turn: after answered
+    // queries on the same connection, the hang-up still cancels the one running.
+    let server = start(busy_db(), ApiOptions::default());
+    let addr = server.local_addr();
+    let stream = TcpStream::connect(addr).unwrap();
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    for _ in 0..3 {
+        let head = format!(
+            "GET /api/v1/query?query={}&time=3600 HTTP/1.1\r\nHost: {addr}\r\n\r\n",
+            enc("count(m_total)")
+        );
+        writer.write_all(head.as_bytes()).unwrap();
+        assert_eq!(read_answer(&mut reader), "HTTP/1.1 200 OK");
+    }
+    let head = format!(
+        "GET /api/v1/query?query={}&time=3600&timeout=120s HTTP/1.1\r\nHost: {addr}\r\n\r\n",
+        enc(PATHOLOGICAL)
+    );
+    writer.write_all(head.as_bytes()).unwrap();
+    assert!(
+        wait_for_metric(addr, "prometheus_engine_queries", 1.0),
+        "the query never started"
+    );
+    drop(writer);
+    drop(reader);
+    assert!(
+        wait_for_metric(addr, "prometheus_engine_queries", 0.0),
+        "the query kept running after its client hung up"
+    );
+    assert_eq!(
+        metric_value(addr, "promlite_queries_canceled_total"),
+        Some(1.0)
+    );
+    server.shutdown();
+}
+
 #[test]
 fn a_full_gate_times_queued_queries_out_in_the_queue() {
     let server = start(
