@@ -4,8 +4,9 @@
 //! Why not a library server: the previous transport (`tiny_http`) parses connections on its
 //! own threads and never exposes the socket, so nothing could notice a client hanging up while
 //! its query ran. Prometheus (Go's `net/http`) cancels a request's context when a background
-//! read on the connection sees EOF; this transport does the same: while a query runs, a watcher
-//! thread peeks the socket (`TcpStream::peek`, which consumes nothing). `Ok(0)` means the peer
+//! read on the connection sees EOF; this transport does the same: once a query has run for a
+//! few milliseconds, the connection's watcher thread (one per connection, reused by its queries)
+//! peeks the socket (`TcpStream::peek`, which consumes nothing). `Ok(0)` means the peer
 //! closed its side, so the query's [`CancelToken`] is cancelled and the engine stops at its next
 //! deadline check. Bytes arriving instead (a pipelined request) end the watch without cancelling.
 //! The async servers that expose this (hyper) would bring a runtime and ~60 crates to a 2-core
@@ -38,6 +39,10 @@ pub const MAX_HEAD_BYTES: usize = 1 << 20;
 /// How often blocked reads wake to look at the stopping flag, and how often a running query's
 /// watcher looks at its connection.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long a query runs before its connection is watched for a hang-up (see
+/// `watch_for_hangups`).
+const WATCH_DELAY: Duration = Duration::from_millis(5);
 
 /// A keep-alive connection idle this long is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -501,7 +506,8 @@ impl Drop for Watcher {
     }
 }
 
-/// The watcher thread: waits for a query, then peeks the connection until the query ends.
+/// The watcher thread: waits for a query, then, once it has run for [`WATCH_DELAY`], peeks the
+/// connection until the query ends.
 /// EOF or a connection error cancels the running query and ends the thread (the connection is
 /// gone); incoming bytes (a pipelined request) end that query's watch. A peek returns at
 /// least every [`POLL_INTERVAL`] (the socket's receive timeout).
@@ -529,6 +535,27 @@ fn watch_for_hangups(stream: &TcpStream, shared: &WatchShared) {
                 }
             }
         };
+        // A query that ends within the delay is never peeked for: a peek still blocked when
+        // the next request arrives would wake this thread on the request's bytes, a cost to
+        // every small query, for a hang-up that could cancel nearly nothing.
+        let picked_up = Instant::now();
+        let mut state = shared.lock();
+        while state.query.is_some() && state.generation == generation && !state.closed {
+            let Some(left) = WATCH_DELAY.checked_sub(picked_up.elapsed()) else {
+                break;
+            };
+            state = shared
+                .wake
+                .wait_timeout(state, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        let still_running = state.query.is_some() && state.generation == generation;
+        drop(state);
+        if !still_running {
+            done_with = generation;
+            continue;
+        }
         loop {
             let peeked = stream.peek(&mut byte);
             let state = shared.lock();
