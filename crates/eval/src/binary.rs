@@ -514,12 +514,12 @@ struct Join<'a> {
     deadline: Deadline,
 }
 
-/// One many-side series matched with its one-side partner by [`Join::by_series`].
+/// One many-side series matched with one one-side series by [`Join::by_series`].
 struct Paired {
     /// The pair's signature ordinal.
     sig: usize,
-    /// The first step at which both sides have a point (where the step walk creates the
-    /// output slot, whether or not a comparison keeps the point).
+    /// The first step at which both have a point (where the step walk creates the output
+    /// series, whether or not a comparison keeps the point).
     first_t: i64,
     labels: Labels,
     /// `labels.table_hash()`.
@@ -527,54 +527,97 @@ struct Paired {
     points: Vec<Sample>,
 }
 
+/// The one side of a signature, for [`Join::by_series`].
+enum Partners {
+    None,
+    /// One series.
+    One(usize),
+    /// Several series, no two with a point at the same step: their points merged in time
+    /// order, each with its series' index.
+    Several(Vec<(i64, f64, usize)>),
+}
+
+/// What a many-side series met of one one-side series, while [`Join::pair`] walks.
+struct Meeting {
+    one: usize,
+    first_t: i64,
+    points: Vec<Sample>,
+}
+
 impl Join<'_> {
     /// The whole join walked series by series: each many-side series' points are merged with
-    /// those of the one-side series of its signature, so each output series is written in one
-    /// go instead of one point per step across all of them (the step walk's cursors touch every
-    /// series at every step, which over a range grid is bound by cache misses). `Err` gives why
-    /// the walk declined, before or after walking; [`Join::steps`] then does the join.
+    /// those of its signature's one side, so each output series is written in one go instead
+    /// of one point per step across all of them (the step walk's cursors touch every series at
+    /// every step, which over a range grid is bound by cache misses). `Err` gives why the walk
+    /// declined, before or after walking; [`Join::steps`] then does the join.
     ///
     /// Rule: it runs only where no match can fail, so its answer is the step walk's and there
     /// is no error to reproduce (apart from the deadline's):
-    /// - every one-side signature belongs to one series, so no step sees a duplicate one side
-    ///   and each many-side series has one partner and one label set;
-    /// - the matched many-side series' result label sets are pairwise distinct (by hash; a
-    ///   collision only declines), so no `group_x` step sees two equal results and no output
-    ///   series receives points from two many-side series;
-    /// - one-to-one, no two matched many-side series share a signature.
+    /// - no two one-side series of a signature have a point at the same step (one series, or
+    ///   several that take turns, as `topk by (...) (1, ...)` gives when a pod moves node), so
+    ///   no step sees a duplicate one side and a many-side series meets at most one partner
+    ///   per step;
+    /// - the result label sets of all (many-side, one-side) pairs that meet are pairwise
+    ///   distinct (by hash; a collision only declines), so no `group_x` step sees two equal
+    ///   results and no output series receives points from two pairs;
+    /// - one-to-one, no two pairs share a signature.
     ///
     /// The step walk creates an output series at the first step its pair matches, in many-side
     /// order within a step; sorting the pairs by (first matched step, many-side index) gives the
-    /// same series order, which later float aggregation depends on. Points follow time order
-    /// within a series as in the step walk.
+    /// same series order, which `limitk` and float sums downstream read. Points follow time
+    /// order within a series as in the step walk.
     fn by_series(&self, parallel: bool) -> Result<std::result::Result<Vec<Series>, &'static str>> {
-        const NONE: usize = usize::MAX;
-        let mut one_of_sig = vec![NONE; self.n_sigs];
+        let mut partners: Vec<Partners> = (0..self.n_sigs).map(|_| Partners::None).collect();
         for (j, &o) in self.one_sig.iter().enumerate() {
-            let Some(partner) = one_of_sig.get_mut(o) else {
+            let Some(p) = partners.get_mut(o) else {
                 continue;
             };
-            if *partner != NONE {
-                return Ok(Err("two one-side series share a signature"));
-            }
-            *partner = j;
+            *p = match std::mem::replace(p, Partners::None) {
+                Partners::None => Partners::One(j),
+                Partners::One(first) => Partners::Several(vec![(0, 0.0, first), (0, 0.0, j)]),
+                Partners::Several(mut js) => {
+                    js.push((0, 0.0, j));
+                    Partners::Several(js)
+                }
+            };
         }
-        let pairs: Vec<(usize, usize)> = self
-            .many_sig
-            .iter()
-            .enumerate()
-            .filter_map(|(i, &o)| match one_of_sig.get(o) {
-                Some(&j) if j != NONE => Some((i, j)),
-                _ => None,
+        // Several series of one signature: merged into one timeline, or a decline if two meet.
+        for p in &mut partners {
+            let Partners::Several(js) = p else { continue };
+            let mut timeline = Vec::new();
+            for &(_, _, j) in js.iter() {
+                let Some(os) = self.one.get(j) else { continue };
+                timeline.extend(os.points.iter().map(|q| (q.t, q.v, j)));
+            }
+            timeline.sort_by_key(|&(t, _, _)| t);
+            if timeline.windows(2).any(|w| w[0].0 == w[1].0) {
+                return Ok(Err("two one-side series of a signature meet at a step"));
+            }
+            *js = timeline;
+        }
+        let pairs: Vec<usize> = (0..self.many.len())
+            .filter(|&i| {
+                self.many_sig
+                    .get(i)
+                    .and_then(|&o| partners.get(o))
+                    .is_some_and(|p| !matches!(p, Partners::None))
             })
             .collect();
-        let walk = |(n, &(i, j)): (usize, &(usize, usize))| -> Result<Option<Paired>> {
+        let walk = |(n, &i): (usize, &usize)| -> Result<Vec<Paired>> {
             if n.is_multiple_of(64) {
                 self.deadline.check("expression evaluation")?;
             }
-            Ok(self.pair(i, j))
+            let o = self.many_sig.get(i).copied().unwrap_or(usize::MAX);
+            Ok(match partners.get(o) {
+                Some(Partners::One(j)) => {
+                    let one = self.one.get(*j).map_or(&[][..], |s| &s.points[..]);
+                    self.pair(i, o, one.iter().map(|q| (q.t, q.v, *j)))
+                }
+                Some(Partners::Several(timeline)) => self.pair(i, o, timeline.iter().copied()),
+                _ => Vec::new(),
+            })
         };
-        let walked: Vec<Option<Paired>> = if parallel {
+        let walked: Vec<Vec<Paired>> = if parallel {
             pairs
                 .par_iter()
                 .enumerate()
@@ -601,7 +644,8 @@ impl Join<'_> {
                 }
             }
         }
-        // Stable: pairs are in many-side order already.
+        // Stable: the pairs are in many-side order already, and one many-side series' pairs
+        // have distinct first steps.
         paired.sort_by_key(|p| p.first_t);
         Ok(Ok(paired
             .into_iter()
@@ -614,48 +658,75 @@ impl Join<'_> {
             .collect()))
     }
 
-    /// Many-side series `i` matched with one-side series `j` at every step both have a point;
-    /// `None` if there is no such step.
-    fn pair(&self, i: usize, j: usize) -> Option<Paired> {
-        let (ms, os) = (self.many.get(i)?, self.one.get(j)?);
-        let (mp, op) = (&ms.points, &os.points);
+    /// Many-side series `i` (of signature `sig`) matched at every step where it and the one
+    /// side (`(t, value, one-side index)` in time order, at most one per step) have a point:
+    /// one [`Paired`] per one-side series it meets, in the order it first meets them.
+    fn pair(
+        &self,
+        i: usize,
+        sig: usize,
+        one: impl Iterator<Item = (i64, f64, usize)>,
+    ) -> Vec<Paired> {
+        let Some(ms) = self.many.get(i) else {
+            return Vec::new();
+        };
+        let mp = &ms.points;
         let b = self.b;
-        let (mut x, mut y) = (0, 0);
-        let mut first_t = None;
-        let mut points = Vec::new();
-        while let (Some(p), Some(q)) = (mp.get(x), op.get(y)) {
-            if p.t < q.t {
+        let mut meetings: Vec<Meeting> = Vec::new();
+        // The meeting of the previous match: partners change rarely.
+        let mut current = usize::MAX;
+        let mut x = 0;
+        let mut one = one.peekable();
+        while let (Some(p), Some(&(qt, qv, j))) = (mp.get(x), one.peek()) {
+            if p.t < qt {
                 x += 1;
                 continue;
             }
-            if p.t > q.t {
-                y += 1;
+            if p.t > qt {
+                one.next();
                 continue;
             }
-            if first_t.is_none() {
-                first_t = Some(p.t);
-                points.reserve((mp.len() - x).min(op.len() - y));
+            if meetings.get(current).is_none_or(|m| m.one != j) {
+                current = match meetings.iter().position(|m| m.one == j) {
+                    Some(k) => k,
+                    None => {
+                        meetings.push(Meeting {
+                            one: j,
+                            first_t: p.t,
+                            points: Vec::with_capacity(mp.len() - x),
+                        });
+                        meetings.len() - 1
+                    }
+                };
             }
-            let (fl, fr) = if self.swapped { (q.v, p.v) } else { (p.v, q.v) };
+            let (fl, fr) = if self.swapped { (qv, p.v) } else { (p.v, qv) };
             let (mut value, keep) = elem_binop(b.op, fl, fr);
             if b.return_bool {
                 value = btos(keep);
             }
             if keep || b.return_bool {
-                points.push(Sample::new(p.t, value));
+                if let Some(m) = meetings.get_mut(current) {
+                    m.points.push(Sample::new(p.t, value));
+                }
             }
             x += 1;
-            y += 1;
+            one.next();
         }
-        let first_t = first_t?;
-        let labels = result_labels(&ms.labels, &os.labels, b, self.card, self.on, self.names);
-        Some(Paired {
-            sig: self.many_sig.get(i).copied().unwrap_or(usize::MAX),
-            first_t,
-            hash: labels.table_hash(),
-            labels,
-            points,
-        })
+        meetings
+            .into_iter()
+            .filter_map(|m| {
+                let os = self.one.get(m.one)?;
+                let labels =
+                    result_labels(&ms.labels, &os.labels, b, self.card, self.on, self.names);
+                Some(Paired {
+                    sig,
+                    first_t: m.first_t,
+                    hash: labels.table_hash(),
+                    labels,
+                    points: m.points,
+                })
+            })
+            .collect()
     }
 
     /// Joins the grid steps with indices in `steps`.

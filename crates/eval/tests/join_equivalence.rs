@@ -116,7 +116,7 @@ fn fast_path_matches_generic_on_collision_prone_joins() {
     // Range joins walked series by series, and declined for each reason that leaves an
     // answer (a declined one-to-one walk mostly ends in the step walk's error).
     assert!(estimated.series_walked > 1000, "{estimated:?}");
-    assert!(estimated.declined_one_side > 100, "{estimated:?}");
+    assert!(estimated.declined_one_side > 10, "{estimated:?}");
     assert!(estimated.declined_results > 100, "{estimated:?}");
     eprintln!(
         "checked: {rows} non-empty answers, {errors} errors, {annotated} annotated, {estimated:?}"
@@ -133,7 +133,7 @@ struct Decisions {
     /// Joins planned concurrent whose sides were too small to pay for a thread handoff.
     too_small: usize,
     /// Range joins walked series by series (`Join::by_series`), and those that declined, by
-    /// reason: a one-side signature shared, two equal result label sets, a one-to-one
+    /// reason: two one-side series of a signature at one step, two equal result label sets, a one-to-one
     /// signature matched twice.
     series_walked: usize,
     declined_one_side: usize,
@@ -153,7 +153,9 @@ fn count_estimated_choices(explain: &[promlite_eval::ExplainNode], counts: &mut 
             counts.series_walked += 1;
         } else if let Some(why) = decision.strip_prefix("vector matching walked step by step: ") {
             match why {
-                "two one-side series share a signature" => counts.declined_one_side += 1,
+                "two one-side series of a signature meet at a step" => {
+                    counts.declined_one_side += 1
+                }
                 "two matched series have equal result labels" => counts.declined_results += 1,
                 "two matched left-hand series share a signature" => counts.declined_one_to_one += 1,
                 other => panic!("unknown reason: {other}"),
