@@ -597,6 +597,57 @@ impl Labels {
         })
     }
 
+    /// `label_replace`'s copy in one walk over the set: whether label `dst` is present, and
+    /// the set with `dst` set to label `src`'s value (removed if that value is empty, the set
+    /// itself if nothing changes), or `None` if there is no label `src`. Equal to
+    /// `(self.has(dst), self.get(src).map(|v| self.with_pair(dst, v)))`, which walks it three
+    /// times.
+    pub fn copied(&self, src: &str, dst: &str) -> (bool, Option<Labels>) {
+        let mut entries = self.iter();
+        let mut src_value = None;
+        // `dst`'s entry, or the empty range where it would go.
+        let mut dst_at = None;
+        let mut dst_found = false;
+        while let Some((l, start)) = entries.next_entry() {
+            if l.name == src {
+                src_value = Some(l.value);
+            }
+            if dst_at.is_none() {
+                match l.name.cmp(dst) {
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Equal => {
+                        dst_at = Some(start..entries.pos);
+                        dst_found = true;
+                    }
+                    std::cmp::Ordering::Greater => dst_at = Some(start..start),
+                }
+            }
+            // Names are sorted: once past both, neither can follow.
+            if dst_at.is_some() && l.name >= src {
+                break;
+            }
+        }
+        let Some(value) = src_value else {
+            return (dst_found, None);
+        };
+        let at = dst_at.unwrap_or(self.0.len()..self.0.len());
+        if value.is_empty() && !dst_found {
+            return (false, Some(self.clone()));
+        }
+        if dst_found && self.get_at(&at) == Some(value) {
+            return (true, Some(self.clone()));
+        }
+        let src_bytes: &[u8] = &self.0;
+        let out = encode(|out| {
+            out.extend_from_slice(&src_bytes[..at.start]);
+            if !value.is_empty() {
+                put_label(out, dst, value);
+            }
+            out.extend_from_slice(&src_bytes[at.end..]);
+        });
+        (dst_found, Some(out))
+    }
+
     /// The value of the label encoded at `range`.
     fn get_at(&self, range: &std::ops::Range<usize>) -> Option<&str> {
         let (_, rest) = take_str(self.0.get(range.clone())?)?;
@@ -851,6 +902,11 @@ mod tests {
             }
             let keep = |x: LabelRef<'_>| !names.iter().any(|n| **n == *x.name);
             proptest::prop_assert_eq!(l.edited(keep, &set), b.build());
+            // `copied`: `label_replace`'s copy from each listed name into `name`.
+            for src in names.iter().chain([&name]) {
+                let expected = (l.has(&name), l.get(src).map(|v| l.with_pair(&name, v)));
+                proptest::prop_assert_eq!(l.copied(src, &name), expected, "{} -> {}", src, name);
+            }
         }
     }
 

@@ -495,6 +495,9 @@ pub fn join_queries() -> Vec<String> {
         r#"label_replace(kube_pod_owner, "workload", "$1", "owner_name", "(.*)-[^-]+")"#,
         r#"label_replace(kube_pod_owner, "workload", "${1}x", "pod", "p(.)")"#,
         r#"label_replace(kube_pod_owner, "instance", "", "owner_kind", "Repl.*")"#,
+        // The copy form from an absent source removes the destination (`(.*)` matches "").
+        r#"label_replace(kube_pod_owner, "owner_kind", "$1", "no_such_label", "(.*)")"#,
+        r#"label_replace(kube_pod_info, "node", "$1", "no_such_label", "(.+)")"#,
         r#"label_replace(max by (namespace, owner_name) (kube_pod_owner), "owner_name", "$1", "owner_name", "(w.).*")"#,
     ] {
         out.push(lr.to_string());

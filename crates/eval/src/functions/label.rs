@@ -153,22 +153,19 @@ impl LabelReplace {
         // The previous source value and its outcome: the value to set, or `None` for no match.
         let mut memo: Option<(String, Option<String>)> = None;
         for s in &mut series {
-            dst_anywhere = dst_anywhere || s.labels.has(dst);
             let re = match how {
                 ReplaceHow::Copy(kind) => {
-                    let src_value = s.labels.get(src);
-                    let matched = match (src_value, kind) {
-                        (Some(_), _) => true,
-                        (None, crate::pushdown::CopyKind::Any) => true,
-                        (None, crate::pushdown::CopyKind::NonEmpty) => false,
+                    // One walk over the set finds `dst` and `src` and builds the copy (one new
+                    // buffer, or the set itself if `dst` already has the value).
+                    let (had_dst, copied) = s.labels.copied(src, dst);
+                    dst_anywhere = dst_anywhere || had_dst;
+                    let copied = match (copied, kind) {
+                        (Some(labels), _) => Some(labels),
+                        (None, crate::pushdown::CopyKind::Any) => Some(s.labels.without_label(dst)),
+                        (None, crate::pushdown::CopyKind::NonEmpty) => None,
                     };
-                    if matched {
-                        s.labels = match src_value {
-                            // One new buffer (or the set itself if `dst` already has the
-                            // value).
-                            Some(value) => s.labels.with_pair(dst, value),
-                            None => s.labels.without_label(dst),
-                        };
+                    if let Some(labels) = copied {
+                        s.labels = labels;
                         if dst == METRIC_NAME {
                             s.drop_name = false;
                         }
@@ -177,6 +174,7 @@ impl LabelReplace {
                 }
                 ReplaceHow::Regex(re) => re,
             };
+            dst_anywhere = dst_anywhere || s.labels.has(dst);
             let src_val = s.labels.get(src).unwrap_or("");
             let outcome = match &mut memo {
                 Some((key, outcome)) if memoize && key == src_val => outcome.as_deref(),
