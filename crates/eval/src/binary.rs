@@ -534,7 +534,7 @@ enum Partners {
     One(usize),
     /// Several series, no two with a point at the same step: their points merged in time
     /// order, each with its series' index.
-    Several(Vec<(i64, f64, usize)>),
+    Turns(Vec<(i64, f64, usize)>),
 }
 
 /// What a many-side series met of one one-side series, while [`Join::pair`] walks.
@@ -567,25 +567,29 @@ impl Join<'_> {
     /// same series order, which `limitk` and float sums downstream read. Points follow time
     /// order within a series as in the step walk.
     fn by_series(&self, parallel: bool) -> Result<std::result::Result<Vec<Series>, &'static str>> {
-        let mut partners: Vec<Partners> = (0..self.n_sigs).map(|_| Partners::None).collect();
+        // Each signature's one-side series: the first, and any others after it.
+        let mut first_of: Vec<Option<usize>> = vec![None; self.n_sigs];
+        let mut others: Vec<(usize, usize)> = Vec::new();
         for (j, &o) in self.one_sig.iter().enumerate() {
-            let Some(p) = partners.get_mut(o) else {
+            match first_of.get_mut(o) {
+                Some(slot @ None) => *slot = Some(j),
+                Some(Some(_)) => others.push((o, j)),
+                None => {}
+            }
+        }
+        let mut partners: Vec<Partners> = first_of
+            .iter()
+            .map(|first| first.map_or(Partners::None, Partners::One))
+            .collect();
+        // Several series of one signature: merged into one timeline, or a decline if two meet.
+        others.sort_unstable();
+        for group in others.chunk_by(|a, b| a.0 == b.0) {
+            let Some(&(o, _)) = group.first() else {
                 continue;
             };
-            *p = match std::mem::replace(p, Partners::None) {
-                Partners::None => Partners::One(j),
-                Partners::One(first) => Partners::Several(vec![(0, 0.0, first), (0, 0.0, j)]),
-                Partners::Several(mut js) => {
-                    js.push((0, 0.0, j));
-                    Partners::Several(js)
-                }
-            };
-        }
-        // Several series of one signature: merged into one timeline, or a decline if two meet.
-        for p in &mut partners {
-            let Partners::Several(js) = p else { continue };
+            let first = first_of.get(o).copied().flatten();
             let mut timeline = Vec::new();
-            for &(_, _, j) in js.iter() {
+            for j in first.into_iter().chain(group.iter().map(|&(_, j)| j)) {
                 let Some(os) = self.one.get(j) else { continue };
                 timeline.extend(os.points.iter().map(|q| (q.t, q.v, j)));
             }
@@ -593,7 +597,9 @@ impl Join<'_> {
             if timeline.windows(2).any(|w| w[0].0 == w[1].0) {
                 return Ok(Err("two one-side series of a signature meet at a step"));
             }
-            *js = timeline;
+            if let Some(p) = partners.get_mut(o) {
+                *p = Partners::Turns(timeline);
+            }
         }
         let pairs: Vec<usize> = (0..self.many.len())
             .filter(|&i| {
@@ -613,7 +619,7 @@ impl Join<'_> {
                     let one = self.one.get(*j).map_or(&[][..], |s| &s.points[..]);
                     self.pair(i, o, one.iter().map(|q| (q.t, q.v, *j)))
                 }
-                Some(Partners::Several(timeline)) => self.pair(i, o, timeline.iter().copied()),
+                Some(Partners::Turns(timeline)) => self.pair(i, o, timeline.iter().copied()),
                 _ => Vec::new(),
             })
         };

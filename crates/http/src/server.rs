@@ -83,10 +83,16 @@ struct Active {
 impl Active {
     fn lock(&self) -> std::sync::MutexGuard<'_, usize> {
         // A poisoned counter is still a valid count (only `+= 1`/`-= 1` happen under it).
-        self.count
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock_unpoisoned(&self.count)
     }
+}
+
+/// Locks `mutex`, taking the data of a poisoned one as it is: for state that every writer
+/// leaves consistent at each step, so a panic elsewhere cannot have torn it.
+fn lock_unpoisoned<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Decrements the active count when a connection thread ends, however it ends.
@@ -449,10 +455,9 @@ struct WatchState {
 
 impl WatchShared {
     fn lock(&self) -> std::sync::MutexGuard<'_, WatchState> {
-        // The state stays consistent whatever panicked while holding the lock.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        // The state stays consistent whatever panicked while holding the lock (each field is
+        // written whole).
+        lock_unpoisoned(&self.state)
     }
 }
 

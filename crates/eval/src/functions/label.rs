@@ -161,8 +161,12 @@ impl LabelReplace {
                     dst_anywhere = dst_anywhere || had_dst;
                     let copied = match (copied, kind) {
                         (Some(labels), _) => Some(labels),
-                        (None, crate::pushdown::CopyKind::Any) => Some(s.labels.without_label(dst)),
-                        (None, crate::pushdown::CopyKind::NonEmpty) => None,
+                        // `(.*)` matches the absent source's "": the copy removes `dst`,
+                        // which changes the set only where it is present.
+                        (None, crate::pushdown::CopyKind::Any) if had_dst => {
+                            Some(s.labels.without_label(dst))
+                        }
+                        (None, _) => None,
                     };
                     if let Some(labels) = copied {
                         s.labels = labels;
